@@ -1,0 +1,9 @@
+using System.CommandLine;
+using PinnerSage.Cli.Commands;
+
+var root = new RootCommand("pinnersage: PinnerSage multi-embedding user profiles and ItemSage item embeddings.");
+root.Subcommands.Add(QuickstartCommand.Create());
+root.Subcommands.Add(SynthCommand.Create());
+root.Subcommands.Add(ProfilesCommand.Create());
+root.Subcommands.Add(ClusterCommand.Create());
+return root.Parse(args).Invoke();
