@@ -6,4 +6,5 @@ root.Subcommands.Add(QuickstartCommand.Create());
 root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(ProfilesCommand.Create());
 root.Subcommands.Add(ClusterCommand.Create());
+root.Subcommands.Add(EmbeddingsCommand.Create());
 return root.Parse(args).Invoke();
