@@ -7,9 +7,30 @@ public sealed class ActionsTsvReaderTests(ITestOutputHelper output)
 {
     private sealed record Row(string User, string Item, long Ts, string Action, double Value, long Line);
 
+    /// <summary>Reads with the vectorised scan and with the scalar one; both must agree (rows, or the error).</summary>
     private static List<Row> ReadAll(string text, bool hasHeader = true, string name = "a.tsv")
     {
-        using var r = new ActionsTsvReader(new StringReader(text), name, hasHeader);
+        List<Row>? vector = null;
+        Exception? vectorError = null;
+        try { vector = ReadWith(text, hasHeader, name, scalar: false); }
+        catch (DataFormatException e) { vectorError = e; }
+        try
+        {
+            List<Row> scalar = ReadWith(text, hasHeader, name, scalar: true);
+            Assert.Null(vectorError);
+            Assert.Equal(scalar, vector);
+            return scalar;
+        }
+        catch (DataFormatException e)
+        {
+            Assert.Equal(e.Message, vectorError?.Message);
+            throw;
+        }
+    }
+
+    private static List<Row> ReadWith(string text, bool hasHeader, string name, bool scalar)
+    {
+        using var r = new ActionsTsvReader(new StringReader(text), name, hasHeader) { ScalarOnly = scalar };
         var rows = new List<Row>();
         while (r.MoveNext()) rows.Add(new Row(r.UserId.ToString(), r.ItemId.ToString(), r.Timestamp, r.Action.ToString(), r.Value, r.LineNumber));
         return rows;
@@ -17,6 +38,28 @@ public sealed class ActionsTsvReaderTests(ITestOutputHelper output)
 
     private static DataFormatException Error(string text, bool hasHeader = true) =>
         Assert.Throws<DataFormatException>(() => ReadAll(text, hasHeader));
+
+    [Fact]
+    public void EveryLineLengthAndFieldPositionAgreesWithANaiveSplit()
+    {
+        // Lines of every length 5…3×16+1+ around the vector width, fields at every offset, with and without \r.
+        var rng = new Random(5);
+        var sb = new System.Text.StringBuilder(Header);
+        var expected = new List<Row>();
+        for (int line = 0; line < 400; line++)
+        {
+            string user = new('u', 1 + rng.Next(40)), item = "i" + new string('x', rng.Next(30));
+            long ts = rng.Next(0, 2_000_000_000);
+            string action = rng.Next(3) == 0 ? "" : new string('a', 1 + rng.Next(20));
+            bool withValue = rng.Next(2) == 0;
+            sb.Append(user).Append('\t').Append(item).Append('\t').Append(ts);
+            if (action.Length > 0 || withValue) sb.Append('\t').Append(action);
+            if (withValue) sb.Append('\t').Append(line % 7);
+            sb.Append(rng.Next(4) == 0 ? "\r\n" : "\n");
+            expected.Add(new Row(user, item, ts, action, withValue ? line % 7 : double.NaN, line + 2));
+        }
+        Assert.Equal(expected, ReadAll(sb.ToString()));
+    }
 
     private const string Header = "user_id\titem_id\ttimestamp\taction\tvalue\n";
 
