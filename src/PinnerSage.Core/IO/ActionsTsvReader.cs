@@ -55,6 +55,7 @@ public sealed class ActionsTsvReader : IDisposable
     private int _requiredFields = 3;
     private bool _tooManyFields;
     private string? _constantAction;
+    private AmazonJsonLines? _json;
 
     // Current line: the line occupies _buffer[_lineStart.._lineEnd); fields as (start, length) into _buffer.
     private int[] _fieldStart = new int[DefaultNames.Length];
@@ -97,7 +98,10 @@ public sealed class ActionsTsvReader : IDisposable
     public IReadOnlyList<string> ColumnNames => _names;
 
     /// <summary>True when the input was recognised as MovieLens <c>ratings.csv</c>.</summary>
-    public bool IsMovieLensCsv => _constantAction is not null;
+    public bool IsMovieLensCsv => _constantAction == "rating";
+
+    /// <summary>True when the input was recognised as Amazon review JSON lines.</summary>
+    public bool IsAmazonJson => _json is not null;
 
     /// <summary>1-based line number of the current line.</summary>
     public long LineNumber => _lineNumber;
@@ -128,6 +132,17 @@ public sealed class ActionsTsvReader : IDisposable
             {
                 if (!NextLine(out int start, out int end)) return false;
                 if (end > start && _buffer[start] == '\uFEFF') start++; // BOM from a TextReader that kept it
+                if (end > start && _buffer[start] == '{')
+                {
+                    // Amazon review JSON lines: no header, every line is an object.
+                    _json = new AmazonJsonLines();
+                    _names = AmazonJsonLines.Names;
+                    (_userCol, _itemCol, _timeCol, _actionCol, _valueCol) = (0, 1, 2, -1, 4);
+                    _constantAction = "review";
+                    _separator = '\n';
+                    ParseJsonLine(start, end);
+                    return true;
+                }
                 ParseHeader(_buffer.AsSpan(start, end - start));
             }
             else
@@ -161,7 +176,8 @@ public sealed class ActionsTsvReader : IDisposable
             if (lineEnd == lineStart) continue; // blank line
             if (_tooManyFields)
                 throw new DataFormatException(FileName, _lineNumber, null, $"has more than the header's {_columnCount} fields");
-            ParseLine(lineStart, lineEnd, count, lastFieldEnd);
+            if (_json is not null) ParseJsonLine(lineStart, lineEnd);
+            else ParseLine(lineStart, lineEnd, count, lastFieldEnd);
             return true;
         }
     }
@@ -225,7 +241,7 @@ public sealed class ActionsTsvReader : IDisposable
     }
 
     private ReadOnlySpan<char> Field(int column) =>
-        column >= 0 ? _buffer.AsSpan(_fieldStart[column], _fieldLength[column]) : default;
+        column >= 0 ? (_json is null ? _buffer : _json.Text).AsSpan(_fieldStart[column], _fieldLength[column]) : default;
 
     private static TextReader OpenReader(string path)
     {
@@ -348,6 +364,25 @@ public sealed class ActionsTsvReader : IDisposable
         if (_fieldLength[_itemCol] == 0) throw new DataFormatException(FileName, _lineNumber, _names[_itemCol], "empty item id");
         _timestamp = ParseTimestamp(Field(_timeCol));
         _value = _valueCol >= 0 && _fieldLength[_valueCol] > 0 ? ParseValue(Field(_valueCol)) : double.NaN;
+    }
+
+    private void ParseJsonLine(int lineStart, int lineEnd)
+    {
+        AmazonJsonLines json = _json!;
+        json.Parse(_buffer.AsSpan(lineStart, lineEnd - lineStart), FileName, _lineNumber);
+        for (int f = 0; f < 3; f++)
+        {
+            _fieldStart[f] = json.Start[f];
+            _fieldLength[f] = json.Length[f];
+        }
+        if (_fieldLength[_userCol] == 0) throw new DataFormatException(FileName, _lineNumber, json.UserKey, "missing or empty user id");
+        if (_fieldLength[_itemCol] == 0) throw new DataFormatException(FileName, _lineNumber, json.ItemKey, "missing or empty item id");
+        _names[_timeCol] = json.TimeKey;
+        if (_fieldLength[_timeCol] == 0) throw new DataFormatException(FileName, _lineNumber, json.TimeKey, "missing timestamp");
+        _timestamp = json.TimeIsMilliseconds
+            ? ParseTimestamp(Field(_timeCol)[..^Math.Min(3, _fieldLength[_timeCol])])
+            : ParseTimestamp(Field(_timeCol));
+        _value = json.Value;
     }
 
     private ReadOnlySpan<char> LineSpan(int start, int end) => _buffer.AsSpan(start, end - start);

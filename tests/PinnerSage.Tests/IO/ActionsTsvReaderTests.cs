@@ -259,3 +259,66 @@ public sealed class ActionsTsvReaderTests(ITestOutputHelper output)
         Assert.Equal(dataset == "movielens-small" ? "rating" : "review", Assert.Single(actionLabels));
     }
 }
+
+public sealed class AmazonJsonLinesTests
+{
+    private static List<(string User, string Item, long Ts, string Action, double Value)> Read(string text)
+    {
+        using var r = new ActionsTsvReader(new StringReader(text), "reviews.json");
+        var rows = new List<(string, string, long, string, double)>();
+        while (r.MoveNext())
+        {
+            Assert.True(r.IsAmazonJson);
+            rows.Add((r.UserId.ToString(), r.ItemId.ToString(), r.Timestamp, r.Action.ToString(), r.Value));
+        }
+        return rows;
+    }
+
+    [Fact]
+    public void Reads2014And2018ReviewLines()
+    {
+        const string text = """
+            {"reviewerID": "A1YJEY40YUW4SE", "asin": "7806397051", "reviewerName": "Andrea", "helpful": [3, 4], "reviewText": "Very oily \"x\"", "overall": 1.0, "style": {"Size:": " 1 Pack"}, "unixReviewTime": 1391040000, "reviewTime": "01 30, 2014"}
+
+            {"overall": 4.0, "unixReviewTime": 1397779200, "reviewerID": "A3\u00c9X", "asin": "B00"}
+            """;
+        var rows = Read(text);
+        Assert.Equal(("A1YJEY40YUW4SE", "7806397051", 1391040000L, "review", 1.0), rows[0]);
+        Assert.Equal(("A3ÉX", "B00", 1397779200L, "review", 4.0), rows[1]);
+    }
+
+    [Fact]
+    public void Reads2023ReviewLinesWithParentAsinAndMilliseconds()
+    {
+        const string text = """{"rating": 5.0, "title": "t", "images": [], "asin": "B01", "parent_asin": "P01", "user_id": "AGK", "timestamp": 1588687728923, "verified_purchase": true}""";
+        Assert.Equal(("AGK", "P01", 1588687728L, "review", 5.0), Assert.Single(Read(text)));
+    }
+
+    [Fact]
+    public void MissingKeysAndBadJsonAreErrorsNamingLineAndKey()
+    {
+        var e = Assert.Throws<DataFormatException>(() => Read("{\"reviewerID\": \"u\", \"asin\": \"i\", \"unixReviewTime\": 1}\n{\"reviewerID\": \"u\", \"unixReviewTime\": 1}\n"));
+        Assert.Equal(("reviews.json", 2L, "asin"), (e.File, e.Line, e.Field));
+        var t = Assert.Throws<DataFormatException>(() => Read("{\"reviewerID\": \"u\", \"asin\": \"i\", \"unixReviewTime\": -1}"));
+        Assert.Equal((1L, "unixReviewTime"), (t.Line, t.Field));
+        var j = Assert.Throws<DataFormatException>(() => Read("{\"reviewerID\": \"u\", \"asin\": \"i\", \"unixReviewTime\": 1}\n{\"reviewerID\": \"u\",\n"));
+        Assert.Equal(2L, j.Line);
+        Assert.Contains("invalid JSON", j.Message);
+        var v = Assert.Throws<DataFormatException>(() => Read("{\"reviewerID\": \"u\", \"asin\": \"i\", \"unixReviewTime\": 1, \"overall\": \"5\"}"));
+        Assert.Equal((1L, "overall"), (v.Line, v.Field));
+    }
+
+    [Fact]
+    public void ParsingAJsonLineDoesNotAllocate()
+    {
+        var sb = new System.Text.StringBuilder();
+        for (int i = 0; i < 2000; i++) sb.Append("{\"reviewerID\": \"user").Append(i).Append("\", \"asin\": \"B0").Append(i).Append("\", \"helpful\": [1, 2], \"overall\": 5.0, \"unixReviewTime\": 1391040000}\n");
+        using var r = new ActionsTsvReader(new StringReader(sb.ToString()), "mem");
+        for (int i = 0; i < 10; i++) Assert.True(r.MoveNext());
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int n = 0;
+        while (r.MoveNext()) n++;
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(1990, n);
+    }
+}
