@@ -10,12 +10,15 @@ namespace PinnerSage.IO;
 
 /// <summary>Streams <c>actions.tsv</c> (<c>user_id TAB item_id TAB timestamp TAB action [TAB value]</c>, header line
 /// first) without allocating per line. After <see cref="MoveNext"/> returns true the current line's fields are exposed
-/// as spans valid until the next call. Also reads MovieLens <c>ratings.csv</c>
-/// (<c>userId,movieId,rating,timestamp</c>), recognised by its header, with action "rating" and the rating as value.</summary>
+/// as spans valid until the next call. Also reads, recognised by their first line, MovieLens <c>ratings.csv</c>
+/// (<c>userId,movieId,rating,timestamp</c>: action "rating", the rating as value) and Amazon review JSON lines
+/// (action "review", the star rating as value; see <see cref="IsAmazonJson"/>).</summary>
 /// <remarks>
 /// Decoding: UTF-8 via a <see cref="StreamReader"/> with a large buffer (a BOM is skipped), into a reusable char
-/// buffer; lines are found with a vectorised <c>IndexOf('\n')</c> and fields with <c>IndexOf('\t')</c>, so the per-line
-/// cost is a few vector scans and the two number parses. Paths ending in <c>.gz</c> are decompressed on the fly.
+/// buffer; one vectorised pass per line finds the tabs and the line end (see <c>ScanLine</c>), so the per-line cost is
+/// that scan and the number parses (≈ 13–17 M lines/s for amazon-beauty-like lines on one core, about 3× a
+/// <c>ReadLine</c> + <c>Split</c> loop). Paths ending in <c>.gz</c> are decompressed on the fly. After a
+/// <see cref="DataFormatException"/> the reader is positioned after the bad line; callers normally stop.
 /// Rules (our choices):
 /// <list type="bullet">
 /// <item>Blank lines (also <c>"\r"</c>) are skipped but counted, so reported line numbers match an editor's.</item>
