@@ -428,7 +428,10 @@ public sealed class ActionsTsvReader : IDisposable
             throw new DataFormatException(FileName, _lineNumber, name, $"timestamp '{s}' is not an integer; expected whole Unix seconds");
         if (s.Length >= 10 && s[4] == '-' && s[7] == '-')
             throw new DataFormatException(FileName, _lineNumber, name, $"timestamp '{s}' looks like a date; expected Unix seconds (e.g. date +%s -d '{s}')");
-        throw new DataFormatException(FileName, _lineNumber, name, $"expected an integer timestamp (Unix seconds), got '{Shorten(s)}'");
+        string hint = _lineNumber == 1 && !_hasHeader && s.Equals("timestamp", StringComparison.OrdinalIgnoreCase)
+            ? "; this looks like a header line, but the input was opened without a header"
+            : "";
+        throw new DataFormatException(FileName, _lineNumber, name, $"expected an integer timestamp (Unix seconds), got '{Shorten(s)}'{hint}");
     }
 
     private DataFormatException TimestampError(ReadOnlySpan<char> s, long v)
