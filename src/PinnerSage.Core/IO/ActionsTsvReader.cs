@@ -60,14 +60,15 @@ public sealed class ActionsTsvReader : IDisposable
     private string? _constantAction;
     private AmazonJsonLines? _json;
 
-    // Current line: the line occupies _buffer[_lineStart.._lineEnd); fields as (start, length) into _buffer.
+    // Current line's fields as (start, length) into _buffer (or into the JSON parser's text for JSON lines).
     private int[] _fieldStart = new int[DefaultNames.Length];
     private int[] _fieldLength = new int[DefaultNames.Length];
     private long _timestamp;
     private double _value;
 
     /// <summary>Opens a file; "-" means standard input. <paramref name="hasHeader"/> = false for headerless streams
-    /// (the Hadoop-streaming mapper reads <c>user TAB item TAB timestamp …</c> lines without header).</summary>
+    /// (the Hadoop-streaming mapper reads <c>user TAB item TAB timestamp …</c> lines without header); MovieLens CSV
+    /// and Amazon JSON lines are recognised only when <paramref name="hasHeader"/> is true.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public ActionsTsvReader(string path, bool hasHeader = true)
         : this(OpenReader(path), path == "-" ? "<stdin>" : path, hasHeader, ownsReader: true)
@@ -101,7 +102,7 @@ public sealed class ActionsTsvReader : IDisposable
     public IReadOnlyList<string> ColumnNames => _names;
 
     /// <summary>True when the input was recognised as MovieLens <c>ratings.csv</c>.</summary>
-    public bool IsMovieLensCsv => _constantAction == "rating";
+    public bool IsMovieLensCsv { get; private set; }
 
     /// <summary>True when the input was recognised as Amazon review JSON lines.</summary>
     public bool IsAmazonJson => _json is not null;
@@ -339,6 +340,7 @@ public sealed class ActionsTsvReader : IDisposable
             _strictColumnCount = true;
             (_userCol, _itemCol, _valueCol, _timeCol, _actionCol) = (0, 1, 2, 3, -1);
             _constantAction = "rating";
+            IsMovieLensCsv = true;
             _maxFields = 4;
             _requiredFields = 4;
             return;
