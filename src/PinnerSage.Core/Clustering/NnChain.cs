@@ -26,27 +26,46 @@ internal readonly record struct NnChainMerge(int X, int Y, double Height, double
 /// masked by adding +∞ from a penalty row), and the update is one contiguous SIMD pass building row y from rows x and y;
 /// only the mirrored column y is written with a stride, once per active slot. The condensed layout instead reads a strided
 /// column on every search, and at n = 2000 (16 MB) each of those reads misses the cache. The price is 8·n² bytes
-/// instead of 4·n².</para>
+/// instead of 4·n². Once half the rows are removed the matrix is compacted in place to the active rows (order kept),
+/// so the passes shrink with the number of clusters left.</para>
 /// </remarks>
 internal static class NnChain
 {
+    /// <summary>Compact once no more than this share of the matrix's slots is active (our choice: halving keeps the
+    /// copying geometric, ≤ n²/3 moves in all, while searches and updates then touch only ≈ 1.5× the active slots).</summary>
+    private const int CompactBelowOneIn = 2;
+
+    /// <summary>Smallest matrix worth compacting; below it the whole chain runs in cache anyway.</summary>
+    private const int CompactMinimum = 64;
+
     /// <summary>Runs the chain on <paramref name="heights"/> and writes the n − 1 merges in the order they happen.</summary>
     /// <param name="heights">n × n Ward heights (√ of the squared-scale distances), symmetric, diagonal +∞; destroyed.</param>
     /// <param name="n">Number of items.</param>
     /// <param name="size">Initial cluster sizes; destroyed.</param>
     /// <param name="penalty">n doubles of scratch (0 for an active slot, +∞ for a removed one).</param>
     /// <param name="chain">n ints of scratch.</param>
-    /// <param name="merges">n − 1 merges out, in chain order.</param>
+    /// <param name="slotOf">n ints of scratch: the item slot of each matrix row.</param>
+    /// <param name="newIndex">n ints of scratch for compaction.</param>
+    /// <param name="merges">n − 1 merges out, in chain order, in item slots.</param>
     public static void Run(Span<double> heights, int n, Span<double> size, Span<double> penalty, Span<int> chain,
-                           Span<NnChainMerge> merges)
+                           Span<int> slotOf, Span<int> newIndex, Span<NnChainMerge> merges)
     {
         Debug.Assert(heights.Length >= (long)n * n && size.Length >= n && penalty.Length >= n && chain.Length >= n);
-        Debug.Assert(merges.Length >= n - 1);
+        Debug.Assert(slotOf.Length >= n && newIndex.Length >= n && merges.Length >= n - 1);
         penalty[..n].Clear();
+        for (int i = 0; i < n; i++) slotOf[i] = i;
+        int dim = n; // rows (and the row stride) of the matrix; shrinks when compacted
+        int active = n;
         int lowestActive = 0;
         int chainLength = 0;
         for (int step = 0; step < n - 1; step++)
         {
+            if (active * CompactBelowOneIn <= dim && dim >= CompactMinimum)
+            {
+                Compact(heights, dim, size, penalty, chain[..chainLength], slotOf, newIndex);
+                dim = active;
+                lowestActive = 0;
+            }
             if (chainLength == 0)
             {
                 while (penalty[lowestActive] != 0) lowestActive++;
@@ -59,8 +78,8 @@ internal static class NnChain
             while (true)
             {
                 x = chain[chainLength - 1];
-                Span<double> rowX = heights.Slice(x * n, n);
-                (y, hxy) = ArgMin(rowX, penalty[..n]);
+                Span<double> rowX = heights.Slice(x * dim, dim);
+                (y, hxy) = ArgMin(rowX, penalty[..dim]);
                 if (chainLength > 1)
                 {
                     int previous = chain[chainLength - 2];
@@ -76,12 +95,39 @@ internal static class NnChain
             chainLength -= 2;
             if (x > y) (x, y) = (y, x);
             double nx = size[x], ny = size[y];
-            merges[step] = new NnChainMerge(x, y, hxy, nx + ny);
+            merges[step] = new NnChainMerge(slotOf[x], slotOf[y], hxy, nx + ny);
             penalty[x] = double.PositiveInfinity;
-            Update(heights, n, x, y, hxy, nx, ny, size, penalty);
+            Update(heights, dim, x, y, hxy, nx, ny, size, penalty);
             size[x] = 0;
             size[y] = nx + ny;
+            active--;
         }
+    }
+
+    /// <summary>Moves the active rows and columns, in order, to the front of a smaller matrix (stride = active count),
+    /// in place. Order is kept, so "lowest slot" tie-breaking is unchanged; chain entries are renumbered.</summary>
+    private static void Compact(Span<double> heights, int dim, Span<double> size, Span<double> penalty, Span<int> chain,
+                                Span<int> slotOf, Span<int> newIndex)
+    {
+        int m = 0;
+        for (int k = 0; k < dim; k++) newIndex[k] = penalty[k] == 0 ? m++ : -1;
+        for (int c = 0; c < chain.Length; c++) chain[c] = newIndex[chain[c]];
+        // Forward pass in place: new row r (stride m) is read from old row k ≥ r (stride dim > m) at column j ≥ the
+        // written column, so every read precedes any write that could reach its address.
+        int r = 0;
+        for (int k = 0; k < dim; k++)
+        {
+            if (newIndex[k] < 0) continue;
+            ReadOnlySpan<double> oldRow = heights.Slice(k * dim, dim);
+            Span<double> newRow = heights.Slice(r * m, m);
+            int c = 0;
+            for (int j = 0; j < dim; j++)
+                if (newIndex[j] >= 0) newRow[c++] = oldRow[j];
+            size[r] = size[k];
+            slotOf[r] = slotOf[k];
+            r++;
+        }
+        penalty[..m].Clear();
     }
 
     /// <summary>Row y ← Lance–Williams(row x, row y) over every column (removed columns get harmless finite values and

@@ -17,6 +17,8 @@ internal sealed class WardEngine
     private nint[] _rowOffset = [];
     private double[] _size = [];
     private int[] _chain = [];
+    private int[] _slotOf = [];
+    private int[] _newIndex = [];
     private NnChainMerge[] _merges = [];
     private double[] _keys = [];
     private int[] _ascending = [];
@@ -80,26 +82,17 @@ internal sealed class WardEngine
         if (!PairwiseDistances.Widen(vectors, n, dimension, _rows, stride)) return false;
         int pairs = (int)PairwiseDistances.PairCount(n);
         Span<double> pairwise = _pairwise.AsSpan(0, pairs);
-        // The chain works on heights √d (see LanceWilliams: scipy's arithmetic, so ties break as in scipy), in a full
-        // n × n matrix that the distance kernel fills in the same pass.
-        Span<double> heights = _heights.AsSpan(0, n * n);
-        PairwiseDistances.SquaredEuclideanCondensed(_rows, n, stride, pairwise, heights);
+        PairwiseDistances.SquaredEuclideanCondensed(_rows, n, stride, pairwise);
         for (int i = 0; i < n; i++)
         {
             _rowOffset[i] = PairwiseDistances.RowOffset(n, i);
             _size[i] = multiplicity[i];
-            heights[i * n + i] = double.PositiveInfinity;
         }
-        if (!AllOnes(multiplicity))
-        {
-            // Clusters of identical items start at their Ward distance 2·n_i·n_j/(n_i+n_j)·‖P_i − P_j‖².
-            for (int i = 0; i < n; i++)
-            {
-                Span<double> row = heights.Slice(i * n, n);
-                for (int j = 0; j < n; j++) row[j] *= LanceWilliams.InitialScale(multiplicity[i], multiplicity[j]);
-            }
-        }
-        NnChain.Run(heights, n, _size, _penalty, _chain, _merges);
+        // The chain works on heights √d (see LanceWilliams: scipy's arithmetic, so ties break as in scipy) in a full
+        // n × n matrix.
+        Span<double> heights = _heights.AsSpan(0, n * n);
+        HeightMatrix.Build(pairwise, n, multiplicity, AllOnes(multiplicity), heights);
+        NnChain.Run(heights, n, _size, _penalty, _chain, _slotOf, _newIndex, _merges);
         int m = Math.Max(0, n - 1);
         for (int k = 0; k < m; k++) _keys[k] = _merges[k].Height;
         MergeOrder.SortStable(_keys.AsSpan(0, m), _ascending, _sortScratch);
@@ -141,6 +134,8 @@ internal sealed class WardEngine
         _rowOffset = new nint[c];
         _size = new double[c];
         _chain = new int[c];
+        _slotOf = new int[c];
+        _newIndex = new int[c];
         _merges = new NnChainMerge[c];
         _keys = new double[c];
         _ascending = new int[c];

@@ -101,24 +101,23 @@ public sealed class PairwiseDistancesTests
     }
 
     [Fact]
-    public void CondensedKernelAlsoWritesTheMirroredEuclideanMatrix()
+    public void HeightMatrixIsTheMirroredRootOfTheCondensedDistances()
     {
         var random = new Random(5);
-        foreach (int n in new[] { 2, 3, 5, 8, 67, 130 })
-            foreach (int d in new[] { 1, 4, 7, 33 })
+        foreach (int n in new[] { 1, 2, 3, 31, 32, 33, 67, 130 })
+            foreach (bool ones in new[] { true, false })
             {
-                float[] x = Enumerable.Range(0, n * d).Select(_ => (float)random.NextDouble()).ToArray();
-                int stride = PairwiseDistances.PaddedStride(d);
-                var rows = new double[n * stride];
-                PairwiseDistances.Widen(x, n, d, rows, stride);
-                var condensed = new double[PairwiseDistances.PairCount(n)];
-                var full = Enumerable.Repeat(-1.0, n * n).ToArray();
-                PairwiseDistances.SquaredEuclideanCondensed(rows, n, stride, condensed, full);
+                double[] condensed = Enumerable.Range(0, (int)PairwiseDistances.PairCount(n)).Select(_ => random.NextDouble()).ToArray();
+                int[] k = Enumerable.Range(0, n).Select(_ => ones ? 1 : random.Next(1, 4)).ToArray();
+                var full = new double[n * n];
+                HeightMatrix.Build(condensed, n, k, ones, full);
                 for (int i = 0; i < n; i++)
                     for (int j = 0; j < n; j++)
                     {
-                        double expected = i == j ? -1 : Math.Sqrt(condensed[PairwiseDistances.RowOffset(n, Math.Min(i, j)) + Math.Max(i, j)]);
-                        Assert.Equal(expected, full[i * n + j]);
+                        double expected = i == j ? double.PositiveInfinity
+                            : Math.Sqrt(condensed[PairwiseDistances.RowOffset(n, Math.Min(i, j)) + Math.Max(i, j)])
+                              * (ones ? 1 : Math.Sqrt(2.0 * k[i] * k[j] / (k[i] + k[j])));
+                        Assert.Equal(expected, full[i * n + j], 1e-15);
                     }
             }
     }
