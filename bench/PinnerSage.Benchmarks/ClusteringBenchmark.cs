@@ -48,7 +48,7 @@ internal static class ClusteringBenchmark
     /// <summary>Where the time goes (CPU ms per call, best of 5 batches; not written to results).</summary>
     private static int Parts(string[] args)
     {
-        foreach (int n in new[] { 50, 300, 2000 })
+        foreach (int n in new[] { 50, 300, 1000, 2000 })
         {
             float[] x = UserLikeVectors(n, Dimension, n);
             int stride = PinnerSage.Numerics.PairwiseDistances.PaddedStride(Dimension);

@@ -61,8 +61,11 @@ public sealed class UserClustererTests
         var labels = new int[n];
         var medoids = new int[n];
         var clusterer = new UserClusterer(d);
-        clusterer.Cluster(x, m, 2.0, keepSingletons: false, labels, medoids);
-        clusterer.Cluster(x.AsSpan(0, 50 * d), m.AsSpan(0, 50), 2.0, keepSingletons: true, labels, medoids);
+        for (int warm = 0; warm < 3; warm++)
+        {
+            clusterer.Cluster(x, m, 2.0, keepSingletons: false, labels, medoids);
+            clusterer.Cluster(x.AsSpan(0, 50 * d), m.AsSpan(0, 50), 2.0, keepSingletons: true, labels, medoids);
+        }
         long before = GC.GetAllocatedBytesForCurrentThread();
         clusterer.Cluster(x, m, 2.0, keepSingletons: false, labels, medoids);
         clusterer.Cluster(x.AsSpan(0, 50 * d), m.AsSpan(0, 50), 2.0, keepSingletons: true, labels, medoids);
