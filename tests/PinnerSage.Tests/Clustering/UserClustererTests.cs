@@ -73,6 +73,31 @@ public sealed class UserClustererTests
     }
 
     [Fact]
+    public void TheMergeHistoryIsATreeWithSizesAndStoredDistances()
+    {
+        const int n = 90, d = 5;
+        float[] x = TestData.Vectors(n, d, 17, duplicates: 0.2);
+        int[] m = TestData.Multiplicities(n, 17, 3);
+        WardDendrogram dendrogram = WardClustering.Linkage(x, d, m);
+        Assert.Equal(n - 1, dendrogram.Merges.Count);
+        var size = m.Select(k => (double)k).Concat(new double[n - 1]).ToArray();
+        var used = new bool[2 * n - 1];
+        for (int k = 0; k < n - 1; k++)
+        {
+            WardMerge merge = dendrogram.Merges[k];
+            Assert.True(merge.Left < n + k && merge.Right < n + k && !used[merge.Left] && !used[merge.Right]);
+            used[merge.Left] = used[merge.Right] = true;
+            size[n + k] = size[merge.Left] + size[merge.Right];
+            Assert.Equal(size[n + k], merge.Size);
+            Assert.Equal(merge.Height * merge.Height, merge.Distance);
+        }
+        Assert.Equal(m.Sum(), dendrogram.Merges[^1].Size);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                Assert.Equal(Squared(x, d, i, j), dendrogram.SquaredDistance(i, j), 1e-12);
+    }
+
+    [Fact]
     public void TinyInputs()
     {
         var clusterer = new UserClusterer(3);
