@@ -177,7 +177,8 @@ internal static class ClusteringBenchmark
         md.AppendLine("reused for the medoids), \"scipy\" is `linkage(pdist(X), 'ward')`. Medians of repeated runs.");
         md.AppendLine();
         md.AppendLine($"Machine: {Environment.ProcessorCount} logical cores, {RuntimeInformation.ProcessArchitecture}, {RuntimeInformation.FrameworkDescription}, " +
-                      $"AVX2 {System.Runtime.Intrinsics.X86.Avx2.IsSupported}, FMA {System.Runtime.Intrinsics.X86.Fma.IsSupported}. Run at {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
+                      $"AVX2 {System.Runtime.Intrinsics.X86.Avx2.IsSupported}, FMA {System.Runtime.Intrinsics.X86.Fma.IsSupported}. Run at {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC" +
+                      (File.Exists("/proc/loadavg") ? $", load average at the end {File.ReadAllText("/proc/loadavg").Split(' ')[0]} (other processes inflate both sides' times)." : "."));
         md.AppendLine();
         md.AppendLine("| n | ours ms | fastcluster ms | scipy ms | fastcluster / ours | scipy / ours | clusters | same medoids as peers |");
         md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|:---:|");
