@@ -10,7 +10,8 @@ namespace PinnerSage.Benchmarks;
 
 /// <summary>Per-user clustering (pairwise distances + Ward + α cut + medoids) at n ∈ {50, 100, 300, 1000, 2000},
 /// d = 256, one thread, against fastcluster and scipy (Debian's /usr/bin/python3, bench/peers/clustering.py) on the same
-/// vectors; medians of repeated runs, timed in-process on both sides.</summary>
+/// vectors; medians of repeated runs, timed in-process on both sides. Options: <c>--quick</c> (fewer repeats),
+/// <c>--sizes 50,300</c>, <c>--parts</c> (CPU time of each stage of ours; prints only).</summary>
 internal static class ClusteringBenchmark
 {
     private const int Dimension = 256;
