@@ -78,7 +78,8 @@ internal static class ClusteringBenchmark
             double dist = Time(() => PinnerSage.Numerics.PairwiseDistances.SquaredEuclideanCondensed(rows, n, stride, condensed));
             double linkage = Time(() => engine.Linkage(x, n, Dimension, ones));
             var full = new double[n * n];
-            double build = Time(() => HeightMatrix.Build(condensed, n, ones, true, full));
+            double[] unitSizes = Enumerable.Repeat(1.0, n).ToArray();
+            double build = Time(() => HeightMatrix.Build(condensed, n, unitSizes, true, full));
             var work = new double[n * n];
             var size = new double[n];
             var penalty = new double[n];
