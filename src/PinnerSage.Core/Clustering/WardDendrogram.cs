@@ -48,7 +48,7 @@ public sealed class WardDendrogram
     public double[] ToScipyLinkage()
     {
         var z = new double[4 * Math.Max(0, ItemCount - 1)];
-        ScipyLinkage.Write(_engine.Merges, _engine.Ascending, ItemCount, z);
+        ScipyLinkage.Write(_engine.Merges, _engine.Ascending, ItemCount, _multiplicity, z);
         return z;
     }
 

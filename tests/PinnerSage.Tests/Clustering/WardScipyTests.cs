@@ -30,6 +30,7 @@ public sealed class WardScipyTests(ITestOutputHelper output)
             (TestData.Vectors(80, 2, 8, grid: true), 2),
             (TestData.Vectors(50, 3, 9, duplicates: 0.2, grid: true), 3),
             (new float[10 * 3], 3), // all identical: every height 0
+            (TestData.Vectors(600, 3, 10, grid: true), 3), // 343 grid points for 600 rows: ties everywhere, compaction
         };
         List<double[]> expected = ScipyReference.Linkage(inputs);
         for (int c = 0; c < inputs.Count; c++)
