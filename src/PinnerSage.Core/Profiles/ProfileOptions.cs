@@ -10,9 +10,9 @@ namespace PinnerSage.Profiles;
 /// of the profile), as are actions at or before the window start.</remarks>
 public sealed record ProfileOptions
 {
-    /// <summary>Default α: the Ward merge distance (squared Euclidean, ||Pi − Pj||² for singletons) above which the
-    /// dendrogram is cut, for unit-norm vectors (our choice; see <see cref="Alpha"/>).</summary>
-    public const double DefaultAlpha = 0.75;
+    /// <summary>Default α for unit-norm vectors: <see cref="Clustering.WardClustering.DefaultAlphaUnitNorm"/> (1.0 on
+    /// the squared Ward scale: two single items join when their cosine is ≥ 0.5; the reasoning is documented there).</summary>
+    public const double DefaultAlpha = Clustering.WardClustering.DefaultAlphaUnitNorm;
 
     /// <summary>Default cap on the actions of one user (the most recent are kept) (our choice): Ward by NN-chain needs
     /// m(m−1)/2 doubles of distance matrix, so 2,000 actions bound it to 16 MB per worker thread and the clustering to
