@@ -42,7 +42,7 @@ internal static class SynthCommand
     }
 
     /// <summary>Builds and writes a world, reporting progress and speed on the console (shared with quickstart).</summary>
-    internal static SyntheticWorldSummary Generate(SyntheticWorldOptions options, string directory, int threads, bool quiet)
+    internal static (SyntheticWorld World, SyntheticWorldSummary Summary) Generate(SyntheticWorldOptions options, string directory, int threads, bool quiet)
     {
         options.Validate();
         var clock = Stopwatch.StartNew();
@@ -89,6 +89,6 @@ internal static class SynthCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"time: catalogue {catalogueSeconds:F1} s, users {seconds:F1} s ({summary.Users / seconds:N0} users/s, {summary.Actions / seconds:N0} rows/s), total {clock.Elapsed.TotalSeconds:F1} s"));
         }
-        return summary;
+        return (world, summary);
     }
 }

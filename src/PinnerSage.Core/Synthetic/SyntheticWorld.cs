@@ -42,15 +42,17 @@ public sealed record SyntheticTopic(int Id, string Name, string Family, int Fami
 /// unrelated interests, and item embeddings cluster by interest):
 /// <list type="bullet">
 /// <item>Geometry: family centres F are random unit vectors; topic centre = normalise(F + s·g/√d); item =
-/// normalise(topic + σ·g/√d), g ~ N(0, I). In high d this gives cos(sibling topics) ≈ 1/(1+s²) and
-/// cos(items of one topic) ≈ 1/(1+σ²); unrelated items are nearly orthogonal.</item>
+/// normalise(topic + σ_t·g/√d), g ~ N(0, I), with a per-topic σ_t = σ·exp(0.25·g) (tight and broad topics). In high
+/// d this gives cos(sibling topics) ≈ 1/(1+s²) and cos(items of one topic) ≈ 1/(1+σ_t²); unrelated items are nearly
+/// orthogonal.</item>
 /// <item>Popularity: topics Zipf(<see cref="SyntheticWorldOptions.TopicZipfExponent"/>) over a random order; a topic
 /// holds items ∝ √popularity; items inside a topic Zipf(<see cref="SyntheticWorldOptions.ItemZipfExponent"/>).</item>
 /// <item>Users: actions ~ log-normal (mean <see cref="SyntheticWorldOptions.MeanActionsPerUser"/>); interests
 /// k ∝ k^−1.3 on 1…20 (at most one per 3 actions), distinct topics drawn by popularity, weights ~ Exp(1); half the
 /// interests span the window, the others are active over a random sub-period (so interests appear and fade).
 /// Sessions pick an interest by weight and a start inside its period, then emit ~Geometric actions minutes apart,
-/// revisiting an item of the session 30% of the time (a click followed by a save or checkout of the same item).</item>
+/// revisiting an item of the session 30% of the time (a click followed by a save or checkout of the same item);
+/// 5% of sessions are single stray actions on a random topic outside the user's interests.</item>
 /// </list>
 /// Every user draws from its own random stream (seed, user), so a user's actions do not depend on how users are split
 /// into blocks or threads. Cost: O(items·d) to build the catalogue, O(actions·log) per user.
@@ -72,6 +74,7 @@ public sealed class SyntheticWorld
     private readonly float[] _itemPrice;
     private readonly SyntheticTopic[] _topics;
     private readonly string[] _topicStyle;
+    private readonly double[] _topicNoise;
     private readonly double[] _topicCumulative;
     private readonly int[] _topicItemStart;    // topic t's items are _topicItems[_topicItemStart[t] .. _topicItemStart[t+1]), most popular first
     private readonly int[] _topicItems;
@@ -95,6 +98,8 @@ public sealed class SyntheticWorld
 
         var rng = new SplitRandom(options.Seed, StreamCatalogue, 0);
         (_topics, _topicStyle, float[] topicCentres) = BuildTopics(options, rng);
+        _topicNoise = new double[TopicCount];
+        for (int t = 0; t < TopicCount; t++) _topicNoise[t] = options.ItemNoise * Math.Exp(options.ItemNoiseVariation * rng.NextGaussian());
         FamilyCount = _topics.Max(t => t.FamilyIndex) + 1;
 
         _topicCumulative = new double[TopicCount];
@@ -293,11 +298,23 @@ public sealed class SyntheticWorld
         int remaining = actions;
         while (remaining > 0)
         {
-            int j = rng.NextFromCumulative(weightCumulative);
-            int length = Math.Min(remaining, 1 + (int)(rng.NextExponential() * meanExtra));
+            int length, topic;
+            double t;
+            if (rng.NextDouble() < o.ExplorationShare)
+            {
+                // A stray one-off action anywhere in the window, on a topic drawn by popularity.
+                length = 1;
+                topic = rng.NextFromCumulative(_topicCumulative);
+                t = rng.NextDouble() * window;
+            }
+            else
+            {
+                int j = rng.NextFromCumulative(weightCumulative);
+                length = Math.Min(remaining, 1 + (int)(rng.NextExponential() * meanExtra));
+                t = periodStart[j] + rng.NextDouble() * periodLength[j];
+                topic = topics[j];
+            }
             remaining -= length;
-            double t = periodStart[j] + rng.NextDouble() * periodLength[j];
-            int topic = topics[j];
             int sessionFirst = destination.Count;
             for (int a = 0; a < length; a++)
             {
@@ -406,7 +423,7 @@ public sealed class SyntheticWorld
         for (int i = block * ItemsPerBlock; i < end; i++)
         {
             int t = _itemTopic[i];
-            NormalisedOffset(topicCentres.AsSpan(t * d, d), Options.ItemNoise, g, _itemVectors.AsSpan((int)((long)i * d), d), rng);
+            NormalisedOffset(topicCentres.AsSpan(t * d, d), _topicNoise[t], g, _itemVectors.AsSpan((int)((long)i * d), d), rng);
             SyntheticTopic topic = _topics[t];
             int round = topic.FamilyIndex / Vocabulary.Categories.Length;
             Vocabulary.Category category = Vocabulary.Categories[topic.FamilyIndex % Vocabulary.Categories.Length];

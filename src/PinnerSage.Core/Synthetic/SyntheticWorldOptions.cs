@@ -44,12 +44,21 @@ public sealed record SyntheticWorldOptions
     /// <summary>Zipf exponent of item popularity inside a topic (popular items are engaged again by many users).</summary>
     public double ItemZipfExponent { get; init; } = 0.8;
 
-    /// <summary>Spread of topic centres around their family centre (each vector normalised; 1.0 gives sibling topic
-    /// centres a cosine of about 0.5).</summary>
-    public double TopicSpread { get; init; } = 1.0;
+    /// <summary>Spread of topic centres around their family centre (each vector normalised; 0.8 gives sibling topic
+    /// centres a cosine of about 1/(1+0.8²) = 0.61).</summary>
+    public double TopicSpread { get; init; } = 0.8;
 
-    /// <summary>Spread of items around their topic centre (0.7 gives two items of one topic a cosine of about 0.67).</summary>
+    /// <summary>Typical spread of items around their topic centre (0.7 gives two items of one topic a cosine of about
+    /// 1/(1+0.7²) = 0.67).</summary>
     public double ItemNoise { get; init; } = 0.7;
+
+    /// <summary>Log-normal σ of the per-topic item spread: some topics are tight, others broad
+    /// (topic spread = <see cref="ItemNoise"/>·exp(σ·g)).</summary>
+    public double ItemNoiseVariation { get; init; } = 0.25;
+
+    /// <summary>Share of sessions that are one-off explorations of a random topic outside the user's interests
+    /// (stray clicks; their ground truth is that topic).</summary>
+    public double ExplorationShare { get; init; } = 0.05;
 
     /// <summary>Mean actions per session (sessions are on one interest, actions minutes apart).</summary>
     public double MeanSessionLength { get; init; } = 4;
@@ -99,6 +108,8 @@ public sealed record SyntheticWorldOptions
         ThrowIfNotIn(ItemZipfExponent, 0, 10, nameof(ItemZipfExponent));
         ThrowIfNotIn(TopicSpread, 0, 100, nameof(TopicSpread));
         ThrowIfNotIn(ItemNoise, 0, 100, nameof(ItemNoise));
+        ThrowIfNotIn(ItemNoiseVariation, 0, 3, nameof(ItemNoiseVariation));
+        ThrowIfNotIn(ExplorationShare, 0, 1, nameof(ExplorationShare));
         ThrowIfNotIn(MeanSessionLength, 1, 1000, nameof(MeanSessionLength));
         ThrowIfNotIn(MeanGapSeconds, 0, 86_400, nameof(MeanGapSeconds));
         ThrowIfNotIn(ClickShare, 0, 1, nameof(ClickShare));

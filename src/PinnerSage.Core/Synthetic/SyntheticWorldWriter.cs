@@ -184,6 +184,8 @@ public static class SyntheticWorldWriter
                 json.WriteNumber("item_zipf_exponent", o.ItemZipfExponent);
                 json.WriteNumber("topic_spread", o.TopicSpread);
                 json.WriteNumber("item_noise", o.ItemNoise);
+                json.WriteNumber("item_noise_variation", o.ItemNoiseVariation);
+                json.WriteNumber("exploration_share", o.ExplorationShare);
                 json.WriteNumber("mean_session_length", o.MeanSessionLength);
                 json.WriteNumber("mean_gap_seconds", o.MeanGapSeconds);
                 json.WriteStartObject("action_shares");

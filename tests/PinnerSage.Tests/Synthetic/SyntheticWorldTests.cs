@@ -109,8 +109,8 @@ public sealed class SyntheticWorldTests
             else if (ti.FamilyIndex == tj.FamilyIndex) { sibling += cos; siblingCount++; }
             else { unrelated += cos; unrelatedCount++; }
         }
-        Assert.InRange(same / sameCount, 0.6, 0.75);       // ≈ 1/(1+0.7²) = 0.67
-        Assert.InRange(sibling / siblingCount, 0.25, 0.45); // ≈ 0.67 · 0.5
+        Assert.InRange(same / sameCount, 0.58, 0.75);      // ≈ 1/(1+0.7²) = 0.67
+        Assert.InRange(sibling / siblingCount, 0.3, 0.5);   // ≈ 0.67 · 1/(1+0.8²) = 0.41
         Assert.InRange(unrelated / unrelatedCount, -0.05, 0.05);
     }
 
