@@ -1,3 +1,4 @@
+using PinnerSage.IO;
 using PinnerSage.Profiles;
 using PinnerSage.Synthetic;
 
@@ -117,6 +118,53 @@ public static class InterestRecovery
             (clusters[i], clusters[j]) = (clusters[j], clusters[i]);
         }
         return new UserRecovery(user, window.Length, interests, clusterCount, unclustered, ari, Ari(truth, clusters));
+    }
+
+    /// <summary>Builds every user's profile of <paramref name="world"/> in memory once per entry of
+    /// <paramref name="options"/> (e.g. an α sweep) with <see cref="UserProfileBuilder"/>, and scores each against the
+    /// ground truth. Users run in parallel (one builder per thread and options); results do not depend on threads.</summary>
+    /// <param name="world">The world.</param>
+    /// <param name="options">Profile options to compare.</param>
+    /// <param name="now">The profiles' now, Unix seconds (the world's <see cref="SyntheticWorld.EndTime"/> is natural).</param>
+    /// <param name="maxThreads">Worker threads; ≤ 0 = all cores.</param>
+    /// <returns>Per options entry, one result per user (index = user).</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    public static UserRecovery[][] EvaluateWorld(SyntheticWorld world, IReadOnlyList<ProfileOptions> options, long now,
+                                                 int maxThreads = 0)
+    {
+        ArgumentNullException.ThrowIfNull(world);
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (ProfileOptions o in options) o.Validate();
+        string[] ids = new string[world.ItemCount];
+        for (int i = 0; i < ids.Length; i++) ids[i] = world.ItemId(i);
+        using ItemEmbeddings items = ItemEmbeddings.FromArray(ids, world.ItemVectors.ToArray(), world.Dimension);
+        var results = new UserRecovery[options.Count][];
+        for (int k = 0; k < options.Count; k++) results[k] = new UserRecovery[world.UserCount];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxThreads > 0 ? maxThreads : Environment.ProcessorCount };
+        Parallel.For(0, world.BlockCount, parallel,
+            () => (Builders: options.Select(o => new UserProfileBuilder(items, o)).ToArray(), Actions: new List<SyntheticAction>()),
+            (block, state, local) =>
+            {
+                int end = Math.Min(world.UserCount, (block + 1) * SyntheticWorld.UsersPerBlock);
+                for (int u = block * SyntheticWorld.UsersPerBlock; u < end; u++)
+                {
+                    local.Actions.Clear();
+                    world.GenerateUser(u, local.Actions);
+                    int[] rows = local.Actions.Select(a => a.Item).ToArray();
+                    long[] times = local.Actions.Select(a => a.Timestamp).ToArray();
+                    double[] weights = new double[rows.Length];
+                    Array.Fill(weights, 1.0);
+                    string userId = world.UserId(u);
+                    for (int k = 0; k < options.Count; k++)
+                    {
+                        UserProfile profile = local.Builders[k].Build(userId, rows, times, weights, now, out _);
+                        results[k][u] = EvaluateUser(world, u, local.Actions, profile, options[k], now);
+                    }
+                }
+                return local;
+            },
+            _ => { });
+        return results;
     }
 
     /// <summary>Averages per-user results over the users with ≥ 2 window items.</summary>
