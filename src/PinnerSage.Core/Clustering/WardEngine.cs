@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using PinnerSage.Numerics;
+
+namespace PinnerSage.Clustering;
+
+/// <summary>Reusable scratch and the pipeline of one Ward run: widen → pairwise distances → NN-chain → tree; then any
+/// number of α cuts and medoid passes over it. Not thread-safe; one per thread.</summary>
+/// <remarks>Memory (our choice): two condensed matrices of n(n−1)/2 doubles, the pairwise distances (kept for the
+/// medoids) and the Ward working copy the Lance–Williams updates destroy, i.e. 8·n² bytes, plus O(n·d). Buffers only
+/// grow (to the largest n and d seen) so a warm call allocates nothing.</remarks>
+internal sealed class WardEngine
+{
+    private double[] _rows = [];
+    private double[] _pairwise = [];
+    private double[] _work = [];
+    private nint[] _rowOffset = [];
+    private double[] _size = [];
+    private int[] _chain = [];
+    private int[] _active = [];
+    private NnChainMerge[] _merges = [];
+    private double[] _keys = [];
+    private int[] _ascending = [];
+    private int[] _sortScratch = [];
+    private int[] _nodeOfSlot = [];
+    private int[] _left = [];
+    private int[] _right = [];
+    private int[] _parent = [];
+    private bool[] _blocked = [];
+    private int[] _leafNode = [];
+    private int[] _nodeLabel = [];
+    private int[] _stack = [];
+    private int[] _start = [];
+    private int[] _members = [];
+    private double[] _sums = [];
+    private int[] _ones = [];
+
+    /// <summary>Items of the current run.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Merges of the current run in chain order.</summary>
+    public ReadOnlySpan<NnChainMerge> Merges => _merges.AsSpan(0, Math.Max(0, Count - 1));
+
+    /// <summary>Merge indices in stable ascending distance.</summary>
+    public ReadOnlySpan<int> Ascending => _ascending.AsSpan(0, Math.Max(0, Count - 1));
+
+    /// <summary>Condensed pairwise squared distances of the current run.</summary>
+    public ReadOnlySpan<double> Pairwise => _pairwise.AsSpan(0, (int)PairwiseDistances.PairCount(Count));
+
+    /// <summary>Row offsets of the condensed layout for the current run.</summary>
+    public ReadOnlySpan<nint> RowOffset => _rowOffset.AsSpan(0, Count);
+
+    /// <summary>Left and right child node of merge k (chain order; leaves 0…n−1, merge k = node n + k).</summary>
+    public ReadOnlySpan<int> Left => _left.AsSpan(0, Math.Max(0, Count - 1));
+
+    /// <inheritdoc cref="Left"/>
+    public ReadOnlySpan<int> Right => _right.AsSpan(0, Math.Max(0, Count - 1));
+
+    /// <summary>Squared Euclidean distance of items i and j (0 when equal).</summary>
+    public double SquaredDistance(int i, int j)
+        => i == j ? 0 : i < j ? _pairwise[_rowOffset[i] + j] : _pairwise[_rowOffset[j] + i];
+
+    /// <summary>Ones, for callers without multiplicities.</summary>
+    public ReadOnlySpan<int> Ones(int n)
+    {
+        if (_ones.Length < n)
+        {
+            _ones = new int[Grow(_ones.Length, n)];
+            _ones.AsSpan().Fill(1);
+        }
+        return _ones.AsSpan(0, n);
+    }
+
+    /// <summary>Clusters n items (inputs validated by the caller; returns false when a value is NaN or infinite).</summary>
+    public bool Linkage(ReadOnlySpan<float> vectors, int n, int dimension, ReadOnlySpan<int> multiplicity)
+    {
+        Debug.Assert(vectors.Length == n * dimension && multiplicity.Length == n);
+        EnsureCapacity(n, dimension);
+        Count = n;
+        int stride = PairwiseDistances.PaddedStride(dimension);
+        if (!PairwiseDistances.Widen(vectors, n, dimension, _rows, stride)) return false;
+        int pairs = (int)PairwiseDistances.PairCount(n);
+        Span<double> pairwise = _pairwise.AsSpan(0, pairs);
+        PairwiseDistances.SquaredEuclideanCondensed(_rows, n, stride, pairwise);
+        for (int i = 0; i < n; i++)
+        {
+            _rowOffset[i] = PairwiseDistances.RowOffset(n, i);
+            _size[i] = multiplicity[i];
+        }
+        // The chain works on heights √d (see LanceWilliams: scipy's arithmetic, so ties break as in scipy).
+        Span<double> work = _work.AsSpan(0, pairs);
+        TensorPrimitives.Sqrt(pairwise, work);
+        if (!AllOnes(multiplicity))
+        {
+            // Clusters of identical items start at their Ward distance 2·n_i·n_j/(n_i+n_j)·‖P_i − P_j‖².
+            for (int i = 0; i < n - 1; i++)
+            {
+                double ni = multiplicity[i];
+                Span<double> row = work.Slice((int)(_rowOffset[i] + i + 1), n - i - 1);
+                for (int j = 0; j < row.Length; j++) row[j] *= LanceWilliams.InitialScale(ni, multiplicity[i + 1 + j]);
+            }
+        }
+        NnChain.Run(work, n, _size, _rowOffset, _chain, _active, _merges);
+        int m = Math.Max(0, n - 1);
+        for (int k = 0; k < m; k++) _keys[k] = _merges[k].Height;
+        MergeOrder.SortStable(_keys.AsSpan(0, m), _ascending, _sortScratch);
+        AlphaCut.BuildTree(Merges, n, _nodeOfSlot, _left, _right, _parent);
+        return true;
+    }
+
+    /// <summary>α cut of the current run; returns the number of clusters.</summary>
+    public int Cut(ReadOnlySpan<int> multiplicity, double alpha, bool keepSingletons, Span<int> labels)
+        => AlphaCut.Cut(Count, Merges, Left, Right, _parent, Ascending, multiplicity, alpha, keepSingletons, labels,
+                        _blocked, _leafNode, _nodeLabel, _stack);
+
+    /// <summary>Medoids of the clusters given by <paramref name="labels"/>.</summary>
+    public void Medoids(ReadOnlySpan<int> multiplicity, ReadOnlySpan<int> labels, int clusters, Span<int> medoids)
+        => Medoid.Compute(Pairwise, RowOffset, Count, multiplicity, labels, clusters, medoids, _start, _members, _sums);
+
+    private static bool AllOnes(ReadOnlySpan<int> multiplicity)
+    {
+        foreach (int k in multiplicity)
+            if (k != 1) return false;
+        return true;
+    }
+
+    // Growth by a quarter (our choice): the condensed matrices are quadratic in n, so overshooting is expensive.
+    private static int Grow(int current, int needed) => Math.Max(needed, current + current / 4);
+
+    private void EnsureCapacity(int n, int dimension)
+    {
+        Debug.Assert(n <= UserClusterer.MaxItems);
+        n = Math.Max(n, 1); // the medoid pass needs clusters + 1 entries even for no items
+        int stride = PairwiseDistances.PaddedStride(dimension);
+        if (_rows.Length < n * stride) _rows = new double[Grow(_rows.Length, n * stride)];
+        if (_size.Length >= n) return;
+        int c = Grow(_size.Length, n);
+        int pairs = (int)Math.Min(PairwiseDistances.PairCount(c), Array.MaxLength);
+        _pairwise = new double[pairs];
+        _work = new double[pairs];
+        _rowOffset = new nint[c];
+        _size = new double[c];
+        _chain = new int[c];
+        _active = new int[c];
+        _merges = new NnChainMerge[c];
+        _keys = new double[c];
+        _ascending = new int[c];
+        _sortScratch = new int[c];
+        _nodeOfSlot = new int[c];
+        _left = new int[c];
+        _right = new int[c];
+        _parent = new int[2 * c];
+        _blocked = new bool[2 * c];
+        _leafNode = new int[c];
+        _nodeLabel = new int[c];
+        _stack = new int[c + 1];
+        _start = new int[c + 1];
+        _members = new int[c];
+        _sums = new double[c];
+    }
+}
