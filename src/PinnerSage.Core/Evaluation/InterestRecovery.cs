@@ -10,8 +10,9 @@ namespace PinnerSage.Evaluation;
 /// Our choices, since the paper evaluates only downstream retrieval: the elements are the user's distinct items in the
 /// profile window (one vote per item, not per action, because Ward clusters distinct items); an item the α cut left in
 /// no cluster counts as its own singleton cluster, so dropping a lone item of a minor interest is correct while
-/// dropping part of a larger interest is penalised; the per-user indices are averaged over users with ≥ 2 items
-/// (for fewer the ARI is trivially 1).
+/// dropping part of a larger interest is penalised; the per-user indices are averaged over users whose window holds
+/// ≥ 2 true interests (against a one-group truth the ARI is degenerate: 1 for a single cluster, else 0); users with one
+/// interest are reported separately as the share kept whole (one cluster, nothing dropped).
 /// </remarks>
 public static class InterestRecovery
 {
@@ -107,7 +108,7 @@ public static class InterestRecovery
             clusters[i] = clusterOf.TryGetValue(world.ItemId(window[i]), out int c) ? c : -1;
             if (clusters[i] < 0) unclustered++;
         }
-        if (window.Length < 2)
+        if (interests < 2)
             return new UserRecovery(user, window.Length, interests, clusterCount, unclustered, double.NaN, double.NaN);
 
         double ari = Ari(truth, clusters);
@@ -127,10 +128,13 @@ public static class InterestRecovery
     /// <param name="options">Profile options to compare.</param>
     /// <param name="now">The profiles' now, Unix seconds (the world's <see cref="SyntheticWorld.EndTime"/> is natural).</param>
     /// <param name="maxThreads">Worker threads; ≤ 0 = all cores.</param>
+    /// <param name="distinctItems">Keep only each item's latest action, so every item enters Ward with size 1
+    /// (a variant; the builder otherwise gives an item engaged k times the Ward size k, as the paper's per-action
+    /// points do).</param>
     /// <returns>Per options entry, one result per user (index = user).</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     public static UserRecovery[][] EvaluateWorld(SyntheticWorld world, IReadOnlyList<ProfileOptions> options, long now,
-                                                 int maxThreads = 0)
+                                                 int maxThreads = 0, bool distinctItems = false)
     {
         ArgumentNullException.ThrowIfNull(world);
         ArgumentNullException.ThrowIfNull(options);
@@ -150,6 +154,7 @@ public static class InterestRecovery
                 {
                     local.Actions.Clear();
                     world.GenerateUser(u, local.Actions);
+                    if (distinctItems) KeepLatestPerItem(local.Actions);
                     int[] rows = local.Actions.Select(a => a.Item).ToArray();
                     long[] times = local.Actions.Select(a => a.Timestamp).ToArray();
                     double[] weights = new double[rows.Length];
@@ -167,12 +172,25 @@ public static class InterestRecovery
         return results;
     }
 
-    /// <summary>Averages per-user results over the users with ≥ 2 window items.</summary>
+    private static void KeepLatestPerItem(List<SyntheticAction> actions)
+    {
+        var seen = new HashSet<int>();
+        for (int i = actions.Count - 1; i >= 0; i--)
+            if (!seen.Add(actions[i].Item)) actions.RemoveAt(i);
+    }
+
+    /// <summary>Averages per-user results: ARI over the users with ≥ 2 true interests in the window, the share kept
+    /// whole over users with exactly one.</summary>
     public static RecoverySummary Summarize(IEnumerable<UserRecovery> users)
     {
         ArgumentNullException.ThrowIfNull(users);
-        UserRecovery[] scored = users.Where(u => !double.IsNaN(u.Ari)).ToArray();
-        if (scored.Length == 0) return new RecoverySummary(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
+        UserRecovery[] all = users.ToArray();
+        UserRecovery[] single = all.Where(u => u.Interests == 1).ToArray();
+        double wholeShare = single.Length == 0 ? double.NaN
+            : single.Count(u => u.Clusters == 1 && u.Unclustered == 0) / (double)single.Length;
+        UserRecovery[] scored = all.Where(u => !double.IsNaN(u.Ari)).ToArray();
+        if (scored.Length == 0)
+            return new RecoverySummary(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, single.Length, wholeShare);
         double[] sorted = scored.Select(u => u.Ari).Order().ToArray();
         return new RecoverySummary(
             scored.Length,
@@ -181,7 +199,9 @@ public static class InterestRecovery
             scored.Average(u => u.RandomAri),
             scored.Average(u => (double)u.Clusters),
             scored.Average(u => (double)u.Interests),
-            scored.Sum(u => (double)u.Unclustered) / scored.Sum(u => (double)u.Items));
+            scored.Sum(u => (double)u.Unclustered) / scored.Sum(u => (double)u.Items),
+            single.Length,
+            wholeShare);
     }
 }
 
@@ -191,17 +211,20 @@ public static class InterestRecovery
 /// <param name="Interests">Distinct true interests among them.</param>
 /// <param name="Clusters">Clusters in the profile.</param>
 /// <param name="Unclustered">Window items in no cluster.</param>
-/// <param name="Ari">ARI of the profile against the truth; NaN when Items &lt; 2.</param>
-/// <param name="RandomAri">ARI of the shuffled cluster labels (the no-information baseline); NaN when Items &lt; 2.</param>
+/// <param name="Ari">ARI of the profile against the truth; NaN when Interests &lt; 2.</param>
+/// <param name="RandomAri">ARI of the shuffled cluster labels (the no-information baseline); NaN when Interests &lt; 2.</param>
 public sealed record UserRecovery(int User, int Items, int Interests, int Clusters, int Unclustered, double Ari, double RandomAri);
 
 /// <summary>Interest recovery averaged over users (<see cref="InterestRecovery.Summarize"/>).</summary>
-/// <param name="Users">Users scored (≥ 2 window items).</param>
+/// <param name="Users">Users scored (≥ 2 true interests in the window).</param>
 /// <param name="MeanAri">Mean ARI.</param>
 /// <param name="MedianAri">Median ARI.</param>
 /// <param name="MeanRandomAri">Mean ARI of the shuffled-label baseline.</param>
 /// <param name="MeanClusters">Mean clusters per user.</param>
 /// <param name="MeanInterests">Mean true interests per user (in the window).</param>
 /// <param name="UnclusteredShare">Share of window items left in no cluster.</param>
+/// <param name="SingleInterestUsers">Users with exactly one true interest in the window (not in the ARI).</param>
+/// <param name="SingleInterestWholeShare">Share of those whose profile is one cluster with nothing dropped.</param>
 public sealed record RecoverySummary(int Users, double MeanAri, double MedianAri, double MeanRandomAri, double MeanClusters,
-                                     double MeanInterests, double UnclusteredShare);
+                                     double MeanInterests, double UnclusteredShare, int SingleInterestUsers,
+                                     double SingleInterestWholeShare);

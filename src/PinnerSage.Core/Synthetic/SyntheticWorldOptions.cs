@@ -7,7 +7,7 @@ public sealed record SyntheticWorldOptions
     /// <summary>Number of users (1 … 10,000,000).</summary>
     public int Users { get; init; } = 1000;
 
-    /// <summary>Number of catalogue items; null = scale with users: clamp(users / 5, 2,000, 200,000).</summary>
+    /// <summary>Number of catalogue items; null = scale with users: clamp(users / 5, 5,000, 200,000).</summary>
     public int? Items { get; init; }
 
     /// <summary>Number of topics (interests); null = clamp(√items, 30, 500).</summary>
@@ -79,7 +79,7 @@ public sealed record SyntheticWorldOptions
     public double CheckoutShare { get; init; } = 0.03;
 
     /// <summary>Items resolved from <see cref="Items"/> or the default scaling.</summary>
-    public int ResolvedItems => Items ?? Math.Clamp(Users / 5, 2_000, 200_000);
+    public int ResolvedItems => Items ?? Math.Clamp(Users / 5, 5_000, 200_000);
 
     /// <summary>Topics resolved from <see cref="Topics"/> or the default scaling.</summary>
     public int ResolvedTopics => Topics ?? Math.Clamp((int)Math.Round(Math.Sqrt(ResolvedItems)), 30, 500);

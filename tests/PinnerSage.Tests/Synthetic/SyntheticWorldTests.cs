@@ -133,7 +133,7 @@ public sealed class SyntheticWorldTests
     [Fact]
     public void DefaultsScaleWithUsers()
     {
-        Assert.Equal(2_000, new SyntheticWorldOptions { Users = 1_000 }.ResolvedItems);
+        Assert.Equal(5_000, new SyntheticWorldOptions { Users = 1_000 }.ResolvedItems);
         Assert.Equal(20_000, new SyntheticWorldOptions { Users = 100_000 }.ResolvedItems);
         Assert.Equal(200_000, new SyntheticWorldOptions { Users = 1_000_000 }.ResolvedItems);
         Assert.Equal(447, new SyntheticWorldOptions { Users = 1_000_000 }.ResolvedTopics);
