@@ -211,6 +211,7 @@ public sealed class UserProfileBuilderTests
         Assert.Throws<ArgumentException>(() => builder.Build("u", [0], [Now], [-1], Now, out _));
         Assert.Throws<ArgumentOutOfRangeException>(() => new UserProfileBuilder(Axes(), new ProfileOptions { Alpha = -1 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new UserProfileBuilder(Axes(), new ProfileOptions { MaxActions = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ProfileOptions { MaxActions = PinnerSage.Clustering.UserClusterer.MaxItems + 1 }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new ProfileOptions { WindowDays = 0 }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new ProfileOptions { DecayLambda = double.NaN }.Validate());
         Assert.Throws<ArgumentException>(() => new ProfileOptions { ActionWeights = new Dictionary<string, double> { ["x"] = -2 } }.Validate());
