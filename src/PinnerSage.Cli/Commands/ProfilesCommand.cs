@@ -237,7 +237,7 @@ internal static class ProfilesCommand
             $"{s.Now} ({DateTimeOffset.FromUnixTimeSeconds(s.Now):yyyy-MM-dd HH:mm:ss} UTC)"));
         table.AddRow("users read", N(s.UsersRead));
         table.AddRow("users written", N(s.UsersWritten));
-        table.AddRow("users without actions in window", N(s.UsersWithoutActions));
+        table.AddRow("users without usable actions in window", N(s.UsersWithoutActions));
         table.AddRow("actions read", N(s.ActionsRead));
         table.AddRow("actions used", N(s.ActionsUsed));
         table.AddRow("skipped: unknown item", N(s.SkippedUnknownItem));
