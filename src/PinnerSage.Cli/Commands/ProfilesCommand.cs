@@ -90,7 +90,10 @@ internal static class ProfilesCommand
         { Description = "actions.tsv (user_id, item_id, timestamp, action[, value]; header line), or - for stdin.", Required = true };
         var store = new Option<string>("--store") { Description = "SQLite profile store to (re)write.", Required = true };
         var jsonl = new Option<string?>("--jsonl-out") { Description = "Also export the profiles as JSON lines." };
-        var cmd = new Command("build", "Build every user's profile from actions.tsv into a store (one transaction).")
+        var cmd = new Command("build",
+            "Build every user's profile from actions.tsv into a store, replacing the previous run in one transaction. " +
+            "Input sorted by user id (e.g. LC_ALL=C sort -t$'\\t' -k1,1 -s) is streamed with bounded memory; any other order " +
+            "is loaded and sorted in memory (about 24 bytes per action), which the summary reports.")
         {
             actions, store, jsonl,
         };
