@@ -26,6 +26,22 @@ public sealed class WardNaiveTests
     }
 
     [Fact]
+    public void LargerInputsThatCompactTheMatrixMatchNaiveWard()
+    {
+        // n ≥ 64 exercises the chain's in-place compaction of removed slots (NnChain.CompactMinimum).
+        Gen<(int N, int Seed, int Duplicates)> inputs =
+            from n in Gen.Choose(64, 160)
+            from seed in Gen.Choose(0, int.MaxValue)
+            from duplicates in Gen.Choose(0, 2)
+            select (n, seed, duplicates);
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(12), Prop.ForAll(inputs.ToArbitrary(), input =>
+        {
+            float[] x = TestData.Vectors(input.N, 3, input.Seed, duplicates: input.Duplicates * 0.2);
+            CompareWithNaive(x, input.N, 3, input.Duplicates == 2 ? TestData.Multiplicities(input.N, input.Seed, 3) : null);
+        }));
+    }
+
+    [Fact]
     public void MultiplicitiesEqualClusteringTheDuplicates()
     {
         Gen<(int N, int D, int Seed, int Max)> inputs =

@@ -85,16 +85,40 @@ public sealed class PairwiseDistancesTests
     }
 
     [Fact]
-    public void ArgMinReturnsTheFirstMinimum()
+    public void ArgMinReturnsTheFirstUnmaskedMinimum()
     {
         var random = new Random(4);
         for (int len = 1; len <= 4 * MaxLength; len++)
             for (int trial = 0; trial < 20; trial++)
             {
                 double[] v = Enumerable.Range(0, len).Select(_ => (double)random.Next(0, 4)).ToArray();
-                if (trial % 3 == 0) v[random.Next(len)] = double.PositiveInfinity;
-                int expected = Array.IndexOf(v, v.Min());
-                Assert.Equal((expected, v[expected]), NnChain.ArgMin(v));
+                double[] p = Enumerable.Range(0, len).Select(_ => random.Next(3) == 0 ? double.PositiveInfinity : 0).ToArray();
+                p[random.Next(len)] = 0;
+                double[] masked = v.Zip(p, (a, b) => a + b).ToArray();
+                int expected = Array.IndexOf(masked, masked.Min());
+                Assert.Equal((expected, v[expected]), NnChain.ArgMin(v, p));
+            }
+    }
+
+    [Fact]
+    public void HeightMatrixIsTheMirroredRootOfTheCondensedDistances()
+    {
+        var random = new Random(5);
+        foreach (int n in new[] { 1, 2, 3, 31, 32, 33, 67, 130 })
+            foreach (bool ones in new[] { true, false })
+            {
+                double[] condensed = Enumerable.Range(0, (int)PairwiseDistances.PairCount(n)).Select(_ => random.NextDouble()).ToArray();
+                int[] k = Enumerable.Range(0, n).Select(_ => ones ? 1 : random.Next(1, 4)).ToArray();
+                var full = new double[n * n];
+                HeightMatrix.Build(condensed, n, k, ones, full);
+                for (int i = 0; i < n; i++)
+                    for (int j = 0; j < n; j++)
+                    {
+                        double expected = i == j ? double.PositiveInfinity
+                            : Math.Sqrt(condensed[PairwiseDistances.RowOffset(n, Math.Min(i, j)) + Math.Max(i, j)])
+                              * (ones ? 1 : Math.Sqrt(2.0 * k[i] * k[j] / (k[i] + k[j])));
+                        Assert.Equal(expected, full[i * n + j], 1e-15);
+                    }
             }
     }
 
