@@ -56,9 +56,11 @@ internal static class EmbeddingsCommand
         var vectors = new Option<string>("--vectors") { Description = "The .npy table to inspect.", Required = true };
         var ids = new Option<string?>("--ids") { Description = "Ids file (default: beside the .npy; row numbers when absent)." };
         var allowZero = new Option<bool>("--allow-zero") { Description = "Do not count zero vectors as a validation failure." };
+        var actions = new Option<string?>("--actions") { Description = "Also report how many actions of this actions.tsv have a vector (unknown items are skipped by the batch job)." };
+        var noHeader = new Option<bool>("--no-header") { Description = "The --actions file has no header line." };
         var cmd = new Command("info", "Print rows, dimension, norms and the validation result; exit code 2 when invalid.")
         {
-            vectors, ids, allowZero,
+            vectors, ids, allowZero, actions, noHeader,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -77,6 +79,16 @@ internal static class EmbeddingsCommand
             o.WriteLine(string.Create(c, $"L2 norms:    min {s.NormMin:G6}, mean {s.NormMean:G6}, max {s.NormMax:G6}{(s.AllUnitNorm ? " (unit-norm)" : "")}"));
             o.WriteLine(string.Create(c, $"non-finite:  {s.NonFiniteRows:N0} rows"));
             o.WriteLine(string.Create(c, $"zero:        {s.ZeroRows:N0} rows"));
+            if (pr.GetValue(actions) is string actionsPath)
+            {
+                using var reader = new ActionsTsvReader(actionsPath, hasHeader: !pr.GetValue(noHeader));
+                ActionsCoverage cov = ActionsCoverage.Measure(reader, e);
+                double share = cov.Actions == 0 ? 0 : 100.0 * cov.KnownActions / cov.Actions;
+                o.WriteLine(string.Create(c, $"actions:     {cov.Actions:N0} from {cov.Users:N0} users in {actionsPath}; {cov.KnownActions:N0} ({share:F1}%) have a vector"));
+                if (cov.UnknownActions > 0)
+                    o.WriteLine(string.Create(c,
+                        $"unknown:     {cov.UnknownActions:N0} actions on {cov.UnknownItems:N0} item ids without a vector (first on line {cov.FirstUnknownLine}; e.g. {string.Join(", ", cov.UnknownExamples)})"));
+            }
             bool zeroFails = s.ZeroRows > 0 && !pr.GetValue(allowZero);
             if (s.NonFiniteRows == 0 && !zeroFails)
             {

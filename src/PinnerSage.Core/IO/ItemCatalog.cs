@@ -82,19 +82,24 @@ public sealed class ItemCatalog
         return -1;
     }
 
-    /// <summary>Reads and validates an <c>items.tsv</c> file.</summary>
+    /// <summary>Reads and validates an <c>items.tsv</c> file. Also accepts, recognised by their first line, MovieLens
+    /// <c>movies.csv</c> (<c>movieId,title,genres</c>; genres joined with " | ") and Amazon product metadata JSON lines
+    /// (columns item_id, title, brand, categories, price), converted to the same layout with line numbers kept.</summary>
     /// <exception cref="DataFormatException">Bad header, a row with the wrong number of fields, an empty or duplicate id.</exception>
     public static ItemCatalog Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         byte[] bytes = File.ReadAllBytes(path);
-        return Parse(bytes, path);
+        byte[] tsv = CatalogFormats.ToTsv(bytes, path, out int lineOffset);
+        return Parse(tsv, path, lineOffset);
     }
 
-    internal static ItemCatalog Parse(byte[] bytes, string path)
+    /// <summary>Parses TSV bytes; <paramref name="lineOffset"/> is added to line numbers in errors (a converted
+    /// format whose header line was synthesised reports the original file's lines).</summary>
+    internal static ItemCatalog Parse(byte[] bytes, string path, int lineOffset = 0)
     {
         int pos = bytes.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? 3 : 0;
-        long lineNo = 0;
+        long lineNo = lineOffset;
         string[]? columns = null;
         var bounds = new List<int>();
         var ids = new List<string>();

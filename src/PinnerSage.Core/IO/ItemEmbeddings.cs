@@ -60,7 +60,8 @@ public sealed record EmbeddingsLoadOptions
 /// unique ids, as many ids as rows.</summary>
 /// <remarks>The exchange format between every step is a <c>.npy</c> float32 [n, d] plus a <c>.ids</c> file in row
 /// order (papers/PINNERSAGE.md: item embeddings are fixed inputs produced elsewhere). Spans returned by
-/// <see cref="Matrix"/> and <see cref="Vector"/> of a memory-mapped table are valid until <see cref="Dispose"/>.</remarks>
+/// <see cref="Matrix"/> and <see cref="Vector"/> of a memory-mapped table are valid until <see cref="Dispose"/>. An
+/// instance is immutable after loading, so any number of threads may read it and look ids up concurrently.</remarks>
 public sealed class ItemEmbeddings : IDisposable
 {
     private readonly string[] _ids;

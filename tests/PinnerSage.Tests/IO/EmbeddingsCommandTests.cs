@@ -106,6 +106,23 @@ public sealed class EmbeddingsCommandTests(ITestOutputHelper output) : IDisposab
     }
 
     [Fact]
+    public void InfoReportsActionCoverage()
+    {
+        string npy = _dir.File("e.npy"), actions = _dir.File("a.tsv");
+        using (var e = ItemEmbeddings.FromArray(["a", "b"], [1, 0, 0, 1], 2)) e.Save(npy);
+        File.WriteAllText(actions, "user_id\titem_id\ttimestamp\nu\ta\t1\nu\tz\t2\n");
+        var (code, stdout, _) = Run("embeddings", "info", "--vectors", npy, "--actions", actions);
+        Assert.Equal(0, code);
+        Assert.Contains("actions:     2 from 1 users", stdout);
+        Assert.Contains("1 (50.0%) have a vector", stdout);
+        Assert.Contains("unknown:     1 actions on 1 item ids without a vector (first on line 3; e.g. z)", stdout);
+        File.WriteAllText(actions, "user_id\titem_id\ttimestamp\nu\ta\tsoon\n");
+        var bad = Run("embeddings", "info", "--vectors", npy, "--actions", actions);
+        Assert.Equal(2, bad.Code);
+        Assert.Contains($"{actions}:2: field 'timestamp'", bad.Err);
+    }
+
+    [Fact]
     public void ImportRequiresNpyOutput()
     {
         string text = _dir.File("v.csv");

@@ -89,3 +89,50 @@ public sealed class ItemCatalogTests(ITestOutputHelper output) : IDisposable
         if (dataset == "movielens-small") Assert.Equal("Toy Story (1995)", c.Title("1"));
     }
 }
+
+public sealed class ItemCatalogPublicFormatsTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void ReadsMovieLensMoviesCsv()
+    {
+        string path = _dir.File("movies.csv");
+        File.WriteAllText(path, "movieId,title,genres\r\n1,Toy Story (1995),Adventure|Animation\r\n11,\"American President, The (1995)\",Comedy|Drama|Romance\r\n12,\"Say \"\"Hi\"\" (2001)\",(no genres listed)\r\n");
+        var c = ItemCatalog.Load(path);
+        Assert.Equal(["item_id", "title", "genres"], c.Columns);
+        Assert.Equal("American President, The (1995)", c.Title("11"));
+        Assert.Equal("Say \"Hi\" (2001)", c.Title("12"));
+        Assert.Equal("Comedy | Drama | Romance", c.Field("11", "genres"));
+        File.WriteAllText(path, "movieId,title,genres\n1,a,b\n1,c,d\n");
+        var e = Assert.Throws<DataFormatException>(() => ItemCatalog.Load(path));
+        Assert.Equal(3L, e.Line);
+        File.WriteAllText(path, "movieId,title,genres\n1,\"a,b\n");
+        Assert.Equal(2L, Assert.Throws<DataFormatException>(() => ItemCatalog.Load(path)).Line);
+    }
+
+    [Fact]
+    public void ReadsAmazonMetadataJsonLines()
+    {
+        string path = _dir.File("meta.json");
+        File.WriteAllText(path, """
+            {"asin": "0000031852", "title": "Girls Ballet\tTutu", "price": 3.17, "categories": [["Beauty", "Makeup"], ["Sports"]], "brand": "Coxlures"}
+            {"parent_asin": "P1", "asin": "ignored", "title": "T", "category": ["A", "B"]}
+            """);
+        var c = ItemCatalog.Load(path);
+        Assert.Equal(["item_id", "title", "brand", "categories", "price"], c.Columns);
+        Assert.Equal("Girls Ballet Tutu", c.Title("0000031852"));
+        Assert.Equal("Beauty | Makeup | Sports", c.Field("0000031852", "categories"));
+        Assert.Equal("3.17", c.Field("0000031852", "price"));
+        Assert.Equal("A | B", c.Field("P1", "categories"));
+        File.WriteAllText(path, "{\"asin\": \"a\"}\n{\"asin\": \"a\"}\n");
+        Assert.Equal(2L, Assert.Throws<DataFormatException>(() => ItemCatalog.Load(path)).Line);
+        File.WriteAllText(path, "{\"asin\": \"a\"}\n{\"title\": \"x\"}\n");
+        var missing = Assert.Throws<DataFormatException>(() => ItemCatalog.Load(path));
+        Assert.Equal((2L, "asin"), (missing.Line, missing.Field));
+        File.WriteAllText(path, "{\"asin\": \"a\"}\n{'asin': 'b'}\n");
+        Assert.Equal(2L, Assert.Throws<DataFormatException>(() => ItemCatalog.Load(path)).Line);
+    }
+}
