@@ -3,8 +3,9 @@ namespace PinnerSage.Batch;
 /// <summary>How the batch job treats the order of its input.</summary>
 public enum BatchInputMode
 {
-    /// <summary>Detect the order (a first pass over a file; stdin is loaded): input sorted by user id (ordinal) is
-    /// streamed; anything else is loaded and sorted in memory. Output in ordinal user-id order.</summary>
+    /// <summary>Detect the order (a first pass over a file; stdin is loaded): input sorted by user id is streamed;
+    /// anything else is loaded and sorted in memory. Output in user-id order by code point (= UTF-8 bytes, as
+    /// `LC_ALL=C sort` and SQLite order them).</summary>
     Auto,
 
     /// <summary>The input is grouped by user (each user's lines contiguous), e.g. after a MapReduce shuffle: stream it
@@ -18,10 +19,10 @@ public enum InputOrder
     /// <summary>Not determined (grouped streaming mode: only grouping is checked).</summary>
     Unknown,
 
-    /// <summary>Sorted by user id, ordinal.</summary>
+    /// <summary>Sorted by user id (code point order).</summary>
     Sorted,
 
-    /// <summary>Each user's lines contiguous, users not in ordinal order.</summary>
+    /// <summary>Each user's lines contiguous, users not in order.</summary>
     Grouped,
 
     /// <summary>Users' lines interleaved.</summary>

@@ -18,8 +18,9 @@ namespace PinnerSage.Batch;
 /// (2N + 2 batches) whatever the input size, except for unsorted input, which is held in memory (≈ 24 bytes per
 /// action) and sorted by user.
 /// Input order, <see cref="BatchInputMode.Auto"/>: a first pass over the file finds the latest timestamp (the
-/// default now) and whether users are sorted (ordinal); sorted input is then streamed, anything else (merely
-/// grouped, or interleaved) is loaded and counting-sorted by user in memory. Output is in ordinal user-id order.
+/// default now) and whether users are sorted (by code point, see <see cref="UserIdOrder"/>); sorted input is then streamed, anything else (merely
+/// grouped, or interleaved) is loaded and counting-sorted by user in memory. Output is in user-id order: code
+/// points = UTF-8 bytes, as `LC_ALL=C sort` and SQLite order them.
 /// <see cref="BatchInputMode.Grouped"/> (the streaming mapper) is one pass, in input order, and needs an explicit now.
 /// </remarks>
 public sealed class ProfileBatchJob
@@ -210,7 +211,7 @@ public sealed class ProfileBatchJob
             ReadOnlySpan<char> user = reader.UserId;
             if (current is null || !user.SequenceEqual(current))
             {
-                if (!grouped && current is not null && user.SequenceCompareTo(current) < 0)
+                if (!grouped && current is not null && UserIdOrder.Compare(user, current) < 0)
                     throw new DataFormatException(name, reader.LineNumber, "user_id",
                         "users are no longer sorted: the file changed since the first pass");
                 string id = user.ToString();
@@ -272,7 +273,7 @@ public sealed class ProfileBatchJob
             ReadOnlySpan<char> user = reader.UserId;
             if (previousLength < 0 || !user.SequenceEqual(previous.AsSpan(0, previousLength)))
             {
-                if (previousLength >= 0 && user.SequenceCompareTo(previous.AsSpan(0, previousLength)) < 0) sorted = false;
+                if (previousLength >= 0 && UserIdOrder.Compare(user, previous.AsSpan(0, previousLength)) < 0) sorted = false;
                 if (!seen.Add(Hash(user))) groupedSoFar = false;
                 if (previous.Length < user.Length) previous = new char[user.Length * 2];
                 user.CopyTo(previous);
@@ -301,7 +302,7 @@ public sealed class ProfileBatchJob
         return h ^ (h >> 31);
     }
 
-    /// <summary>Loads the whole input in columns, then counting-sorts the actions by the ordinal rank of their user.</summary>
+    /// <summary>Loads the whole input in columns, then counting-sorts the actions by the rank of their user.</summary>
     private LoadedActions Load(ActionsTsvReader reader, string name, ActionTypeTable table, ReaderCounters counters,
                                IProgress<BatchProgress>? progress, Stopwatch clock, CancellationToken cancellationToken)
     {
@@ -323,7 +324,7 @@ public sealed class ProfileBatchJob
             ReadOnlySpan<char> user = reader.UserId;
             if (current < 0 || !user.SequenceEqual(userIds[current]))
             {
-                if (current >= 0 && user.SequenceCompareTo(userIds[current]) < 0) sorted = false;
+                if (current >= 0 && UserIdOrder.Compare(user, userIds[current]) < 0) sorted = false;
                 if (lookup.TryGetValue(user, out int u))
                 {
                     grouped = false;
@@ -352,11 +353,11 @@ public sealed class ProfileBatchJob
         }
         counters.Users = userIds.Count;
 
-        // Counting sort by ordinal rank: stable, O(actions + users log users), one int per action.
+        // Counting sort by user rank: stable, O(actions + users log users), one int per action.
         int users = userIds.Count;
         int[] byRank = new int[users];
         for (int i = 0; i < users; i++) byRank[i] = i;
-        Array.Sort(byRank, (a, b) => string.CompareOrdinal(userIds[a], userIds[b]));
+        Array.Sort(byRank, (a, b) => UserIdOrder.Compare(userIds[a], userIds[b]));
         int[] rankOf = new int[users];
         for (int r = 0; r < users; r++) rankOf[byRank[r]] = r;
         int[] offsets = new int[users + 1];

@@ -2,7 +2,7 @@ using PinnerSage.Profiles;
 
 namespace PinnerSage.Storage;
 
-/// <summary>Receives profiles one by one, in the order a producer emits them (the batch job: ordinal user-id order).</summary>
+/// <summary>Receives profiles one by one, in the order a producer emits them (the batch job: user ids in code-point order).</summary>
 public interface IProfileSink
 {
     /// <summary>Adds one user's profile.</summary>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using PinnerSage.IO;
 using PinnerSage.Profiles;
 
 namespace PinnerSage.Storage;
@@ -22,8 +23,8 @@ public sealed class JsonLinesProfileWriter : IProfileSink, IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         _path = Path.GetFullPath(path);
-        _tempPath = Path.Combine(Path.GetDirectoryName(_path)!, $".{Path.GetFileName(_path)}.{Environment.ProcessId}.tmp");
-        _stream = new FileStream(_tempPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        _tempPath = AtomicFile.TempPathFor(_path);
+        _stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
         _ownsStream = true;
     }
 
@@ -66,8 +67,7 @@ public sealed class JsonLinesProfileWriter : IProfileSink, IDisposable
         if (_committed || !_ownsStream) return;
         _committed = true;
         _stream.Dispose();
-        try { File.Delete(_tempPath!); }
-        catch (IOException) { }
+        AtomicFile.TryDelete(_tempPath!);
     }
 
     private void FlushBuffer()

@@ -158,7 +158,7 @@ public sealed class SqliteProfileStore : IProfileStore
         return (long)cmd.ExecuteScalar()!;
     }
 
-    /// <summary>All stored user ids in ordinal (byte) order.</summary>
+    /// <summary>All stored user ids in UTF-8 byte (= code point) order.</summary>
     public IEnumerable<string> UserIds()
     {
         using SqliteCommand cmd = _connection.CreateCommand();

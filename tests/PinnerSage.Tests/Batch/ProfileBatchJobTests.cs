@@ -1,4 +1,6 @@
 using System.Text;
+using FsCheck;
+using FsCheck.Fluent;
 using PinnerSage.Batch;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
@@ -66,7 +68,56 @@ public sealed class ProfileBatchJobTests
 
         string[] users = sorted.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("user_id").GetString()!).ToArray();
-        Assert.Equal(users.Order(StringComparer.Ordinal), users);
+        Assert.Equal(users.Order(Utf8Order.Instance), users);
+        Assert.NotEqual(users.Order(StringComparer.Ordinal), users); // the world has ids where the two orders differ
+    }
+
+    [Fact]
+    public void UserOrderIsUtf8ByteOrder()
+    {
+        Assert.True(UserIdOrder.Compare("\U0001F600", "\uFF61") > 0); // UTF-16 ordinal says < 0
+        Assert.True(UserIdOrder.Compare("a", "ab") < 0);
+        Assert.Equal(0, UserIdOrder.Compare("", ""));
+        Prop.ForAll<string, string>((a, b) =>
+        {
+            a ??= "";
+            b ??= "";
+            if (!IsWellFormed(a) || !IsWellFormed(b)) return true;
+            return Math.Sign(UserIdOrder.Compare(a, b)) == Math.Sign(Utf8Order.Instance.Compare(a, b));
+        }).QuickCheckThrowOnFailure();
+        var rng = new Random(3);
+        for (int i = 0; i < 5000; i++)
+        {
+            string a = RandomId(rng), b = RandomId(rng);
+            Assert.Equal(Math.Sign(Utf8Order.Instance.Compare(a, b)), Math.Sign(UserIdOrder.Compare(a, b)));
+        }
+
+        static string RandomId(Random rng)
+        {
+            var sb = new StringBuilder();
+            int n = rng.Next(4);
+            for (int k = 0; k < n; k++)
+            {
+                sb.Append(rng.Next(4) switch
+                {
+                    0 => "a",
+                    1 => "\uE000",
+                    2 => "\uFFFD",
+                    _ => char.ConvertFromUtf32(0x10000 + rng.Next(0x1000)),
+                });
+            }
+            return sb.ToString();
+        }
+
+        static bool IsWellFormed(string s)
+        {
+            for (int i = 0; i < s.Length; i++)
+            {
+                if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])) i++;
+                else if (char.IsSurrogate(s[i])) return false;
+            }
+            return true;
+        }
     }
 
     [Fact]
@@ -172,7 +223,7 @@ public sealed class ProfileBatchJobTests
         (string batch, _) = RunOnFile(world, TestWorld.Tsv(world.Sorted()), new ProfileOptions { Now = now });
         // Same lines, different order: the mapper keeps input order (reverse ordinal here).
         Assert.Equal(batch.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal),
-                     sink.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal));
+                     sink.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)); // as sets
         Assert.NotEqual(batch, sink.Text);
 
         string broken = "a\tt0-i00\t1700000000\tclick\nb\tt0-i01\t1700000000\tclick\na\tt0-i02\t1700000000\tclick\n";

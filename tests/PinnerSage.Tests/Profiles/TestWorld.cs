@@ -49,8 +49,15 @@ internal sealed class TestWorld
         var actions = new List<TestAction>();
         for (int u = 0; u < users; u++)
         {
-            // Ids of varying length and case so ordinal order differs from numeric and culture orders.
-            string user = u % 3 == 0 ? $"U{u}" : $"user-{u * 7919 % 1000:D3}-{u}";
+            // Ids of varying length and case so byte order differs from numeric and culture orders, and a few
+            // non-ASCII ones where UTF-16 ordinal order and UTF-8 byte (code point) order disagree.
+            string user = (u % 11) switch
+            {
+                1 => $"ü{u}",
+                2 => $"\uFF61{u}",
+                3 => $"\U0001F600{u}",
+                _ => u % 3 == 0 ? $"U{u}" : $"user-{u * 7919 % 1000:D3}-{u}",
+            };
             int interests = 1 + rng.Next(3);
             int[] mine = Enumerable.Range(0, interests).Select(_ => rng.Next(topics)).ToArray();
             int n = 1 + rng.Next(25);
@@ -66,9 +73,9 @@ internal sealed class TestWorld
         return new TestWorld(items, actions);
     }
 
-    /// <summary>The actions sorted by user id (ordinal), then time: what `sort -k1,1` of a time-ordered log gives.</summary>
+    /// <summary>The actions sorted by user id (UTF-8 bytes), then time: what `LC_ALL=C sort -k1,1` of a time-ordered log gives.</summary>
     public IEnumerable<TestAction> Sorted() =>
-        Actions.OrderBy(a => a.User, StringComparer.Ordinal).ThenBy(a => a.Time).ThenBy(a => a.Item, StringComparer.Ordinal);
+        Actions.OrderBy(a => a.User, Utf8Order.Instance).ThenBy(a => a.Time).ThenBy(a => a.Item, StringComparer.Ordinal);
 
     public IEnumerable<TestAction> Shuffled(int seed)
     {
@@ -81,7 +88,7 @@ internal sealed class TestWorld
     public IEnumerable<TestAction> GroupedNotSorted(int seed)
     {
         var rng = new Random(seed);
-        foreach (IGrouping<string, TestAction> g in Actions.GroupBy(a => a.User).OrderByDescending(g => g.Key, StringComparer.Ordinal))
+        foreach (IGrouping<string, TestAction> g in Actions.GroupBy(a => a.User).OrderByDescending(g => g.Key, Utf8Order.Instance))
         {
             TestAction[] lines = g.ToArray();
             rng.Shuffle(lines);
@@ -115,4 +122,14 @@ internal sealed class TestWorld
 
     private static double Gaussian(Random rng) =>
         Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+}
+
+/// <summary>Compares strings by their UTF-8 bytes: the order of `LC_ALL=C sort` and SQLite (an independent reference
+/// for the batch job's user order).</summary>
+internal sealed class Utf8Order : IComparer<string>
+{
+    public static readonly Utf8Order Instance = new();
+
+    public int Compare(string? x, string? y) =>
+        Encoding.UTF8.GetBytes(x ?? "").AsSpan().SequenceCompareTo(Encoding.UTF8.GetBytes(y ?? ""));
 }
