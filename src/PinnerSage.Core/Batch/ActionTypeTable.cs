@@ -37,6 +37,9 @@ internal sealed class ActionTypeTable
         _lookup = _codes.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
+    /// <summary>True when every action type has code 0 (no weights, no filter): codes need not be stored.</summary>
+    public bool IsTrivial => _trivial;
+
     /// <summary>Weight of each code.</summary>
     public double[] Weights { get; }
 

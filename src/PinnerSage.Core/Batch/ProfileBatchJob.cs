@@ -14,14 +14,14 @@ namespace PinnerSage.Batch;
 /// columns, item ids resolved to embedding rows, action labels to codes: nothing is allocated per action); a bounded
 /// pool of batches feeds N workers, each with its own <see cref="UserProfileBuilder"/> (clusterer and scratch); the
 /// calling thread writes finished batches strictly in sequence order. Every profile is a pure function of its user's
-/// actions, so the output is byte-identical for any thread count. Memory is bounded by the batch pool
-/// (2N + 2 batches) whatever the input size, except for unsorted input, which is held in memory (≈ 24 bytes per
-/// action) and sorted by user.
+/// actions, so the output is byte-identical for any thread count.
 /// Input order, <see cref="BatchInputMode.Auto"/>: a first pass over the file finds the latest timestamp (the
-/// default now) and whether users are sorted (by code point, see <see cref="UserIdOrder"/>); sorted input is then streamed, anything else (merely
-/// grouped, or interleaved) is loaded and counting-sorted by user in memory. Output is in user-id order: code
-/// points = UTF-8 bytes, as `LC_ALL=C sort` and SQLite order them.
+/// default now) and whether users are sorted (by code point, see <see cref="UserIdOrder"/>); sorted input is then
+/// streamed, anything else (merely grouped, or interleaved) is loaded and counting-sorted by user in memory. Output
+/// is in user-id order: code points = UTF-8 bytes, as `LC_ALL=C sort` and SQLite order them.
 /// <see cref="BatchInputMode.Grouped"/> (the streaming mapper) is one pass, in input order, and needs an explicit now.
+/// Memory: streamed input needs only the batch pool (2N + 2 batches) besides the embeddings, whatever its size;
+/// unsorted input is held in memory at ≈ 24 bytes per action (28 with action weights or filters) during the run.
 /// </remarks>
 public sealed class ProfileBatchJob
 {
@@ -342,7 +342,7 @@ public sealed class ProfileBatchJob
             {
                 userOf.Add(current);
                 rows.Add(row);
-                codes.Add(code);
+                if (!table.IsTrivial) codes.Add(code);
                 times.Add(t);
             }
             if ((counters.Lines & (ScanProgressLines - 1)) == 0)
@@ -386,7 +386,7 @@ public sealed class ProfileBatchJob
             for (int j = loaded.Offsets[r]; j < loaded.Offsets[r + 1]; j++)
             {
                 int i = loaded.Permutation[j];
-                batch.Add(loaded.Rows[i], loaded.Times[i], loaded.Codes[i]);
+                batch.Add(loaded.Rows[i], loaded.Times[i], loaded.Codes.Count == 0 ? 0 : loaded.Codes[i]);
             }
         }
         if (batch.Users > 0) pipe.Publish(batch);
