@@ -73,6 +73,26 @@ public sealed class ProfileBatchJobTests
     }
 
     [Fact]
+    public void EveryLineEqualsTheBuilderRunOnThatUsersActionsAlone()
+    {
+        TestWorld world = TestWorld.Create(users: 250, seed: 21);
+        var options = new ProfileOptions { ActionWeights = ProfileOptions.ParseActionWeights("save=2,add_to_cart=3"), KeepSingletons = true };
+        (string jsonl, BatchSummary s) = RunOnFile(world, TestWorld.Tsv(world.Shuffled(9)), options,
+                                                   new BatchOptions { Threads = 2, UsersPerBatch = 4 });
+        var expected = new StringBuilder();
+        var builder = new UserProfileBuilder(world.Items, options);
+        foreach (IGrouping<string, TestAction> user in world.Actions.GroupBy(a => a.User).OrderBy(g => g.Key, Utf8Order.Instance))
+        {
+            TestAction[] known = user.Where(a => world.Items.TryGetRow(a.Item, out _)).ToArray();
+            int[] rows = known.Select(a => world.Items.TryGetRow(a.Item, out int r) ? r : -1).ToArray();
+            double[] w = known.Select(a => a.Action switch { "save" => 2.0, "add_to_cart" => 3.0, _ => 1.0 }).ToArray();
+            UserProfile p = builder.Build(user.Key, rows, known.Select(a => a.Time).ToArray(), w, s.Now, out ProfileBuildStats stats);
+            if (stats.Clustered > 0) expected.Append(ProfileJson.ToLine(p)).Append('\n');
+        }
+        Assert.Equal(expected.ToString(), jsonl);
+    }
+
+    [Fact]
     public void UserOrderIsUtf8ByteOrder()
     {
         Assert.True(UserIdOrder.Compare("\U0001F600", "\uFF61") > 0); // UTF-16 ordinal says < 0
