@@ -69,8 +69,9 @@ def main():
             t0 = time.perf_counter()
             run(x, h_alpha)
             times.append((time.perf_counter() - t0) * 1e3)
+        result = sorted(run(x, h_alpha))
         out[name] = {'median_ms': statistics.median(times), 'min_ms': min(times), 'repeats': repeats,
-                     'clusters': len(run(x, h_alpha))}
+                     'clusters': len(result), 'medoids': result}
     print(json.dumps(out))
 
 

@@ -6,8 +6,8 @@ namespace PinnerSage.Clustering;
 /// <summary>Reusable scratch and the pipeline of one Ward run: widen → pairwise distances → NN-chain → tree; then any
 /// number of α cuts and medoid passes over it. Not thread-safe; one per thread.</summary>
 /// <remarks>Memory (our choice): the condensed n(n−1)/2 pairwise squared distances (kept for the medoids) and the full
-/// n × n matrix of Ward heights the chain works on and destroys (see <see cref="NnChain"/>), i.e. 12·n² bytes, plus O(n·d). Buffers only
-/// grow (to the largest n and d seen) so a warm call allocates nothing.</remarks>
+/// n × n matrix of Ward heights the chain works on and destroys (see <see cref="NnChain"/>), i.e. 12·n² bytes, plus
+/// O(n·d). Buffers only grow (by at least a quarter, to the largest n and d seen), so a warm call allocates nothing.</remarks>
 internal sealed class WardEngine
 {
     private double[] _rows = [];
@@ -126,10 +126,10 @@ internal sealed class WardEngine
         int stride = PairwiseDistances.PaddedStride(dimension);
         if (_rows.Length < n * stride) _rows = new double[Grow(_rows.Length, n * stride)];
         if (_size.Length >= n) return;
-        int c = Grow(_size.Length, n);
+        int c = Math.Min(Grow(_size.Length, n), UserClusterer.MaxItems); // so c × c still fits one array
         int pairs = (int)Math.Min(PairwiseDistances.PairCount(c), Array.MaxLength);
         _pairwise = new double[pairs];
-        _heights = new double[(long)c * c <= Array.MaxLength ? c * c : (int)Array.MaxLength];
+        _heights = new double[c * c];
         _penalty = new double[c];
         _rowOffset = new nint[c];
         _size = new double[c];
