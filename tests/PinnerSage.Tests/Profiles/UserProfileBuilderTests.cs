@@ -25,7 +25,8 @@ public sealed class UserProfileBuilderTests
     private static UserProfile Build(ItemEmbeddings items, ProfileOptions options, (string Item, long Time, double W)[] actions,
                                      out ProfileBuildStats stats, long now = Now)
     {
-        var builder = new UserProfileBuilder(items, options);
+        // The groups of Axes() are ≈ 2 apart and ≈ 0.01–0.04 within: α = 1 separates them whatever the default α is.
+        var builder = new UserProfileBuilder(items, options with { Alpha = 1.0 });
         int[] rows = actions.Select(a => items.TryGetRow(a.Item, out int r) ? r : throw new ArgumentException(a.Item)).ToArray();
         return builder.Build("u", rows, actions.Select(a => a.Time).ToArray(), actions.Select(a => a.W).ToArray(), now, out stats);
     }
