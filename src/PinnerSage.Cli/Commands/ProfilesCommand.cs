@@ -170,7 +170,7 @@ internal static class ProfilesCommand
     {
         var store = new Option<string>("--store") { Description = "SQLite profile store.", Required = true };
         var user = new Option<string>("--user") { Description = "User id.", Required = true };
-        var itemsTsv = new Option<string?>("--items") { Description = "items.tsv, to print medoid titles." };
+        var itemsTsv = new Option<string?>("--items") { Description = "items.tsv (or MovieLens movies.csv, Amazon metadata JSON lines), to print titles." };
         var membersShown = new Option<int>("--members")
         { Description = "Members listed per cluster.", DefaultValueFactory = _ => 5 };
         var cmd = new Command("show", "Print one user's stored profile.") { store, user, itemsTsv, membersShown };
@@ -190,17 +190,15 @@ internal static class ProfilesCommand
             }
             ProfileRunMetadata? meta = profileStore.GetMetadata();
             string? itemsPath = pr.GetValue(itemsTsv);
-            IReadOnlyDictionary<string, string> titles = itemsPath is null
-                ? new Dictionary<string, string>()
-                : ItemTitles.Load(itemsPath, profile.Clusters.SelectMany(c => c.Members.Append(c.Medoid)).ToHashSet(StringComparer.Ordinal));
-            WriteProfile(AnsiConsole.Console, profile, meta, titles, shown);
+            ItemCatalog? catalog = itemsPath is null ? null : ItemCatalog.Load(itemsPath);
+            WriteProfile(AnsiConsole.Console, profile, meta, catalog, shown);
             return ExitCodes.Ok;
         }));
         return cmd;
     }
 
     private static void WriteProfile(IAnsiConsole console, UserProfile profile, ProfileRunMetadata? meta,
-                                     IReadOnlyDictionary<string, string> titles, int shown)
+                                     ItemCatalog? catalog, int shown)
     {
         int size = profile.Clusters.Sum(c => c.Size);
         string when = meta is null ? "" : string.Create(CultureInfo.InvariantCulture,
@@ -210,7 +208,7 @@ internal static class ProfilesCommand
         for (int k = 0; k < profile.Clusters.Count; k++)
         {
             ProfileCluster c = profile.Clusters[k];
-            string Label(string id) => titles.TryGetValue(id, out string? t) ? $"{id} {t}" : id;
+            string Label(string id) => catalog?.Title(id) is string t ? $"{id} {Shorten(t)}" : id;
             var members = new StringBuilder();
             for (int j = 0; j < Math.Min(shown, c.Members.Count); j++) members.AppendLine(Label(c.Members[j]));
             if (c.Members.Count > shown) members.Append(CultureInfo.InvariantCulture, $"… {c.Members.Count - shown} more");
@@ -223,6 +221,8 @@ internal static class ProfilesCommand
         }
         console.Write(table);
     }
+
+    private static string Shorten(string title) => title.Length > 80 ? string.Concat(title.AsSpan(0, 79), "…") : title;
 
     private static void WriteSummary(IAnsiConsole console, BatchSummary s, string store, string? jsonl)
     {
