@@ -68,11 +68,7 @@ public static class BatchBenchmark
             {
                 // The same actions with lines shuffled (seeded): the in-memory sort path.
                 string shuffled = Path.Combine(scratch, "shuffled.tsv");
-                string[] all = File.ReadAllLines(actions);
-                string[] body = all[1..];
-                new Random(1).Shuffle(body);
-                File.WriteAllLines(shuffled, [all[0], .. body]);
-                all = body = [];
+                Shuffle(actions, shuffled, scratch);
                 Console.WriteLine("profiles build on the same actions, shuffled …");
                 unsorted = Measure(cli, $"profiles build --actions {shuffled} --embeddings {embeddings} " +
                                         $"--store {Path.Combine(scratch, "unsorted.db")} --threads {threads}");
@@ -245,6 +241,34 @@ public static class BatchBenchmark
         Row("JSON lines formatting", profiles.Count, "users", clock.Elapsed);
         sb.AppendLine();
         return sb.ToString();
+    }
+
+    /// <summary>Writes the lines of <paramref name="source"/> (header kept first) in a seeded random order with bounded
+    /// memory: lines go to 64 random buckets on disk, then each bucket is shuffled in memory and appended.</summary>
+    private static void Shuffle(string source, string destination, string scratch)
+    {
+        const int Buckets = 64;
+        var rng = new Random(1);
+        var writers = new StreamWriter[Buckets];
+        string header;
+        using (var reader = new StreamReader(source))
+        {
+            header = reader.ReadLine() ?? "";
+            for (int b = 0; b < Buckets; b++) writers[b] = new StreamWriter(Path.Combine(scratch, $"bucket{b}.tsv"));
+            string? line;
+            while ((line = reader.ReadLine()) is not null) writers[rng.Next(Buckets)].WriteLine(line);
+            foreach (StreamWriter w in writers) w.Dispose();
+        }
+        using var output = new StreamWriter(destination);
+        output.WriteLine(header);
+        for (int b = 0; b < Buckets; b++)
+        {
+            string bucket = Path.Combine(scratch, $"bucket{b}.tsv");
+            string[] lines = File.ReadAllLines(bucket);
+            rng.Shuffle(lines);
+            foreach (string l in lines) output.WriteLine(l);
+            File.Delete(bucket);
+        }
     }
 
     private sealed record Measurement(int ExitCode, TimeSpan Wall, double CpuSeconds, long PeakRssBytes, string Output);
