@@ -261,6 +261,9 @@ internal static class ProfilesCommand
         table.AddRow("store", Markup.Escape(store));
         if (jsonl is not null) table.AddRow("json lines", Markup.Escape(jsonl));
         console.Write(table);
+        if (s.ActionsRead > 0 && s.SkippedUnknownItem * 2 > s.ActionsRead)
+            console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"[yellow]warning:[/] {100.0 * s.SkippedUnknownItem / s.ActionsRead:F0}% of the actions name items without an embedding: are --embeddings/--ids the right files?"));
     }
 
     /// <summary>Clusters-per-user counts in buckets 0, 1, 2, 3–5, 6–10, 11–20, 21–50, 51–100, &gt;100.</summary>
