@@ -10,7 +10,8 @@ namespace PinnerSage.Benchmarks;
 
 /// <summary>Per-user clustering (pairwise distances + Ward + α cut + medoids) at n ∈ {50, 100, 300, 1000, 2000},
 /// d = 256, one thread, against fastcluster and scipy (Debian's /usr/bin/python3, bench/peers/clustering.py) on the same
-/// vectors; medians of repeated runs, timed in-process on both sides.</summary>
+/// vectors; medians of repeated runs, timed in-process on both sides. Options: <c>--quick</c> (fewer repeats),
+/// <c>--sizes 50,300</c>, <c>--parts</c> (CPU time of each stage of ours; prints only).</summary>
 internal static class ClusteringBenchmark
 {
     private const int Dimension = 256;
@@ -48,7 +49,7 @@ internal static class ClusteringBenchmark
     /// <summary>Where the time goes (CPU ms per call, best of 5 batches; not written to results).</summary>
     private static int Parts(string[] args)
     {
-        foreach (int n in new[] { 50, 300, 2000 })
+        foreach (int n in new[] { 50, 300, 1000, 2000 })
         {
             float[] x = UserLikeVectors(n, Dimension, n);
             int stride = PinnerSage.Numerics.PairwiseDistances.PaddedStride(Dimension);
@@ -77,7 +78,8 @@ internal static class ClusteringBenchmark
             double dist = Time(() => PinnerSage.Numerics.PairwiseDistances.SquaredEuclideanCondensed(rows, n, stride, condensed));
             double linkage = Time(() => engine.Linkage(x, n, Dimension, ones));
             var full = new double[n * n];
-            double build = Time(() => HeightMatrix.Build(condensed, n, ones, true, full));
+            double[] unitSizes = Enumerable.Repeat(1.0, n).ToArray();
+            double build = Time(() => HeightMatrix.Build(condensed, n, unitSizes, true, full));
             var work = new double[n * n];
             var size = new double[n];
             var penalty = new double[n];
@@ -177,7 +179,8 @@ internal static class ClusteringBenchmark
         md.AppendLine("reused for the medoids), \"scipy\" is `linkage(pdist(X), 'ward')`. Medians of repeated runs.");
         md.AppendLine();
         md.AppendLine($"Machine: {Environment.ProcessorCount} logical cores, {RuntimeInformation.ProcessArchitecture}, {RuntimeInformation.FrameworkDescription}, " +
-                      $"AVX2 {System.Runtime.Intrinsics.X86.Avx2.IsSupported}, FMA {System.Runtime.Intrinsics.X86.Fma.IsSupported}. Run at {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
+                      $"AVX2 {System.Runtime.Intrinsics.X86.Avx2.IsSupported}, FMA {System.Runtime.Intrinsics.X86.Fma.IsSupported}. Run at {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC" +
+                      (File.Exists("/proc/loadavg") ? $", load average at the end {File.ReadAllText("/proc/loadavg").Split(' ')[0]} (other processes inflate both sides' times)." : "."));
         md.AppendLine();
         md.AppendLine("| n | ours ms | fastcluster ms | scipy ms | fastcluster / ours | scipy / ours | clusters | same medoids as peers |");
         md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|:---:|");

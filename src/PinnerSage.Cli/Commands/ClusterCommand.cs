@@ -14,6 +14,7 @@ namespace PinnerSage.Cli.Commands;
 internal static class ClusterCommand
 {
     private const int MembersShown = 12;
+    private const int TopMerges = 10;
 
     public static Command Create()
     {
@@ -92,6 +93,13 @@ internal static class ClusterCommand
             $"{e.Count:N0} items × {e.Dimension}; {heights}; α = {options.Alpha:G6} (height {Math.Sqrt(options.Alpha):G6}): " +
             $"{clusters.Count:N0} clusters, {unclustered:N0} items in none{(options.KeepSingletons ? "" : " (use --keep-singletons to keep them)")}; " +
             $"clustered in {elapsed.TotalMilliseconds:F1} ms"));
+        if (dendrogram.Merges.Count > 0)
+        {
+            // The top of the dendrogram is where α decides the number of clusters: cutting just below the k-th largest
+            // distance gives at most k + 1 clusters (with singletons kept).
+            double[] top = dendrogram.Merges.Select(m => m.Distance).OrderDescending().Take(TopMerges).ToArray();
+            Console.Out.WriteLine("largest merge distances (α scale): " + string.Join(", ", top.Select(d => d.ToString("G4", c))));
+        }
         Console.Out.WriteLine($"wrote {zPath} (scipy linkage matrix, float64 [{Math.Max(0, e.Count - 1)}, 4])");
     }
 }

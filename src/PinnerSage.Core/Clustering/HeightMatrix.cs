@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using PinnerSage.Numerics;
 
 namespace PinnerSage.Clustering;
@@ -18,8 +19,9 @@ internal static class HeightMatrix
 {
     private const int Tile = 32;
 
-    /// <summary>Fills <paramref name="heights"/> (n × n) from <paramref name="condensed"/> (n(n−1)/2).</summary>
-    public static void Build(ReadOnlySpan<double> condensed, int n, ReadOnlySpan<int> multiplicity, bool allOnes,
+    /// <summary>Fills <paramref name="heights"/> (n × n) from <paramref name="condensed"/> (n(n−1)/2) and the
+    /// items' multiplicities <paramref name="size"/> (as doubles; ignored when <paramref name="allOnes"/>).</summary>
+    public static void Build(ReadOnlySpan<double> condensed, int n, ReadOnlySpan<double> size, bool allOnes,
                              Span<double> heights)
     {
         Debug.Assert(condensed.Length >= PairwiseDistances.PairCount(n) && heights.Length >= (long)n * n);
@@ -35,8 +37,7 @@ internal static class HeightMatrix
                     if (from >= j1) continue;
                     Span<double> row = heights.Slice(i * n + from, j1 - from);
                     TensorPrimitives.Sqrt(condensed.Slice((int)(PairwiseDistances.RowOffset(n, i) + from), j1 - from), row);
-                    if (!allOnes)
-                        for (int j = 0; j < row.Length; j++) row[j] *= LanceWilliams.InitialScale(multiplicity[i], multiplicity[from + j]);
+                    if (!allOnes) Scale(row, size[i], size.Slice(from, row.Length));
                 }
                 for (int j = j0; j < j1; j++)
                 {
@@ -46,5 +47,21 @@ internal static class HeightMatrix
             }
             for (int i = i0; i < i1; i++) heights[i * n + i] = double.PositiveInfinity;
         }
+    }
+
+    /// <summary>row[j] *= √(2·n_i·n_j/(n_i+n_j)), vectorised (most users repeat some items, so this runs on every pair).</summary>
+    private static void Scale(Span<double> row, double ni, ReadOnlySpan<double> nj)
+    {
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<double> twoNi = Vector256.Create(2 * ni), vi = Vector256.Create(ni);
+            for (; j <= row.Length - Vector256<double>.Count; j += Vector256<double>.Count)
+            {
+                Vector256<double> n = Vector256.Create(nj[j..]);
+                (Vector256.Create(row[j..]) * Vector256.Sqrt(twoNi * n / (vi + n))).CopyTo(row[j..]);
+            }
+        }
+        for (; j < row.Length; j++) row[j] *= LanceWilliams.InitialScale(ni, nj[j]); // same operations, same order
     }
 }

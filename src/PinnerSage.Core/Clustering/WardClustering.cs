@@ -6,10 +6,12 @@ namespace PinnerSage.Clustering;
 /// embeddings by nearest-neighbour chain, the paper's α cut, and a medoid per cluster. For batch work use
 /// <see cref="UserClusterer"/> (allocation-free); this entry point returns objects for inspection and tests.</summary>
 /// <remarks>
-/// <para>Pipeline: pairwise squared Euclidean distances in double (<c>Numerics/PairwiseDistances.cs</c>), NN-chain with
-/// the Lance–Williams Ward update (<c>NnChain.cs</c>, <c>LanceWilliams.cs</c>; Murtagh 1985, Müllner 2011), the α cut
-/// (<c>AlphaCut.cs</c>), medoids from the stored distance matrix (<c>Medoid.cs</c>). O(n²·d) time for the distances,
-/// O(n²) for the rest, 12·n² bytes of memory.</para>
+/// <para>Pipeline: pairwise squared Euclidean distances in double (<c>Numerics/PairwiseDistances.cs</c>, kept for the
+/// medoids), a full matrix of Ward heights √d (<c>HeightMatrix.cs</c>), NN-chain with the Lance–Williams Ward update
+/// evaluated in scipy's arithmetic so that even tied inputs give scipy's Z (<c>NnChain.cs</c>, <c>LanceWilliams.cs</c>;
+/// Murtagh 1985, Müllner 2011), the merge order and scipy's Z (<c>MergeOrder.cs</c>, <c>ScipyLinkage.cs</c>), the α cut
+/// (<c>AlphaCut.cs</c>), medoids (<c>Medoid.cs</c>). O(n²·d) time for the distances, O(n²) for the rest, 12·n² bytes
+/// of memory.</para>
 /// <para>Distances are on the squared scale of the paper: two items are ‖P_i − P_j‖² apart, clusters a and b
 /// 2·n_a·n_b/(n_a+n_b)·‖c_a − c_b‖². scipy's <c>linkage(method='ward')</c> reports height h = √distance.</para>
 /// <para>(our choice) Multiplicities: item i may stand for k_i identical actions. That equals clustering the k_i
@@ -36,7 +38,7 @@ public static class WardClustering
     /// two unrelated unit vectors. Its cost: two one-off unrelated clicks (d ≈ 2) form a cluster of two.</para>
     /// <para>For embeddings whose unrelated items are not near-orthogonal (anisotropic text or image vectors, e.g. random
     /// pairs at cos ≈ 0.5, d ≈ 1), scale α the same way: about 1.25 × the median pairwise squared distance of the
-    /// catalogue; or read the merge heights with <c>pinnersage cluster</c> (scipy height h ↔ α = h²).</para>
+    /// catalogue (<see cref="SuggestAlpha"/>); or read the merge distances <c>pinnersage cluster</c> prints.</para>
     /// </remarks>
     public const double DefaultAlphaUnitNorm = 2.5;
 
@@ -75,6 +77,45 @@ public static class WardClustering
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         return Linkage(vectors, dimension, multiplicity).Cut(options.Alpha, options.KeepSingletons);
+    }
+
+    /// <summary>Factor of <see cref="SuggestAlpha"/>: α = 1.25 × the catalogue's median pairwise squared distance, the
+    /// ratio of <see cref="DefaultAlphaUnitNorm"/> (2.5) to the distance of two unrelated unit vectors (2).</summary>
+    public const double AlphaPerMedianDistance = 1.25;
+
+    /// <summary>A scale-aware α for any embedding: <see cref="AlphaPerMedianDistance"/> × the median squared distance of
+    /// <paramref name="samplePairs"/> random pairs of catalogue rows (our choice, calibrated where
+    /// <see cref="DefaultAlphaUnitNorm"/> was). For near-orthogonal unit vectors it gives ≈ 2.5; for anisotropic
+    /// embeddings, where unrelated items are closer, proportionally less (amazon-scientific: text_lm, L2-normalised,
+    /// median 1.02 → α ≈ 1.28; image 0.80 → ≈ 0.99). Scaling every vector by c scales the result by c².</summary>
+    /// <param name="vectors">The catalogue: n × <paramref name="dimension"/> floats (normalise first if the profiles
+    /// are built on normalised vectors).</param>
+    /// <param name="dimension">Vector dimension d ≥ 1.</param>
+    /// <param name="samplePairs">Number of random pairs (i ≠ j) sampled, ≥ 1.</param>
+    /// <param name="seed">Seed of the pair sampler; the same inputs and seed give the same α.</param>
+    /// <exception cref="ArgumentException">Fewer than two rows, or a length that is not a multiple of d.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> or <paramref name="samplePairs"/> ≤ 0.</exception>
+    public static double SuggestAlpha(ReadOnlySpan<float> vectors, int dimension, int samplePairs = 20_000, int seed = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(samplePairs);
+        if (vectors.Length % dimension != 0)
+            ThrowHelper.Argument(nameof(vectors), $"length {vectors.Length} is not a multiple of the dimension {dimension}.");
+        int n = vectors.Length / dimension;
+        if (n < 2) ThrowHelper.Argument(nameof(vectors), "needs at least two rows.");
+        var random = new Random(seed);
+        var distances = new double[samplePairs];
+        for (int p = 0; p < samplePairs; p++)
+        {
+            int i = random.Next(n);
+            int j = random.Next(n - 1);
+            if (j >= i) j++; // uniform over the other rows
+            distances[p] = PairwiseDistances.SquaredEuclidean(vectors.Slice(i * dimension, dimension), vectors.Slice(j * dimension, dimension));
+        }
+        Array.Sort(distances);
+        double median = samplePairs % 2 == 1 ? distances[samplePairs / 2]
+                                             : 0.5 * (distances[samplePairs / 2 - 1] + distances[samplePairs / 2]);
+        return AlphaPerMedianDistance * median;
     }
 
     internal static void ValidateAlpha(double alpha)

@@ -91,7 +91,7 @@ internal sealed class WardEngine
         // The chain works on heights √d (see LanceWilliams: scipy's arithmetic, so ties break as in scipy) in a full
         // n × n matrix.
         Span<double> heights = _heights.AsSpan(0, n * n);
-        HeightMatrix.Build(pairwise, n, multiplicity, AllOnes(multiplicity), heights);
+        HeightMatrix.Build(pairwise, n, _size, AllOnes(multiplicity), heights);
         NnChain.Run(heights, n, _size, _penalty, _chain, _slotOf, _newIndex, _merges);
         int m = Math.Max(0, n - 1);
         for (int k = 0; k < m; k++) _keys[k] = _merges[k].Height;

@@ -61,12 +61,40 @@ public sealed class UserClustererTests
         var labels = new int[n];
         var medoids = new int[n];
         var clusterer = new UserClusterer(d);
-        clusterer.Cluster(x, m, 2.0, keepSingletons: false, labels, medoids);
-        clusterer.Cluster(x.AsSpan(0, 50 * d), m.AsSpan(0, 50), 2.0, keepSingletons: true, labels, medoids);
+        for (int warm = 0; warm < 3; warm++)
+        {
+            clusterer.Cluster(x, m, 2.0, keepSingletons: false, labels, medoids);
+            clusterer.Cluster(x.AsSpan(0, 50 * d), m.AsSpan(0, 50), 2.0, keepSingletons: true, labels, medoids);
+        }
         long before = GC.GetAllocatedBytesForCurrentThread();
         clusterer.Cluster(x, m, 2.0, keepSingletons: false, labels, medoids);
         clusterer.Cluster(x.AsSpan(0, 50 * d), m.AsSpan(0, 50), 2.0, keepSingletons: true, labels, medoids);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void TheMergeHistoryIsATreeWithSizesAndStoredDistances()
+    {
+        const int n = 90, d = 5;
+        float[] x = TestData.Vectors(n, d, 17, duplicates: 0.2);
+        int[] m = TestData.Multiplicities(n, 17, 3);
+        WardDendrogram dendrogram = WardClustering.Linkage(x, d, m);
+        Assert.Equal(n - 1, dendrogram.Merges.Count);
+        var size = m.Select(k => (double)k).Concat(new double[n - 1]).ToArray();
+        var used = new bool[2 * n - 1];
+        for (int k = 0; k < n - 1; k++)
+        {
+            WardMerge merge = dendrogram.Merges[k];
+            Assert.True(merge.Left < n + k && merge.Right < n + k && !used[merge.Left] && !used[merge.Right]);
+            used[merge.Left] = used[merge.Right] = true;
+            size[n + k] = size[merge.Left] + size[merge.Right];
+            Assert.Equal(size[n + k], merge.Size);
+            Assert.Equal(merge.Height * merge.Height, merge.Distance);
+        }
+        Assert.Equal(m.Sum(), dendrogram.Merges[^1].Size);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                Assert.Equal(Squared(x, d, i, j), dendrogram.SquaredDistance(i, j), 1e-12);
     }
 
     [Fact]

@@ -110,7 +110,7 @@ public sealed class PairwiseDistancesTests
                 double[] condensed = Enumerable.Range(0, (int)PairwiseDistances.PairCount(n)).Select(_ => random.NextDouble()).ToArray();
                 int[] k = Enumerable.Range(0, n).Select(_ => ones ? 1 : random.Next(1, 4)).ToArray();
                 var full = new double[n * n];
-                HeightMatrix.Build(condensed, n, k, ones, full);
+                HeightMatrix.Build(condensed, n, k.Select(v => (double)v).ToArray(), ones, full);
                 for (int i = 0; i < n; i++)
                     for (int j = 0; j < n; j++)
                     {

@@ -1,0 +1,82 @@
+using PinnerSage.Clustering;
+using PinnerSage.IO;
+using Xunit.Abstractions;
+
+namespace PinnerSage.Tests.Clustering;
+
+/// <summary>The scale-aware α: 1.25 × the median pairwise squared distance of the catalogue.</summary>
+public sealed class SuggestAlphaTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void NearOrthogonalUnitVectorsGiveTheUnitNormDefault()
+    {
+        const int n = 400, d = 256;
+        float[] x = UnitGaussian(n, d, 3);
+        double alpha = WardClustering.SuggestAlpha(x, d);
+        Assert.InRange(alpha, WardClustering.DefaultAlphaUnitNorm * 0.97, WardClustering.DefaultAlphaUnitNorm * 1.03);
+    }
+
+    [Fact]
+    public void IsTheScaledMedianOfAllPairsAndScalesWithTheSquare()
+    {
+        const int n = 30, d = 7;
+        float[] x = TestData.Vectors(n, d, 4);
+        var all = new List<double>();
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                if (i != j) all.Add(Enumerable.Range(0, d).Sum(k => Math.Pow((double)x[i * d + k] - x[j * d + k], 2)));
+        all.Sort();
+        double median = 0.5 * (all[all.Count / 2 - 1] + all[all.Count / 2]);
+        Assert.InRange(WardClustering.SuggestAlpha(x, d, samplePairs: 40_000), 1.25 * median * 0.95, 1.25 * median * 1.05);
+        float[] doubled = x.Select(v => 2 * v).ToArray();
+        Assert.Equal(4 * WardClustering.SuggestAlpha(x, d, seed: 9), WardClustering.SuggestAlpha(doubled, d, seed: 9), 1e-12);
+        Assert.Equal(WardClustering.SuggestAlpha(x, d, seed: 5), WardClustering.SuggestAlpha(x, d, seed: 5));
+    }
+
+    [Fact]
+    public void RejectsTooFewRows()
+    {
+        Assert.Throws<ArgumentException>(() => WardClustering.SuggestAlpha([1, 2, 3], 3));
+        Assert.Throws<ArgumentException>(() => WardClustering.SuggestAlpha([1, 2, 3, 4], 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => WardClustering.SuggestAlpha([1, 2, 3, 4], 2, samplePairs: 0));
+    }
+
+    [Fact]
+    public void RealTextVectorsGetASmallerAlphaThanTheUnitNormDefault()
+    {
+        string? datasets = ScipyReference.Datasets();
+        string path = datasets == null ? "" : Path.Combine(datasets, "amazon-scientific", "vectors", "text_lm.npy");
+        if (!File.Exists(path))
+        {
+            Assert.False(ScipyReference.IsCi, $"{path} is required under CI=true");
+            output.WriteLine($"skipped: {path} not found (the shared datasets are absent)");
+            return;
+        }
+        float[] x = Npy.ReadFloat32(path, out int rows, out int d);
+        for (int i = 0; i < rows; i++)
+        {
+            Span<float> row = x.AsSpan(i * d, d);
+            float norm = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(row));
+            System.Numerics.Tensors.TensorPrimitives.Divide(row, norm, row);
+        }
+        Assert.InRange(WardClustering.SuggestAlpha(x, d), 1.1, 1.45); // median squared distance ≈ 1.02
+    }
+
+    private static float[] UnitGaussian(int n, int d, int seed)
+    {
+        var random = new Random(seed);
+        var x = new float[n * d];
+        for (int i = 0; i < n; i++)
+        {
+            double norm = 0;
+            for (int k = 0; k < d; k++)
+            {
+                double g = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+                x[i * d + k] = (float)g;
+                norm += g * g;
+            }
+            for (int k = 0; k < d; k++) x[i * d + k] /= (float)Math.Sqrt(norm);
+        }
+        return x;
+    }
+}
