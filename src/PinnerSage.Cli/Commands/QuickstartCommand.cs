@@ -147,7 +147,7 @@ internal static class QuickstartCommand
     {
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"[bold]{profile.UserId}[/]: {result.Items} distinct items in the window, {result.Interests} true interests, " +
-            $"{profile.Clusters.Count} clusters, {result.Unclustered} items in no cluster, ARI {result.Ari:F2}"));
+            $"{profile.Clusters.Count} clusters, {result.Unclustered} {(result.Unclustered == 1 ? "item" : "items")} in no cluster, ARI {result.Ari:F2}"));
         var table = new Table().AddColumns("#", "medoid item", "importance", "size", "true interest of the members");
         table.Columns[2].RightAligned();
         table.Columns[3].RightAligned();
