@@ -59,12 +59,12 @@ internal static class BatchProgressReporter
     private sealed class PlainLines(IAnsiConsole console) : IProgress<BatchProgress>
     {
         private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
-        private TimeSpan _last = TimeSpan.MinValue;
+        private TimeSpan? _last;
 
         public void Report(BatchProgress value)
         {
             bool final = value.Phase == "build" && value.TotalUsers is long t && value.Users == t;
-            if (value.Elapsed - _last < Interval && !final) return;
+            if (_last is TimeSpan last && value.Elapsed - last < Interval && !final) return;
             _last = value.Elapsed;
             string eta = "";
             if (value.Phase == "build" && value.TotalUsers is long total && value.Users > 0 && value.Users < total)

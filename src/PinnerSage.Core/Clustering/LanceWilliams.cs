@@ -16,7 +16,8 @@ namespace PinnerSage.Clustering;
 /// h = √((n_k+n_i)·t·h_ik·h_ik + (n_k+n_j)·t·h_jk·h_jk − n_k·t·h_ij·h_ij). It is the same update; doing it in the same
 /// floating-point steps makes exact ties (duplicates, grid data) break the same way, and the Ward dendrogram is not
 /// unique under ties, so only this gives scipy's heights and Z on tied data. It costs one square root per update.
-/// O(1) per distance.</para>
+/// (our choice) A radicand that rounding made negative (all three clusters at one point) is clamped to 0 where scipy
+/// would return NaN. O(1) per distance.</para>
 /// </remarks>
 internal static class LanceWilliams
 {
@@ -25,7 +26,7 @@ internal static class LanceWilliams
     public static double Ward(double hik, double hjk, double hij, double ni, double nj, double nk)
     {
         double t = 1.0 / (ni + nj + nk);
-        return Math.Sqrt((nk + ni) * t * hik * hik + (nk + nj) * t * hjk * hjk - nk * t * hij * hij);
+        return Math.Sqrt(Math.Max(0, (nk + ni) * t * hik * hik + (nk + nj) * t * hjk * hjk - nk * t * hij * hij));
     }
 
     /// <summary>Initial height of two clusters of identical items, √(2·n_i·n_j/(n_i+n_j))·‖P_i − P_j‖: what the update
@@ -50,7 +51,8 @@ internal static class LanceWilliams
                 Vector256<double> n = Vector256.Create(nk[k..]);
                 Vector256<double> a = Vector256.Create(hik[k..]), b = Vector256.Create(hjk[k..]);
                 Vector256<double> t = one / (vi + vj + n);
-                Vector256<double> h = Vector256.Sqrt((n + vi) * t * a * a + (n + vj) * t * b * b - n * t * vij * vij);
+                Vector256<double> h = Vector256.Sqrt(Vector256.Max(Vector256<double>.Zero,
+                                                                   (n + vi) * t * a * a + (n + vj) * t * b * b - n * t * vij * vij));
                 h.CopyTo(destination[k..]);
             }
         }

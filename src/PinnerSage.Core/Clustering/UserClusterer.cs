@@ -4,10 +4,10 @@ namespace PinnerSage.Clustering;
 /// (papers/PINNERSAGE.md, Model steps 1–2). Scratch is kept between calls and grows on demand, so a warm call allocates
 /// nothing. Not thread-safe: use one instance per thread.</summary>
 /// <remarks>See <see cref="WardClustering"/> for the algorithms, their sources and the choices made where the paper is
-/// silent. Memory per instance: about 8·n² + 8·n·d bytes for the largest n and d seen.</remarks>
+/// silent. Memory per instance: about 12·n² + 8·n·d bytes for the largest n and d seen.</remarks>
 public sealed class UserClusterer
 {
-    /// <summary>Largest number of items per call: n(n−1)/2 distances must fit one .NET array.</summary>
+    /// <summary>Largest number of items per call: the n × n working matrix must fit one .NET array.</summary>
     public const int MaxItems = 46_340;
 
     private readonly WardEngine _engine = new();

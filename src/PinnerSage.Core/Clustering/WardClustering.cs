@@ -9,7 +9,7 @@ namespace PinnerSage.Clustering;
 /// <para>Pipeline: pairwise squared Euclidean distances in double (<c>Numerics/PairwiseDistances.cs</c>), NN-chain with
 /// the Lance–Williams Ward update (<c>NnChain.cs</c>, <c>LanceWilliams.cs</c>; Murtagh 1985, Müllner 2011), the α cut
 /// (<c>AlphaCut.cs</c>), medoids from the stored distance matrix (<c>Medoid.cs</c>). O(n²·d) time for the distances,
-/// O(n²) for the rest, 8·n² bytes of memory.</para>
+/// O(n²) for the rest, 12·n² bytes of memory.</para>
 /// <para>Distances are on the squared scale of the paper: two items are ‖P_i − P_j‖² apart, clusters a and b
 /// 2·n_a·n_b/(n_a+n_b)·‖c_a − c_b‖². scipy's <c>linkage(method='ward')</c> reports height h = √distance.</para>
 /// <para>(our choice) Multiplicities: item i may stand for k_i identical actions. That equals clustering the k_i

@@ -1,23 +1,22 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
 using PinnerSage.Numerics;
 
 namespace PinnerSage.Clustering;
 
 /// <summary>Reusable scratch and the pipeline of one Ward run: widen → pairwise distances → NN-chain → tree; then any
 /// number of α cuts and medoid passes over it. Not thread-safe; one per thread.</summary>
-/// <remarks>Memory (our choice): two condensed matrices of n(n−1)/2 doubles, the pairwise distances (kept for the
-/// medoids) and the Ward working copy the Lance–Williams updates destroy, i.e. 8·n² bytes, plus O(n·d). Buffers only
+/// <remarks>Memory (our choice): the condensed n(n−1)/2 pairwise squared distances (kept for the medoids) and the full
+/// n × n matrix of Ward heights the chain works on and destroys (see <see cref="NnChain"/>), i.e. 12·n² bytes, plus O(n·d). Buffers only
 /// grow (to the largest n and d seen) so a warm call allocates nothing.</remarks>
 internal sealed class WardEngine
 {
     private double[] _rows = [];
     private double[] _pairwise = [];
-    private double[] _work = [];
+    private double[] _heights = [];
+    private double[] _penalty = [];
     private nint[] _rowOffset = [];
     private double[] _size = [];
     private int[] _chain = [];
-    private int[] _active = [];
     private NnChainMerge[] _merges = [];
     private double[] _keys = [];
     private int[] _ascending = [];
@@ -81,26 +80,26 @@ internal sealed class WardEngine
         if (!PairwiseDistances.Widen(vectors, n, dimension, _rows, stride)) return false;
         int pairs = (int)PairwiseDistances.PairCount(n);
         Span<double> pairwise = _pairwise.AsSpan(0, pairs);
-        PairwiseDistances.SquaredEuclideanCondensed(_rows, n, stride, pairwise);
+        // The chain works on heights √d (see LanceWilliams: scipy's arithmetic, so ties break as in scipy), in a full
+        // n × n matrix that the distance kernel fills in the same pass.
+        Span<double> heights = _heights.AsSpan(0, n * n);
+        PairwiseDistances.SquaredEuclideanCondensed(_rows, n, stride, pairwise, heights);
         for (int i = 0; i < n; i++)
         {
             _rowOffset[i] = PairwiseDistances.RowOffset(n, i);
             _size[i] = multiplicity[i];
+            heights[i * n + i] = double.PositiveInfinity;
         }
-        // The chain works on heights √d (see LanceWilliams: scipy's arithmetic, so ties break as in scipy).
-        Span<double> work = _work.AsSpan(0, pairs);
-        TensorPrimitives.Sqrt(pairwise, work);
         if (!AllOnes(multiplicity))
         {
             // Clusters of identical items start at their Ward distance 2·n_i·n_j/(n_i+n_j)·‖P_i − P_j‖².
-            for (int i = 0; i < n - 1; i++)
+            for (int i = 0; i < n; i++)
             {
-                double ni = multiplicity[i];
-                Span<double> row = work.Slice((int)(_rowOffset[i] + i + 1), n - i - 1);
-                for (int j = 0; j < row.Length; j++) row[j] *= LanceWilliams.InitialScale(ni, multiplicity[i + 1 + j]);
+                Span<double> row = heights.Slice(i * n, n);
+                for (int j = 0; j < n; j++) row[j] *= LanceWilliams.InitialScale(multiplicity[i], multiplicity[j]);
             }
         }
-        NnChain.Run(work, n, _size, _rowOffset, _chain, _active, _merges);
+        NnChain.Run(heights, n, _size, _penalty, _chain, _merges);
         int m = Math.Max(0, n - 1);
         for (int k = 0; k < m; k++) _keys[k] = _merges[k].Height;
         MergeOrder.SortStable(_keys.AsSpan(0, m), _ascending, _sortScratch);
@@ -137,11 +136,11 @@ internal sealed class WardEngine
         int c = Grow(_size.Length, n);
         int pairs = (int)Math.Min(PairwiseDistances.PairCount(c), Array.MaxLength);
         _pairwise = new double[pairs];
-        _work = new double[pairs];
+        _heights = new double[(long)c * c <= Array.MaxLength ? c * c : (int)Array.MaxLength];
+        _penalty = new double[c];
         _rowOffset = new nint[c];
         _size = new double[c];
         _chain = new int[c];
-        _active = new int[c];
         _merges = new NnChainMerge[c];
         _keys = new double[c];
         _ascending = new int[c];

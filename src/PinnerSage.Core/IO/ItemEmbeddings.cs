@@ -38,6 +38,10 @@ public sealed record EmbeddingsLoadOptions
     /// that, reading costs tens of milliseconds and a private array is simpler and as fast to access).</summary>
     public long MemoryMapThresholdBytes { get; init; } = 64L << 20;
 
+    /// <summary>Check values on load (default true). Inspection tools turn it off and call
+    /// <see cref="ItemEmbeddings.Summarize"/> to report every NaN/Inf and zero row instead of failing on the first.</summary>
+    public bool ValidateValues { get; init; } = true;
+
     /// <summary>When set, a table of another dimension is an error (e.g. a second embedding set for the same model).</summary>
     public int? ExpectedDimension { get; init; }
 
@@ -56,7 +60,8 @@ public sealed record EmbeddingsLoadOptions
 /// unique ids, as many ids as rows.</summary>
 /// <remarks>The exchange format between every step is a <c>.npy</c> float32 [n, d] plus a <c>.ids</c> file in row
 /// order (papers/PINNERSAGE.md: item embeddings are fixed inputs produced elsewhere). Spans returned by
-/// <see cref="Matrix"/> and <see cref="Vector"/> of a memory-mapped table are valid until <see cref="Dispose"/>.</remarks>
+/// <see cref="Matrix"/> and <see cref="Vector"/> of a memory-mapped table are valid until <see cref="Dispose"/>. An
+/// instance is immutable after loading, so any number of threads may read it and look ids up concurrently.</remarks>
 public sealed class ItemEmbeddings : IDisposable
 {
     private readonly string[] _ids;
@@ -119,13 +124,10 @@ public sealed class ItemEmbeddings : IDisposable
     /// <exception cref="DataFormatException">Bad file, NaN/Inf, zero vector (unless allowed), duplicate id, count or
     /// dimension mismatch.</exception>
     /// <exception cref="FileNotFoundException">The .npy, or an explicitly named .ids, does not exist.</exception>
-    public static ItemEmbeddings Load(string npyPath, string? idsPath, EmbeddingsLoadOptions? options) =>
-        LoadCore(npyPath, idsPath, options ?? EmbeddingsLoadOptions.Default, validateValues: true);
-
-    /// <summary>Loads without the value checks (NaN/Inf, zero rows) so <c>embeddings info</c> can report them all.</summary>
-    internal static ItemEmbeddings LoadCore(string npyPath, string? idsPath, EmbeddingsLoadOptions options, bool validateValues)
+    public static ItemEmbeddings Load(string npyPath, string? idsPath, EmbeddingsLoadOptions? options)
     {
         ArgumentNullException.ThrowIfNull(npyPath);
+        options ??= EmbeddingsLoadOptions.Default;
         options.Validate();
         string? resolvedIds = idsPath ?? DefaultIdsPath(npyPath);
         if (idsPath is null && !File.Exists(resolvedIds)) resolvedIds = null;
@@ -171,7 +173,7 @@ public sealed class ItemEmbeddings : IDisposable
             }
 
             ReadOnlySpan<float> matrix = map is not null ? map.Span : data;
-            if (validateValues) ValidateValues(matrix, rows, cols, npyPath, options.AllowZeroVectors, firstLine: 1);
+            if (options.ValidateValues) ValidateValues(matrix, rows, cols, npyPath, options.AllowZeroVectors, firstLine: 1);
 
             if (options.Normalize)
             {
@@ -214,9 +216,45 @@ public sealed class ItemEmbeddings : IDisposable
             copy[i] = ids[i] ?? throw new ArgumentException($"Item id at row {i} is null.", nameof(ids));
             IdsFile.Check(source, i + 1, copy[i], rows, i);
         }
-        ValidateValues(data, copy.Length, dimension, source, options.AllowZeroVectors, firstLine: 1);
+        if (options.ValidateValues) ValidateValues(data, copy.Length, dimension, source, options.AllowZeroVectors, firstLine: 1);
         float[] final = options.Normalize ? NormalizeRows(data, copy.Length, dimension) : data;
         return new ItemEmbeddings(copy, rows, final, null, dimension, source);
+    }
+
+    /// <summary>Scans every row: counts of non-finite and zero rows (with the first of each as an error naming it),
+    /// and the minimum, mean and maximum L2 norm over the finite rows.</summary>
+    public EmbeddingsSummary Summarize()
+    {
+        ReadOnlySpan<float> m = Matrix;
+        int nonFinite = 0, zero = 0, finite = 0;
+        DataFormatException? firstNonFinite = null, firstZero = null;
+        double min = double.PositiveInfinity, max = 0, sum = 0;
+        int unit = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            ReadOnlySpan<float> row = m.Slice(i * Dimension, Dimension);
+            int j = IndexOfNonFinite(row);
+            if (j >= 0)
+            {
+                nonFinite++;
+                firstNonFinite ??= NonFinite(Source, i + 1, i, j, row[j]);
+                continue;
+            }
+            double norm = RowNorm(row);
+            if (norm == 0)
+            {
+                zero++;
+                firstZero ??= ZeroVector(Source, i + 1, i);
+            }
+            finite++;
+            sum += norm;
+            min = Math.Min(min, norm);
+            max = Math.Max(max, norm);
+            if (Math.Abs(norm - 1) <= 1e-3) unit++;
+        }
+        return new EmbeddingsSummary(Count, Dimension, nonFinite, zero, finite > 0 ? min : double.NaN,
+                                     finite > 0 ? sum / finite : double.NaN, finite > 0 ? max : double.NaN,
+                                     finite > 0 && unit == finite, firstNonFinite ?? firstZero);
     }
 
     /// <summary>A copy whose rows are L2-normalised (zero rows, when allowed, stay zero); ids are shared.</summary>
@@ -325,3 +363,16 @@ public sealed class ItemEmbeddings : IDisposable
         return ids;
     }
 }
+
+/// <summary>What <see cref="ItemEmbeddings.Summarize"/> found.</summary>
+/// <param name="Rows">Number of rows.</param>
+/// <param name="Dimension">Vector dimension.</param>
+/// <param name="NonFiniteRows">Rows with a NaN or ±Inf value.</param>
+/// <param name="ZeroRows">All-zero rows.</param>
+/// <param name="NormMin">Smallest L2 norm over the finite rows (NaN when none).</param>
+/// <param name="NormMean">Mean L2 norm over the finite rows.</param>
+/// <param name="NormMax">Largest L2 norm over the finite rows.</param>
+/// <param name="AllUnitNorm">True when every finite row has norm 1 ± 1e-3.</param>
+/// <param name="FirstProblem">The first non-finite row (else the first zero row) as the error loading would raise, or null.</param>
+public sealed record EmbeddingsSummary(int Rows, int Dimension, int NonFiniteRows, int ZeroRows, double NormMin,
+                                       double NormMean, double NormMax, bool AllUnitNorm, DataFormatException? FirstProblem);

@@ -33,6 +33,9 @@ public sealed record NpyHeader(int MajorVersion, string Descr, bool FortranOrder
             return n;
         }
     }
+
+    /// <summary>The shape as Python prints it, e.g. <c>(1585, 512)</c> or <c>(4,)</c>.</summary>
+    public string ShapeText => Npy.FormatShape(Shape);
 }
 
 /// <summary>NumPy .npy format v1.0/v2.0/v3.0: reading 2-D C-order little-endian float32/float64 arrays and atomic

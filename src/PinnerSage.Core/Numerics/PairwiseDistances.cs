@@ -99,19 +99,24 @@ internal static class PairwiseDistances
     }
 
     /// <summary>Writes d_ij = ‖row_i − row_j‖² for all i &lt; j of the n widened rows (stride
-    /// <paramref name="stride"/>, a multiple of 4, padding zero) into <paramref name="condensed"/>.</summary>
-    public static void SquaredEuclideanCondensed(ReadOnlySpan<double> rows, int n, int stride, Span<double> condensed)
+    /// <paramref name="stride"/>, a multiple of 4, padding zero) into <paramref name="condensed"/>; when
+    /// <paramref name="euclidean"/> is not empty (n × n, row-major), also √d_ij at [i, j] and [j, i] (the diagonal is not
+    /// written). Fusing the square root and the mirrored store into the kernel keeps both writes in cache.</summary>
+    public static void SquaredEuclideanCondensed(ReadOnlySpan<double> rows, int n, int stride, Span<double> condensed,
+                                                 Span<double> euclidean = default)
     {
         Debug.Assert(stride % Vector256<double>.Count == 0 && rows.Length >= n * stride);
-        Debug.Assert(condensed.Length >= PairCount(n));
+        Debug.Assert(condensed.Length >= PairCount(n) && (euclidean.IsEmpty || euclidean.Length >= n * n));
         if (n < 2) return;
         if (!Vector256.IsHardwareAccelerated || !Fma.IsSupported || !Avx.IsSupported)
         {
-            ScalarCondensed(rows, n, stride, condensed);
+            ScalarCondensed(rows, n, stride, condensed, euclidean);
             return;
         }
+        bool full = !euclidean.IsEmpty;
         ref double r0 = ref MemoryMarshal.GetReference(rows);
         ref double c0 = ref MemoryMarshal.GetReference(condensed);
+        ref double e0 = ref MemoryMarshal.GetReference(euclidean);
         for (int it = 0; it < n; it += RowTile)
         {
             int iEnd = Math.Min(it + RowTile, n);
@@ -134,6 +139,11 @@ internal static class PairwiseDistances
                              ref Unsafe.Add(ref r0, b3), stride, out Vector256<double> s0, out Vector256<double> s1);
                     Store(ref c0, n, i, jq, jCount, s0);
                     if (i1 != i) Store(ref c0, n, i1, jq, jCount, s1);
+                    if (full)
+                    {
+                        StoreFull(ref e0, n, i, jq, jCount, Vector256.Sqrt(s0));
+                        if (i1 != i) StoreFull(ref e0, n, i1, jq, jCount, Vector256.Sqrt(s1));
+                    }
                 }
             }
         }
@@ -152,6 +162,22 @@ internal static class PairwiseDistances
         {
             int j = jq + c;
             if (j > i) Unsafe.Add(ref c0, offset + j) = s.GetElement(c);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreFull(ref double e0, int n, int i, int jq, int jCount, Vector256<double> h)
+    {
+        nint rowI = (nint)i * n;
+        if (jq > i && jCount == 4)
+            h.StoreUnsafe(ref e0, (nuint)(rowI + jq));
+        for (int c = 0; c < jCount; c++)
+        {
+            int j = jq + c;
+            if (j <= i) continue;
+            double v = h.GetElement(c);
+            if (jq <= i || jCount != 4) Unsafe.Add(ref e0, rowI + j) = v;
+            Unsafe.Add(ref e0, (nint)j * n + i) = v; // the mirror: rows jq…jq+3 of this tile stay in L1
         }
     }
 
@@ -201,7 +227,7 @@ internal static class PairwiseDistances
     }
 
     /// <summary>Fallback without AVX2/FMA: the same differences, one pair at a time.</summary>
-    private static void ScalarCondensed(ReadOnlySpan<double> rows, int n, int stride, Span<double> condensed)
+    private static void ScalarCondensed(ReadOnlySpan<double> rows, int n, int stride, Span<double> condensed, Span<double> euclidean)
     {
         for (int i = 0; i < n - 1; i++)
         {
@@ -217,6 +243,7 @@ internal static class PairwiseDistances
                     sum += t * t;
                 }
                 condensed[(int)(offset + j)] = sum;
+                if (!euclidean.IsEmpty) euclidean[i * n + j] = euclidean[j * n + i] = Math.Sqrt(sum);
             }
         }
     }

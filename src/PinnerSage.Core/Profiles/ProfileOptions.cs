@@ -10,9 +10,9 @@ namespace PinnerSage.Profiles;
 /// of the profile), as are actions at or before the window start.</remarks>
 public sealed record ProfileOptions
 {
-    /// <summary>Default α: the Ward merge distance (squared Euclidean, ||Pi − Pj||² for singletons) above which the
-    /// dendrogram is cut, for unit-norm vectors (our choice; see <see cref="Alpha"/>).</summary>
-    public const double DefaultAlpha = 0.75;
+    /// <summary>Default α for unit-norm vectors: <see cref="Clustering.WardClustering.DefaultAlphaUnitNorm"/> (1.0 on
+    /// the squared Ward scale: two single items join when their cosine is ≥ 0.5; the reasoning is documented there).</summary>
+    public const double DefaultAlpha = Clustering.WardClustering.DefaultAlphaUnitNorm;
 
     /// <summary>Default cap on the actions of one user (the most recent are kept) (our choice): Ward by NN-chain needs
     /// m(m−1)/2 doubles of distance matrix, so 2,000 actions bound it to 16 MB per worker thread and the clustering to
@@ -32,7 +32,8 @@ public sealed record ProfileOptions
     public double WindowDays { get; init; } = 90;
 
     /// <summary>At most this many actions per user are clustered: the most recent ones (ties broken by item, then
-    /// weight). See <see cref="DefaultMaxActions"/>.</summary>
+    /// weight). See <see cref="DefaultMaxActions"/>; at most <see cref="Clustering.UserClusterer.MaxItems"/>. Memory per
+    /// worker grows as 8·m² bytes for the heaviest user.</summary>
     public int MaxActions { get; init; } = DefaultMaxActions;
 
     /// <summary>The profile's "now", Unix seconds (UTC). Null: the batch job uses the latest timestamp in its input.</summary>
@@ -66,6 +67,7 @@ public sealed record ProfileOptions
         if (!double.IsFinite(WindowDays) || WindowDays <= 0)
             throw new ArgumentOutOfRangeException(nameof(WindowDays), WindowDays, "window-days must be finite and > 0.");
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxActions, 1, nameof(MaxActions));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxActions, Clustering.UserClusterer.MaxItems, nameof(MaxActions));
         if (Now is < 0)
             throw new ArgumentOutOfRangeException(nameof(Now), Now, "now must be a Unix time in seconds (>= 0).");
         if (ActionWeights is not null)

@@ -89,26 +89,6 @@ internal static class ScipyReference
         return null;
     }
 
-    /// <summary>Minimal .npy float32 [n, d] reader (first <paramref name="maxRows"/> rows).</summary>
-    public static (float[] X, int N, int D) ReadNpy(string path, int maxRows)
-    {
-        byte[] bytes = File.ReadAllBytes(path);
-        Assert.Equal(0x93, bytes[0]);
-        int major = bytes[6];
-        int headerLength = major == 1 ? BitConverter.ToUInt16(bytes, 8) : BitConverter.ToInt32(bytes, 8);
-        int offset = (major == 1 ? 10 : 12) + headerLength;
-        string header = Encoding.ASCII.GetString(bytes, major == 1 ? 10 : 12, headerLength);
-        Assert.Contains("'<f4'", header);
-        Assert.Contains("'fortran_order': False", header);
-        string shape = header[(header.IndexOf("'shape': (", StringComparison.Ordinal) + 10)..];
-        string[] dims = shape[..shape.IndexOf(')')].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        int n = int.Parse(dims[0], CultureInfo.InvariantCulture), d = int.Parse(dims[1], CultureInfo.InvariantCulture);
-        int rows = Math.Min(n, maxRows);
-        var x = new float[rows * d];
-        Buffer.BlockCopy(bytes, offset, x, 0, rows * d * 4);
-        return (x, rows, d);
-    }
-
     private static string Run(string script)
     {
         var info = new ProcessStartInfo(Python) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };

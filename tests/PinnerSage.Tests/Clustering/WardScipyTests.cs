@@ -1,4 +1,5 @@
 using PinnerSage.Clustering;
+using PinnerSage.IO;
 using Xunit.Abstractions;
 
 namespace PinnerSage.Tests.Clustering;
@@ -47,7 +48,9 @@ public sealed class WardScipyTests(ITestOutputHelper output)
             output.WriteLine($"skipped: {path} not found (the shared datasets are absent)");
             return;
         }
-        (float[] x, int n, int d) = ScipyReference.ReadNpy(path, 400);
+        float[] all = Npy.ReadFloat32(path, out int rows, out int d);
+        int n = Math.Min(rows, 400);
+        float[] x = all.AsSpan(0, n * d).ToArray();
         var inputs = new List<(float[] X, int D)> { (x, d), (x.AsSpan(0, 37 * d).ToArray(), d) };
         List<double[]> expected = ScipyReference.Linkage(inputs);
         for (int c = 0; c < inputs.Count; c++)

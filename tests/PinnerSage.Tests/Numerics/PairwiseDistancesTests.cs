@@ -85,16 +85,41 @@ public sealed class PairwiseDistancesTests
     }
 
     [Fact]
-    public void ArgMinReturnsTheFirstMinimum()
+    public void ArgMinReturnsTheFirstUnmaskedMinimum()
     {
         var random = new Random(4);
         for (int len = 1; len <= 4 * MaxLength; len++)
             for (int trial = 0; trial < 20; trial++)
             {
                 double[] v = Enumerable.Range(0, len).Select(_ => (double)random.Next(0, 4)).ToArray();
-                if (trial % 3 == 0) v[random.Next(len)] = double.PositiveInfinity;
-                int expected = Array.IndexOf(v, v.Min());
-                Assert.Equal((expected, v[expected]), NnChain.ArgMin(v));
+                double[] p = Enumerable.Range(0, len).Select(_ => random.Next(3) == 0 ? double.PositiveInfinity : 0).ToArray();
+                p[random.Next(len)] = 0;
+                double[] masked = v.Zip(p, (a, b) => a + b).ToArray();
+                int expected = Array.IndexOf(masked, masked.Min());
+                Assert.Equal((expected, v[expected]), NnChain.ArgMin(v, p));
+            }
+    }
+
+    [Fact]
+    public void CondensedKernelAlsoWritesTheMirroredEuclideanMatrix()
+    {
+        var random = new Random(5);
+        foreach (int n in new[] { 2, 3, 5, 8, 67, 130 })
+            foreach (int d in new[] { 1, 4, 7, 33 })
+            {
+                float[] x = Enumerable.Range(0, n * d).Select(_ => (float)random.NextDouble()).ToArray();
+                int stride = PairwiseDistances.PaddedStride(d);
+                var rows = new double[n * stride];
+                PairwiseDistances.Widen(x, n, d, rows, stride);
+                var condensed = new double[PairwiseDistances.PairCount(n)];
+                var full = Enumerable.Repeat(-1.0, n * n).ToArray();
+                PairwiseDistances.SquaredEuclideanCondensed(rows, n, stride, condensed, full);
+                for (int i = 0; i < n; i++)
+                    for (int j = 0; j < n; j++)
+                    {
+                        double expected = i == j ? -1 : Math.Sqrt(condensed[PairwiseDistances.RowOffset(n, Math.Min(i, j)) + Math.Max(i, j)]);
+                        Assert.Equal(expected, full[i * n + j]);
+                    }
             }
     }
 
