@@ -161,7 +161,8 @@ public sealed class SyntheticWorldTests
     [InlineData(0, 256, 120)]
     [InlineData(10, 1, 120)]
     [InlineData(10, 256, 0)]
-    public void ValidateRejectsOutOfRangeOptions(int users, int dimension, int days) =>
+    [InlineData(10, 65_536, 120, 40_000)]
+    public void ValidateRejectsOutOfRangeOptions(int users, int dimension, int days, int? items = null) =>
         Assert.Throws<ArgumentOutOfRangeException>(() =>
-            SyntheticWorld.Create(new SyntheticWorldOptions { Users = users, Dimension = dimension, Days = days }));
+            SyntheticWorld.Create(new SyntheticWorldOptions { Users = users, Dimension = dimension, Days = days, Items = items }));
 }
