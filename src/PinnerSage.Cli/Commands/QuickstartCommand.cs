@@ -23,17 +23,19 @@ internal static class QuickstartCommand
         { Description = "Output folder.", DefaultValueFactory = _ => "pinnersage-quickstart" };
         var users = new Option<int>("--users") { Description = "Users in the generated world.", DefaultValueFactory = _ => 2000 };
         var seed = new Option<ulong>("--seed") { Description = "Random seed of the world.", DefaultValueFactory = _ => 42 };
+        var alpha = new Option<double>("--alpha")
+        { Description = "Ward merge distance of the α cut (squared Euclidean on unit vectors).", DefaultValueFactory = _ => ProfileOptions.DefaultAlpha };
         var cmd = new Command("quickstart",
             "End-to-end showcase: generate a small synthetic shop, build user profiles, print a few users' interests against the ground truth.")
         {
-            output, users, seed,
+            output, users, seed, alpha,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
-            Run(pr.GetValue(output)!, pr.GetValue(users), pr.GetValue(seed), AnsiConsole.Console)));
+            Run(pr.GetValue(output)!, pr.GetValue(users), pr.GetValue(seed), pr.GetValue(alpha), AnsiConsole.Console)));
         return cmd;
     }
 
-    internal static int Run(string directory, int userCount, ulong seed, IAnsiConsole console)
+    internal static int Run(string directory, int userCount, ulong seed, double alpha, IAnsiConsole console)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(userCount, 10, "--users");
         var total = Stopwatch.StartNew();
@@ -51,7 +53,8 @@ internal static class QuickstartCommand
 
         // 2. Profiles through the batch job, exactly as `pinnersage profiles build` runs it.
         clock.Restart();
-        var profileOptions = new ProfileOptions();
+        var profileOptions = new ProfileOptions { Alpha = alpha };
+        profileOptions.Validate();
         string storePath = Path.Combine(directory, "profiles.db"), jsonlPath = Path.Combine(directory, "profiles.jsonl");
         BatchSummary batch;
         using (ItemEmbeddings items = ItemEmbeddings.Load(Path.Combine(directory, SyntheticWorldWriter.VectorsFile)))
@@ -104,7 +107,7 @@ internal static class QuickstartCommand
         console.MarkupLine("[bold]Next[/]:");
         var next = new Table().NoBorder().HideHeaders().AddColumns("command", "what");
         next.AddRow(Markup.Escape($"pinnersage profiles show --store {dir}/profiles.db --user {sample} --items {dir}/items.tsv"), "one stored profile with titles");
-        next.AddRow(Markup.Escape($"pinnersage profiles build --actions {dir}/actions.tsv --embeddings {dir}/vectors/item.npy --store {dir}/profiles.db --alpha 1.5"), "rebuild with another α (or --lambda, --window-days, --keep-singletons)");
+        next.AddRow(Markup.Escape($"pinnersage profiles build --actions {dir}/actions.tsv --embeddings {dir}/vectors/item.npy --store {dir}/profiles.db --alpha 2.5"), "rebuild with another α (or --lambda, --window-days, --keep-singletons)");
         next.AddRow(Markup.Escape("pinnersage cluster --vectors X.npy --linkage-out Z.npy"), "Ward + α cut on any set of vectors, scipy-compatible linkage");
         next.AddRow(Markup.Escape("pinnersage synth --users 1000000 --out world-1m"), "a 1M-user world (≈ 60M actions) for the batch benchmark");
         console.Write(next);
@@ -144,7 +147,7 @@ internal static class QuickstartCommand
     {
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"[bold]{profile.UserId}[/]: {result.Items} distinct items in the window, {result.Interests} true interests, " +
-            $"{profile.Clusters.Count} clusters, ARI {result.Ari:F2}"));
+            $"{profile.Clusters.Count} clusters, {result.Unclustered} {(result.Unclustered == 1 ? "item" : "items")} in no cluster, ARI {result.Ari:F2}"));
         var table = new Table().AddColumns("#", "medoid item", "importance", "size", "true interest of the members");
         table.Columns[2].RightAligned();
         table.Columns[3].RightAligned();

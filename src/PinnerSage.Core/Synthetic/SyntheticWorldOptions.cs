@@ -98,6 +98,9 @@ public sealed record SyntheticWorldOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(Days, 36_500);
         ArgumentOutOfRangeException.ThrowIfLessThan(Dimension, 2);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(Dimension, 65_536);
+        if ((long)ResolvedItems * Dimension > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(Items), ResolvedItems,
+                $"items × dimension must be at most {Array.MaxLength:N0} floats (one contiguous table).");
         ArgumentOutOfRangeException.ThrowIfLessThan(EndTime, (long)Days * 86_400);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(EndTime, 32_503_680_000); // year 3000
         ThrowIfNotIn(MeanActionsPerUser, 1, 10_000, nameof(MeanActionsPerUser));

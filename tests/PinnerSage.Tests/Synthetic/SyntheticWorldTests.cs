@@ -81,6 +81,24 @@ public sealed class SyntheticWorldTests
     }
 
     [Fact]
+    public void InterestsDriftOverTheWindow()
+    {
+        // Per (user, interest) with enough actions to see a period: when it starts and how long it lasts.
+        List<SyntheticAction> actions = AllActions(World);
+        var spans = actions.GroupBy(a => (a.User, a.Topic)).Where(g => g.Count() >= 8)
+            .Select(g => (Start: (g.Min(a => a.Timestamp) - World.StartTime) / 86_400.0,
+                          Length: (g.Max(a => a.Timestamp) - g.Min(a => a.Timestamp)) / 86_400.0))
+            .ToArray();
+        Assert.True(spans.Length > 1000);
+        double lateStarts = spans.Count(s => s.Start > 40) / (double)spans.Length;
+        double longLived = spans.Count(s => s.Length > 90) / (double)spans.Length;
+        double shortLived = spans.Count(s => s.Length < 60) / (double)spans.Length;
+        Assert.InRange(lateStarts, 0.15, 0.6);  // new interests appear during the window
+        Assert.InRange(longLived, 0.2, 0.7);    // some last all along
+        Assert.InRange(shortLived, 0.15, 0.7);  // others come and go
+    }
+
+    [Fact]
     public void TopicPopularityIsSkewed()
     {
         List<SyntheticAction> actions = AllActions(World);
@@ -143,7 +161,8 @@ public sealed class SyntheticWorldTests
     [InlineData(0, 256, 120)]
     [InlineData(10, 1, 120)]
     [InlineData(10, 256, 0)]
-    public void ValidateRejectsOutOfRangeOptions(int users, int dimension, int days) =>
+    [InlineData(10, 65_536, 120, 40_000)]
+    public void ValidateRejectsOutOfRangeOptions(int users, int dimension, int days, int? items = null) =>
         Assert.Throws<ArgumentOutOfRangeException>(() =>
-            SyntheticWorld.Create(new SyntheticWorldOptions { Users = users, Dimension = dimension, Days = days }));
+            SyntheticWorld.Create(new SyntheticWorldOptions { Users = users, Dimension = dimension, Days = days, Items = items }));
 }

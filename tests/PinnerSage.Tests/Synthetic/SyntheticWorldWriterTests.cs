@@ -77,6 +77,9 @@ public sealed class SyntheticWorldWriterTests : IDisposable
         Assert.Equal("item_id\ttitle\tcategory\tbrand\tprice", items[0]);
         Assert.Equal(world.ItemCount + 1, items.Length);
         Assert.All(items.Skip(1), line => Assert.Equal(5, line.Split('\t').Length));
+        ItemCatalog catalog = ItemCatalog.Load(Path.Combine(dir, SyntheticWorldWriter.ItemsFile));
+        Assert.Equal(world.ItemCount, catalog.Count);
+        for (int i = 0; i < world.ItemCount; i += 97) Assert.Equal(world.ItemTitle(i), catalog.Title(world.ItemId(i)));
 
         using JsonDocument manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, SyntheticWorldWriter.ManifestFile)));
         JsonElement counts = manifest.RootElement.GetProperty("counts");
