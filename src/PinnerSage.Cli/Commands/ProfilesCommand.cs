@@ -1,9 +1,316 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using PinnerSage.Batch;
+using PinnerSage.Cli.Infrastructure;
+using PinnerSage.IO;
+using PinnerSage.Profiles;
+using PinnerSage.Storage;
+using Spectre.Console;
 
 namespace PinnerSage.Cli.Commands;
 
-/// <summary>`pinnersage profiles` (stub, to be implemented).</summary>
+/// <summary>`pinnersage profiles build | map | show`: the batch job into a store (and JSON lines), the same model as
+/// a Hadoop Streaming / Spark RDD.pipe mapper, and a look at one stored profile.</summary>
 internal static class ProfilesCommand
 {
-    public static Command Create() => new("profiles", "Not implemented yet.");
+    public static Command Create()
+    {
+        var cmd = new Command("profiles", "Build, stream and inspect PinnerSage user profiles.");
+        cmd.Subcommands.Add(CreateBuild());
+        cmd.Subcommands.Add(CreateMap());
+        cmd.Subcommands.Add(CreateShow());
+        return cmd;
+    }
+
+    /// <summary>The model options shared by build and map.</summary>
+    private sealed class ModelOptions
+    {
+        public readonly Option<string> Embeddings = new("--embeddings")
+        { Description = "Item embeddings, .npy float32 [n, d].", Required = true };
+        public readonly Option<string?> Ids = new("--ids")
+        { Description = "Item ids of the embeddings' rows (default: the .npy path with extension .ids)." };
+        public readonly Option<double?> Alpha = new("--alpha")
+        { Description = $"Ward distance at which the dendrogram is cut (default {ProfileOptions.DefaultAlpha.ToString(CultureInfo.InvariantCulture)}, for unit-norm vectors)." };
+        public readonly Option<double?> Lambda = new("--lambda")
+        { Description = "Importance decay per day: sum of w*exp(-lambda*days) (default 0.01)." };
+        public readonly Option<double?> WindowDays = new("--window-days")
+        { Description = "Use actions of the last N days before now (default 90)." };
+        public readonly Option<int?> MaxActions = new("--max-actions")
+        { Description = $"Keep at most the N most recent actions per user (default {ProfileOptions.DefaultMaxActions})." };
+        public readonly Option<long?> Now = new("--now")
+        { Description = "The profiles' now, Unix seconds (default: the latest timestamp in the input)." };
+        public readonly Option<bool> KeepSingletons = new("--keep-singletons")
+        { Description = "Keep items whose first merge is above alpha as one-item clusters." };
+        public readonly Option<string?> ActionWeights = new("--action-weights")
+        { Description = "Importance weight per action type, e.g. click=1,save=2 (unlisted types weigh 1)." };
+        public readonly Option<string?> ActionsInclude = new("--actions-include")
+        { Description = "Use only these action types, e.g. click,save." };
+        public readonly Option<bool> NoNormalize = new("--no-normalize")
+        { Description = "Cluster the raw vectors instead of unit-normalised ones." };
+        public readonly Option<int> Threads = new("--threads")
+        { Description = "Worker threads (default: all cores). The output does not depend on it.", DefaultValueFactory = _ => 0 };
+        public readonly Option<bool> Strict = new("--strict")
+        { Description = "Fail on an action whose item is not in the embeddings (default: skip and count)." };
+
+        public void AddTo(Command cmd)
+        {
+            foreach (Option o in new Option[]
+                     { Embeddings, Ids, Alpha, Lambda, WindowDays, MaxActions, Now, KeepSingletons, ActionWeights,
+                       ActionsInclude, NoNormalize, Threads, Strict })
+                cmd.Options.Add(o);
+        }
+
+        public ProfileOptions Profile(ParseResult pr)
+        {
+            var defaults = new ProfileOptions();
+            string? weights = pr.GetValue(ActionWeights), include = pr.GetValue(ActionsInclude);
+            var options = new ProfileOptions
+            {
+                Alpha = pr.GetValue(Alpha) ?? defaults.Alpha,
+                DecayLambda = pr.GetValue(Lambda) ?? defaults.DecayLambda,
+                WindowDays = pr.GetValue(WindowDays) ?? defaults.WindowDays,
+                MaxActions = pr.GetValue(MaxActions) ?? defaults.MaxActions,
+                Now = pr.GetValue(Now),
+                KeepSingletons = pr.GetValue(KeepSingletons),
+                ActionWeights = weights is null ? null : ProfileOptions.ParseActionWeights(weights),
+                IncludeActions = include is null ? null : ProfileOptions.ParseActionList(include),
+                NormalizeVectors = !pr.GetValue(NoNormalize),
+            };
+            options.Validate();
+            return options;
+        }
+    }
+
+    private static Command CreateBuild()
+    {
+        var model = new ModelOptions();
+        var actions = new Option<string>("--actions")
+        { Description = "actions.tsv (user_id, item_id, timestamp, action[, value]; header line), or - for stdin.", Required = true };
+        var store = new Option<string>("--store") { Description = "SQLite profile store to (re)write.", Required = true };
+        var jsonl = new Option<string?>("--jsonl-out") { Description = "Also export the profiles as JSON lines." };
+        var cmd = new Command("build",
+            "Build every user's profile from actions.tsv into a store, replacing the previous run in one transaction. " +
+            "Input sorted by user id (e.g. LC_ALL=C sort -t$'\\t' -k1,1 -s) is streamed with bounded memory; any other order " +
+            "is loaded and sorted in memory (about 24 bytes per action), which the summary reports.")
+        {
+            actions, store, jsonl,
+        };
+        model.AddTo(cmd);
+        cmd.SetAction(pr => CommandRunner.Run(() =>
+        {
+            ProfileOptions options = model.Profile(pr);
+            var batchOptions = new BatchOptions { Threads = pr.GetValue(model.Threads), Strict = pr.GetValue(model.Strict) };
+            batchOptions.Validate();
+            string actionsPath = pr.GetValue(actions)!;
+            string storePath = pr.GetValue(store)!;
+            string? jsonlPath = pr.GetValue(jsonl);
+            IAnsiConsole console = AnsiConsole.Console;
+            bool interactive = !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive;
+
+            using ItemEmbeddings items = ItemEmbeddings.Load(pr.GetValue(model.Embeddings)!, pr.GetValue(model.Ids));
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"embeddings: {items.Count:N0} items × {items.Dimension}"));
+            using SqliteProfileStore profileStore = SqliteProfileStore.Open(storePath);
+            using IProfileReplaceSession session = profileStore.BeginReplaceAll();
+            using JsonLinesProfileWriter? export = jsonlPath is null ? null : new JsonLinesProfileWriter(jsonlPath);
+            var sinks = new List<IProfileSink> { session };
+            if (export is not null) sinks.Add(export);
+
+            var job = new ProfileBatchJob(items, options, batchOptions);
+            BatchSummary summary = BatchProgressReporter.Run(console, interactive, progress =>
+                job.Run(actionsPath, sinks, progress));
+
+            export?.Commit();
+            session.Commit(new ProfileRunMetadata(SqliteProfileStore.SchemaVersion, summary.Now, DateTimeOffset.UtcNow,
+                                                  OptionsJson(options, summary.Now), summary.UsersWritten, actionsPath));
+            WriteSummary(console, summary, storePath, jsonlPath);
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command CreateMap()
+    {
+        var model = new ModelOptions();
+        model.Now.Required = true;
+        var cmd = new Command("map",
+            "Streaming mapper (Hadoop Streaming, Spark RDD.pipe): headerless user<TAB>item<TAB>timestamp[<TAB>action] " +
+            "lines grouped by user on stdin, one JSON line per user on stdout, in input order.");
+        model.AddTo(cmd);
+        cmd.SetAction(pr => CommandRunner.Run(() =>
+        {
+            ProfileOptions options = model.Profile(pr);
+            var batchOptions = new BatchOptions
+            {
+                Threads = pr.GetValue(model.Threads),
+                Strict = pr.GetValue(model.Strict),
+                HasHeader = false,
+                InputMode = BatchInputMode.Grouped,
+            };
+            batchOptions.Validate();
+            using ItemEmbeddings items = ItemEmbeddings.Load(pr.GetValue(model.Embeddings)!, pr.GetValue(model.Ids));
+            using Stream stdout = Console.OpenStandardOutput();
+            using var writer = new JsonLinesProfileWriter(stdout);
+            BatchSummary summary = new ProfileBatchJob(items, options, batchOptions).Run("-", [writer]);
+            writer.Commit();
+            // stdout carries the data; the summary goes to stderr as one line (counters of a MapReduce task log).
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"profiles map: {summary.UsersWritten} users written, {summary.ActionsRead} actions read, " +
+                $"{summary.ActionsUsed} used, {summary.SkippedUnknownItem} unknown items, " +
+                $"{summary.SkippedAfterNow + summary.SkippedBeforeWindow} outside the window, " +
+                $"{summary.Elapsed.TotalSeconds:F1}s"));
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command CreateShow()
+    {
+        var store = new Option<string>("--store") { Description = "SQLite profile store.", Required = true };
+        var user = new Option<string>("--user") { Description = "User id.", Required = true };
+        var itemsTsv = new Option<string?>("--items") { Description = "items.tsv (or MovieLens movies.csv, Amazon metadata JSON lines), to print titles." };
+        var membersShown = new Option<int>("--members")
+        { Description = "Members listed per cluster.", DefaultValueFactory = _ => 5 };
+        var cmd = new Command("show", "Print one user's stored profile.") { store, user, itemsTsv, membersShown };
+        cmd.SetAction(pr => CommandRunner.Run(() =>
+        {
+            string storePath = pr.GetValue(store)!;
+            if (!File.Exists(storePath)) throw new FileNotFoundException($"{storePath}: no such profile store.");
+            string userId = pr.GetValue(user)!;
+            int shown = pr.GetValue(membersShown);
+            ArgumentOutOfRangeException.ThrowIfNegative(shown, "--members");
+            using SqliteProfileStore profileStore = SqliteProfileStore.Open(storePath);
+            UserProfile? profile = profileStore.Get(userId);
+            if (profile is null)
+            {
+                Console.Error.WriteLine($"error: no profile for user '{userId}' in {storePath}.");
+                return 1;
+            }
+            ProfileRunMetadata? meta = profileStore.GetMetadata();
+            string? itemsPath = pr.GetValue(itemsTsv);
+            ItemCatalog? catalog = itemsPath is null ? null : ItemCatalog.Load(itemsPath);
+            WriteProfile(AnsiConsole.Console, profile, meta, catalog, shown);
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static void WriteProfile(IAnsiConsole console, UserProfile profile, ProfileRunMetadata? meta,
+                                     ItemCatalog? catalog, int shown)
+    {
+        int size = profile.Clusters.Sum(c => c.Size);
+        string when = meta is null ? "" : string.Create(CultureInfo.InvariantCulture,
+            $", now = {DateTimeOffset.FromUnixTimeSeconds(meta.Now):yyyy-MM-dd HH:mm} UTC");
+        console.MarkupLine($"[bold]{Markup.Escape(profile.UserId)}[/]: {profile.Clusters.Count} clusters, {size} actions{Markup.Escape(when)}");
+        var table = new Table().AddColumns("#", "medoid", "importance", "size", "members");
+        for (int k = 0; k < profile.Clusters.Count; k++)
+        {
+            ProfileCluster c = profile.Clusters[k];
+            string Label(string id) => catalog?.Title(id) is string t ? $"{id} {Shorten(t)}" : id;
+            var members = new StringBuilder();
+            for (int j = 0; j < Math.Min(shown, c.Members.Count); j++) members.AppendLine(Label(c.Members[j]));
+            if (c.Members.Count > shown) members.Append(CultureInfo.InvariantCulture, $"… {c.Members.Count - shown} more");
+            table.AddRow(
+                (k + 1).ToString(CultureInfo.InvariantCulture),
+                Markup.Escape(Label(c.Medoid)),
+                c.Importance.ToString("F3", CultureInfo.InvariantCulture),
+                c.Size.ToString(CultureInfo.InvariantCulture),
+                Markup.Escape(members.ToString().TrimEnd()));
+        }
+        console.Write(table);
+    }
+
+    private static string Shorten(string title) => title.Length > 80 ? string.Concat(title.AsSpan(0, 79), "…") : title;
+
+    private static void WriteSummary(IAnsiConsole console, BatchSummary s, string store, string? jsonl)
+    {
+        static string N(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
+        string order = s.InputOrder switch
+        {
+            InputOrder.Sorted => "sorted by user",
+            InputOrder.Grouped => "grouped by user, not sorted",
+            InputOrder.Unordered => "not grouped by user",
+            _ => "unknown",
+        };
+        var table = new Table().AddColumns("", "value").HideHeaders();
+        table.AddRow("input order", order + (s.SortedInMemory ? " (sorted in memory)" : " (streamed)"));
+        table.AddRow("now", string.Create(CultureInfo.InvariantCulture,
+            $"{s.Now} ({DateTimeOffset.FromUnixTimeSeconds(s.Now):yyyy-MM-dd HH:mm:ss} UTC)"));
+        table.AddRow("users read", N(s.UsersRead));
+        table.AddRow("users written", N(s.UsersWritten));
+        table.AddRow("users without usable actions in window", N(s.UsersWithoutActions));
+        table.AddRow("actions read", N(s.ActionsRead));
+        table.AddRow("actions used", N(s.ActionsUsed));
+        table.AddRow("skipped: unknown item", N(s.SkippedUnknownItem));
+        table.AddRow("skipped: action type", N(s.SkippedActionType));
+        table.AddRow("skipped: after now", N(s.SkippedAfterNow));
+        table.AddRow("skipped: before window", N(s.SkippedBeforeWindow));
+        table.AddRow("skipped: over max-actions", N(s.SkippedOverMaxActions));
+        table.AddRow("used, in no kept cluster", N(s.ActionsUnclustered));
+        table.AddRow("clusters", N(s.Clusters));
+        double mean = s.UsersWritten > 0 ? (double)s.Clusters / s.UsersWritten : 0;
+        table.AddRow("clusters per user", string.Create(CultureInfo.InvariantCulture,
+            $"mean {mean:F2}, median {s.ClustersPerUserQuantile(0.5)}, p90 {s.ClustersPerUserQuantile(0.9)}, " +
+            $"p99 {s.ClustersPerUserQuantile(0.99)}, max {Math.Max(0, s.ClustersPerUser.Count - 1)}"));
+        table.AddRow("clusters per user (histogram)", Markup.Escape(Histogram(s.ClustersPerUser)));
+        table.AddRow("threads", s.Threads.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("time", string.Create(CultureInfo.InvariantCulture,
+            $"{s.Elapsed.TotalSeconds:F1}s ({s.UsersPerSecond:N0} users/s)"));
+        table.AddRow("store", Markup.Escape(store));
+        if (jsonl is not null) table.AddRow("json lines", Markup.Escape(jsonl));
+        console.Write(table);
+        if (s.ActionsRead > 0 && s.SkippedUnknownItem * 2 > s.ActionsRead)
+            console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"[yellow]warning:[/] {100.0 * s.SkippedUnknownItem / s.ActionsRead:F0}% of the actions name items without an embedding: are --embeddings/--ids the right files?"));
+    }
+
+    /// <summary>Clusters-per-user counts in buckets 0, 1, 2, 3–5, 6–10, 11–20, 21–50, 51–100, &gt;100.</summary>
+    private static string Histogram(IReadOnlyList<long> perUser)
+    {
+        (int Lo, int Hi)[] buckets = [(0, 0), (1, 1), (2, 2), (3, 5), (6, 10), (11, 20), (21, 50), (51, 100), (101, int.MaxValue)];
+        var parts = new List<string>();
+        foreach ((int lo, int hi) in buckets)
+        {
+            long n = 0;
+            for (int k = lo; k <= Math.Min(hi, perUser.Count - 1); k++) n += perUser[k];
+            if (n == 0) continue;
+            string label = lo == hi ? $"{lo}" : hi == int.MaxValue ? $">{lo - 1}" : $"{lo}-{hi}";
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{label}: {n:N0}"));
+        }
+        return parts.Count == 0 ? "-" : string.Join(", ", parts);
+    }
+
+    /// <summary>The model options as a JSON object, stored with the run.</summary>
+    internal static string OptionsJson(ProfileOptions o, long now)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("alpha", o.Alpha);
+            w.WriteNumber("lambda", o.DecayLambda);
+            w.WriteNumber("window_days", o.WindowDays);
+            w.WriteNumber("max_actions", o.MaxActions);
+            w.WriteNumber("now", now);
+            w.WriteBoolean("keep_singletons", o.KeepSingletons);
+            w.WriteBoolean("normalize", o.NormalizeVectors);
+            if (o.ActionWeights is not null)
+            {
+                w.WriteStartObject("action_weights");
+                foreach (KeyValuePair<string, double> kv in o.ActionWeights.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                    w.WriteNumber(kv.Key, kv.Value);
+                w.WriteEndObject();
+            }
+            if (o.IncludeActions is not null)
+            {
+                w.WriteStartArray("actions_include");
+                foreach (string a in o.IncludeActions.Order(StringComparer.Ordinal)) w.WriteStringValue(a);
+                w.WriteEndArray();
+            }
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
 }

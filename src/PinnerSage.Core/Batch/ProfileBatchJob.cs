@@ -1,0 +1,546 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using PinnerSage.IO;
+using PinnerSage.Profiles;
+using PinnerSage.Storage;
+
+namespace PinnerSage.Batch;
+
+/// <summary>The daily batch job (papers/PINNERSAGE.md, "Production serving"): every user's profile from an
+/// actions.tsv stream, on all cores, into one or more sinks (a store session, a JSON-lines export).</summary>
+/// <remarks>
+/// Pipeline (our choice): one reader thread parses lines into <see cref="UserBatch"/>es of whole users (flat int/long
+/// columns, item ids resolved to embedding rows, action labels to codes: nothing is allocated per action); a bounded
+/// pool of batches feeds N workers, each with its own <see cref="UserProfileBuilder"/> (clusterer and scratch); the
+/// calling thread writes finished batches strictly in sequence order. Every profile is a pure function of its user's
+/// actions, so the output is byte-identical for any thread count.
+/// Input order, <see cref="BatchInputMode.Auto"/>: a first pass over the file finds the latest timestamp (the
+/// default now) and whether users are sorted (by code point, see <see cref="UserIdOrder"/>); sorted input is then
+/// streamed, anything else (merely grouped, or interleaved) is loaded and counting-sorted by user in memory. Output
+/// is in user-id order: code points = UTF-8 bytes, as `LC_ALL=C sort` and SQLite order them.
+/// <see cref="BatchInputMode.Grouped"/> (the streaming mapper) is one pass, in input order, and needs an explicit now.
+/// Memory: streamed input needs only the batch pool (2N + 2 batches) besides the embeddings, whatever its size;
+/// unsorted input is held in memory at ≈ 24 bytes per action (28 with action weights or filters) during the run.
+/// </remarks>
+public sealed class ProfileBatchJob
+{
+    private const int ActionsPerBatch = 1 << 16;
+    private const long ScanProgressLines = 1 << 20;
+
+    private readonly ItemEmbeddings _items;
+    private readonly ProfileOptions _profileOptions;
+    private readonly BatchOptions _options;
+
+    /// <summary>Creates the job; validates both option records.</summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public ProfileBatchJob(ItemEmbeddings items, ProfileOptions profileOptions, BatchOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(profileOptions);
+        ArgumentNullException.ThrowIfNull(options);
+        profileOptions.Validate();
+        options.Validate();
+        _items = items;
+        _profileOptions = profileOptions;
+        _options = options;
+    }
+
+    /// <summary>Runs over the actions file at <paramref name="actionsPath"/> ("-" = standard input, which is loaded
+    /// in memory in <see cref="BatchInputMode.Auto"/>), writing every user with at least one action in the window to
+    /// each sink, in order. Sinks are not committed here: the caller commits them when the run succeeds.</summary>
+    /// <exception cref="DataFormatException">Bad input line (or an unknown item with <see cref="BatchOptions.Strict"/>).</exception>
+    /// <exception cref="ArgumentException">Grouped mode without <see cref="ProfileOptions.Now"/>.</exception>
+    public BatchSummary Run(string actionsPath, IReadOnlyList<IProfileSink> sinks,
+                            IProgress<BatchProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(actionsPath);
+        bool rescannable = actionsPath != "-";
+        return RunCore(() => new ActionsTsvReader(actionsPath, _options.HasHeader), actionsPath, rescannable, sinks,
+                       progress, cancellationToken);
+    }
+
+    /// <summary>Runs over an open text stream (read once: <see cref="BatchInputMode.Auto"/> loads it in memory).</summary>
+    public BatchSummary Run(TextReader input, string displayName, IReadOnlyList<IProfileSink> sinks,
+                            IProgress<BatchProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(displayName);
+        bool opened = false;
+        return RunCore(() =>
+        {
+            if (opened) throw new InvalidOperationException("a text stream can be read only once.");
+            opened = true;
+            return new ActionsTsvReader(input, displayName, _options.HasHeader);
+        }, displayName, rescannable: false, sinks, progress, cancellationToken);
+    }
+
+    private BatchSummary RunCore(Func<ActionsTsvReader> open, string name, bool rescannable,
+                                 IReadOnlyList<IProfileSink> sinks, IProgress<BatchProgress>? progress,
+                                 CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sinks);
+        var clock = Stopwatch.StartNew();
+        var table = new ActionTypeTable(_profileOptions);
+        var counters = new ReaderCounters();
+
+        if (_options.InputMode == BatchInputMode.Grouped)
+        {
+            long now = _profileOptions.Now
+                       ?? throw new ArgumentException("--now is required when the input is streamed grouped by user " +
+                                                      "(a mapper cannot see the latest timestamp of all the data).");
+            return RunPipeline(pipe =>
+            {
+                using ActionsTsvReader reader = open();
+                ProduceStreaming(reader, name, grouped: true, table, pipe, counters);
+            }, now, InputOrder.Unknown, sortedInMemory: false, totalUsers: null, table, counters, sinks, progress,
+               clock, cancellationToken);
+        }
+
+        if (rescannable)
+        {
+            ScanResult scan;
+            using (ActionsTsvReader reader = open()) scan = Scan(reader, progress, clock, cancellationToken);
+            long now = _profileOptions.Now ?? scan.MaxTime;
+            if (scan.Order == InputOrder.Sorted)
+            {
+                return RunPipeline(pipe =>
+                {
+                    using ActionsTsvReader reader = open();
+                    ProduceStreaming(reader, name, grouped: false, table, pipe, counters);
+                }, now, InputOrder.Sorted, sortedInMemory: false, scan.Users, table, counters, sinks, progress, clock,
+                   cancellationToken);
+            }
+        }
+
+        LoadedActions loaded;
+        using (ActionsTsvReader reader = open())
+            loaded = Load(reader, name, table, counters, progress, clock, cancellationToken);
+        return RunPipeline(pipe => ProduceLoaded(loaded, pipe), _profileOptions.Now ?? loaded.MaxTime, loaded.Order,
+                           sortedInMemory: true, loaded.UserIds.Count, table, counters, sinks, progress, clock,
+                           cancellationToken);
+    }
+
+    private BatchSummary RunPipeline(Action<Pipeline> produce, long now, InputOrder order, bool sortedInMemory,
+                                     long? totalUsers, ActionTypeTable table, ReaderCounters counters,
+                                     IReadOnlyList<IProfileSink> sinks, IProgress<BatchProgress>? progress,
+                                     Stopwatch clock, CancellationToken cancellationToken)
+    {
+        int threads = _options.EffectiveThreads;
+        using var pipe = new Pipeline(2 * threads + 2, _options.UsersPerBatch, cancellationToken);
+        var writer = new OrderedWriter(sinks, progress, totalUsers, counters, clock);
+
+        var reader = new Thread(() =>
+        {
+            try { produce(pipe); }
+            catch (Exception e) { pipe.Fail(e); }
+            finally { pipe.Todo.CompleteAdding(); }
+        }) { Name = "pinnersage-reader", IsBackground = true };
+
+        int live = threads;
+        var workers = new Thread[threads];
+        for (int w = 0; w < threads; w++)
+        {
+            workers[w] = new Thread(() =>
+            {
+                try
+                {
+                    var builder = new UserProfileBuilder(_items, _profileOptions);
+                    double[] weights = new double[256];
+                    foreach (UserBatch batch in pipe.Todo.GetConsumingEnumerable(pipe.Token))
+                    {
+                        Process(batch, builder, table.Weights, ref weights, now);
+                        pipe.Done.Add(batch, pipe.Token);
+                    }
+                }
+                catch (OperationCanceledException) when (pipe.Token.IsCancellationRequested) { }
+                catch (Exception e) { pipe.Fail(e); }
+                finally
+                {
+                    if (Interlocked.Decrement(ref live) == 0) pipe.Done.CompleteAdding();
+                }
+            }) { Name = $"pinnersage-worker-{w}", IsBackground = true };
+        }
+
+        reader.Start();
+        foreach (Thread t in workers) t.Start();
+        try
+        {
+            foreach (UserBatch batch in pipe.Done.GetConsumingEnumerable(pipe.Token))
+            {
+                writer.Accept(batch, pipe);
+            }
+        }
+        catch (OperationCanceledException) when (pipe.Token.IsCancellationRequested) { }
+        catch (Exception e) { pipe.Fail(e); }
+        reader.Join();
+        foreach (Thread t in workers) t.Join();
+        pipe.ThrowIfFailed();
+        cancellationToken.ThrowIfCancellationRequested();
+
+        return writer.Summary(order, sortedInMemory, now, threads, clock.Elapsed);
+    }
+
+    private static void Process(UserBatch batch, UserProfileBuilder builder, double[] weightOfCode,
+                                ref double[] weights, long now)
+    {
+        for (int u = 0; u < batch.Users; u++)
+        {
+            int start = batch.Start[u], count = batch.Start[u + 1] - start;
+            if (weights.Length < count) weights = new double[Math.Max(count, weights.Length * 2)];
+            for (int i = 0; i < count; i++) weights[i] = weightOfCode[batch.Codes[start + i]];
+            UserProfile profile = builder.BuildCore(batch.UserIds[u], batch.Rows.AsSpan(start, count),
+                                                    batch.Times.AsSpan(start, count), weights.AsSpan(0, count), now,
+                                                    out ProfileBuildStats stats);
+            batch.Profiles[u] = stats.Clustered > 0 ? profile : null;
+            batch.Stats[u] = stats;
+        }
+    }
+
+    /// <summary>Streams sorted (or, for the mapper, grouped) input into batches of whole users.</summary>
+    private void ProduceStreaming(ActionsTsvReader reader, string name, bool grouped, ActionTypeTable table,
+                                  Pipeline pipe, ReaderCounters counters)
+    {
+        UserBatch batch = pipe.Rent();
+        string? current = null;
+        HashSet<string>? seen = grouped ? new HashSet<string>(StringComparer.Ordinal) : null;
+        while (reader.MoveNext())
+        {
+            counters.Lines++;
+            ReadOnlySpan<char> user = reader.UserId;
+            if (current is null || !user.SequenceEqual(current))
+            {
+                if (!grouped && current is not null && UserIdOrder.Compare(user, current) < 0)
+                    throw new DataFormatException(name, reader.LineNumber, "user_id",
+                        "users are no longer sorted: the file changed since the first pass");
+                string id = user.ToString();
+                if (seen is not null && !seen.Add(id))
+                    throw new DataFormatException(name, reader.LineNumber, "user_id",
+                        $"user '{id}' appears again after other users: the input must be grouped by user " +
+                        "(e.g. LC_ALL=C sort -t$'\\t' -k1,1 -s)");
+                if (batch.Users == batch.Capacity || batch.Actions >= ActionsPerBatch)
+                {
+                    pipe.Publish(batch);
+                    batch = pipe.Rent();
+                }
+                batch.BeginUser(id);
+                current = id;
+                counters.Users++;
+            }
+            if (Accept(reader, name, table, counters, out int row, out int code))
+                batch.Add(row, reader.Timestamp, code);
+        }
+        if (batch.Users > 0) pipe.Publish(batch);
+        else pipe.Return(batch);
+    }
+
+    /// <summary>Resolves the current line's action type and item; counts (or, strict, rejects) what is skipped.</summary>
+    private bool Accept(ActionsTsvReader reader, string name, ActionTypeTable table, ReaderCounters counters,
+                        out int row, out int code)
+    {
+        row = -1;
+        code = table.Code(reader.Action);
+        if (code < 0)
+        {
+            counters.SkippedActionType++;
+            return false;
+        }
+        if (_items.TryGetRow(reader.ItemId, out row)) return true;
+        if (_options.Strict)
+            throw new DataFormatException(name, reader.LineNumber, "item_id",
+                $"unknown item id '{reader.ItemId}': it is not in the embeddings' ids (drop --strict to skip such actions)");
+        counters.SkippedUnknownItem++;
+        return false;
+    }
+
+    /// <summary>First pass over a file: latest timestamp, user count and order (sorted ⊂ grouped ⊂ unordered).
+    /// Grouping is checked with 64-bit hashes of user ids: a collision can only make grouped input look unordered,
+    /// which costs an unneeded in-memory sort, never a wrong profile.</summary>
+    private static ScanResult Scan(ActionsTsvReader reader, IProgress<BatchProgress>? progress, Stopwatch clock,
+                                   CancellationToken cancellationToken)
+    {
+        long lines = 0, users = 0, maxTime = 0;
+        bool sorted = true, groupedSoFar = true;
+        var seen = new HashSet<ulong>();
+        char[] previous = new char[64];
+        int previousLength = -1;
+        while (reader.MoveNext())
+        {
+            lines++;
+            long t = reader.Timestamp;
+            if (t > maxTime) maxTime = t;
+            ReadOnlySpan<char> user = reader.UserId;
+            if (previousLength < 0 || !user.SequenceEqual(previous.AsSpan(0, previousLength)))
+            {
+                if (previousLength >= 0 && UserIdOrder.Compare(user, previous.AsSpan(0, previousLength)) < 0) sorted = false;
+                if (!seen.Add(Hash(user))) groupedSoFar = false;
+                if (previous.Length < user.Length) previous = new char[user.Length * 2];
+                user.CopyTo(previous);
+                previousLength = user.Length;
+                users++;
+            }
+            if ((lines & (ScanProgressLines - 1)) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                progress?.Report(new BatchProgress("scan", 0, null, lines, clock.Elapsed));
+            }
+        }
+        InputOrder order = sorted ? InputOrder.Sorted : groupedSoFar ? InputOrder.Grouped : InputOrder.Unordered;
+        return new ScanResult(order, users, maxTime);
+    }
+
+    /// <summary>FNV-1a over the UTF-16 code units, then a 64-bit finaliser (SplitMix64) to spread the bits.</summary>
+    private static ulong Hash(ReadOnlySpan<char> s)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (char c in s) h = (h ^ c) * 1099511628211UL;
+        h ^= h >> 30;
+        h *= 0xBF58476D1CE4E5B9UL;
+        h ^= h >> 27;
+        h *= 0x94D049BB133111EBUL;
+        return h ^ (h >> 31);
+    }
+
+    /// <summary>Loads the whole input in columns, then counting-sorts the actions by the rank of their user.</summary>
+    private LoadedActions Load(ActionsTsvReader reader, string name, ActionTypeTable table, ReaderCounters counters,
+                               IProgress<BatchProgress>? progress, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        var userOf = new ChunkedColumn<int>();
+        var rows = new ChunkedColumn<int>();
+        var codes = new ChunkedColumn<int>();
+        var times = new ChunkedColumn<long>();
+        var userIds = new List<string>();
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> lookup = index.GetAlternateLookup<ReadOnlySpan<char>>();
+        long maxTime = 0;
+        bool sorted = true, grouped = true;
+        int current = -1;
+        while (reader.MoveNext())
+        {
+            counters.Lines++;
+            long t = reader.Timestamp;
+            if (t > maxTime) maxTime = t;
+            ReadOnlySpan<char> user = reader.UserId;
+            if (current < 0 || !user.SequenceEqual(userIds[current]))
+            {
+                if (current >= 0 && UserIdOrder.Compare(user, userIds[current]) < 0) sorted = false;
+                if (lookup.TryGetValue(user, out int u))
+                {
+                    grouped = false;
+                }
+                else
+                {
+                    u = userIds.Count;
+                    string id = user.ToString();
+                    userIds.Add(id);
+                    index.Add(id, u);
+                }
+                current = u;
+            }
+            if (Accept(reader, name, table, counters, out int row, out int code))
+            {
+                userOf.Add(current);
+                rows.Add(row);
+                if (!table.IsTrivial) codes.Add(code);
+                times.Add(t);
+            }
+            if ((counters.Lines & (ScanProgressLines - 1)) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                progress?.Report(new BatchProgress("load", 0, null, counters.Lines, clock.Elapsed));
+            }
+        }
+        counters.Users = userIds.Count;
+
+        // Counting sort by user rank: stable, O(actions + users log users), one int per action.
+        int users = userIds.Count;
+        int[] byRank = new int[users];
+        for (int i = 0; i < users; i++) byRank[i] = i;
+        Array.Sort(byRank, (a, b) => UserIdOrder.Compare(userIds[a], userIds[b]));
+        int[] rankOf = new int[users];
+        for (int r = 0; r < users; r++) rankOf[byRank[r]] = r;
+        int[] offsets = new int[users + 1];
+        long n = userOf.Count;
+        for (long i = 0; i < n; i++) offsets[rankOf[userOf[i]] + 1]++;
+        for (int r = 0; r < users; r++) offsets[r + 1] += offsets[r];
+        int[] next = (int[])offsets.Clone();
+        int[] permutation = new int[n];
+        for (long i = 0; i < n; i++) permutation[next[rankOf[userOf[i]]]++] = (int)i;
+
+        InputOrder order = sorted ? InputOrder.Sorted : grouped ? InputOrder.Grouped : InputOrder.Unordered;
+        return new LoadedActions(order, maxTime, userIds, byRank, offsets, permutation, rows, codes, times);
+    }
+
+    private static void ProduceLoaded(LoadedActions loaded, Pipeline pipe)
+    {
+        UserBatch batch = pipe.Rent();
+        for (int r = 0; r < loaded.ByRank.Length; r++)
+        {
+            if (batch.Users == batch.Capacity || batch.Actions >= ActionsPerBatch)
+            {
+                pipe.Publish(batch);
+                batch = pipe.Rent();
+            }
+            batch.BeginUser(loaded.UserIds[loaded.ByRank[r]]);
+            for (int j = loaded.Offsets[r]; j < loaded.Offsets[r + 1]; j++)
+            {
+                int i = loaded.Permutation[j];
+                batch.Add(loaded.Rows[i], loaded.Times[i], loaded.Codes.Count == 0 ? 0 : loaded.Codes[i]);
+            }
+        }
+        if (batch.Users > 0) pipe.Publish(batch);
+        else pipe.Return(batch);
+    }
+
+    private readonly record struct ScanResult(InputOrder Order, long Users, long MaxTime);
+
+    private sealed record LoadedActions(InputOrder Order, long MaxTime, List<string> UserIds, int[] ByRank,
+                                        int[] Offsets, int[] Permutation, ChunkedColumn<int> Rows,
+                                        ChunkedColumn<int> Codes, ChunkedColumn<long> Times);
+
+    /// <summary>Written by the reader thread only; read by the writer after the reader has been joined, except
+    /// <see cref="Lines"/>, read (racily, for progress only) while running.</summary>
+    private sealed class ReaderCounters
+    {
+        public long Lines;
+        public long Users;
+        public long SkippedUnknownItem;
+        public long SkippedActionType;
+    }
+
+    /// <summary>The bounded pool of batches and the two hand-off queues; the first failure cancels every thread.</summary>
+    private sealed class Pipeline : IDisposable
+    {
+        private readonly BlockingCollection<UserBatch> _free = new();
+        private readonly CancellationTokenSource _cts;
+        private Exception? _error;
+        private long _nextSequence;
+
+        public Pipeline(int batches, int usersPerBatch, CancellationToken external)
+        {
+            _cts = CancellationTokenSource.CreateLinkedTokenSource(external);
+            for (int i = 0; i < batches; i++) _free.Add(new UserBatch(usersPerBatch));
+        }
+
+        public BlockingCollection<UserBatch> Todo { get; } = new();
+
+        public BlockingCollection<UserBatch> Done { get; } = new();
+
+        public CancellationToken Token => _cts.Token;
+
+        public UserBatch Rent() => _free.Take(_cts.Token);
+
+        public void Publish(UserBatch batch)
+        {
+            batch.Sequence = _nextSequence++;
+            Todo.Add(batch, _cts.Token);
+        }
+
+        public void Return(UserBatch batch)
+        {
+            batch.Reset();
+            _free.Add(batch);
+        }
+
+        public void Fail(Exception e)
+        {
+            if (e is OperationCanceledException && _cts.IsCancellationRequested) return;
+            Interlocked.CompareExchange(ref _error, e, null);
+            _cts.Cancel();
+        }
+
+        public void ThrowIfFailed()
+        {
+            if (_error is not null) ExceptionDispatchInfo.Capture(_error).Throw();
+        }
+
+        public void Dispose()
+        {
+            _cts.Dispose();
+            _free.Dispose();
+            Todo.Dispose();
+            Done.Dispose();
+        }
+    }
+
+    /// <summary>Writes batches in sequence order to the sinks and accumulates the summary.</summary>
+    private sealed class OrderedWriter(IReadOnlyList<IProfileSink> sinks, IProgress<BatchProgress>? progress,
+                                       long? totalUsers, ReaderCounters counters, Stopwatch clock)
+    {
+        private readonly Dictionary<long, UserBatch> _pending = [];
+        private readonly List<long> _clustersPerUser = [];
+        private long _next;
+        private long _users, _written, _withoutActions, _used, _afterNow, _beforeWindow, _overMax, _unclustered, _clusters;
+        private TimeSpan _lastReport;
+
+        public void Accept(UserBatch batch, Pipeline pipe)
+        {
+            _pending.Add(batch.Sequence, batch);
+            while (_pending.Remove(_next, out UserBatch? ready))
+            {
+                Write(ready);
+                _next++;
+                pipe.Return(ready);
+            }
+            TimeSpan now = clock.Elapsed;
+            if (progress is not null && now - _lastReport >= TimeSpan.FromMilliseconds(200))
+            {
+                _lastReport = now;
+                progress.Report(new BatchProgress("build", _users, totalUsers, Volatile.Read(ref counters.Lines), now));
+            }
+        }
+
+        private void Write(UserBatch batch)
+        {
+            for (int u = 0; u < batch.Users; u++)
+            {
+                ProfileBuildStats s = batch.Stats[u];
+                _users++;
+                _used += s.Clustered;
+                _afterNow += s.AfterNow;
+                _beforeWindow += s.BeforeWindow;
+                _overMax += s.OverMaxActions;
+                _unclustered += s.Unclustered;
+                UserProfile? profile = batch.Profiles[u];
+                if (profile is null)
+                {
+                    _withoutActions++;
+                    continue;
+                }
+                _written++;
+                int k = profile.Clusters.Count;
+                _clusters += k;
+                while (_clustersPerUser.Count <= k) _clustersPerUser.Add(0);
+                _clustersPerUser[k]++;
+                foreach (IProfileSink sink in sinks) sink.Write(profile);
+            }
+        }
+
+        public BatchSummary Summary(InputOrder order, bool sortedInMemory, long now, int threads, TimeSpan elapsed)
+        {
+            progress?.Report(new BatchProgress("build", _users, totalUsers, counters.Lines, elapsed));
+            return new BatchSummary
+            {
+                InputOrder = order,
+                SortedInMemory = sortedInMemory,
+                Now = now,
+                UsersRead = counters.Users,
+                UsersWritten = _written,
+                UsersWithoutActions = _withoutActions,
+                ActionsRead = counters.Lines,
+                ActionsUsed = _used,
+                SkippedUnknownItem = counters.SkippedUnknownItem,
+                SkippedActionType = counters.SkippedActionType,
+                SkippedAfterNow = _afterNow,
+                SkippedBeforeWindow = _beforeWindow,
+                SkippedOverMaxActions = _overMax,
+                ActionsUnclustered = _unclustered,
+                Clusters = _clusters,
+                ClustersPerUser = _clustersPerUser.ToArray(),
+                Threads = threads,
+                Elapsed = elapsed,
+            };
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using System.Buffers;
+using PinnerSage.IO;
+using PinnerSage.Profiles;
+
+namespace PinnerSage.Storage;
+
+/// <summary>Writes profiles as JSON lines (<see cref="ProfileJson"/>). To a path: into a temporary file in the same
+/// folder, renamed over the path by <see cref="Commit"/>, so the path never holds a partial export; disposing
+/// without committing deletes the temporary file. To a stream (the streaming mapper's stdout): directly.</summary>
+public sealed class JsonLinesProfileWriter : IProfileSink, IDisposable
+{
+    private const int FlushThreshold = 1 << 16;
+
+    private readonly Stream _stream;
+    private readonly bool _ownsStream;
+    private readonly string? _path;
+    private readonly string? _tempPath;
+    private readonly ArrayBufferWriter<byte> _buffer = new(FlushThreshold * 2);
+    private bool _committed;
+
+    /// <summary>Starts an export to <paramref name="path"/> (written on <see cref="Commit"/>).</summary>
+    public JsonLinesProfileWriter(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        _path = Path.GetFullPath(path);
+        _tempPath = AtomicFile.TempPathFor(_path);
+        _stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+        _ownsStream = true;
+    }
+
+    /// <summary>Writes to an open stream (not closed on dispose); <see cref="Commit"/> only flushes.</summary>
+    public JsonLinesProfileWriter(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        _stream = stream;
+    }
+
+    /// <summary>Lines written so far.</summary>
+    public long Count { get; private set; }
+
+    /// <inheritdoc/>
+    public void Write(UserProfile profile)
+    {
+        ObjectDisposedException.ThrowIf(_committed, this);
+        ProfileJson.WriteLine(_buffer, profile);
+        Count++;
+        if (_buffer.WrittenCount >= FlushThreshold) FlushBuffer();
+    }
+
+    /// <summary>Flushes and, for a path, renames the temporary file over it.</summary>
+    public void Commit()
+    {
+        if (_committed) return;
+        FlushBuffer();
+        _stream.Flush();
+        _committed = true;
+        if (_ownsStream)
+        {
+            _stream.Dispose();
+            File.Move(_tempPath!, _path!, overwrite: true);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_committed || !_ownsStream) return;
+        _committed = true;
+        _stream.Dispose();
+        AtomicFile.TryDelete(_tempPath!);
+    }
+
+    private void FlushBuffer()
+    {
+        _stream.Write(_buffer.WrittenSpan);
+        _buffer.ResetWrittenCount();
+    }
+}

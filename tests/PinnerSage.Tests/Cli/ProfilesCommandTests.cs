@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using PinnerSage.Storage;
+using PinnerSage.Tests.Profiles;
+using Xunit.Abstractions;
+
+namespace PinnerSage.Tests.Cli;
+
+/// <summary>Runs the built CLI (`dotnet pinnersage.dll …`) as a child process, as a user or a Hadoop task would.</summary>
+public sealed class ProfilesCommandTests(ITestOutputHelper output)
+{
+    private static readonly string CliDll = Path.Combine(AppContext.BaseDirectory, "pinnersage.dll");
+
+    internal static (int Exit, string Out, string Err) Run(string args, string? workingDirectory = null) =>
+        Shell($"dotnet \"{CliDll}\" {args}", workingDirectory);
+
+    internal static (int Exit, string Out, string Err) Shell(string command, string? workingDirectory = null)
+    {
+        var psi = new ProcessStartInfo("/bin/bash")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
+        };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(command);
+        using Process p = Process.Start(psi)!;
+        Task<string> stdout = p.StandardOutput.ReadToEndAsync(), stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail($"timed out: {command}");
+        }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private static (TempDir Dir, string Actions, string Embeddings) World(int users, int seed)
+    {
+        var dir = new TempDir();
+        TestWorld world = TestWorld.Create(users, seed);
+        string actions = dir.File("actions.tsv"), embeddings = dir.File("items.npy");
+        // Time-ordered log, as an event store would export it: not grouped by user.
+        File.WriteAllText(actions, TestWorld.Tsv(world.Actions.OrderBy(a => a.Time)));
+        world.SaveEmbeddings(embeddings);
+        return (dir, actions, embeddings);
+    }
+
+    [Fact]
+    public void BuildWritesStoreAndJsonLinesAndShowPrintsAUser()
+    {
+        (TempDir dir, string actions, string embeddings) = World(200, 1);
+        using TempDir cleanup = dir;
+        string store = dir.File("profiles.db"), jsonl = dir.File("profiles.jsonl");
+        (int exit, string stdout, string stderr) = Run(
+            $"profiles build --actions {actions} --embeddings {embeddings} --store {store} --jsonl-out {jsonl} --threads 2 --action-weights save=2");
+        output.WriteLine(stdout + stderr);
+        Assert.Equal(0, exit);
+        Assert.Contains("users written", stdout);
+        Assert.Contains("users/s", stdout); // plain progress lines: stdout is not a terminal here
+        Assert.Contains("not grouped by user", stdout); // the summary table may wrap the rest of the line
+        Assert.Contains("(sorted in", stdout);
+
+        string[] lines = File.ReadAllLines(jsonl);
+        using SqliteProfileStore s = SqliteProfileStore.Open(store);
+        Assert.Equal(lines.Length, s.CountUsers());
+        string firstUser = System.Text.Json.JsonDocument.Parse(lines[0]).RootElement.GetProperty("user_id").GetString()!;
+        Assert.Equal(lines[0], ProfileJson.ToLine(s.Get(firstUser)!));
+        Assert.Contains("\"save\":2", s.GetMetadata()!.OptionsJson);
+
+        (exit, stdout, _) = Run($"profiles show --store {store} --user {firstUser}");
+        Assert.Equal(0, exit);
+        Assert.Contains(firstUser, stdout);
+        Assert.Contains("importance", stdout);
+
+        (exit, _, stderr) = Run($"profiles show --store {store} --user nobody");
+        Assert.Equal(1, exit);
+        Assert.Contains("no profile for user 'nobody'", stderr);
+    }
+
+    [Fact]
+    public void ShellPipelineWithSortAsTheShuffleEqualsTheBatchJob()
+    {
+        (TempDir dir, string actions, string embeddings) = World(300, 2);
+        using TempDir cleanup = dir;
+        long now = TestWorld.Start + 100 * 86400L;
+        string store = dir.File("p.db"), batch = dir.File("batch.jsonl"), streamed = dir.File("streamed.jsonl");
+        (int exit, _, string err) = Run($"profiles build --actions {actions} --embeddings {embeddings} --store {store} --jsonl-out {batch} --now {now}");
+        Assert.True(exit == 0, err);
+
+        // The MapReduce equivalent: drop the header, shuffle = sort by user (stable, bytewise), map = profiles map.
+        (exit, _, err) = Shell(
+            $"set -o pipefail; tail -n +2 {actions} | LC_ALL=C sort -t$'\\t' -k1,1 -s | " +
+            $"dotnet \"{CliDll}\" profiles map --embeddings {embeddings} --now {now} --threads 3 > {streamed}");
+        output.WriteLine(err);
+        Assert.True(exit == 0, err);
+        Assert.Contains("profiles map:", err);
+        Assert.True(new FileInfo(batch).Length > 1000);
+        Assert.Equal(File.ReadAllBytes(batch), File.ReadAllBytes(streamed));
+    }
+
+    [Fact]
+    public void BuildFromStdinEqualsBuildFromTheFile()
+    {
+        (TempDir dir, string actions, string embeddings) = World(150, 5);
+        using TempDir cleanup = dir;
+        (int exit, _, string err) = Run($"profiles build --actions {actions} --embeddings {embeddings} --store {dir.File("a.db")} --jsonl-out {dir.File("a.jsonl")}");
+        Assert.True(exit == 0, err);
+        (exit, _, err) = Shell($"cat {actions} | dotnet \"{CliDll}\" profiles build --actions - --embeddings {embeddings} --store {dir.File("b.db")} --jsonl-out {dir.File("b.jsonl")}");
+        Assert.True(exit == 0, err);
+        Assert.Equal(File.ReadAllBytes(dir.File("a.jsonl")), File.ReadAllBytes(dir.File("b.jsonl")));
+    }
+
+    [Fact]
+    public void MapRequiresNowAndGroupedInput()
+    {
+        (TempDir dir, string actions, string embeddings) = World(50, 3);
+        using TempDir cleanup = dir;
+        (int exit, _, string err) = Shell($"tail -n +2 {actions} | dotnet \"{CliDll}\" profiles map --embeddings {embeddings}");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("--now", err);
+
+        // Time-ordered lines interleave users: not grouped.
+        (exit, _, err) = Shell($"tail -n +2 {actions} | dotnet \"{CliDll}\" profiles map --embeddings {embeddings} --now 1700000000");
+        Assert.Equal(2, exit);
+        Assert.Contains("field 'user_id'", err);
+        Assert.Contains("grouped by user", err);
+    }
+
+    [Fact]
+    public void BadInputExitsNonZeroNamingFileLineAndFieldAndKeepsThePreviousProfiles()
+    {
+        (TempDir dir, string actions, string embeddings) = World(100, 4);
+        using TempDir cleanup = dir;
+        string store = dir.File("p.db");
+        Assert.Equal(0, Run($"profiles build --actions {actions} --embeddings {embeddings} --store {store}").Exit);
+        long users;
+        using (SqliteProfileStore s = SqliteProfileStore.Open(store)) users = s.CountUsers();
+
+        string bad = dir.File("bad.tsv");
+        var lines = File.ReadAllLines(actions);
+        lines[700] = lines[700].Split('\t') is var f ? $"{f[0]}\t{f[1]}\t17e8\t{f[3]}" : "";
+        File.WriteAllLines(bad, lines);
+        (int exit, _, string err) = Run($"profiles build --actions {bad} --embeddings {embeddings} --store {store}");
+        Assert.Equal(2, exit);
+        Assert.Contains("bad.tsv:701: field 'timestamp'", err);
+
+        string unknown = dir.File("unknown.tsv");
+        File.WriteAllText(unknown, "user_id\titem_id\ttimestamp\taction\nu1\tt0-i00\t1700000000\tclick\nu1\tnope\t1700000001\tclick\n");
+        (exit, _, err) = Run($"profiles build --actions {unknown} --embeddings {embeddings} --store {store} --strict");
+        Assert.Equal(2, exit);
+        Assert.Contains("unknown.tsv:3: field 'item_id'", err);
+
+        (exit, _, err) = Run($"profiles build --actions {actions} --embeddings {embeddings} --store {store} --alpha -1");
+        Assert.Equal(3, exit);
+        (exit, _, err) = Run($"profiles build --actions {dir.File("missing.tsv")} --embeddings {embeddings} --store {store}");
+        Assert.Equal(4, exit);
+
+        using (SqliteProfileStore s = SqliteProfileStore.Open(store)) Assert.Equal(users, s.CountUsers());
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp"));
+    }
+
+    [Fact]
+    public void BuildsProfilesOnAmazonScientificWithTextVectors()
+    {
+        string? actions = TestData.RequireDataset("amazon-scientific/actions.tsv", output);
+        string? vectors = TestData.RequireDataset("amazon-scientific/vectors/text_lm.npy", output);
+        string? items = TestData.RequireDataset("amazon-scientific/items.tsv", output);
+        if (actions is null || vectors is null || items is null) return;
+        using var dir = new TempDir();
+        string store = dir.File("p.db"), jsonl = dir.File("p.jsonl");
+        // Timestamps there are synthetic (one day apart per user, from the same start): use a window covering all.
+        (int exit, string stdout, string err) = Run(
+            $"profiles build --actions {actions} --embeddings {vectors} --store {store} --jsonl-out {jsonl} --window-days 100000 --keep-singletons");
+        output.WriteLine(stdout + err);
+        Assert.True(exit == 0, err);
+
+        int actionLines = File.ReadLines(actions).Count() - 1;
+        string[] lines = File.ReadAllLines(jsonl);
+        Assert.Equal(2928, lines.Length); // every user of the dataset
+        long size = 0;
+        foreach (string line in lines)
+        {
+            System.Text.Json.JsonElement root = System.Text.Json.JsonDocument.Parse(line).RootElement;
+            foreach (System.Text.Json.JsonElement c in root.GetProperty("clusters").EnumerateArray())
+            {
+                string medoid = c.GetProperty("medoid").GetString()!;
+                Assert.Contains(medoid, c.GetProperty("members").EnumerateArray().Select(m => m.GetString()));
+                size += c.GetProperty("size").GetInt32();
+            }
+        }
+        Assert.True(size <= actionLines && size > actionLines * 0.9, $"{size} of {actionLines} actions clustered");
+
+        string user = System.Text.Json.JsonDocument.Parse(lines[0]).RootElement.GetProperty("user_id").GetString()!;
+        (exit, stdout, _) = Run($"profiles show --store {store} --user {user} --items {items}");
+        Assert.Equal(0, exit);
+        Assert.Contains(user, stdout);
+        output.WriteLine(stdout);
+        // The medoid's title from items.tsv is printed beside its id.
+        string firstMedoid = System.Text.Json.JsonDocument.Parse(lines[0]).RootElement.GetProperty("clusters")[0].GetProperty("medoid").GetString()!;
+        string title = File.ReadLines(items).First(l => l.StartsWith(firstMedoid + "\t", StringComparison.Ordinal)).Split('\t')[1];
+        Assert.Contains(title.Split(' ')[0], stdout);
+    }
+}
