@@ -1,12 +1,25 @@
+using BenchmarkDotNet.Running;
 using PinnerSage.Benchmarks;
 
-// One command per benchmark; each runs its peers in the same process run and writes bench/results/<name>.md + .json.
+// One command per benchmark. The side-by-side ones run their peers in the same run and write
+// bench/results/<name>.md + .json; `micro` hands over to BenchmarkDotNet for the kernel-level benchmarks.
 string command = args.Length > 0 ? args[0] : "";
+string[] rest = args.Length > 0 ? args[1..] : [];
 switch (command)
 {
     case "clustering":
-        return ClusteringBenchmark.Run(args.AsSpan(1).ToArray());
+        return ClusteringBenchmark.Run(rest);
+    case "batch":
+        return BatchBenchmark.Run(rest);
+    case "micro":
+        BenchmarkSwitcher.FromAssembly(typeof(ClusteringBenchmark).Assembly).Run(rest);
+        return 0;
     default:
-        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/PinnerSage.Benchmarks -- clustering [--quick] [--sizes 50,100]");
+        Console.Error.WriteLine("""
+            usage: dotnet run -c Release --project bench/PinnerSage.Benchmarks -- <benchmark> [options]
+              clustering [--quick] [--sizes 50,100,...] [--parts]   Ward per user vs fastcluster and scipy
+              batch [--users N | --world DIR] [--threads T] [--also-unsorted]   profiles build on a synthetic world
+              micro [BenchmarkDotNet arguments]                      kernel micro-benchmarks (e.g. --filter *ActionsReader*)
+            """);
         return 3;
 }
