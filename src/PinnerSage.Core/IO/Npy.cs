@@ -190,21 +190,10 @@ public static class Npy
         if (!BitConverter.IsLittleEndian)
             throw new PlatformNotSupportedException("Writing .npy files needs a little-endian machine.");
         byte[] header = BuildHeader(descr, rows, cols, majorVersion);
-        string tmp = AtomicFile.TempPathFor(path);
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1))
-            {
-                fs.Write(header);
-                fs.Write(bytes);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch
-        {
-            AtomicFile.TryDelete(tmp);
-            throw;
-        }
+        using var file = new PendingFile(path, bufferSize: 1);
+        file.Stream.Write(header);
+        file.Stream.Write(bytes);
+        file.Commit();
     }
 
     internal static byte[] BuildHeader(string descr, int rows, int cols, int majorVersion)
