@@ -16,7 +16,7 @@ public sealed class ClusterCommandTests : IDisposable
     public void WritesTheLinkageMatrixOfTheVectors()
     {
         const int n = 57, d = 12;
-        float[] x = TestData.Vectors(n, d, 21);
+        float[] x = ClusteringTestData.Vectors(n, d, 21);
         string npy = Path.Combine(_dir, "x.npy"), z = Path.Combine(_dir, "z.npy");
         Npy.Write(npy, x, n, d);
         File.WriteAllLines(Path.Combine(_dir, "x.ids"), Enumerable.Range(0, n).Select(i => $"item-{i}"));
@@ -24,17 +24,17 @@ public sealed class ClusterCommandTests : IDisposable
         double[] written = Npy.ReadFloat64(z, out int rows, out int cols);
         Assert.Equal((n - 1, 4), (rows, cols));
         Assert.Equal(WardClustering.Linkage(x, d).ToScipyLinkage(), written);
-        if (ScipyReference.Unavailable() != null) return;
+        if (!ScipyReference.Require(null)) return;
         double[] scipy = ScipyReference.Linkage([(x, d)])[0];
         for (int k = 0; k < scipy.Length; k++)
-            TestData.AssertClose(scipy[k], written[k], 1e-9, 1e-12, $"Z[{k / 4}, {k % 4}]");
+            ClusteringTestData.AssertClose(scipy[k], written[k], 1e-9, 1e-12, $"Z[{k / 4}, {k % 4}]");
     }
 
     [Fact]
     public void MapsBadArgumentsToExitCodes()
     {
         string npy = Path.Combine(_dir, "x.npy");
-        Npy.Write(npy, TestData.Vectors(5, 3, 1), 5, 3);
+        Npy.Write(npy, ClusteringTestData.Vectors(5, 3, 1), 5, 3);
         Assert.Equal(ExitCodes.BadUsage, Run("--vectors", npy, "--linkage-out", Path.Combine(_dir, "z.txt")));
         Assert.Equal(ExitCodes.BadUsage, Run("--vectors", npy, "--linkage-out", Path.Combine(_dir, "z.npy"), "--alpha", "-1"));
         Assert.Equal(ExitCodes.IoError, Run("--vectors", Path.Combine(_dir, "missing.npy"), "--linkage-out", Path.Combine(_dir, "z.npy")));
