@@ -15,9 +15,7 @@ public sealed class WardScipyTests(ITestOutputHelper output)
         int[] sizes = [2, 3, 7, 30, 101, 257];
         int[] dims = [1, 3, 16, 64, 256, 5];
         for (int c = 0; c < sizes.Length; c++) inputs.Add((ClusteringTestData.Vectors(sizes[c], dims[c], 100 + c), dims[c]));
-        List<double[]> expected = ScipyReference.Linkage(inputs);
-        for (int c = 0; c < inputs.Count; c++)
-            CompareZ(expected[c], WardClustering.Linkage(inputs[c].X, inputs[c].D).ToScipyLinkage(), full: true, $"case {c}");
+        AssertScipysLinkage(inputs, c => $"case {c}");
     }
 
     [Fact]
@@ -32,9 +30,7 @@ public sealed class WardScipyTests(ITestOutputHelper output)
             (new float[10 * 3], 3), // all identical: every height 0
             (ClusteringTestData.Vectors(600, 3, 10, grid: true), 3), // 343 grid points for 600 rows: ties everywhere, compaction
         };
-        List<double[]> expected = ScipyReference.Linkage(inputs);
-        for (int c = 0; c < inputs.Count; c++)
-            CompareZ(expected[c], WardClustering.Linkage(inputs[c].X, inputs[c].D).ToScipyLinkage(), full: true, $"case {c}");
+        AssertScipysLinkage(inputs, c => $"case {c}");
     }
 
     [Fact]
@@ -46,12 +42,18 @@ public sealed class WardScipyTests(ITestOutputHelper output)
         int n = Math.Min(rows, 400);
         float[] x = all.AsSpan(0, n * d).ToArray();
         var inputs = new List<(float[] X, int D)> { (x, d), (x.AsSpan(0, 37 * d).ToArray(), d) };
-        List<double[]> expected = ScipyReference.Linkage(inputs);
-        for (int c = 0; c < inputs.Count; c++)
-            CompareZ(expected[c], WardClustering.Linkage(inputs[c].X, inputs[c].D).ToScipyLinkage(), full: true, $"real {c} (n = {n})");
+        AssertScipysLinkage(inputs, c => $"real {c} (n = {n})");
     }
 
     private bool Skip() => !ScipyReference.Require(output);
+
+    /// <summary>Our Z of every input equals scipy's (<see cref="CompareZ"/> with ids and sizes).</summary>
+    private static void AssertScipysLinkage(List<(float[] X, int D)> inputs, Func<int, string> what)
+    {
+        List<double[]> expected = ScipyReference.Linkage(inputs);
+        for (int c = 0; c < inputs.Count; c++)
+            CompareZ(expected[c], WardClustering.Linkage(inputs[c].X, inputs[c].D).ToScipyLinkage(), full: true, what(c));
+    }
 
     /// <summary>Sorted heights to 1e-9 relative always; with <paramref name="full"/> (no ties) also ids and sizes.</summary>
     private static void CompareZ(double[] expected, double[] actual, bool full, string what)
