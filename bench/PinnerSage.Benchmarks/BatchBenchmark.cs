@@ -5,6 +5,7 @@ using PinnerSage.Batch;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
 using PinnerSage.Storage;
+using PinnerSage.Tests;
 
 namespace PinnerSage.Benchmarks;
 
@@ -23,7 +24,7 @@ public static class BatchBenchmark
         string? world = Arg(args, "--world");
         int users = int.Parse(Arg(args, "--users") ?? "100000", CultureInfo.InvariantCulture);
         int threads = int.Parse(Arg(args, "--threads") ?? "0", CultureInfo.InvariantCulture);
-        string repo = FindRepoRoot();
+        string repo = RepoPaths.FindRepoRoot() ?? Directory.GetCurrentDirectory();
         string cli = Arg(args, "--cli") ?? Path.Combine(repo, "src/PinnerSage.Cli/bin/Release/net10.0/pinnersage.dll");
         string output = Arg(args, "--out") ?? Path.Combine(repo, "bench/results/batch.md");
         bool phases = !args.Contains("--no-phases");
@@ -108,8 +109,8 @@ public static class BatchBenchmark
             report.AppendLine("Command: `dotnet run --project bench/PinnerSage.Benchmarks -c Release -- batch [--world DIR | --users N]`.");
             report.AppendLine("Timings taken while other jobs share the CPU are noisy; the CPU column is the more stable figure.");
             Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-            File.WriteAllText(output, report.ToString());
-            File.WriteAllText(Path.ChangeExtension(output, ".json"), System.Text.Json.JsonSerializer.Serialize(new
+            AtomicFile.WriteText(output, w => w.Write(report.ToString()));
+            string json = System.Text.Json.JsonSerializer.Serialize(new
             {
                 users = worldUsers,
                 actions = lines,
@@ -122,7 +123,8 @@ public static class BatchBenchmark
                 unsorted_cpu_seconds = unsorted?.CpuSeconds,
                 unsorted_peak_rss_bytes = unsorted?.PeakRssBytes,
                 load_average = Load(),
-            }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+            AtomicFile.WriteText(Path.ChangeExtension(output, ".json"), w => w.Write(json));
             Console.WriteLine(report.ToString());
             Console.WriteLine($"wrote {output}");
             return 0;
@@ -384,14 +386,5 @@ public static class BatchBenchmark
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
-        {
-            if (File.Exists(Path.Combine(dir, "PinnerSage.slnx"))) return dir;
-        }
-        return Directory.GetCurrentDirectory();
     }
 }

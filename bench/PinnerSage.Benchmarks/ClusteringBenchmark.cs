@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PinnerSage.Clustering;
+using PinnerSage.IO;
+using PinnerSage.Tests;
 
 namespace PinnerSage.Benchmarks;
 
@@ -24,7 +26,7 @@ internal static class ClusteringBenchmark
         int[] sizes = [50, 100, 300, 1000, 2000];
         int sizesAt = Array.IndexOf(args, "--sizes");
         if (sizesAt >= 0) sizes = args[sizesAt + 1].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        string root = RepoRoot();
+        string root = RepoPaths.FindRepoRoot() ?? throw new DirectoryNotFoundException("run from inside the repository (PinnerSage.slnx not found)");
         string peer = Path.Combine(root, "bench", "peers", "clustering.py");
         double alpha = WardClustering.DefaultAlphaUnitNorm;
         var rows = new List<Row>();
@@ -200,8 +202,8 @@ internal static class ClusteringBenchmark
         md.AppendLine();
         md.AppendLine("Target: fastcluster / ours ≥ 2 at every n.");
         var doc = new JsonObject { ["benchmark"] = "clustering", ["quick"] = quick, ["alpha"] = alpha, ["utc"] = DateTime.UtcNow.ToString("O"), ["rows"] = json };
-        Atomic(Path.Combine(dir, "clustering.md"), md.ToString());
-        Atomic(Path.Combine(dir, "clustering.json"), doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteText(Path.Combine(dir, "clustering.md"), w => w.Write(md.ToString()));
+        AtomicFile.WriteText(Path.Combine(dir, "clustering.json"), w => w.Write(doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"));
         Console.WriteLine($"wrote {Path.Combine(dir, "clustering.md")}");
     }
 
@@ -209,22 +211,6 @@ internal static class ClusteringBenchmark
 
     private static string Ratio(double? peer, double ours)
         => peer == null ? "n/a" : (peer.Value / ours).ToString("F1", CultureInfo.InvariantCulture) + "×";
-
-    private static void Atomic(string path, string text)
-    {
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "PinnerSage.slnx"))) return dir.FullName;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "PinnerSage.slnx"))) return dir.FullName;
-        throw new DirectoryNotFoundException("run from inside the repository (PinnerSage.slnx not found)");
-    }
 
     /// <summary>A user's engaged items: unit vectors around √n/2 interest centres (items of one interest at cosine ≈ 0.67,
     /// like the synthetic world), plus a few unrelated items.</summary>

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using PinnerSage.Tests.Cli;
 using Xunit.Abstractions;
 
 namespace PinnerSage.Tests;
@@ -7,27 +7,19 @@ namespace PinnerSage.Tests;
 /// rule: when a resource is absent a test passes with a clear message, except under CI=true where absence fails.</summary>
 public static class TestData
 {
-    private static readonly Lazy<string?> Root = new(FindDatasetsRoot);
     private static readonly Dictionary<string, bool> PythonModules = new(StringComparer.Ordinal);
 
     /// <summary>Debian's interpreter (the <c>python3</c> on PATH may be a pyenv build without numpy).</summary>
     public const string DebianPython = "/usr/bin/python3";
 
-    /// <summary>The <c>shared/datasets</c> folder beside the repository (found by walking up from the test assembly),
-    /// or null when absent. The environment variable PINNERSAGE_DATASETS overrides the search.</summary>
-    public static string? DatasetsRoot => Root.Value;
+    /// <inheritdoc cref="RepoPaths.DatasetsRoot"/>
+    public static string? DatasetsRoot => RepoPaths.DatasetsRoot;
 
     /// <summary>True when running under CI (env CI=true), where missing resources are failures.</summary>
     public static bool IsCI => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Path of a file or folder inside the datasets root (e.g. "amazon-beauty/actions.tsv"), or null when the
-    /// root or that entry is absent.</summary>
-    public static string? Dataset(string relativePath)
-    {
-        if (DatasetsRoot is not string root) return null;
-        string path = Path.Combine(root, relativePath);
-        return File.Exists(path) || Directory.Exists(path) ? path : null;
-    }
+    /// <inheritdoc cref="RepoPaths.Dataset"/>
+    public static string? Dataset(string relativePath) => RepoPaths.Dataset(relativePath);
 
     /// <summary>Returns true when <paramref name="available"/>; otherwise fails the test under CI, or writes
     /// "skipped: …" to <paramref name="output"/> (and stderr) and returns false so the test can return early.</summary>
@@ -67,36 +59,8 @@ public static class TestData
 
     /// <summary>Runs a Python script with Debian's python3 (script via -c, then <paramref name="args"/>); returns the
     /// exit code, stdout and stderr.</summary>
-    public static (int ExitCode, string StdOut, string StdErr) RunPython(string script, IEnumerable<string> args)
-    {
-        var psi = new ProcessStartInfo(DebianPython)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(script);
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        Task<string> err = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout, err.Result);
-    }
-
-    private static string? FindDatasetsRoot()
-    {
-        string? env = Environment.GetEnvironmentVariable("PINNERSAGE_DATASETS");
-        if (!string.IsNullOrEmpty(env)) return Directory.Exists(env) ? Path.GetFullPath(env) : null;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            // The repository folder's sibling "shared" holds the datasets: <parent>/shared/datasets.
-            string candidate = Path.Combine(dir.FullName, "shared", "datasets");
-            if (Directory.Exists(candidate)) return candidate;
-        }
-        return null;
-    }
+    public static (int ExitCode, string StdOut, string StdErr) RunPython(string script, IEnumerable<string> args) =>
+        CliProcess.Start(DebianPython, ["-c", script, .. args]);
 }
 
 /// <summary>A temporary folder deleted on dispose.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using PinnerSage.IO;
+using PinnerSage.Tests;
 
 namespace PinnerSage.Benchmarks.IO;
 
@@ -20,7 +21,7 @@ public class ActionsReaderBenchmarks
     public void Setup()
     {
         _path = Path.Combine(Path.GetTempPath(), $"pinnersage-bench-actions-{Environment.ProcessId}.tsv");
-        string? source = FindDataset("amazon-beauty/actions.tsv");
+        string? source = RepoPaths.Dataset("amazon-beauty/actions.tsv");
         using var w = new StreamWriter(_path);
         w.NewLine = "\n";
         w.WriteLine("user_id\titem_id\ttimestamp\taction");
@@ -67,15 +68,5 @@ public class ActionsReaderBenchmarks
         using var r = new ActionsTsvReader(_path);
         while (r.MoveNext()) sum += r.Timestamp + r.UserId.Length + r.ItemId.Length + r.Action.Length;
         return sum;
-    }
-
-    private static string? FindDataset(string relative)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "shared", "datasets", relative);
-            if (File.Exists(candidate)) return candidate;
-        }
-        return null;
     }
 }

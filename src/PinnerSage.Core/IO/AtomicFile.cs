@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace PinnerSage.IO;
 
 /// <summary>Atomic replacement of output files: write to a hidden temp file in the same folder (so the rename
@@ -12,21 +14,21 @@ internal static class AtomicFile
     }
 
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/> atomically.</summary>
-    public static void Write(string path, Action<Stream> write)
+    public static void Write(string path, Action<Stream> write, int bufferSize = 1 << 16)
     {
-        string tmp = TempPathFor(path);
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
-                write(fs);
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(tmp);
-            throw;
-        }
+        using var file = new PendingFile(path, bufferSize);
+        write(file.Stream);
+        file.Commit();
     }
+
+    /// <summary>Writes <paramref name="path"/> as UTF-8 text (no BOM, "\n" line ends) through <paramref name="write"/>
+    /// atomically.</summary>
+    public static void WriteText(string path, Action<StreamWriter> write, int bufferSize = 1 << 16) =>
+        Write(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, new UTF8Encoding(false), bufferSize, leaveOpen: true) { NewLine = "\n" };
+            write(writer);
+        }, bufferSize: 1);
 
     /// <summary>Deletes a leftover temp file, ignoring failures.</summary>
     public static void TryDelete(string path)
@@ -39,5 +41,40 @@ internal static class AtomicFile
         {
             // Best effort: the original error matters more than a leftover temp file.
         }
+    }
+}
+
+/// <summary>An output file being written under a temp name (<see cref="AtomicFile.TempPathFor"/>):
+/// <see cref="Commit"/> closes it and renames it over the target; disposing without committing deletes it.</summary>
+internal sealed class PendingFile : IDisposable
+{
+    private readonly string _path;
+    private readonly string _tempPath;
+    private bool _done;
+
+    public PendingFile(string path, int bufferSize = 1 << 16)
+    {
+        _path = Path.GetFullPath(path);
+        _tempPath = AtomicFile.TempPathFor(_path);
+        Stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize);
+    }
+
+    /// <summary>The temp file.</summary>
+    public FileStream Stream { get; }
+
+    public void Commit()
+    {
+        ObjectDisposedException.ThrowIf(_done, this);
+        Stream.Dispose();
+        File.Move(_tempPath, _path, overwrite: true);
+        _done = true;
+    }
+
+    public void Dispose()
+    {
+        if (_done) return;
+        _done = true;
+        Stream.Dispose();
+        AtomicFile.TryDelete(_tempPath);
     }
 }

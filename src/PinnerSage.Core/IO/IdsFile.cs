@@ -41,10 +41,8 @@ public static class IdsFile
             if (string.IsNullOrEmpty(id) || id.AsSpan().IndexOfAny('\t', '\n', '\r') >= 0)
                 throw new ArgumentException($"Item id '{id}' is empty or contains a tab or line break.", nameof(ids));
         }
-        AtomicFile.Write(path, stream =>
+        AtomicFile.WriteText(path, writer =>
         {
-            using var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16);
-            writer.NewLine = "\n";
             foreach (string id in ids) writer.WriteLine(id);
         });
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics.Tensors;
+using PinnerSage.Numerics;
 
 namespace PinnerSage.IO;
 
@@ -177,7 +178,7 @@ public sealed class ItemEmbeddings : IDisposable
 
             if (options.Normalize)
             {
-                float[] unit = NormalizeRows(matrix, rows, cols);
+                float[] unit = VectorNorms.NormalizeRows(matrix, rows, cols);
                 map?.Dispose();
                 map = null;
                 data = unit;
@@ -217,7 +218,7 @@ public sealed class ItemEmbeddings : IDisposable
             IdsFile.Check(source, i + 1, copy[i], rows, i);
         }
         if (options.ValidateValues) ValidateValues(data, copy.Length, dimension, source, options.AllowZeroVectors, firstLine: 1);
-        float[] final = options.Normalize ? NormalizeRows(data, copy.Length, dimension) : data;
+        float[] final = options.Normalize ? VectorNorms.NormalizeRows(data, copy.Length, dimension) : data;
         return new ItemEmbeddings(copy, rows, final, null, dimension, source);
     }
 
@@ -240,7 +241,7 @@ public sealed class ItemEmbeddings : IDisposable
                 firstNonFinite ??= NonFinite(Source, i + 1, i, j, row[j]);
                 continue;
             }
-            double norm = RowNorm(row);
+            double norm = VectorNorms.L2(row);
             if (norm == 0)
             {
                 zero++;
@@ -259,7 +260,7 @@ public sealed class ItemEmbeddings : IDisposable
 
     /// <summary>A copy whose rows are L2-normalised (zero rows, when allowed, stay zero); ids are shared.</summary>
     public ItemEmbeddings Normalized() =>
-        new(_ids, _rows, NormalizeRows(Matrix, Count, Dimension), null, Dimension, Source);
+        new(_ids, _rows, VectorNorms.NormalizeRows(Matrix, Count, Dimension), null, Dimension, Source);
 
     /// <summary>Writes the table as <paramref name="npyPath"/> (float32 [n, d]) and the ids as
     /// <paramref name="idsPath"/> (default: same name with extension .ids), each atomically; the .ids last.</summary>
@@ -275,35 +276,6 @@ public sealed class ItemEmbeddings : IDisposable
 
     /// <summary>Releases the memory map, if any; spans obtained earlier must not be used afterwards.</summary>
     public void Dispose() => _map?.Dispose();
-
-    /// <summary>The L2 norm of each row, in double (exact enough for reporting; robust to float overflow).</summary>
-    internal static double RowNorm(ReadOnlySpan<float> row)
-    {
-        float n = TensorPrimitives.Norm(row);
-        if (n > 0 && float.IsFinite(n)) return n;
-        // Float sum of squares under- or overflowed (or the row is zero/non-finite): redo it in double.
-        double sum = 0;
-        foreach (float v in row) sum += (double)v * v;
-        return Math.Sqrt(sum);
-    }
-
-    internal static float[] NormalizeRows(ReadOnlySpan<float> matrix, int rows, int cols)
-    {
-        var unit = new float[matrix.Length];
-        for (int i = 0; i < rows; i++)
-        {
-            ReadOnlySpan<float> row = matrix.Slice(i * cols, cols);
-            double norm = RowNorm(row);
-            Span<float> dst = unit.AsSpan(i * cols, cols);
-            if (norm == 0) row.CopyTo(dst);
-            else if (norm >= 1e-30 && norm <= 1e30) TensorPrimitives.Divide(row, (float)norm, dst);
-            else
-            {
-                for (int j = 0; j < cols; j++) dst[j] = (float)(row[j] / norm);
-            }
-        }
-        return unit;
-    }
 
     /// <summary>Throws for the first non-finite value or zero row; <paramref name="firstLine"/> is the line (or row
     /// number) that row 0 is reported as.</summary>

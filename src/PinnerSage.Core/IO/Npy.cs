@@ -73,22 +73,20 @@ public static class Npy
 
     /// <summary>Reads a 2-D C-order little-endian float32 array.</summary>
     /// <exception cref="DataFormatException">Not a .npy file, or not a 2-D C-order '&lt;f4' array, or truncated.</exception>
-    public static float[] ReadFloat32(string path, out int rows, out int cols)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
-        NpyHeader header = ReadMatrixHeader(stream, path, NpyDType.Float32, out rows, out cols);
-        var data = new float[checked(rows * cols)];
-        ReadData(stream, path, header, MemoryMarshal.AsBytes(data.AsSpan()));
-        return data;
-    }
+    public static float[] ReadFloat32(string path, out int rows, out int cols) =>
+        ReadMatrix<float>(path, NpyDType.Float32, out rows, out cols);
 
     /// <summary>Reads a 2-D C-order little-endian float64 array (e.g. a linkage matrix).</summary>
     /// <exception cref="DataFormatException">Not a .npy file, or not a 2-D C-order '&lt;f8' array, or truncated.</exception>
-    public static double[] ReadFloat64(string path, out int rows, out int cols)
+    public static double[] ReadFloat64(string path, out int rows, out int cols) =>
+        ReadMatrix<double>(path, NpyDType.Float64, out rows, out cols);
+
+    /// <summary>Reads a whole 2-D C-order array whose elements are <typeparamref name="T"/> (<paramref name="dtype"/>).</summary>
+    private static T[] ReadMatrix<T>(string path, NpyDType dtype, out int rows, out int cols) where T : unmanaged
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
-        NpyHeader header = ReadMatrixHeader(stream, path, NpyDType.Float64, out rows, out cols);
-        var data = new double[checked(rows * cols)];
+        NpyHeader header = ReadMatrixHeader(stream, path, dtype, out rows, out cols);
+        var data = new T[checked(rows * cols)];
         ReadData(stream, path, header, MemoryMarshal.AsBytes(data.AsSpan()));
         return data;
     }
@@ -190,21 +188,10 @@ public static class Npy
         if (!BitConverter.IsLittleEndian)
             throw new PlatformNotSupportedException("Writing .npy files needs a little-endian machine.");
         byte[] header = BuildHeader(descr, rows, cols, majorVersion);
-        string tmp = AtomicFile.TempPathFor(path);
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1))
-            {
-                fs.Write(header);
-                fs.Write(bytes);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch
-        {
-            AtomicFile.TryDelete(tmp);
-            throw;
-        }
+        using var file = new PendingFile(path, bufferSize: 1);
+        file.Stream.Write(header);
+        file.Stream.Write(bytes);
+        file.Commit();
     }
 
     internal static byte[] BuildHeader(string descr, int rows, int cols, int majorVersion)

@@ -97,9 +97,8 @@ public static class TextVectors
     {
         ArgumentNullException.ThrowIfNull(embeddings);
         char sep = SeparatorFromExtension(path) ?? '\t';
-        AtomicFile.Write(path, stream =>
+        AtomicFile.WriteText(path, w =>
         {
-            using var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" };
             w.Write("item_id");
             for (int j = 1; j <= embeddings.Dimension; j++) w.Write(string.Create(CultureInfo.InvariantCulture, $"{sep}v{j}"));
             w.WriteLine();

@@ -12,9 +12,7 @@ public sealed class JsonLinesProfileWriter : IProfileSink, IDisposable
     private const int FlushThreshold = 1 << 16;
 
     private readonly Stream _stream;
-    private readonly bool _ownsStream;
-    private readonly string? _path;
-    private readonly string? _tempPath;
+    private readonly PendingFile? _file;
     private readonly ArrayBufferWriter<byte> _buffer = new(FlushThreshold * 2);
     private bool _committed;
 
@@ -22,10 +20,8 @@ public sealed class JsonLinesProfileWriter : IProfileSink, IDisposable
     public JsonLinesProfileWriter(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        _path = Path.GetFullPath(path);
-        _tempPath = AtomicFile.TempPathFor(_path);
-        _stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
-        _ownsStream = true;
+        _file = new PendingFile(path);
+        _stream = _file.Stream;
     }
 
     /// <summary>Writes to an open stream (not closed on dispose); <see cref="Commit"/> only flushes.</summary>
@@ -54,20 +50,15 @@ public sealed class JsonLinesProfileWriter : IProfileSink, IDisposable
         FlushBuffer();
         _stream.Flush();
         _committed = true;
-        if (_ownsStream)
-        {
-            _stream.Dispose();
-            File.Move(_tempPath!, _path!, overwrite: true);
-        }
+        _file?.Commit();
     }
 
     /// <inheritdoc/>
     public void Dispose()
     {
-        if (_committed || !_ownsStream) return;
+        if (_committed || _file is null) return;
         _committed = true;
-        _stream.Dispose();
-        AtomicFile.TryDelete(_tempPath!);
+        _file.Dispose();
     }
 
     private void FlushBuffer()

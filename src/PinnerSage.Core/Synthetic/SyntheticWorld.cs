@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using PinnerSage.Numerics;
 
 namespace PinnerSage.Synthetic;
 
@@ -440,7 +441,7 @@ public sealed class SyntheticWorld
     private static void RandomDirection(Span<float> destination, SplitRandom rng)
     {
         for (int i = 0; i < destination.Length; i++) destination[i] = (float)rng.NextGaussian();
-        TensorPrimitives.Divide(destination, TensorPrimitives.Norm(destination), destination);
+        VectorNorms.Normalize(destination, destination);
     }
 
     /// <summary>destination = normalise(centre + spread·g/√d), g ~ N(0, I).</summary>
@@ -450,8 +451,7 @@ public sealed class SyntheticWorld
         float scale = (float)(spread / Math.Sqrt(centre.Length));
         for (int i = 0; i < g.Length; i++) g[i] = (float)rng.NextGaussian();
         TensorPrimitives.MultiplyAdd(g, scale, centre, destination);
-        float norm = TensorPrimitives.Norm(destination);
-        TensorPrimitives.Divide(destination, norm, destination);
+        VectorNorms.Normalize(destination, destination);
     }
 
     private static void Shuffle<T>(Span<T> values, SplitRandom rng)

@@ -76,50 +76,42 @@ public static class SyntheticWorldWriter
     {
         int threads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
         string actionsPath = Path.Combine(directory, ActionsFile), truthPath = Path.Combine(directory, TruthFile);
-        string actionsTemp = TempName(actionsPath), truthTemp = TempName(truthPath);
         long total = 0;
-        try
+        using (var actionsFile = new PendingFile(actionsPath, 1 << 20))
+        using (var truthFile = new PendingFile(truthPath, 1 << 20))
         {
-            using (var actionsOut = new FileStream(actionsTemp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-            using (var truthOut = new FileStream(truthTemp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                actionsOut.Write("user_id\titem_id\ttimestamp\taction\n"u8);
-                truthOut.Write("user_id\titem_id\ttimestamp\ttopic_id\n"u8);
+            FileStream actionsOut = actionsFile.Stream, truthOut = truthFile.Stream;
+            actionsOut.Write("user_id\titem_id\ttimestamp\taction\n"u8);
+            truthOut.Write("user_id\titem_id\ttimestamp\ttopic_id\n"u8);
 
-                // A batch of blocks is generated in parallel while the previous batch is written: at most two batches
-                // (2 × inFlight blocks of ~1,024 users) are in memory.
-                int inFlight = Math.Max(2, threads * 2);
-                var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads };
-                Task pendingWrite = Task.CompletedTask;
-                int usersWritten = 0;
-                for (int first = 0; first < world.BlockCount; first += inFlight)
-                {
-                    int count = Math.Min(inFlight, world.BlockCount - first);
-                    var batch = new BlockText[count];
-                    Parallel.For(0, count, parallel, b => batch[b] = FormatBlock(world, first + b));
-                    pendingWrite.GetAwaiter().GetResult();
-                    int batchFirst = first;
-                    pendingWrite = Task.Run(() =>
-                    {
-                        foreach (BlockText block in batch)
-                        {
-                            actionsOut.Write(block.Actions.WrittenSpan);
-                            truthOut.Write(block.Truth.WrittenSpan);
-                            total += block.Count;
-                        }
-                        usersWritten = Math.Min(world.UserCount, (batchFirst + count) * SyntheticWorld.UsersPerBlock);
-                        progress?.Invoke(usersWritten, total);
-                    });
-                }
+            // A batch of blocks is generated in parallel while the previous batch is written: at most two batches
+            // (2 × inFlight blocks of ~1,024 users) are in memory.
+            int inFlight = Math.Max(2, threads * 2);
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads };
+            Task pendingWrite = Task.CompletedTask;
+            int usersWritten = 0;
+            for (int first = 0; first < world.BlockCount; first += inFlight)
+            {
+                int count = Math.Min(inFlight, world.BlockCount - first);
+                var batch = new BlockText[count];
+                Parallel.For(0, count, parallel, b => batch[b] = FormatBlock(world, first + b));
                 pendingWrite.GetAwaiter().GetResult();
+                int batchFirst = first;
+                pendingWrite = Task.Run(() =>
+                {
+                    foreach (BlockText block in batch)
+                    {
+                        actionsOut.Write(block.Actions.WrittenSpan);
+                        truthOut.Write(block.Truth.WrittenSpan);
+                        total += block.Count;
+                    }
+                    usersWritten = Math.Min(world.UserCount, (batchFirst + count) * SyntheticWorld.UsersPerBlock);
+                    progress?.Invoke(usersWritten, total);
+                });
             }
-            File.Move(actionsTemp, actionsPath, overwrite: true);
-            File.Move(truthTemp, truthPath, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(actionsTemp);
-            File.Delete(truthTemp);
+            pendingWrite.GetAwaiter().GetResult();
+            actionsFile.Commit();
+            truthFile.Commit();
         }
         return total;
     }
@@ -158,11 +150,8 @@ public static class SyntheticWorldWriter
 
     private static void WriteManifest(SyntheticWorld world, string directory, SyntheticWorldSummary summary)
     {
-        string path = Path.Combine(directory, ManifestFile);
-        string temp = TempName(path);
-        try
+        AtomicFile.Write(Path.Combine(directory, ManifestFile), stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
             using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
             {
                 SyntheticWorldOptions o = world.Options;
@@ -212,31 +201,10 @@ public static class SyntheticWorldWriter
                 json.WriteEndObject();
                 json.WriteEndObject();
             }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
+        });
     }
 
-    private static void WriteText(string path, Action<StreamWriter> body)
-    {
-        string temp = TempName(path);
-        try
-        {
-            using (var writer = new StreamWriter(temp, append: false, new UTF8Encoding(false), 1 << 20))
-                body(writer);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
-    }
-
-    private static string TempName(string path) =>
-        Path.Combine(Path.GetDirectoryName(path) ?? ".", $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
+    private static void WriteText(string path, Action<StreamWriter> body) => AtomicFile.WriteText(path, body, 1 << 20);
 
     /// <summary>A growable UTF-8 byte buffer with the few formatting operations the TSV lines need.</summary>
     private sealed class ByteBuffer(int capacity)

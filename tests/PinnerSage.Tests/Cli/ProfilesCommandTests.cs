@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using PinnerSage.Storage;
 using PinnerSage.Tests.Profiles;
 using Xunit.Abstractions;
@@ -8,31 +7,8 @@ namespace PinnerSage.Tests.Cli;
 /// <summary>Runs the built CLI (`dotnet pinnersage.dll …`) as a child process, as a user or a Hadoop task would.</summary>
 public sealed class ProfilesCommandTests(ITestOutputHelper output)
 {
-    private static readonly string CliDll = Path.Combine(AppContext.BaseDirectory, "pinnersage.dll");
-
-    internal static (int Exit, string Out, string Err) Run(string args, string? workingDirectory = null) =>
-        Shell($"dotnet \"{CliDll}\" {args}", workingDirectory);
-
-    internal static (int Exit, string Out, string Err) Shell(string command, string? workingDirectory = null)
-    {
-        var psi = new ProcessStartInfo("/bin/bash")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
-        };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(command);
-        using Process p = Process.Start(psi)!;
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync(), stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"timed out: {command}");
-        }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    /// <summary>`pinnersage ARGS` through bash, so ARGS is split as a user's command line would be.</summary>
+    private static (int Exit, string Out, string Err) Run(string args) => CliProcess.Shell($"{CliProcess.ShellCommand} {args}");
 
     private static (TempDir Dir, string Actions, string Embeddings) World(int users, int seed)
     {
@@ -88,9 +64,9 @@ public sealed class ProfilesCommandTests(ITestOutputHelper output)
         Assert.True(exit == 0, err);
 
         // The MapReduce equivalent: drop the header, shuffle = sort by user (stable, bytewise), map = profiles map.
-        (exit, _, err) = Shell(
+        (exit, _, err) = CliProcess.Shell(
             $"set -o pipefail; tail -n +2 {actions} | LC_ALL=C sort -t$'\\t' -k1,1 -s | " +
-            $"dotnet \"{CliDll}\" profiles map --embeddings {embeddings} --now {now} --threads 3 > {streamed}");
+            $"{CliProcess.ShellCommand} profiles map --embeddings {embeddings} --now {now} --threads 3 > {streamed}");
         output.WriteLine(err);
         Assert.True(exit == 0, err);
         Assert.Contains("profiles map:", err);
@@ -105,7 +81,7 @@ public sealed class ProfilesCommandTests(ITestOutputHelper output)
         using TempDir cleanup = dir;
         (int exit, _, string err) = Run($"profiles build --actions {actions} --embeddings {embeddings} --store {dir.File("a.db")} --jsonl-out {dir.File("a.jsonl")}");
         Assert.True(exit == 0, err);
-        (exit, _, err) = Shell($"cat {actions} | dotnet \"{CliDll}\" profiles build --actions - --embeddings {embeddings} --store {dir.File("b.db")} --jsonl-out {dir.File("b.jsonl")}");
+        (exit, _, err) = CliProcess.Shell($"cat {actions} | {CliProcess.ShellCommand} profiles build --actions - --embeddings {embeddings} --store {dir.File("b.db")} --jsonl-out {dir.File("b.jsonl")}");
         Assert.True(exit == 0, err);
         Assert.Equal(File.ReadAllBytes(dir.File("a.jsonl")), File.ReadAllBytes(dir.File("b.jsonl")));
     }
@@ -115,12 +91,12 @@ public sealed class ProfilesCommandTests(ITestOutputHelper output)
     {
         (TempDir dir, string actions, string embeddings) = World(50, 3);
         using TempDir cleanup = dir;
-        (int exit, _, string err) = Shell($"tail -n +2 {actions} | dotnet \"{CliDll}\" profiles map --embeddings {embeddings}");
+        (int exit, _, string err) = CliProcess.Shell($"tail -n +2 {actions} | {CliProcess.ShellCommand} profiles map --embeddings {embeddings}");
         Assert.NotEqual(0, exit);
         Assert.Contains("--now", err);
 
         // Time-ordered lines interleave users: not grouped.
-        (exit, _, err) = Shell($"tail -n +2 {actions} | dotnet \"{CliDll}\" profiles map --embeddings {embeddings} --now 1700000000");
+        (exit, _, err) = CliProcess.Shell($"tail -n +2 {actions} | {CliProcess.ShellCommand} profiles map --embeddings {embeddings} --now 1700000000");
         Assert.Equal(2, exit);
         Assert.Contains("field 'user_id'", err);
         Assert.Contains("grouped by user", err);

@@ -1,5 +1,6 @@
 using PinnerSage.Clustering;
 using PinnerSage.IO;
+using PinnerSage.Numerics;
 using Xunit.Abstractions;
 
 namespace PinnerSage.Tests.Clustering;
@@ -20,7 +21,7 @@ public sealed class SuggestAlphaTests(ITestOutputHelper output)
     public void IsTheScaledMedianOfAllPairsAndScalesWithTheSquare()
     {
         const int n = 30, d = 7;
-        float[] x = TestData.Vectors(n, d, 4);
+        float[] x = ClusteringTestData.Vectors(n, d, 4);
         var all = new List<double>();
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++)
@@ -44,21 +45,9 @@ public sealed class SuggestAlphaTests(ITestOutputHelper output)
     [Fact]
     public void RealTextVectorsGetASmallerAlphaThanTheUnitNormDefault()
     {
-        string? datasets = ScipyReference.Datasets();
-        string path = datasets == null ? "" : Path.Combine(datasets, "amazon-scientific", "vectors", "text_lm.npy");
-        if (!File.Exists(path))
-        {
-            Assert.False(ScipyReference.IsCi, $"{path} is required under CI=true");
-            output.WriteLine($"skipped: {path} not found (the shared datasets are absent)");
-            return;
-        }
+        if (TestData.RequireDataset("amazon-scientific/vectors/text_lm.npy", output) is not string path) return;
         float[] x = Npy.ReadFloat32(path, out int rows, out int d);
-        for (int i = 0; i < rows; i++)
-        {
-            Span<float> row = x.AsSpan(i * d, d);
-            float norm = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(row));
-            System.Numerics.Tensors.TensorPrimitives.Divide(row, norm, row);
-        }
+        x = VectorNorms.NormalizeRows(x, rows, d);
         Assert.InRange(WardClustering.SuggestAlpha(x, d), 1.1, 1.45); // median squared distance ≈ 1.02
     }
 

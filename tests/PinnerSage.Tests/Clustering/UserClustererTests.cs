@@ -13,8 +13,8 @@ public sealed class UserClustererTests
     [InlineData(45, 2, 4, true)]
     public void MedoidsMinimiseWeightedSquaredDistanceWithLowestIndexOnTies(int n, int d, int seed, bool grid)
     {
-        float[] x = TestData.Vectors(n, d, seed, duplicates: 0.1, grid: grid);
-        int[] m = TestData.Multiplicities(n, seed, 4);
+        float[] x = ClusteringTestData.Vectors(n, d, seed, duplicates: 0.1, grid: grid);
+        int[] m = ClusteringTestData.Multiplicities(n, seed, 4);
         var clusterer = new UserClusterer(d);
         var labels = new int[n];
         var medoids = new int[n];
@@ -38,8 +38,8 @@ public sealed class UserClustererTests
     public void AgreesWithTheObjectApi()
     {
         const int n = 150, d = 24;
-        float[] x = TestData.Vectors(n, d, 11, duplicates: 0.1);
-        int[] m = TestData.Multiplicities(n, 11, 3);
+        float[] x = ClusteringTestData.Vectors(n, d, 11, duplicates: 0.1);
+        int[] m = ClusteringTestData.Multiplicities(n, 11, 3);
         var labels = new int[n];
         var medoids = new int[n];
         foreach (bool keep in new[] { false, true })
@@ -56,8 +56,8 @@ public sealed class UserClustererTests
     public void AWarmCallAllocatesNothing()
     {
         const int n = 200, d = 40;
-        float[] x = TestData.Vectors(n, d, 5, duplicates: 0.1);
-        int[] m = TestData.Multiplicities(n, 5, 3);
+        float[] x = ClusteringTestData.Vectors(n, d, 5, duplicates: 0.1);
+        int[] m = ClusteringTestData.Multiplicities(n, 5, 3);
         var labels = new int[n];
         var medoids = new int[n];
         var clusterer = new UserClusterer(d);
@@ -76,8 +76,8 @@ public sealed class UserClustererTests
     public void TheMergeHistoryIsATreeWithSizesAndStoredDistances()
     {
         const int n = 90, d = 5;
-        float[] x = TestData.Vectors(n, d, 17, duplicates: 0.2);
-        int[] m = TestData.Multiplicities(n, 17, 3);
+        float[] x = ClusteringTestData.Vectors(n, d, 17, duplicates: 0.2);
+        int[] m = ClusteringTestData.Multiplicities(n, 17, 3);
         WardDendrogram dendrogram = WardClustering.Linkage(x, d, m);
         Assert.Equal(n - 1, dendrogram.Merges.Count);
         var size = m.Select(k => (double)k).Concat(new double[n - 1]).ToArray();

@@ -20,7 +20,7 @@ public sealed class WardNaiveTests
             select (n, d, seed, duplicates);
         Check.One(Runs, Prop.ForAll(inputs.ToArbitrary(), input =>
         {
-            float[] x = TestData.Vectors(input.N, input.D, input.Seed, duplicates: input.Duplicates * 0.15);
+            float[] x = ClusteringTestData.Vectors(input.N, input.D, input.Seed, duplicates: input.Duplicates * 0.15);
             CompareWithNaive(x, input.N, input.D, multiplicity: null);
         }));
     }
@@ -36,8 +36,8 @@ public sealed class WardNaiveTests
             select (n, seed, duplicates);
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(12), Prop.ForAll(inputs.ToArbitrary(), input =>
         {
-            float[] x = TestData.Vectors(input.N, 3, input.Seed, duplicates: input.Duplicates * 0.2);
-            CompareWithNaive(x, input.N, 3, input.Duplicates == 2 ? TestData.Multiplicities(input.N, input.Seed, 3) : null);
+            float[] x = ClusteringTestData.Vectors(input.N, 3, input.Seed, duplicates: input.Duplicates * 0.2);
+            CompareWithNaive(x, input.N, 3, input.Duplicates == 2 ? ClusteringTestData.Multiplicities(input.N, input.Seed, 3) : null);
         }));
     }
 
@@ -52,8 +52,8 @@ public sealed class WardNaiveTests
             select (n, d, seed, max);
         Check.One(Runs, Prop.ForAll(inputs.ToArbitrary(), input =>
         {
-            float[] x = TestData.Vectors(input.N, input.D, input.Seed, duplicates: 0.1);
-            int[] m = TestData.Multiplicities(input.N, input.Seed, input.Max);
+            float[] x = ClusteringTestData.Vectors(input.N, input.D, input.Seed, duplicates: 0.1);
+            int[] m = ClusteringTestData.Multiplicities(input.N, input.Seed, input.Max);
             CompareWithNaive(x, input.N, input.D, m);
         }));
     }
@@ -80,7 +80,7 @@ public sealed class WardNaiveTests
         Assert.Equal(expected.Length, actual.Length);
         double scale = expected.Length == 0 ? 1 : Math.Max(1e-300, expected[^1]);
         for (int k = 0; k < expected.Length; k++)
-            TestData.AssertClose(expected[k], actual[k], 1e-9, 1e-12 * scale, $"height {k} of {expected.Length}");
+            ClusteringTestData.AssertClose(expected[k], actual[k], 1e-9, 1e-12 * scale, $"height {k} of {expected.Length}");
 
         // Cut levels strictly between distinct heights (well separated, so rounding cannot move a merge across α).
         var levels = new List<double> { 0.5 * (expected.Length > 0 ? expected[0] : 1) };
@@ -93,9 +93,9 @@ public sealed class WardNaiveTests
             List<int[]> naiveItems = NaiveWard.Partition(points.Count, naive.Sets, alpha)
                 .Select(p => p.Select(q => itemOfPoint[q]).Distinct().OrderBy(i => i).ToArray())
                 .OrderBy(p => p[0]).ToList();
-            List<int[]> ourItems = TestData.Partition(ours.Cut(alpha, keepSingletons: true).Labels);
-            Assert.True(TestData.Show(naiveItems) == TestData.Show(ourItems),
-                        $"α = {alpha}: naive {TestData.Show(naiveItems)} vs ours {TestData.Show(ourItems)}");
+            List<int[]> ourItems = ClusteringTestData.Partition(ours.Cut(alpha, keepSingletons: true).Labels);
+            Assert.True(ClusteringTestData.Show(naiveItems) == ClusteringTestData.Show(ourItems),
+                        $"α = {alpha}: naive {ClusteringTestData.Show(naiveItems)} vs ours {ClusteringTestData.Show(ourItems)}");
         }
     }
 }

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using PinnerSage.IO;
+using PinnerSage.Tests.Cli;
 using Xunit.Abstractions;
 
 namespace PinnerSage.Tests.IO;
@@ -14,16 +14,9 @@ public sealed class EmbeddingsCommandTests(ITestOutputHelper output) : IDisposab
 
     private (int Code, string Out, string Err) Run(params string[] args)
     {
-        string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
-        var psi = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pinnersage.dll"));
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        Task<string> err = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        output.WriteLine($"$ pinnersage {string.Join(' ', args)}\n{stdout}{err.Result}(exit {p.ExitCode})");
-        return (p.ExitCode, stdout, err.Result);
+        (int code, string stdout, string stderr) = CliProcess.Run(args);
+        output.WriteLine($"$ pinnersage {string.Join(' ', args)}\n{stdout}{stderr}(exit {code})");
+        return (code, stdout, stderr);
     }
 
     [Fact]

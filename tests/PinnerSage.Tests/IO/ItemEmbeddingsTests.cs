@@ -226,7 +226,7 @@ public sealed class ItemEmbeddingsTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(1.0, norm, 6);
             double cos = 0;
             for (int j = 0; j < 5; j++) cos += u.Vector(i)[j] * e.Vector(i)[j];
-            Assert.Equal(ItemEmbeddings.RowNorm(e.Vector(i)), cos, 5);
+            Assert.Equal(PinnerSage.Numerics.VectorNorms.L2(e.Vector(i)), cos, 5);
         }
         Assert.Same(e.Ids, e.Ids);
     }

@@ -1,7 +1,7 @@
 namespace PinnerSage.Tests.Clustering;
 
 /// <summary>Random inputs for the clustering tests.</summary>
-internal static class TestData
+internal static class ClusteringTestData
 {
     /// <summary>n × d floats; with <paramref name="duplicates"/> &gt; 0 about that share of rows copy an earlier row,
     /// with <paramref name="grid"/> values are small integers (many tied distances).</summary>
