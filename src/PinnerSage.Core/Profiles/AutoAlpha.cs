@@ -16,7 +16,9 @@ namespace PinnerSage.Profiles;
 /// <see cref="ProfileOptions.Alpha"/>; resolve it here first.</remarks>
 public static class AutoAlpha
 {
-    /// <summary>Random pairs measured: the median's relative standard error is below 1% for any catalogue.</summary>
+    /// <summary>Random pairs measured: the sampled median's standard error is ≈ 1.25·σ/√20,000 ≈ 0.009·σ (σ the spread
+    /// of the pair distances), under 1% of the median for embeddings, where σ is below the median; well under a
+    /// second.</summary>
     public const int SamplePairs = 20_000;
 
     /// <summary>Seed of the pair sampler.</summary>

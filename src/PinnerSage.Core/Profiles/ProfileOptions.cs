@@ -50,7 +50,8 @@ public sealed record ProfileOptions
     public bool CountRepeats { get; init; }
 
     /// <summary>Keep items whose first Ward merge is already above α as singleton clusters (the paper is silent;
-    /// our choice: off, as the α cut alone would drop them).</summary>
+    /// our choice: off, as the α cut alone would drop them). With <see cref="CountRepeats"/> an item engaged twice or
+    /// more is always kept: its copies merged at distance 0.</summary>
     public bool KeepSingletons { get; init; }
 
     /// <summary>Multiplier of an action's importance contribution per action type (e.g. click = 1, save = 2).
