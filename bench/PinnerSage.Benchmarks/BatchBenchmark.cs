@@ -202,8 +202,8 @@ public static class BatchBenchmark
         sb.AppendLine(FormattableString.Invariant(
             $"| … of which actions clustered | {clustered:N0} actions | | |"));
 
-        // The clusterer alone on the same users' distinct items (unit vectors, multiplicities): what the model costs
-        // beyond Ward + cut + medoids is the difference with the row above.
+        // The clusterer alone on the same users' distinct items (unit vectors, Ward size 1 each as the builder's default):
+        // what the model costs beyond Ward + cut + medoids is the difference with the row above.
         var clusterer = new PinnerSage.Clustering.UserClusterer(items.Dimension);
         var prepared = new List<(float[] Vectors, int[] Multiplicity)>(groups.Count);
         foreach ((_, List<int> rows, _) in groups)
@@ -212,7 +212,8 @@ public static class BatchBenchmark
             if (distinct.Length > ProfileOptions.DefaultMaxActions) distinct = distinct[..ProfileOptions.DefaultMaxActions];
             float[] v = new float[distinct.Length * items.Dimension];
             for (int i = 0; i < distinct.Length; i++) items.Vector(distinct[i]).CopyTo(v.AsSpan(i * items.Dimension));
-            int[] m = distinct.Select(r => rows.Count(x => x == r)).ToArray();
+            int[] m = new int[distinct.Length];
+            Array.Fill(m, 1);
             prepared.Add((v, m));
         }
         int[] labels = new int[ProfileOptions.DefaultMaxActions], medoids = new int[ProfileOptions.DefaultMaxActions];

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using PinnerSage.Batch;
 using PinnerSage.Cli.Infrastructure;
+using PinnerSage.Clustering;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
 using PinnerSage.Storage;
@@ -31,8 +32,15 @@ internal static class ProfilesCommand
         { Description = "Item embeddings, .npy float32 [n, d].", Required = true };
         public readonly Option<string?> Ids = new("--ids")
         { Description = "Item ids of the embeddings' rows (default: the .npy path with extension .ids)." };
-        public readonly Option<double?> Alpha = new("--alpha")
-        { Description = $"Ward distance at which the dendrogram is cut (default {ProfileOptions.DefaultAlpha.ToString(CultureInfo.InvariantCulture)}, for unit-norm vectors)." };
+        public readonly Option<string> Alpha = new("--alpha")
+        {
+            Description = "Ward distance (squared Euclidean) at which the dendrogram is cut: a number, or auto = " +
+                          $"{WardClustering.AlphaPerMedianDistance.ToString(CultureInfo.InvariantCulture)} × the median squared distance of random item pairs " +
+                          $"(≈ {ProfileOptions.DefaultAlpha.ToString(CultureInfo.InvariantCulture)} for near-orthogonal unit vectors).",
+            DefaultValueFactory = _ => "auto",
+        };
+        public readonly Option<bool> CountRepeats = new("--count-repeats")
+        { Description = "Ward sizes = numbers of actions (an item engaged k times weighs k) instead of 1 per distinct item." };
         public readonly Option<double?> Lambda = new("--lambda")
         { Description = "Importance decay per day: sum of w*exp(-lambda*days) (default 0.01)." };
         public readonly Option<double?> WindowDays = new("--window-days")
@@ -57,18 +65,22 @@ internal static class ProfilesCommand
         public void AddTo(Command cmd)
         {
             foreach (Option o in new Option[]
-                     { Embeddings, Ids, Alpha, Lambda, WindowDays, MaxActions, Now, KeepSingletons, ActionWeights,
+                     { Embeddings, Ids, Alpha, CountRepeats, Lambda, WindowDays, MaxActions, Now, KeepSingletons, ActionWeights,
                        ActionsInclude, NoNormalize, Threads, Strict })
                 cmd.Options.Add(o);
         }
 
-        public ProfileOptions Profile(ParseResult pr)
+        /// <summary>The options with α still unresolved when it is auto (<paramref name="alpha"/> null): call
+        /// <see cref="ResolveAlpha"/> once the embeddings are loaded.</summary>
+        public ProfileOptions Profile(ParseResult pr, out double? alpha)
         {
             var defaults = new ProfileOptions();
+            alpha = ParseAlpha(pr.GetValue(Alpha));
             string? weights = pr.GetValue(ActionWeights), include = pr.GetValue(ActionsInclude);
             var options = new ProfileOptions
             {
-                Alpha = pr.GetValue(Alpha) ?? defaults.Alpha,
+                Alpha = alpha ?? defaults.Alpha,
+                CountRepeats = pr.GetValue(CountRepeats),
                 DecayLambda = pr.GetValue(Lambda) ?? defaults.DecayLambda,
                 WindowDays = pr.GetValue(WindowDays) ?? defaults.WindowDays,
                 MaxActions = pr.GetValue(MaxActions) ?? defaults.MaxActions,
@@ -82,6 +94,21 @@ internal static class ProfilesCommand
             return options;
         }
     }
+
+    /// <summary>Parses --alpha: "auto" (null) or a number ≥ 0.</summary>
+    /// <exception cref="ArgumentException">Neither.</exception>
+    internal static double? ParseAlpha(string? text)
+    {
+        if (text is null || text.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)) return null;
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && double.IsFinite(value) && value >= 0)
+            return value;
+        throw new ArgumentException($"--alpha: expected 'auto' or a number >= 0, got '{text}'.");
+    }
+
+    /// <summary>The options with α resolved: the given number, or <see cref="AutoAlpha.Resolve"/> on the embeddings
+    /// (deterministic, so build, map and quickstart agree on the same embeddings).</summary>
+    internal static ProfileOptions ResolveAlpha(ProfileOptions options, double? alpha, ItemEmbeddings items) =>
+        options with { Alpha = alpha ?? AutoAlpha.Resolve(items, options.NormalizeVectors) };
 
     private static Command CreateBuild()
     {
@@ -100,7 +127,7 @@ internal static class ProfilesCommand
         model.AddTo(cmd);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
-            ProfileOptions options = model.Profile(pr);
+            ProfileOptions options = model.Profile(pr, out double? alpha);
             var batchOptions = new BatchOptions { Threads = pr.GetValue(model.Threads), Strict = pr.GetValue(model.Strict) };
             batchOptions.Validate();
             string actionsPath = pr.GetValue(actions)!;
@@ -110,8 +137,9 @@ internal static class ProfilesCommand
             bool interactive = !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive;
 
             using ItemEmbeddings items = ItemEmbeddings.Load(pr.GetValue(model.Embeddings)!, pr.GetValue(model.Ids));
+            options = ResolveAlpha(options, alpha, items);
             console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"embeddings: {items.Count:N0} items × {items.Dimension}"));
+                $"embeddings: {items.Count:N0} items × {items.Dimension}; {AlphaText(options.Alpha, alpha is null)}"));
             using SqliteProfileStore profileStore = SqliteProfileStore.Open(storePath);
             using IProfileReplaceSession session = profileStore.BeginReplaceAll();
             using JsonLinesProfileWriter? export = jsonlPath is null ? null : new JsonLinesProfileWriter(jsonlPath);
@@ -124,8 +152,8 @@ internal static class ProfilesCommand
 
             export?.Commit();
             session.Commit(new ProfileRunMetadata(SqliteProfileStore.SchemaVersion, summary.Now, DateTimeOffset.UtcNow,
-                                                  OptionsJson(options, summary.Now), summary.UsersWritten, actionsPath));
-            WriteSummary(console, summary, storePath, jsonlPath);
+                                                  OptionsJson(options, summary.Now, alpha is null), summary.UsersWritten, actionsPath));
+            WriteSummary(console, summary, options, alpha is null, storePath, jsonlPath);
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -141,7 +169,7 @@ internal static class ProfilesCommand
         model.AddTo(cmd);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
-            ProfileOptions options = model.Profile(pr);
+            ProfileOptions options = model.Profile(pr, out double? alpha);
             var batchOptions = new BatchOptions
             {
                 Threads = pr.GetValue(model.Threads),
@@ -151,13 +179,14 @@ internal static class ProfilesCommand
             };
             batchOptions.Validate();
             using ItemEmbeddings items = ItemEmbeddings.Load(pr.GetValue(model.Embeddings)!, pr.GetValue(model.Ids));
+            options = ResolveAlpha(options, alpha, items);
             using Stream stdout = Console.OpenStandardOutput();
             using var writer = new JsonLinesProfileWriter(stdout);
             BatchSummary summary = new ProfileBatchJob(items, options, batchOptions).Run("-", [writer]);
             writer.Commit();
             // stdout carries the data; the summary goes to stderr as one line (counters of a MapReduce task log).
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"profiles map: {summary.UsersWritten} users written, {summary.ActionsRead} actions read, " +
+                $"profiles map: {AlphaText(options.Alpha, alpha is null)}, {summary.UsersWritten} users written, {summary.ActionsRead} actions read, " +
                 $"{summary.ActionsUsed} used, {summary.SkippedUnknownItem} unknown items, " +
                 $"{summary.SkippedAfterNow + summary.SkippedBeforeWindow} outside the window, " +
                 $"{summary.Elapsed.TotalSeconds:F1}s"));
@@ -186,7 +215,7 @@ internal static class ProfilesCommand
             if (profile is null)
             {
                 Console.Error.WriteLine($"error: no profile for user '{userId}' in {storePath}.");
-                return 1;
+                return ExitCodes.NotFound;
             }
             ProfileRunMetadata? meta = profileStore.GetMetadata();
             string? itemsPath = pr.GetValue(itemsTsv);
@@ -224,7 +253,12 @@ internal static class ProfilesCommand
 
     private static string Shorten(string title) => title.Length > 80 ? string.Concat(title.AsSpan(0, 79), "…") : title;
 
-    private static void WriteSummary(IAnsiConsole console, BatchSummary s, string store, string? jsonl)
+    /// <summary>"α = 1.2345 (auto)": the resolved α for logs and summaries.</summary>
+    internal static string AlphaText(double alpha, bool auto) =>
+        string.Create(CultureInfo.InvariantCulture, $"α = {alpha:G5} ({(auto ? "auto" : "fixed")})");
+
+    private static void WriteSummary(IAnsiConsole console, BatchSummary s, ProfileOptions options, bool autoAlpha,
+                                     string store, string? jsonl)
     {
         static string N(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
         string order = s.InputOrder switch
@@ -238,6 +272,8 @@ internal static class ProfilesCommand
         table.AddRow("input order", order + (s.SortedInMemory ? " (sorted in memory)" : " (streamed)"));
         table.AddRow("now", string.Create(CultureInfo.InvariantCulture,
             $"{s.Now} ({DateTimeOffset.FromUnixTimeSeconds(s.Now):yyyy-MM-dd HH:mm:ss} UTC)"));
+        table.AddRow("alpha", Markup.Escape(AlphaText(options.Alpha, autoAlpha) +
+            (options.CountRepeats ? ", Ward sizes = action counts" : ", each distinct item once in Ward")));
         table.AddRow("users read", N(s.UsersRead));
         table.AddRow("users written", N(s.UsersWritten));
         table.AddRow("users without usable actions in window", N(s.UsersWithoutActions));
@@ -283,13 +319,15 @@ internal static class ProfilesCommand
     }
 
     /// <summary>The model options as a JSON object, stored with the run.</summary>
-    internal static string OptionsJson(ProfileOptions o, long now)
+    internal static string OptionsJson(ProfileOptions o, long now, bool autoAlpha)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream))
         {
             w.WriteStartObject();
             w.WriteNumber("alpha", o.Alpha);
+            w.WriteBoolean("alpha_auto", autoAlpha);
+            w.WriteBoolean("count_repeats", o.CountRepeats);
             w.WriteNumber("lambda", o.DecayLambda);
             w.WriteNumber("window_days", o.WindowDays);
             w.WriteNumber("max_actions", o.MaxActions);

@@ -23,19 +23,25 @@ internal static class QuickstartCommand
         { Description = "Output folder.", DefaultValueFactory = _ => "pinnersage-quickstart" };
         var users = new Option<int>("--users") { Description = "Users in the generated world.", DefaultValueFactory = _ => 2000 };
         var seed = new Option<ulong>("--seed") { Description = "Random seed of the world.", DefaultValueFactory = _ => 42 };
-        var alpha = new Option<double>("--alpha")
-        { Description = "Ward merge distance of the α cut (squared Euclidean on unit vectors).", DefaultValueFactory = _ => ProfileOptions.DefaultAlpha };
+        var alpha = new Option<string>("--alpha")
+        {
+            Description = "Ward merge distance of the α cut (squared Euclidean on unit vectors): a number, or auto (from the " +
+                          "median squared distance of random item pairs, as profiles build).",
+            DefaultValueFactory = _ => "auto",
+        };
         var cmd = new Command("quickstart",
             "End-to-end showcase: generate a small synthetic shop, build user profiles, print a few users' interests against the ground truth.")
         {
             output, users, seed, alpha,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
-            Run(pr.GetValue(output)!, pr.GetValue(users), pr.GetValue(seed), pr.GetValue(alpha), AnsiConsole.Console)));
+            Run(pr.GetValue(output)!, pr.GetValue(users), pr.GetValue(seed), ProfilesCommand.ParseAlpha(pr.GetValue(alpha)),
+                AnsiConsole.Console)));
         return cmd;
     }
 
-    internal static int Run(string directory, int userCount, ulong seed, double alpha, IAnsiConsole console)
+    /// <summary>Runs the showcase; <paramref name="alpha"/> null = auto (<see cref="AutoAlpha.Resolve"/>).</summary>
+    internal static int Run(string directory, int userCount, ulong seed, double? alpha, IAnsiConsole console)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(userCount, 10, "--users");
         var total = Stopwatch.StartNew();
@@ -53,8 +59,7 @@ internal static class QuickstartCommand
 
         // 2. Profiles through the batch job, exactly as `pinnersage profiles build` runs it.
         clock.Restart();
-        var profileOptions = new ProfileOptions { Alpha = alpha };
-        profileOptions.Validate();
+        var profileOptions = new ProfileOptions();
         string storePath = Path.Combine(directory, "profiles.db"), jsonlPath = Path.Combine(directory, "profiles.jsonl");
         BatchSummary batch;
         using (ItemEmbeddings items = ItemEmbeddings.Load(Path.Combine(directory, SyntheticWorldWriter.VectorsFile)))
@@ -62,13 +67,15 @@ internal static class QuickstartCommand
         using (IProfileReplaceSession session = store.BeginReplaceAll())
         using (var jsonl = new JsonLinesProfileWriter(jsonlPath))
         {
+            profileOptions = ProfilesCommand.ResolveAlpha(profileOptions, alpha, items);
+            profileOptions.Validate();
             batch = new ProfileBatchJob(items, profileOptions, new BatchOptions()).Run(actionsPath, [session, jsonl]);
             jsonl.Commit();
             session.Commit(new ProfileRunMetadata(SqliteProfileStore.SchemaVersion, batch.Now, DateTimeOffset.UtcNow,
-                ProfilesCommand.OptionsJson(profileOptions, batch.Now), batch.UsersWritten, actionsPath));
+                ProfilesCommand.OptionsJson(profileOptions, batch.Now, alpha is null), batch.UsersWritten, actionsPath));
         }
         Step(console, 2, $"profiles: {batch.UsersWritten:N0} users, {batch.Clusters:N0} clusters " +
-                         $"(α = {profileOptions.Alpha}, λ = {profileOptions.DecayLambda}/day, last {profileOptions.WindowDays} days)",
+                         $"({ProfilesCommand.AlphaText(profileOptions.Alpha, alpha is null)}, λ = {profileOptions.DecayLambda}/day, last {profileOptions.WindowDays} days)",
              storePath + " + profiles.jsonl", clock);
 
         // 3. Compare with the ground truth.
@@ -107,7 +114,7 @@ internal static class QuickstartCommand
         console.MarkupLine("[bold]Next[/]:");
         var next = new Table().NoBorder().HideHeaders().AddColumns("command", "what");
         next.AddRow(Markup.Escape($"pinnersage profiles show --store {dir}/profiles.db --user {sample} --items {dir}/items.tsv"), "one stored profile with titles");
-        next.AddRow(Markup.Escape($"pinnersage profiles build --actions {dir}/actions.tsv --embeddings {dir}/vectors/item.npy --store {dir}/profiles.db --alpha 2.5"), "rebuild with another α (or --lambda, --window-days, --keep-singletons)");
+        next.AddRow(Markup.Escape($"pinnersage profiles build --actions {dir}/actions.tsv --embeddings {dir}/vectors/item.npy --store {dir}/profiles.db --alpha 1.5"), "rebuild with another α (default auto; or --lambda, --window-days, --count-repeats)");
         next.AddRow(Markup.Escape("pinnersage cluster --vectors X.npy --linkage-out Z.npy"), "Ward + α cut on any set of vectors, scipy-compatible linkage");
         next.AddRow(Markup.Escape("pinnersage synth --users 1000000 --out world-1m"), "a 1M-user world (≈ 60M actions) for the batch benchmark");
         console.Write(next);

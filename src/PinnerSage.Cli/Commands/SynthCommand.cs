@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using PinnerSage.Cli.Infrastructure;
+using PinnerSage.Clustering;
 using PinnerSage.Evaluation;
 using PinnerSage.Profiles;
 using PinnerSage.Synthetic;
@@ -56,11 +57,12 @@ internal static class SynthCommand
         var itemNoise = new Option<double>("--item-noise") { Description = "Item spread around topic centres.", DefaultValueFactory = _ => new SyntheticWorldOptions().ItemNoise };
         var topicSpread = new Option<double>("--topic-spread") { Description = "Topic spread around family centres.", DefaultValueFactory = _ => new SyntheticWorldOptions().TopicSpread };
         var threads = new Option<int>("--threads") { Description = "Worker threads (0 = all cores).", DefaultValueFactory = _ => 0 };
-        var distinct = new Option<bool>("--distinct-items") { Description = "Keep one action per item (every item has Ward size 1)." };
+        var countRepeats = new Option<bool>("--count-repeats")
+        { Description = "Ward sizes = numbers of actions (an item engaged k times weighs k) instead of 1 per distinct item." };
         var cmd = new Command("evaluate",
             "Build profiles of a generated world in memory for each α and print the adjusted Rand index against the true interests (markdown).")
         {
-            users, seed, alphas, keepSingletons, itemNoise, topicSpread, threads, distinct,
+            users, seed, alphas, keepSingletons, itemNoise, topicSpread, threads, countRepeats,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -76,10 +78,14 @@ internal static class SynthCommand
             var clock = Stopwatch.StartNew();
             SyntheticWorld world = SyntheticWorld.Create(worldOptions);
             ProfileOptions[] options = alphaValues
-                .Select(a => new ProfileOptions { Alpha = a, KeepSingletons = pr.GetValue(keepSingletons) }).ToArray();
-            UserRecovery[][] results = InterestRecovery.EvaluateWorld(world, options, world.EndTime, pr.GetValue(threads), pr.GetValue(distinct));
+                .Select(a => new ProfileOptions
+                {
+                    Alpha = a, KeepSingletons = pr.GetValue(keepSingletons), CountRepeats = pr.GetValue(countRepeats),
+                }).ToArray();
+            UserRecovery[][] results = InterestRecovery.EvaluateWorld(world, options, world.EndTime, pr.GetValue(threads));
+            double autoAlpha = WardClustering.SuggestAlpha(world.ItemVectors, world.Dimension, AutoAlpha.SamplePairs, AutoAlpha.Seed);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"World: {world.UserCount:N0} users, {world.ItemCount:N0} items, {world.TopicCount} topics in {world.FamilyCount} families, d = {world.Dimension}, seed {worldOptions.Seed}, item noise {worldOptions.ItemNoise}, topic spread {worldOptions.TopicSpread}; profiles: window {options[0].WindowDays} days, now = end of world, keep singletons {options[0].KeepSingletons}, distinct items {pr.GetValue(distinct)}."));
+                $"World: {world.UserCount:N0} users, {world.ItemCount:N0} items, {world.TopicCount} topics in {world.FamilyCount} families, d = {world.Dimension}, seed {worldOptions.Seed}, item noise {worldOptions.ItemNoise}, topic spread {worldOptions.TopicSpread}; profiles: window {options[0].WindowDays} days, now = end of world, keep singletons {options[0].KeepSingletons}, count repeats {options[0].CountRepeats}; median squared distance of random item pairs {autoAlpha / WardClustering.AlphaPerMedianDistance:F3} (auto α {autoAlpha:F3})."));
             Console.WriteLine();
             Console.WriteLine("| α | mean ARI | median ARI | shuffled baseline | clusters / user | true interests / user | items in no cluster | 1-interest users kept whole |");
             Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");

@@ -10,4 +10,6 @@ internal static class ExitCodes
     public const int BadUsage = 3;
     /// <summary>A file or store could not be read or written.</summary>
     public const int IoError = 4;
+    /// <summary>The thing asked for (a user, an item) is not there.</summary>
+    public const int NotFound = 1;
 }

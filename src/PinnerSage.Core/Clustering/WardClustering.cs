@@ -20,27 +20,37 @@ namespace PinnerSage.Clustering;
 /// </remarks>
 public static class WardClustering
 {
-    /// <summary>Default α for unit-norm embeddings: 2.5 on the squared Ward scale (scipy height ≈ 1.58), for Ward sizes
-    /// = numbers of actions, as the paper clusters actions.</summary>
+    /// <summary>Default α for unit-norm embeddings whose unrelated items are near-orthogonal: 2.0 on the squared Ward
+    /// scale (scipy height ≈ 1.41) = <see cref="AlphaPerMedianDistance"/> × 2, the squared distance of two orthogonal
+    /// unit vectors, i.e. what <see cref="SuggestAlpha"/> (the CLI's <c>--alpha auto</c>) gives for isotropic unit
+    /// vectors. Calibrated for Ward sizes 1 per distinct item (the profile builder's default).</summary>
     /// <remarks>
     /// <para>Reasoning (our choice; the paper does not publish α). Unit vectors are d = ‖a − b‖² = 2 − 2·cos apart, so
-    /// unrelated items of a high-dimensional embedding (cos ≈ 0) are d ≈ 2 apart. Groups of a and b actions are
+    /// unrelated items of a high-dimensional embedding (cos ≈ 0) are d ≈ 2 apart. Groups of a and b items are
     /// d = 2·a·b/(a+b)·‖c_a − c_b‖² apart. Inside one interest whose items scatter with per-item spread s² around a
-    /// centre, two halves of distinct items cost ≈ 2s² whatever their sizes (E‖c_a − c_b‖² = s²(1/a + 1/b)), i.e. about
-    /// one within-interest pair distance; but an item engaged k times weighs k without averaging any noise away, so with
-    /// repeated engagement the within-interest merges grow ≈ k-fold, and the last merges inside an interest are the
-    /// largest of many. Across interests with centres Δ² apart the cost 2s² + 2·a·b/(a+b)·Δ² grows with the groups'
-    /// sizes, so established interests stay apart; what a too-large α merges first is small groups of unrelated items.</para>
-    /// <para>Measured against ground truth on the synthetic world (50,000 users, items of a topic at cos ≈ 0.67, siblings
-    /// ≈ 0.41, unrelated ≈ 0; <c>pinnersage synth evaluate</c>, bench/results/alpha-sweep.md): mean adjusted Rand index
-    /// 0.45 at α = 1, 0.77 at 2, 0.82 at 2.5, 0.82 at 3, 0.72 at 4; the optimum stays at 2.5–3 for within-topic cosines
-    /// 0.55–0.8. Counting each distinct item once (multiplicity 1) moves it to 1.5–2. So α = 2.5 = 1.25 × the distance of
-    /// two unrelated unit vectors. Its cost: two one-off unrelated clicks (d ≈ 2) form a cluster of two.</para>
+    /// centre, two halves cost ≈ 2s² whatever their sizes (E‖c_a − c_b‖² = s²(1/a + 1/b)), i.e. about one
+    /// within-interest pair distance; across interests with centres Δ² apart the cost 2s² + 2·a·b/(a+b)·Δ² grows with
+    /// the groups' sizes, so established interests stay apart and what a too-large α merges first is small groups of
+    /// unrelated items. With Ward sizes = numbers of actions (<c>ProfileOptions.CountRepeats</c>) an item engaged k
+    /// times weighs k without averaging any noise away, so within-interest merges grow ≈ k-fold: heavy users' interests
+    /// split unless α nears the unrelated-pair distance (the old default 2.5 = 1.25 × 2, mean ARI 0.82 at best).</para>
+    /// <para>Measured against ground truth on the synthetic world (<c>pinnersage synth evaluate</c>, d = 256, items of a
+    /// topic at cos ≈ 0.67, siblings ≈ 0.41, unrelated ≈ 0; bench/results/alpha-sweep.md), mean adjusted Rand index at
+    /// α = 1.5 / 1.75 / 2 / 2.25 / 2.5 / 3: default world 20,000 users 0.912 / 0.949 / 0.967 / 0.972 / 0.960 / 0.882;
+    /// 50,000 users 0.982 / 0.987 / 0.980 / 0.973 / 0.961 / 0.883; tight topics (item noise 0.5, cos ≈ 0.8) 0.970 /
+    /// 0.986 / 0.987 / 0.982 / 0.974 / 0.924; broad topics (0.9, cos ≈ 0.55) 0.831 / 0.905 / 0.942 / 0.953 / 0.932 /
+    /// 0.825; seed 7 0.974 / 0.989 / 0.986 / 0.980 / 0.967 / 0.878. α = 2 and 2.25 tie on the mean over the five worlds
+    /// (0.972) and each is within 0.011 of the best α in every world; α = 3 loses 0.06–0.13 in every world and
+    /// α = 1.5 up to 0.12 (broad topics). We take 2.0, the lower end of the plateau: on real embeddings whose scale
+    /// auto estimates only roughly, erring low splits an interest into two clusters (two embeddings of one interest,
+    /// still useful for retrieval), while erring high merges unrelated interests into one medoid that represents
+    /// neither, the failure PinnerSage's multiple embeddings exist to avoid. Its cost: two unrelated one-off clicks at
+    /// d ≤ 2 (cos ≥ 0) form a cluster of two.</para>
     /// <para>For embeddings whose unrelated items are not near-orthogonal (anisotropic text or image vectors, e.g. random
-    /// pairs at cos ≈ 0.5, d ≈ 1), scale α the same way: about 1.25 × the median pairwise squared distance of the
-    /// catalogue (<see cref="SuggestAlpha"/>); or read the merge distances <c>pinnersage cluster</c> prints.</para>
+    /// pairs at cos ≈ 0.5, d ≈ 1), scale α the same way (<see cref="SuggestAlpha"/>, <c>--alpha auto</c>: the median
+    /// pairwise squared distance of the catalogue); or read the merge distances <c>pinnersage cluster</c> prints.</para>
     /// </remarks>
-    public const double DefaultAlphaUnitNorm = 2.5;
+    public const double DefaultAlphaUnitNorm = AlphaPerMedianDistance * 2;
 
     /// <summary>Ward linkage of n = vectors.Length / <paramref name="dimension"/> items.</summary>
     /// <param name="vectors">n × <paramref name="dimension"/> floats, row-major, finite.</param>
@@ -79,15 +89,16 @@ public static class WardClustering
         return Linkage(vectors, dimension, multiplicity).Cut(options.Alpha, options.KeepSingletons);
     }
 
-    /// <summary>Factor of <see cref="SuggestAlpha"/>: α = 1.25 × the catalogue's median pairwise squared distance, the
-    /// ratio of <see cref="DefaultAlphaUnitNorm"/> (2.5) to the distance of two unrelated unit vectors (2).</summary>
-    public const double AlphaPerMedianDistance = 1.25;
+    /// <summary>Factor of <see cref="SuggestAlpha"/>: α = 1.0 × the catalogue's median pairwise squared distance
+    /// (calibrated on the synthetic world for Ward sizes 1 per distinct item; see <see cref="DefaultAlphaUnitNorm"/>
+    /// for the measurements and the reasoning).</summary>
+    public const double AlphaPerMedianDistance = 1.0;
 
     /// <summary>A scale-aware α for any embedding: <see cref="AlphaPerMedianDistance"/> × the median squared distance of
     /// <paramref name="samplePairs"/> random pairs of catalogue rows (our choice, calibrated where
-    /// <see cref="DefaultAlphaUnitNorm"/> was). For near-orthogonal unit vectors it gives ≈ 2.5; for anisotropic
-    /// embeddings, where unrelated items are closer, proportionally less (amazon-scientific: text_lm, L2-normalised,
-    /// median 1.02 → α ≈ 1.28; image 0.80 → ≈ 0.99). Scaling every vector by c scales the result by c².</summary>
+    /// <see cref="DefaultAlphaUnitNorm"/> was). For near-orthogonal unit vectors it gives ≈ 2; for anisotropic
+    /// embeddings, where unrelated items are closer, proportionally less (amazon-scientific, L2-normalised: text_lm
+    /// ≈ 1.0, image ≈ 0.8). Scaling every vector by c scales the result by c².</summary>
     /// <param name="vectors">The catalogue: n × <paramref name="dimension"/> floats (normalise first if the profiles
     /// are built on normalised vectors).</param>
     /// <param name="dimension">Vector dimension d ≥ 1.</param>
@@ -103,18 +114,36 @@ public static class WardClustering
             ThrowHelper.Argument(nameof(vectors), $"length {vectors.Length} is not a multiple of the dimension {dimension}.");
         int n = vectors.Length / dimension;
         if (n < 2) ThrowHelper.Argument(nameof(vectors), "needs at least two rows.");
-        var random = new Random(seed);
+        (int I, int J)[] pairs = SamplePairs(n, samplePairs, seed);
         var distances = new double[samplePairs];
+        for (int p = 0; p < samplePairs; p++)
+            distances[p] = PairwiseDistances.SquaredEuclidean(vectors.Slice(pairs[p].I * dimension, dimension),
+                                                              vectors.Slice(pairs[p].J * dimension, dimension));
+        return AlphaFromDistances(distances);
+    }
+
+    /// <summary>The random pairs (i ≠ j, uniform) <see cref="SuggestAlpha"/> measures, so callers that hold the
+    /// catalogue in another form (memory-mapped, normalised on the fly) measure exactly the same pairs.</summary>
+    internal static (int I, int J)[] SamplePairs(int n, int samplePairs, int seed)
+    {
+        var random = new Random(seed);
+        var pairs = new (int, int)[samplePairs];
         for (int p = 0; p < samplePairs; p++)
         {
             int i = random.Next(n);
             int j = random.Next(n - 1);
             if (j >= i) j++; // uniform over the other rows
-            distances[p] = PairwiseDistances.SquaredEuclidean(vectors.Slice(i * dimension, dimension), vectors.Slice(j * dimension, dimension));
+            pairs[p] = (i, j);
         }
+        return pairs;
+    }
+
+    /// <summary><see cref="AlphaPerMedianDistance"/> × the median of <paramref name="distances"/> (sorted in place).</summary>
+    internal static double AlphaFromDistances(double[] distances)
+    {
         Array.Sort(distances);
-        double median = samplePairs % 2 == 1 ? distances[samplePairs / 2]
-                                             : 0.5 * (distances[samplePairs / 2 - 1] + distances[samplePairs / 2]);
+        int count = distances.Length;
+        double median = count % 2 == 1 ? distances[count / 2] : 0.5 * (distances[count / 2 - 1] + distances[count / 2]);
         return AlphaPerMedianDistance * median;
     }
 

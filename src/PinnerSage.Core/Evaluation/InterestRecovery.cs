@@ -128,13 +128,10 @@ public static class InterestRecovery
     /// <param name="options">Profile options to compare.</param>
     /// <param name="now">The profiles' now, Unix seconds (the world's <see cref="SyntheticWorld.EndTime"/> is natural).</param>
     /// <param name="maxThreads">Worker threads; ≤ 0 = all cores.</param>
-    /// <param name="distinctItems">Keep only each item's latest action, so every item enters Ward with size 1
-    /// (a variant; the builder otherwise gives an item engaged k times the Ward size k, as the paper's per-action
-    /// points do).</param>
     /// <returns>Per options entry, one result per user (index = user).</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     public static UserRecovery[][] EvaluateWorld(SyntheticWorld world, IReadOnlyList<ProfileOptions> options, long now,
-                                                 int maxThreads = 0, bool distinctItems = false)
+                                                 int maxThreads = 0)
     {
         ArgumentNullException.ThrowIfNull(world);
         ArgumentNullException.ThrowIfNull(options);
@@ -154,7 +151,6 @@ public static class InterestRecovery
                 {
                     local.Actions.Clear();
                     world.GenerateUser(u, local.Actions);
-                    if (distinctItems) KeepLatestPerItem(local.Actions);
                     int[] rows = local.Actions.Select(a => a.Item).ToArray();
                     long[] times = local.Actions.Select(a => a.Timestamp).ToArray();
                     double[] weights = new double[rows.Length];
@@ -170,13 +166,6 @@ public static class InterestRecovery
             },
             _ => { });
         return results;
-    }
-
-    private static void KeepLatestPerItem(List<SyntheticAction> actions)
-    {
-        var seen = new HashSet<int>();
-        for (int i = actions.Count - 1; i >= 0; i--)
-            if (!seen.Add(actions[i].Item)) actions.RemoveAt(i);
     }
 
     /// <summary>Averages per-user results: ARI over the users with ≥ 2 true interests in the window, the share kept

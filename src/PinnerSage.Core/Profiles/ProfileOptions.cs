@@ -10,8 +10,9 @@ namespace PinnerSage.Profiles;
 /// of the profile), as are actions at or before the window start.</remarks>
 public sealed record ProfileOptions
 {
-    /// <summary>Default α for unit-norm vectors: <see cref="Clustering.WardClustering.DefaultAlphaUnitNorm"/> (on the
-    /// squared Ward scale; the reasoning and the ground-truth sweep behind the value are documented there).</summary>
+    /// <summary>Default α for near-orthogonal unit-norm vectors: <see cref="Clustering.WardClustering.DefaultAlphaUnitNorm"/>
+    /// (2.0 on the squared Ward scale; the reasoning and the ground-truth sweep behind the value are documented there).
+    /// For other embeddings resolve α from the catalogue with <see cref="AutoAlpha.Resolve"/> (the CLI's default).</summary>
     public const double DefaultAlpha = Clustering.WardClustering.DefaultAlphaUnitNorm;
 
     /// <summary>Default cap on the actions of one user (the most recent are kept) (our choice): Ward by NN-chain needs
@@ -22,7 +23,8 @@ public sealed record ProfileOptions
 
     /// <summary>Ward merge distance at which the merge history is cut (the paper's α; its value is unpublished, our
     /// choice). Distances are squared Euclidean on the (by default unit-normalised) vectors, in Ward's scale
-    /// (scipy's linkage height h relates by d = h²).</summary>
+    /// (scipy's linkage height h relates by d = h²). Default <see cref="DefaultAlpha"/>; <see cref="AutoAlpha.Resolve"/>
+    /// scales it to the embedding.</summary>
     public double Alpha { get; init; } = DefaultAlpha;
 
     /// <summary>λ of the importance Σ w·exp(−λ·Δdays), per day (the paper's 0.01; half-life ≈ 69 days). 0 = frequency.</summary>
@@ -39,8 +41,17 @@ public sealed record ProfileOptions
     /// <summary>The profile's "now", Unix seconds (UTC). Null: the batch job uses the latest timestamp in its input.</summary>
     public long? Now { get; init; }
 
+    /// <summary>Ward sizes = numbers of actions: an item engaged k times enters Ward (and weighs in its cluster's medoid)
+    /// as k identical points, as when clustering actions (the paper starts from one cluster per action item and is
+    /// silent on repeats). Default off (our choice): each distinct item enters Ward once with size 1 and weighs 1 in the
+    /// medoid, because with sizes = counts the within-interest merge distances grow ≈ k-fold for items engaged k times,
+    /// so heavy users' interests split unless α is so large that it merges unrelated items
+    /// (bench/results/alpha-sweep.md). Either way a cluster's importance and size count every action in the window.</summary>
+    public bool CountRepeats { get; init; }
+
     /// <summary>Keep items whose first Ward merge is already above α as singleton clusters (the paper is silent;
-    /// our choice: off, as the α cut alone would drop them).</summary>
+    /// our choice: off, as the α cut alone would drop them). With <see cref="CountRepeats"/> an item engaged twice or
+    /// more is always kept: its copies merged at distance 0.</summary>
     public bool KeepSingletons { get; init; }
 
     /// <summary>Multiplier of an action's importance contribution per action type (e.g. click = 1, save = 2).

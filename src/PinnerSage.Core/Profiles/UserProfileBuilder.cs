@@ -1,5 +1,5 @@
-using System.Numerics.Tensors;
 using PinnerSage.Clustering;
+using PinnerSage.Numerics;
 using PinnerSage.IO;
 
 namespace PinnerSage.Profiles;
@@ -11,9 +11,11 @@ namespace PinnerSage.Profiles;
 /// KDD 2020, §3 (papers/PINNERSAGE.md, "Model"): Ward clustering of the user's last 90 days of actions, a medoid per
 /// cluster, importance Σ exp(−λ·(T_now − T_i)) with λ = 0.01.
 /// Our choices: Δ is in days; each action's term is multiplied by its action type's weight; only the most recent
-/// <see cref="ProfileOptions.MaxActions"/> actions are kept; an item engaged with k times enters Ward once with size
-/// k (identical points merge at distance 0 first, so this is the same dendrogram above 0 at a fraction of the cost);
-/// vectors are unit-normalised by default.
+/// <see cref="ProfileOptions.MaxActions"/> actions are kept; each distinct item enters Ward once with size 1 and
+/// medoid weight 1 (<see cref="ProfileOptions.CountRepeats"/> off, the default), or, with CountRepeats, an item engaged
+/// k times enters once with size k and medoid weight k (identical points merge at distance 0 first, so this is the
+/// dendrogram of the k copies above 0 at a fraction of the cost); a cluster's importance and size always count every
+/// action; vectors are unit-normalised by default.
 /// Determinism: the actions are first sorted by (timestamp, item row, weight), so the profile depends only on the
 /// multiset of actions, never on their input order; all sums run in a fixed order.
 /// Cost: O(m log m) for the sort plus the clusterer's O(n²·d) for n distinct items. Not thread-safe: it owns its
@@ -31,6 +33,7 @@ public sealed class UserProfileBuilder
     private ActionKey[] _actions = new ActionKey[256];
     private int[] _distinctRows = new int[256];
     private int[] _multiplicity = new int[256];
+    private int[] _ones = [];
     private long[] _latest = new long[256];
     private double[] _itemImportance = new double[256];
     private int[] _labels = new int[256];
@@ -151,14 +154,13 @@ public sealed class UserProfileBuilder
         {
             Span<float> v = vectors.Slice(i * d, d);
             _items.Vector(_distinctRows[i]).CopyTo(v);
-            if (_options.NormalizeVectors)
-            {
-                float norm = TensorPrimitives.Norm(v);
-                if (norm > 0) TensorPrimitives.Divide(v, norm, v);
-            }
+            if (_options.NormalizeVectors) VectorNorms.Normalize(v, v);
         }
 
-        int clusters = _clusterer.Cluster(vectors, _multiplicity.AsSpan(0, n), _options.Alpha, _options.KeepSingletons,
+        // Ward sizes and medoid weights: the action counts, or 1 per distinct item (importance and size below count
+        // every action in both modes).
+        ReadOnlySpan<int> wardSizes = _options.CountRepeats ? _multiplicity.AsSpan(0, n) : Ones(n);
+        int clusters = _clusterer.Cluster(vectors, wardSizes, _options.Alpha, _options.KeepSingletons,
                                           _labels.AsSpan(0, n), _medoids);
         ProfileCluster[] result = BuildClusters(n, clusters, out int unclustered);
         stats = new ProfileBuildStats(afterNow, beforeWindow, overMax, m, unclustered, n);
@@ -218,6 +220,16 @@ public sealed class UserProfileBuilder
             return c != 0 ? c : string.CompareOrdinal(a.Medoid, b.Medoid);
         });
         return result;
+    }
+
+    private ReadOnlySpan<int> Ones(int n)
+    {
+        if (_ones.Length < n)
+        {
+            _ones = new int[Math.Max(n, _ones.Length * 2)];
+            Array.Fill(_ones, 1);
+        }
+        return _ones.AsSpan(0, n);
     }
 
     private static void EnsureCapacity<T>(ref T[] array, int length)

@@ -72,6 +72,71 @@ public sealed class ProfilesCommandTests(ITestOutputHelper output)
         Assert.Contains("profiles map:", err);
         Assert.True(new FileInfo(batch).Length > 1000);
         Assert.Equal(File.ReadAllBytes(batch), File.ReadAllBytes(streamed));
+
+        // Both resolved the same auto α from the embeddings (what keeps their outputs identical), and it is recorded.
+        double alpha = StoredAlpha(store, out bool auto);
+        Assert.True(auto);
+        Assert.Contains(PinnerSage.Cli.Commands.ProfilesCommand.AlphaText(alpha, auto: true), err);
+        using (PinnerSage.IO.ItemEmbeddings items = PinnerSage.IO.ItemEmbeddings.Load(embeddings))
+            Assert.Equal(PinnerSage.Profiles.AutoAlpha.Resolve(items, normalizeVectors: true), alpha);
+    }
+
+    private static double StoredAlpha(string store, out bool auto)
+    {
+        using SqliteProfileStore s = SqliteProfileStore.Open(store);
+        using var options = System.Text.Json.JsonDocument.Parse(s.GetMetadata()!.OptionsJson);
+        auto = options.RootElement.GetProperty("alpha_auto").GetBoolean();
+        return options.RootElement.GetProperty("alpha").GetDouble();
+    }
+
+    [Fact]
+    public void AlphaIsAutoOrANumberAndCountRepeatsRestoresActionCountWardSizes()
+    {
+        (TempDir dir, string actions, string embeddings) = World(200, 6);
+        using TempDir cleanup = dir;
+        string Build(string name, string extra)
+        {
+            (int exit, string stdout, string err) = Run(
+                $"profiles build --actions {actions} --embeddings {embeddings} --store {dir.File(name + ".db")} --jsonl-out {dir.File(name + ".jsonl")} {extra}");
+            Assert.True(exit == 0, err);
+            return stdout;
+        }
+        string stdout = Build("default", "");
+        Build("auto", "--alpha auto");
+        Assert.Equal(File.ReadAllBytes(dir.File("default.jsonl")), File.ReadAllBytes(dir.File("auto.jsonl")));
+        double alpha = StoredAlpha(dir.File("default.db"), out bool auto);
+        Assert.True(auto);
+        Assert.Contains(PinnerSage.Cli.Commands.ProfilesCommand.AlphaText(alpha, auto: true), stdout); // in the summary
+
+        // A number is used as given and recorded as fixed.
+        string fixedAlpha = alpha.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        Build("fixed", $"--alpha {fixedAlpha}");
+        Assert.Equal(File.ReadAllBytes(dir.File("default.jsonl")), File.ReadAllBytes(dir.File("fixed.jsonl")));
+        Assert.Equal(alpha, StoredAlpha(dir.File("fixed.db"), out auto));
+        Assert.False(auto);
+
+        // --count-repeats: x and y (squared distance 0.6) engaged 5 times each merge at 0.6 ≤ α = 1 as distinct items,
+        // at 2·5·5/10·0.6 = 3 > α as action counts; the cluster sizes count all 10 actions either way.
+        using (PinnerSage.IO.ItemEmbeddings pair = PinnerSage.IO.ItemEmbeddings.FromArray(["x", "y"], [1f, 0f, 0.7f, MathF.Sqrt(0.51f)], 2))
+            pair.Save(dir.File("pair.npy"));
+        File.WriteAllText(dir.File("pair.tsv"), "user_id\titem_id\ttimestamp\taction\n" + string.Concat(
+            Enumerable.Range(0, 10).Select(i => $"u\t{(i % 2 == 0 ? "x" : "y")}\t{1_700_000_000 + i * 3600}\tclick\n")));
+        string[] Clusters(string extra)
+        {
+            (int exit, _, string err) = Run($"profiles build --actions {dir.File("pair.tsv")} --embeddings {dir.File("pair.npy")} " +
+                                            $"--store {dir.File("pair.db")} --jsonl-out {dir.File("pair.jsonl")} --alpha 1 {extra}");
+            Assert.True(exit == 0, err);
+            using var line = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir.File("pair.jsonl")));
+            return line.RootElement.GetProperty("clusters").EnumerateArray()
+                .Select(c => $"{c.GetProperty("size").GetInt32()}:{string.Join(",", c.GetProperty("members").EnumerateArray().Select(m => m.GetString()).Order())}")
+                .Order().ToArray();
+        }
+        Assert.Equal(["10:x,y"], Clusters(""));
+        Assert.Equal(["5:x", "5:y"], Clusters("--count-repeats"));
+        using (SqliteProfileStore s = SqliteProfileStore.Open(dir.File("pair.db")))
+            Assert.Contains("\"count_repeats\":true", s.GetMetadata()!.OptionsJson);
+
+        Assert.Equal(3, Run($"profiles build --actions {actions} --embeddings {embeddings} --store {dir.File("x.db")} --alpha much").Exit);
     }
 
     [Fact]

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 
 namespace PinnerSage.Tests.Clustering;
 
-/// <summary>The scale-aware α: 1.25 × the median pairwise squared distance of the catalogue.</summary>
+/// <summary>The scale-aware α: AlphaPerMedianDistance × the median pairwise squared distance of the catalogue.</summary>
 public sealed class SuggestAlphaTests(ITestOutputHelper output)
 {
     [Fact]
@@ -28,7 +28,8 @@ public sealed class SuggestAlphaTests(ITestOutputHelper output)
                 if (i != j) all.Add(Enumerable.Range(0, d).Sum(k => Math.Pow((double)x[i * d + k] - x[j * d + k], 2)));
         all.Sort();
         double median = 0.5 * (all[all.Count / 2 - 1] + all[all.Count / 2]);
-        Assert.InRange(WardClustering.SuggestAlpha(x, d, samplePairs: 40_000), 1.25 * median * 0.95, 1.25 * median * 1.05);
+        double factor = WardClustering.AlphaPerMedianDistance;
+        Assert.InRange(WardClustering.SuggestAlpha(x, d, samplePairs: 40_000), factor * median * 0.95, factor * median * 1.05);
         float[] doubled = x.Select(v => 2 * v).ToArray();
         Assert.Equal(4 * WardClustering.SuggestAlpha(x, d, seed: 9), WardClustering.SuggestAlpha(doubled, d, seed: 9), 1e-12);
         Assert.Equal(WardClustering.SuggestAlpha(x, d, seed: 5), WardClustering.SuggestAlpha(x, d, seed: 5));
@@ -48,7 +49,11 @@ public sealed class SuggestAlphaTests(ITestOutputHelper output)
         if (TestData.RequireDataset("amazon-scientific/vectors/text_lm.npy", output) is not string path) return;
         float[] x = Npy.ReadFloat32(path, out int rows, out int d);
         x = VectorNorms.NormalizeRows(x, rows, d);
-        Assert.InRange(WardClustering.SuggestAlpha(x, d), 1.1, 1.45); // median squared distance ≈ 1.02
+        double alpha = WardClustering.SuggestAlpha(x, d);
+        output.WriteLine($"text_lm, normalised: α = {alpha:G5}");
+        // Median squared distance of random pairs ≈ 1.02 (cos ≈ 0.49), about half that of orthogonal unit vectors.
+        Assert.InRange(alpha, 0.9 * WardClustering.AlphaPerMedianDistance, 1.15 * WardClustering.AlphaPerMedianDistance);
+        Assert.True(alpha < 0.6 * WardClustering.DefaultAlphaUnitNorm);
     }
 
     private static float[] UnitGaussian(int n, int d, int seed)

@@ -240,20 +240,29 @@ public sealed class ActionsTsvReaderTests(ITestOutputHelper output)
         var sb = new System.Text.StringBuilder(Header);
         for (int i = 0; i < 20_000; i++) sb.Append("user").Append(i).Append("\titem\t").Append(1000 + i).Append("\tclick\t1.5\n");
         string text = sb.ToString();
-        // Warm up with a full pass, so every path (refill included) has run and been compiled before measuring.
+        // The runtime itself sometimes allocates on this thread while a pass runs (tiered-compilation call counting,
+        // on-stack replacement, lazy type loads: a few KB, once), so measure whole passes after a warm-up and keep the
+        // smallest: a reader that allocates per line allocates ≥ 20,000 objects in every pass, so the minimum stays
+        // far above 0, while one-off runtime allocations vanish from at least one pass.
         for (int pass = 0; pass < 3; pass++)
         {
             using var warm = new ActionsTsvReader(new StringReader(text), "mem");
             while (warm.MoveNext()) { }
         }
-        using var r = new ActionsTsvReader(new StringReader(text), "mem");
-        Assert.True(r.MoveNext());
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        long sum = 0;
-        while (r.MoveNext()) sum += r.Timestamp + r.UserId.Length;
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(sum > 0);
-        Assert.True(allocated == 0, $"{allocated} bytes allocated over 20,000 lines");
+        long minimum = long.MaxValue;
+        for (int round = 0; round < 10 && minimum > 0; round++)
+        {
+            using var r = new ActionsTsvReader(new StringReader(text), "mem");
+            Assert.True(r.MoveNext());
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            long sum = 0;
+            while (r.MoveNext()) sum += r.Timestamp + r.UserId.Length;
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(sum > 0);
+            minimum = Math.Min(minimum, allocated);
+            if (minimum > 0) Thread.Sleep(50); // let background tier-up finish before the next round
+        }
+        Assert.True(minimum == 0, $"{minimum} bytes allocated over 20,000 lines in the best of 10 passes");
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using PinnerSage.Clustering;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
 using PinnerSage.Storage;
@@ -166,6 +167,93 @@ public sealed class UserProfileBuilderTests
             string line = ProfileJson.ToLine(builder.Build("heavy", actions.Select(a => a.Row).ToArray(),
                 actions.Select(a => a.Time).ToArray(), actions.Select(a => a.W).ToArray(), now, out _));
             Assert.Equal(reference, line);
+        }
+    }
+
+    /// <summary>x and y at squared distance 0.6 (cos 0.7), z orthogonal to both.</summary>
+    private static ItemEmbeddings Pair() => ItemEmbeddings.FromArray(
+        ["x", "y", "z"],
+        [1f, 0f, 0f, 0.7f, MathF.Sqrt(0.51f), 0f, 0f, 0f, 1f], 3);
+
+    [Fact]
+    public void RepeatsDoNotWeighInWardByDefaultButCountInImportanceAndSize()
+    {
+        (string, long, double)[] actions = [.. Enumerable.Range(0, 5).SelectMany(k => new[]
+            { ("x", Now - k * Day, 1.0), ("y", Now - k * Day - 3600, 1.0) }), ("z", Now, 1.0)];
+
+        // Distinct items: x and y merge at 0.6 ≤ α = 1; z (≈ 2 away) stays alone and is dropped.
+        UserProfile p = Build(Pair(), new ProfileOptions { DecayLambda = 0 }, actions, out ProfileBuildStats stats);
+        ProfileCluster c = Assert.Single(p.Clusters);
+        Assert.Equal(["x", "y"], c.Members.Order());
+        Assert.Equal(10, c.Size);
+        Assert.Equal(10.0, c.Importance);
+        Assert.Equal(1, stats.Unclustered);
+
+        // --count-repeats: five copies each, so x and y merge only at 2·5·5/10·0.6 = 3 > α; each is kept as a cluster
+        // (its copies merged at 0), z is dropped as before.
+        p = Build(Pair(), new ProfileOptions { DecayLambda = 0, CountRepeats = true }, actions, out stats);
+        Assert.Equal(2, p.Clusters.Count);
+        Assert.All(p.Clusters, k => Assert.Equal(5, k.Size));
+        Assert.Equal(["x", "y"], p.Clusters.Select(k => k.Medoid).Order());
+        Assert.Equal(1, stats.Unclustered);
+    }
+
+    [Fact]
+    public void DistinctItemsModeClustersAsIfEachItemWereEngagedOnceAndCountRepeatsUsesTheActionCounts()
+    {
+        // Random users with many repeats on a small random catalogue, against two independent references: the same
+        // user with one action per item (distinct mode must give the same members and medoids), and Ward with
+        // multiplicity = action count per item (count-repeats mode, the previous behaviour).
+        const int n = 40, d = 3;
+        float[] raw = Clustering.ClusteringTestData.Vectors(n, d, 11);
+        using ItemEmbeddings items = ItemEmbeddings.FromArray(Enumerable.Range(0, n).Select(i => $"i{i:D2}").ToArray(), raw, d);
+        var random = new Random(12);
+        var distinct = new ProfileOptions { Alpha = 0.4, DecayLambda = 0.03 };
+        var repeats = distinct with { CountRepeats = true };
+        var distinctBuilder = new UserProfileBuilder(items, distinct);
+        var repeatsBuilder = new UserProfileBuilder(items, repeats);
+        int repeatedUsers = 0;
+        for (int u = 0; u < 150; u++)
+        {
+            int m = 2 + random.Next(40);
+            int[] rows = Enumerable.Range(0, m).Select(_ => random.Next(n / 2) * 2 + random.Next(2) * (random.Next(3) == 0 ? 1 : 0)).ToArray();
+            long[] times = rows.Select(_ => Now - random.NextInt64(80 * Day)).ToArray();
+            double[] w = rows.Select(_ => 1.0 + random.Next(3)).ToArray();
+            if (rows.Distinct().Count() < m) repeatedUsers++;
+
+            UserProfile p = distinctBuilder.Build("u", rows, times, w, Now, out _);
+            // One action per item (its latest, so the members' recency order is unchanged).
+            int[] last = Enumerable.Range(0, m).GroupBy(i => rows[i]).Select(g => g.MaxBy(i => (times[i], w[i]))).ToArray();
+            UserProfile once = distinctBuilder.Build("u", last.Select(i => rows[i]).ToArray(), last.Select(i => times[i]).ToArray(),
+                                                     last.Select(i => w[i]).ToArray(), Now, out _);
+            Assert.Equal(Shape(once), Shape(p));
+            foreach (ProfileCluster c in p.Clusters)
+            {
+                int[] mine = Enumerable.Range(0, m).Where(i => c.Members.Contains(items.Id(rows[i]))).ToArray();
+                Assert.Equal(mine.Length, c.Size); // every action counts
+                Assert.Equal(mine.Sum(i => w[i] * Math.Exp(-0.03 * (Now - times[i]) / 86400.0)), c.Importance, 1e-9);
+            }
+
+            // Count repeats = Ward with multiplicities on the distinct items (rows ascending), vectors normalised.
+            int[] distinctRows = rows.Distinct().Order().ToArray();
+            int[] counts = distinctRows.Select(r => rows.Count(x => x == r)).ToArray();
+            float[] v = distinctRows.SelectMany(r => Normalised(items.Vector(r).ToArray())).ToArray();
+            WardClusters expected = WardClustering.Cluster(v, d, new WardOptions { Alpha = repeats.Alpha }, counts);
+            var expectedShape = Enumerable.Range(0, expected.Count)
+                .Select(k => items.Id(distinctRows[expected.Medoids[k]]) + ":" +
+                             string.Join(",", expected.Members(k).Select(i => items.Id(distinctRows[i])).Order(StringComparer.Ordinal)))
+                .Order(StringComparer.Ordinal);
+            Assert.Equal(expectedShape, Shape(repeatsBuilder.Build("u", rows, times, w, Now, out _)));
+        }
+        Assert.True(repeatedUsers > 100);
+
+        static IEnumerable<string> Shape(UserProfile p) => p.Clusters
+            .Select(c => c.Medoid + ":" + string.Join(",", c.Members.Order(StringComparer.Ordinal))).Order(StringComparer.Ordinal);
+        static float[] Normalised(float[] x)
+        {
+            float norm = System.Numerics.Tensors.TensorPrimitives.Norm(x);
+            System.Numerics.Tensors.TensorPrimitives.Divide(x, norm, x);
+            return x;
         }
     }
 

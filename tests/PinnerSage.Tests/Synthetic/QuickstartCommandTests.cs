@@ -22,7 +22,7 @@ public sealed class QuickstartCommandTests : IDisposable
         {
             Ansi = AnsiSupport.No, Interactive = InteractionSupport.No, Out = new AnsiConsoleOutput(text),
         });
-        int exit = QuickstartCommand.Run(dir, userCount: 300, seed: 7, alpha: 2.5, console);
+        int exit = QuickstartCommand.Run(dir, userCount: 300, seed: 7, alpha: null, console);
         Assert.Equal(0, exit);
 
         foreach (string file in new[]
@@ -38,9 +38,13 @@ public sealed class QuickstartCommandTests : IDisposable
         using (JsonDocument first = JsonDocument.Parse(jsonl[0]))
             Assert.StartsWith("u", first.RootElement.GetProperty("user_id").GetString());
         using (SqliteProfileStore store = SqliteProfileStore.Open(Path.Combine(dir, "profiles.db")))
+        {
             Assert.Equal(jsonl.Length, store.CountUsers());
+            Assert.Contains("\"alpha_auto\":true", store.GetMetadata()!.OptionsJson);
+        }
 
         string printed = text.ToString();
+        Assert.Contains("(auto)", printed); // the resolved α is printed
         Assert.Contains("mean ARI", printed);
         Assert.Contains("true interest", printed);
         Assert.Contains("pinnersage profiles show", printed);
