@@ -112,12 +112,23 @@ internal static class QuickstartCommand
         string sample = world.UserId(PickUsers(results).FirstOrDefault());
         string dir = directory.Contains(' ') ? $"\"{directory}\"" : directory;
         console.MarkupLine("[bold]Next[/]:");
-        var next = new Table().NoBorder().HideHeaders().AddColumns("command", "what");
-        next.AddRow(Markup.Escape($"pinnersage profiles show --store {dir}/profiles.db --user {sample} --items {dir}/items.tsv"), "one stored profile with titles");
-        next.AddRow(Markup.Escape($"pinnersage profiles build --actions {dir}/actions.tsv --embeddings {dir}/vectors/item.npy --store {dir}/profiles.db --alpha 1.5"), "rebuild with another α (default auto; or --lambda, --window-days, --count-repeats)");
-        next.AddRow(Markup.Escape("pinnersage cluster --vectors X.npy --linkage-out Z.npy"), "Ward + α cut on any set of vectors, scipy-compatible linkage");
-        next.AddRow(Markup.Escape("pinnersage synth --users 1000000 --out world-1m"), "a 1M-user world (≈ 60M actions) for the batch benchmark");
-        console.Write(next);
+        // Plain lines, not a table: the commands are meant to be copied, so they must not wrap inside cells.
+        (string What, string Command)[] next =
+        [
+            ("one stored profile with titles",
+             $"pinnersage profiles show --store {dir}/profiles.db --user {sample} --items {dir}/items.tsv"),
+            ("rebuild with a fixed α instead of auto (or try --lambda, --window-days, --count-repeats)",
+             $"pinnersage profiles build --actions {dir}/actions.tsv --embeddings {dir}/vectors/item.npy --store {dir}/profiles.db --alpha 1.5"),
+            ("Ward + α cut on any set of vectors, scipy-compatible linkage",
+             $"pinnersage cluster --vectors {dir}/vectors/item.npy --linkage-out z.npy"),
+            ("a 1M-user world (≈ 60M actions) for the batch benchmark",
+             "pinnersage synth --users 1000000 --out world-1m"),
+        ];
+        foreach ((string what, string command) in next)
+        {
+            console.MarkupLine($"  [grey]# {Markup.Escape(what)}[/]");
+            console.Profile.Out.Writer.WriteLine($"  {command}"); // raw: no wrapping, so it can be copied
+        }
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"[grey]Files in {Markup.Escape(Path.GetFullPath(directory))}; done in {total.Elapsed.TotalSeconds:F1} s.[/]"));
         return ExitCodes.Ok;
