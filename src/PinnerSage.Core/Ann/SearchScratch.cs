@@ -27,6 +27,8 @@ internal sealed class SearchScratch
     public float[] Query = [];
     public Candidate[] Selection = new Candidate[256];
     public int[] Chosen = new int[256];
+    public int[] ChosenCounts = new int[32];
+    private int[][] _chosenPerLayer = [];
 
     /// <summary>This thread's scratch (searches and inserts on one thread run one at a time).</summary>
     public static SearchScratch ForThread() => t_current ??= new SearchScratch();
@@ -53,6 +55,18 @@ internal sealed class SearchScratch
     {
         if (Query.Length < dimension) Query = new float[dimension];
         return Query;
+    }
+
+    /// <summary><paramref name="layers"/> buffers of ≥ <paramref name="m"/> ids each, for INSERT's per-layer choices.</summary>
+    public int[][] ChosenPerLayer(int layers, int m)
+    {
+        if (_chosenPerLayer.Length < layers || _chosenPerLayer[0].Length < m)
+        {
+            _chosenPerLayer = new int[Math.Max(layers, 32)][];
+            for (int i = 0; i < _chosenPerLayer.Length; i++) _chosenPerLayer[i] = new int[m];
+        }
+        if (ChosenCounts.Length < layers) ChosenCounts = new int[layers];
+        return _chosenPerLayer;
     }
 
     public void EnsureSelection(int size)
