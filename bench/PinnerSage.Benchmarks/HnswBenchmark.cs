@@ -194,10 +194,22 @@ internal static class HnswBenchmark
         {
             float[] query = q.AsSpan(i * Dimension, Dimension).ToArray();
             Normalize(query);
-            var scores = new float[n];
-            for (int r = 0; r < n; r++) scores[r] = TensorPrimitives.Dot(x.AsSpan(r * Dimension, Dimension), query);
-            int[] order = Enumerable.Range(0, n).OrderByDescending(r => scores[r]).Take(K).ToArray();
-            order.CopyTo(truth, i * K);
+            // Keep the K best in a small sorted array (insertion), instead of sorting all n scores.
+            var best = new (float Score, int Row)[K];
+            best.AsSpan().Fill((float.NegativeInfinity, -1));
+            for (int r = 0; r < n; r++)
+            {
+                float score = TensorPrimitives.Dot(x.AsSpan(r * Dimension, Dimension), query);
+                if (score <= best[K - 1].Score) continue;
+                int j = K - 1;
+                while (j > 0 && best[j - 1].Score < score)
+                {
+                    best[j] = best[j - 1];
+                    j--;
+                }
+                best[j] = (score, r);
+            }
+            for (int j = 0; j < K; j++) truth[i * K + j] = best[j].Row;
         });
         return truth;
     }
