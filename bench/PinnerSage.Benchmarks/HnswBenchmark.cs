@@ -18,7 +18,7 @@ namespace PinnerSage.Benchmarks;
 /// and memory per vector. Data: (1) the SyntheticWorld's item vectors (100k × 256), (2) "real-derived": the 3,170 real
 /// amazon-scientific embeddings (text_lm + image rows, 512-d) projected to 256-d by a fixed Gaussian random projection,
 /// then 100k points drawn as a real row mixed with a random other real row (weight 0.7…1) plus 5% noise.
-/// Options: <c>--quick</c> (20k vectors, 500 queries, fewer repeats), <c>--n N</c>, <c>--data synthetic|real-derived</c>, <c>--kernels</c> (dot kernel vs
+/// Options: <c>--quick</c> (20k vectors, 500 queries, fewer repeats), <c>--n N</c>, <c>--data synthetic|real-derived</c>, <c>--kernels</c>; development: <c>--ours-only</c>, <c>--cache DIR</c> (dot kernel vs
 /// TensorPrimitives.Dot at d = 256, printed only).</summary>
 internal static class HnswBenchmark
 {
@@ -28,7 +28,7 @@ internal static class HnswBenchmark
     private const int EfConstruction = 200;
     private const int BuildThreads = 2;
     private const string Python = "/usr/bin/python3";
-    private static readonly int[] EfSweep = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512];
+    private static readonly int[] EfSweep = [10, 12, 14, 16, 20, 24, 28, 32, 36, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 256, 384, 512];
 
     public static int Run(string[] args)
     {
@@ -55,19 +55,26 @@ internal static class HnswBenchmark
             float[] q = all.AsSpan(n * Dimension).ToArray();
             Console.WriteLine($"{dataset}: {n:N0} × {Dimension}, {queries} queries; exact top-{K}…");
             int[] truth = ExactTopK(data, n, q, queries);
-            results.Add(RunOne(root, dataset, data, n, q, queries, truth, repeats));
+            results.Add(RunOne(root, dataset, data, n, q, queries, truth, repeats, args));
         }
         Write(root, results, quick, n, queries);
         return 0;
     }
 
-    private static JsonObject RunOne(string root, string dataset, float[] data, int n, float[] q, int queries, int[] truth, int repeats)
+    private static JsonObject RunOne(string root, string dataset, float[] data, int n, float[] q, int queries, int[] truth, int repeats, string[] args)
     {
         var options = new HnswOptions { M = M, EfConstruction = EfConstruction, Metric = VectorMetric.Cosine };
         var index = new HnswIndex(Dimension, options, n);
+        // --cache DIR (development only): reuse a saved build, so search-side changes can be compared in seconds.
+        int cacheAt = Array.IndexOf(args, "--cache");
+        string? cached = cacheAt >= 0 ? Path.Combine(args[cacheAt + 1], $"{dataset}-{n}.hnsw") : null;
         long start = Stopwatch.GetTimestamp();
-        index.Build(data, n, BuildThreads);
+        TimeSpan buildCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        if (cached is not null && File.Exists(cached)) index = HnswIndex.Load(cached);
+        else index.Build(data, n, BuildThreads);
         double build = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        double buildCpu = (Process.GetCurrentProcess().TotalProcessorTime - buildCpu0).TotalSeconds;
+        if (cached is not null && !File.Exists(cached)) index.Save(cached);
         string file = Path.Combine(Path.GetTempPath(), $"pinnersage-bench-{Environment.ProcessId}.hnsw");
         index.Save(file);
         double fileBytes = new FileInfo(file).Length / (double)n;
@@ -75,7 +82,7 @@ internal static class HnswBenchmark
         HnswIndex.Load(file);
         double load = Stopwatch.GetElapsedTime(start).TotalSeconds;
         File.Delete(file);
-        Console.WriteLine($"  ours: build {build:F2} s, {index.MemoryBytes / (double)n:F0} bytes/vector in memory, load {load * 1000:F0} ms");
+        Console.WriteLine($"  ours: build {build:F2} s ({buildCpu:F1} s CPU), {index.MemoryBytes / (double)n:F0} bytes/vector in memory, load {load * 1000:F0} ms");
         var ours = new JsonArray();
         var found = new Neighbor[K];
         foreach (int ef in EfSweep)
@@ -98,7 +105,7 @@ internal static class HnswBenchmark
             }
             ours.Add(new JsonObject { ["ef"] = ef, ["recall"] = hits / (double)(queries * K), ["qps"] = queries / best });
         }
-        JsonObject? peer = RunPeer(root, data, n, q, queries, truth, repeats);
+        JsonObject? peer = args.Contains("--ours-only") ? null : RunPeer(root, data, n, q, queries, truth, repeats);
         var row = new JsonObject
         {
             ["dataset"] = dataset,
@@ -107,6 +114,7 @@ internal static class HnswBenchmark
             ["ours"] = new JsonObject
             {
                 ["build_seconds"] = build,
+                ["build_cpu_seconds"] = buildCpu,
                 ["memory_bytes_per_vector"] = index.MemoryBytes / (double)n,
                 ["file_bytes_per_vector"] = fileBytes,
                 ["load_seconds"] = load,
@@ -120,7 +128,7 @@ internal static class HnswBenchmark
             Console.WriteLine($"  recall ≥ {target}: ours {Describe(a)}   hnswlib {Describe(b)}" +
                               (a is not null && b is not null ? $"   ratio {(double)a["qps"]! / (double)b["qps"]!:F2}×" : ""));
         }
-        if (peer is not null) Console.WriteLine($"  hnswlib: build {(double)peer["build_seconds"]!:F2} s");
+        if (peer is not null) Console.WriteLine($"  hnswlib: build {(double)peer["build_seconds"]!:F2} s ({(double)peer["build_cpu_seconds"]!:F1} s CPU)");
         return row;
     }
 
@@ -287,14 +295,15 @@ internal static class HnswBenchmark
             }
         }
         md.AppendLine();
-        md.AppendLine("| data | ours build (s) | hnswlib build (s) | ours memory B/vector | ours file B/vector | hnswlib file B/vector | ours load (ms) |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| data | ours build (s) | hnswlib build (s) | ours build CPU (s) | hnswlib build CPU (s) | ours memory B/vector | ours file B/vector | hnswlib file B/vector | ours load (ms) |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (JsonObject row in rows)
         {
             JsonNode o = row["ours"]!;
             JsonNode? p = row["hnswlib"];
             md.AppendLine(string.Create(c,
                 $"| {row["dataset"]} | {(double)o["build_seconds"]!:F2} | {(p is null ? "—" : ((double)p["build_seconds"]!).ToString("F2", c))} | " +
+                $"{(double)o["build_cpu_seconds"]!:F1} | {(p is null ? "—" : ((double)p["build_cpu_seconds"]!).ToString("F1", c))} | " +
                 $"{(double)o["memory_bytes_per_vector"]!:F0} | {(double)o["file_bytes_per_vector"]!:F0} | " +
                 $"{(p is null ? "—" : ((double)p["file_bytes_per_vector"]!).ToString("F0", c))} | {(double)o["load_seconds"]! * 1000:F0} |"));
         }

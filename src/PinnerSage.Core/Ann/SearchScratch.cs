@@ -27,6 +27,7 @@ internal sealed class SearchScratch
     public float[] Query = [];
     public Candidate[] Selection = new Candidate[256];
     public int[] Chosen = new int[256];
+    public int[] Pending = new int[512];
     public int[] ChosenCounts = new int[32];
     private int[][] _chosenPerLayer = [];
 
