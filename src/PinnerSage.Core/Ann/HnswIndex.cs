@@ -232,7 +232,8 @@ public sealed partial class HnswIndex : IVectorIndex
     /// <summary>Level of a new element, ⌊−ln U · m_L⌋ (Alg. 1 line 4) with U drawn from a hash of (seed, label).</summary>
     private int RandomLevel(int label)
     {
-        ulong z = (ulong)_options.Seed * 0x9E3779B97F4A7C15UL + (ulong)(uint)label + 0x632BE59BD9B4E019UL;
+        // SplitMix64's label-th output for this seed: a well-mixed, independent U per label.
+        ulong z = (ulong)_options.Seed + ((ulong)(uint)label + 1) * 0x9E3779B97F4A7C15UL;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         z ^= z >> 31;
