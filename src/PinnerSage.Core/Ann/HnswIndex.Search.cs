@@ -1,0 +1,167 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
+
+namespace PinnerSage.Ann;
+
+public sealed partial class HnswIndex
+{
+    /// <summary>K-NN-SEARCH (Alg. 5) with ef = max(<see cref="HnswOptions.Ef"/>, k).</summary>
+    /// <inheritdoc/>
+    public int Search(ReadOnlySpan<float> query, int k, Span<Neighbor> destination) =>
+        Search(query, k, _options.Ef, destination);
+
+    /// <summary>K-NN-SEARCH (Malkov &amp; Yashunin 2018, Alg. 5): greedy descent from the entry point through the upper
+    /// layers with ef = 1, then SEARCH-LAYER on layer 0 with ef = max(<paramref name="ef"/>, k); writes the k nearest live
+    /// items to <paramref name="destination"/>, nearest first, and returns how many were written (fewer only when the
+    /// index holds fewer live items, or ef is too small to reach k of them past deleted ones). Thread-safe, also during
+    /// inserts; allocation-free once the calling thread has searched once.</summary>
+    /// <exception cref="ArgumentException"><paramref name="query"/> length is not <see cref="Dimension"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> ≤ 0 or &gt; destination length, or ef ≤ 0.</exception>
+    public int Search(ReadOnlySpan<float> query, int k, int ef, Span<Neighbor> destination)
+    {
+        if (query.Length != Dimension) throw new ArgumentException($"'{nameof(query)}' has length {query.Length}; expected {Dimension}", nameof(query));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(k, destination.Length);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ef);
+        return _options.Metric == VectorMetric.L2
+            ? SearchCore<SquaredL2Distance>(query, k, Math.Max(ef, k), destination)
+            : SearchCore<InnerProductDistance>(query, k, Math.Max(ef, k), destination);
+    }
+
+    private int SearchCore<TDistance>(ReadOnlySpan<float> query, int k, int ef, Span<Neighbor> destination)
+        where TDistance : struct, IDistance
+    {
+        // Snapshot order matters: entry point first, then the store, so the store always covers the entry point's id.
+        EntryPoint? entry = Volatile.Read(ref _entry);
+        if (entry is null) return 0;
+        NodeStore s = Volatile.Read(ref _store);
+        SearchScratch scratch = SearchScratch.ForThread();
+        float[] q = scratch.QueryBuffer(Dimension);
+        PrepareVector(query, q.AsSpan(0, Dimension));
+        ref float q0 = ref MemoryMarshal.GetArrayDataReference(q);
+
+        int ep = entry.Id;
+        float epDistance = TDistance.Compute(ref q0, ref VectorRef(s, ep), Dimension);
+        for (int layer = entry.Level; layer > 0; layer--)
+            (ep, epDistance) = GreedyClosest<TDistance>(s, ref q0, ep, epDistance, layer);
+
+        SearchLayer<TDistance>(s, ref q0, ep, epDistance, 0, ef, skipDeleted: true, scratch);
+        while (scratch.ResultCount > k) scratch.PopResult();
+        int found = scratch.ResultCount;
+        for (int i = found - 1; i >= 0; i--)
+        {
+            Candidate c = scratch.PopResult();
+            destination[i] = new Neighbor(s.Labels[c.Id], c.Distance);
+        }
+        GC.KeepAlive(s);
+        return found;
+    }
+
+    /// <summary>SEARCH-LAYER with ef = 1 (Alg. 2 as used in Alg. 5 lines 4–6): move to the closest neighbour while one is
+    /// closer. Upper layers hold few elements, so no visited set is needed: the walk strictly decreases the distance.</summary>
+    private (int Id, float Distance) GreedyClosest<TDistance>(NodeStore s, ref float q0, int ep, float epDistance, int layer)
+        where TDistance : struct, IDistance
+    {
+        bool changed = true;
+        while (changed)
+        {
+            changed = false;
+            int[]? upper = s.Upper[ep];
+            if (upper is null || upper.Length < layer * (_m + 1)) break;
+            int start = (layer - 1) * (_m + 1);
+            int count = Math.Min(Volatile.Read(ref upper[start]), _m);
+            for (int j = 1; j <= count; j++)
+            {
+                int candidate = upper[start + j];
+                float d = TDistance.Compute(ref q0, ref VectorRef(s, candidate), Dimension);
+                if (d < epDistance)
+                {
+                    epDistance = d;
+                    ep = candidate;
+                    changed = true;
+                }
+            }
+        }
+        return (ep, epDistance);
+    }
+
+    /// <summary>SEARCH-LAYER (Alg. 2) from one entry point: leaves the ef nearest elements found in the scratch's W
+    /// (max-heap). With <paramref name="skipDeleted"/>, deleted elements are expanded (they still route) but never enter W
+    /// (hnswlib's rule); inserts pass false, so the graph keeps linking through tombstones.</summary>
+    /// <remarks>Invariant of the loop: C holds every visited element not yet expanded; W holds the ef nearest visited
+    /// (eligible) elements, and lowerBound is the distance of W's farthest once W is full (+∞ before). The search stops
+    /// when C's nearest is farther than lowerBound with W full: no unexpanded element can improve W.</remarks>
+    private unsafe void SearchLayer<TDistance>(NodeStore s, ref float q0, int ep, float epDistance, int layer, int ef,
+                                               bool skipDeleted, SearchScratch scratch)
+        where TDistance : struct, IDistance
+    {
+        int epoch = scratch.NewEpoch(s.Capacity);
+        ref int visited = ref MemoryMarshal.GetArrayDataReference(scratch.Visited);
+        scratch.CandidateCount = 0;
+        scratch.ResultCount = 0;
+        int dim = Dimension;
+        float lowerBound = float.PositiveInfinity;
+        if (!skipDeleted || !IsDeleted(s, ep))
+        {
+            scratch.PushResult(epDistance, ep);
+            lowerBound = epDistance;
+        }
+        scratch.PushCandidate(epDistance, ep);
+        Unsafe.Add(ref visited, ep) = epoch;
+        byte* baseP = s.Base;
+        nint stride = _strideBytes;
+        nint vectorOffset = _headerInts * 4;
+
+        while (scratch.CandidateCount > 0)
+        {
+            Candidate c = scratch.Candidates[0];
+            if (c.Distance > lowerBound && scratch.ResultCount == ef) break;
+            scratch.PopCandidate();
+
+            ref int links = ref Unsafe.NullRef<int>();
+            int count;
+            if (layer == 0)
+            {
+                links = ref Unsafe.AsRef<int>(baseP + c.Id * stride + 8);
+                count = Math.Min(Volatile.Read(ref Unsafe.AsRef<int>(baseP + c.Id * stride)), _maxM0);
+            }
+            else
+            {
+                int[]? upper = s.Upper[c.Id];
+                if (upper is null || upper.Length < layer * (_m + 1)) continue;
+                int start = (layer - 1) * (_m + 1);
+                count = Math.Min(Volatile.Read(ref upper[start]), _m);
+                links = ref upper[start + 1];
+            }
+            if (count > 0 && Sse.IsSupported)
+            {
+                Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref visited, links)));
+                Sse.Prefetch0(baseP + links * stride + vectorOffset);
+            }
+            for (int j = 0; j < count; j++)
+            {
+                int candidate = Unsafe.Add(ref links, j);
+                if (Sse.IsSupported && j + 1 < count)
+                {
+                    // The next neighbour's visited tag and vector head: the distance below hides their miss latency.
+                    int next = Unsafe.Add(ref links, j + 1);
+                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref visited, next)));
+                    Sse.Prefetch0(baseP + next * stride + vectorOffset);
+                }
+                ref int tag = ref Unsafe.Add(ref visited, candidate);
+                if (tag == epoch) continue;
+                tag = epoch;
+                float d = TDistance.Compute(ref q0, ref Unsafe.AsRef<float>(baseP + candidate * stride + vectorOffset), dim);
+                if (scratch.ResultCount < ef || d < lowerBound)
+                {
+                    scratch.PushCandidate(d, candidate);
+                    if (skipDeleted && (Unsafe.AsRef<int>(baseP + candidate * stride + 4) & FlagDeleted) != 0) continue;
+                    scratch.PushResult(d, candidate);
+                    if (scratch.ResultCount > ef) scratch.PopResult();
+                    lowerBound = scratch.Results[0].Distance;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using PinnerSage.Ann;
+
+namespace PinnerSage.Tests.Ann;
+
+/// <summary>Synthetic clustered vectors and a naive exact k-NN reference for the HNSW tests.</summary>
+internal static class AnnTestData
+{
+    /// <summary>n vectors of dimension d around <paramref name="clusters"/> random centres (Gaussian noise), row-major.</summary>
+    public static float[] Clustered(int n, int d, int clusters, int seed, float noise = 0.35f)
+    {
+        var random = new Random(seed);
+        var centres = new float[clusters * d];
+        for (int i = 0; i < centres.Length; i++) centres[i] = Gaussian(random);
+        var x = new float[n * d];
+        for (int i = 0; i < n; i++)
+        {
+            int c = random.Next(clusters);
+            for (int j = 0; j < d; j++) x[i * d + j] = centres[c * d + j] + noise * Gaussian(random);
+        }
+        return x;
+    }
+
+    public static void NormalizeRows(float[] data, int d)
+    {
+        for (int i = 0; i < data.Length / d; i++)
+        {
+            Span<float> row = data.AsSpan(i * d, d);
+            float norm = System.Numerics.Tensors.TensorPrimitives.Norm(row);
+            if (norm > 0) System.Numerics.Tensors.TensorPrimitives.Divide(row, norm, row);
+        }
+    }
+
+    public static float Gaussian(Random random) =>
+        (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
+
+    /// <summary>Naive exact distance in the metric's "smaller is closer" convention, in double.</summary>
+    public static double Distance(VectorMetric metric, ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        double dot = 0, xx = 0, yy = 0, l2 = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            dot += (double)x[i] * y[i];
+            xx += (double)x[i] * x[i];
+            yy += (double)y[i] * y[i];
+            l2 += ((double)x[i] - y[i]) * ((double)x[i] - y[i]);
+        }
+        return metric switch
+        {
+            VectorMetric.InnerProduct => 1 - dot,
+            VectorMetric.Cosine => 1 - dot / Math.Sqrt(Math.Max(xx * yy, 1e-300)),
+            _ => l2,
+        };
+    }
+
+    /// <summary>Labels of the k nearest rows (live ones only when <paramref name="skip"/> is given), by brute force.</summary>
+    public static int[] ExactTopK(VectorMetric metric, float[] data, int n, int d, ReadOnlySpan<float> query, int k, Func<int, bool>? skip = null)
+    {
+        var all = new (double Distance, int Label)[n];
+        int m = 0;
+        for (int i = 0; i < n; i++)
+            if (skip is null || !skip(i)) all[m++] = (Distance(metric, data.AsSpan(i * d, d), query), i);
+        return all.Take(m).OrderBy(p => p.Distance).ThenBy(p => p.Label).Take(k).Select(p => p.Label).ToArray();
+    }
+
+    /// <summary>Mean recall@k of the index over the queries against exact search.</summary>
+    public static double RecallAtK(HnswIndex index, float[] data, int n, int d, float[] queries, int k, int ef)
+    {
+        int q = queries.Length / d;
+        var found = new Neighbor[k];
+        double hits = 0;
+        for (int i = 0; i < q; i++)
+        {
+            ReadOnlySpan<float> query = queries.AsSpan(i * d, d);
+            int[] truth = ExactTopK(index.Metric, data, n, d, query, k);
+            int got = index.Search(query, k, ef, found);
+            var set = new HashSet<int>(truth);
+            for (int j = 0; j < got; j++) if (set.Contains(found[j].Label)) hits++;
+        }
+        return hits / (q * (double)k);
+    }
+}
