@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
+using System.Runtime.InteropServices;
 using PinnerSage.Numerics;
 
 namespace PinnerSage.Ann;
@@ -11,7 +11,8 @@ namespace PinnerSage.Ann;
 /// <para>Brute force over one contiguous row-major table: O(n·d) per query, O(n·d) memory. Distances follow
 /// <see cref="IVectorIndex"/>: 1 − x·y for <see cref="VectorMetric.InnerProduct"/>, 1 − cos for
 /// <see cref="VectorMetric.Cosine"/> (rows and query are L2-normalised, so it is 1 − x·y of unit vectors) and ‖x − y‖²
-/// for <see cref="VectorMetric.L2"/>. Top-k uses a bounded max-heap kept in the caller's destination (CLRS §6.5), so a
+/// for <see cref="VectorMetric.L2"/>, computed by the HNSW index's own kernels (<see cref="DistanceKernels"/>, so exact
+/// and approximate distances agree bit for bit). Top-k uses a bounded max-heap kept in the caller's destination (CLRS §6.5), so a
 /// search touches no other memory; ties are broken by the smaller label (our choice: results are deterministic).</para>
 /// <para>Concurrency (our choice): searches read an immutable snapshot (table, tombstones, row count) published through
 /// a volatile field, so any number of threads search without locks while one thread at a time adds or deletes. A row
@@ -149,16 +150,18 @@ public sealed class ExactIndex : IVectorIndex
 
     /// <summary>One pass over every live row: the heap holds the best <c>count</c> so far with the worst at the root.</summary>
     private int Scan<TDistance>(Snapshot s, ReadOnlySpan<float> query, Span<Neighbor> heap)
-        where TDistance : struct, IRowDistance
+        where TDistance : struct, IDistance
     {
+        ref float q = ref MemoryMarshal.GetReference(query);
         int d = Dimension, count = 0;
-        ReadOnlySpan<float> data = s.Data.AsSpan(0, s.Rows * d);
+        // The shared HNSW kernels take refs: row i starts at row0 + i·d, inside Data (Rows·d ≤ Data.Length).
+        ref float row0 = ref MemoryMarshal.GetArrayDataReference(s.Data);
         ReadOnlySpan<bool> deleted = s.Deleted.AsSpan(0, s.Rows);
         // Invariant: heap[0..count) is a max-heap by (distance, label); once full, a row enters only when it beats the root.
         for (int i = 0; i < deleted.Length; i++)
         {
             if (deleted[i]) continue;
-            float distance = TDistance.Distance(query, data.Slice(i * d, d));
+            float distance = TDistance.Compute(ref q, ref Unsafe.Add(ref row0, i * d), d);
             if (float.IsNaN(distance)) continue;
             var candidate = new Neighbor(i, distance);
             if (count < heap.Length)
@@ -186,46 +189,6 @@ public sealed class ExactIndex : IVectorIndex
     }
 
     private sealed record Snapshot(float[] Data, bool[] Deleted, int Rows, int Live);
-}
-
-/// <summary>A distance between a query and a stored row, chosen once per scan as a generic struct (no virtual call
-/// per row).</summary>
-internal interface IRowDistance
-{
-    static abstract float Distance(ReadOnlySpan<float> query, ReadOnlySpan<float> row);
-}
-
-/// <summary>1 − q·x (inner product and cosine on unit vectors).</summary>
-internal readonly struct InnerProductDistance : IRowDistance
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Distance(ReadOnlySpan<float> query, ReadOnlySpan<float> row) => 1f - TensorPrimitives.Dot(query, row);
-}
-
-/// <summary>‖q − x‖², one fused pass (TensorPrimitives.Distance would take a square root we do not want).</summary>
-internal readonly struct SquaredL2Distance : IRowDistance
-{
-    public static float Distance(ReadOnlySpan<float> query, ReadOnlySpan<float> row)
-    {
-        int k = 0;
-        float sum = 0;
-        if (Vector256.IsHardwareAccelerated && query.Length >= Vector256<float>.Count)
-        {
-            Vector256<float> acc = Vector256<float>.Zero;
-            for (; k <= query.Length - Vector256<float>.Count; k += Vector256<float>.Count)
-            {
-                Vector256<float> t = Vector256.Create(query[k..]) - Vector256.Create(row[k..]);
-                acc = Vector256.FusedMultiplyAdd(t, t, acc);
-            }
-            sum = Vector256.Sum(acc);
-        }
-        for (; k < query.Length; k++)
-        {
-            float t = query[k] - row[k];
-            sum += t * t;
-        }
-        return sum;
-    }
 }
 
 /// <summary>Binary max-heap of neighbours ordered by (distance, label): the worst candidate sits at the root.</summary>
