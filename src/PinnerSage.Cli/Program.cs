@@ -7,4 +7,6 @@ root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(ProfilesCommand.Create());
 root.Subcommands.Add(ClusterCommand.Create());
 root.Subcommands.Add(EmbeddingsCommand.Create());
+root.Subcommands.Add(RecommendCommand.Create());
+root.Subcommands.Add(SimilarCommand.Create());
 return root.Parse(args).Invoke();

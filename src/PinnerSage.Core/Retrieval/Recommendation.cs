@@ -22,7 +22,7 @@ public readonly record struct SimilarItem(int Item, float Similarity, float Dist
 /// call did.</summary>
 /// <param name="Count">Recommendations written.</param>
 /// <param name="MedoidsSampled">Medoids queried (e ≤ <see cref="RecommenderOptions.Medoids"/>).</param>
-/// <param name="MedoidsWithoutVector">Clusters skipped because their medoid id has no row in the embedding table
+/// <param name="MedoidsWithoutVector">Clusters skipped because their medoid id has no row in the embedding table, or a zero vector
 /// (list them with <see cref="Recommender.MissingMedoids"/>).</param>
 /// <param name="PerMedoid">⌊K/e⌋, each medoid's share before filling (0 when nothing was sampled).</param>
 /// <param name="EngagedExcluded">Neighbours dropped because the user already engaged with them.</param>

@@ -16,7 +16,8 @@ namespace PinnerSage.Retrieval;
 /// duplicates across lists attributed to the list that reaches them first; blending round-robin over the lists in
 /// decreasing cluster importance (or by distance); filling up to K from deeper in the lists
 /// (<see cref="RecommenderOptions.FillToK"/>). Medoid ids without a row in the embedding table are skipped and
-/// counted (<see cref="RecommendationSummary.MedoidsWithoutVector"/>).</para>
+/// counted (<see cref="RecommendationSummary.MedoidsWithoutVector"/>), as are medoids whose vector is zero. With a refined
+/// <see cref="HnswIndex"/>, an engaged item dropped as a near-duplicate excludes its representative too.</para>
 /// <para>Cost: e index searches of ~⌊K/e⌋·OverFetch + |cluster| neighbours (served by <see cref="NeighborCache"/>
 /// when given), O(members) hash lookups for the engaged set, O(K·d) for the cosine of each result. Thread-safe: any
 /// number of threads may call <see cref="Recommend(UserProfile, ulong, Span{Recommendation})"/> concurrently.
@@ -31,6 +32,7 @@ public sealed class Recommender
     [ThreadStatic] private static Scratch? t_scratch;
 
     private readonly int _indexLabelLimit;
+    private readonly HnswIndex? _hnsw;
 
     /// <summary>Retrieval over <paramref name="index"/>, whose labels are rows of <paramref name="items"/>.</summary>
     /// <param name="index">The ANN (or exact) index over the item vectors.</param>
@@ -53,6 +55,7 @@ public sealed class Recommender
         Options = options;
         Cache = cache;
         _indexLabelLimit = items.Count;
+        _hnsw = index as HnswIndex;
     }
 
     /// <summary>The index queried.</summary>
@@ -116,7 +119,7 @@ public sealed class Recommender
         int eligible = 0;
         for (int c = 0; c < clusters.Count; c++)
         {
-            if (!Items.TryGetRow(clusters[c].Medoid, out int row)) continue;
+            if (!HasVector(clusters[c].Medoid, out int row)) continue;
             s.ClusterOf[eligible] = c;
             s.MedoidRow[eligible] = row;
             s.Weights[eligible] = clusters[c].Importance;
@@ -139,7 +142,10 @@ public sealed class Recommender
                 IReadOnlyList<string> members = clusters[c].Members;
                 for (int m = 0; m < members.Count; m++)
                 {
-                    if (Items.TryGetRow(members[m], out int row)) s.Engaged.Add(row);
+                    if (!Items.TryGetRow(members[m], out int row)) continue;
+                    s.Engaged.Add(row);
+                    // An engaged item the refined index dropped as a near-duplicate: its representative is engaged too.
+                    if (_hnsw is not null && _hnsw.TryGetRepresentative(row, out int representative)) s.Engaged.Add(representative);
                 }
             }
         }
@@ -192,7 +198,7 @@ public sealed class Recommender
         var missing = new List<string>();
         foreach (ProfileCluster c in profile.Clusters)
         {
-            if (!Items.TryGetRow(c.Medoid, out _)) missing.Add(c.Medoid);
+            if (!HasVector(c.Medoid, out _)) missing.Add(c.Medoid);
         }
         return missing;
     }
@@ -209,17 +215,19 @@ public sealed class Recommender
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(k, destination.Length);
         Scratch s = t_scratch ??= new Scratch();
-        // One extra for the item itself (it is its own nearest neighbour unless deleted from the index).
-        int want = Math.Min(k + 1, Math.Max(1, Index.Count));
+        // Two extra: the item itself and its refinement twin, each usually its own nearest neighbour.
+        int want = Math.Min(k + 2, Math.Max(1, Index.Count));
         s.EnsureLists(1);
         Span<Neighbor> list = s.List(0, want);
         int n = Fetch(item, want, list);
         ReadOnlySpan<float> query = Items.Vector(item);
+        // A refined index may have dropped the item as a near-duplicate of another: that one is the item too.
+        int twin = _hnsw is not null && _hnsw.TryGetRepresentative(item, out int representative) ? representative : item;
         int written = 0;
         for (int r = 0; r < n && written < k; r++)
         {
             Neighbor nb = list[r];
-            if (nb.Label == item) continue;
+            if (nb.Label == item || nb.Label == twin) continue;
             CheckLabel(nb.Label);
             destination[written++] = new SimilarItem(nb.Label, TensorPrimitives.CosineSimilarity(query, Items.Vector(nb.Label)), nb.Distance);
         }
@@ -348,6 +356,14 @@ public sealed class Recommender
         float similarity = TensorPrimitives.CosineSimilarity(Items.Vector(medoid), Items.Vector(nb.Label));
         return new Recommendation(nb.Label, similarity, nb.Distance, s.ClusterOf[pick], medoid, cluster.Importance,
                                   cluster.Size, rank);
+    }
+
+    /// <summary>True when the item has a row with a non-zero vector (a zero vector has no direction to search).</summary>
+    private bool HasVector(string itemId, out int row)
+    {
+        if (!Items.TryGetRow(itemId, out row)) return false;
+        ReadOnlySpan<float> v = Items.Vector(row);
+        return TensorPrimitives.Dot(v, v) > 0;
     }
 
     private void CheckLabel(int label)
