@@ -9,4 +9,5 @@ root.Subcommands.Add(ClusterCommand.Create());
 root.Subcommands.Add(EmbeddingsCommand.Create());
 root.Subcommands.Add(RecommendCommand.Create());
 root.Subcommands.Add(SimilarCommand.Create());
+root.Subcommands.Add(IndexCommand.Create());
 return root.Parse(args).Invoke();

@@ -29,6 +29,7 @@ public sealed partial class HnswIndex
             : SearchCore<InnerProductDistance>(query, k, Math.Max(ef, k), destination);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int SearchCore<TDistance>(ReadOnlySpan<float> query, int k, int ef, Span<Neighbor> destination)
         where TDistance : struct, IDistance
     {
@@ -60,6 +61,7 @@ public sealed partial class HnswIndex
 
     /// <summary>SEARCH-LAYER with ef = 1 (Alg. 2 as used in Alg. 5 lines 4–6): move to the closest neighbour while one is
     /// closer. Upper layers hold few elements, so no visited set is needed: the walk strictly decreases the distance.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private (int Id, float Distance) GreedyClosest<TDistance>(NodeStore s, ref float q0, int ep, float epDistance, int layer)
         where TDistance : struct, IDistance
     {
@@ -92,6 +94,9 @@ public sealed partial class HnswIndex
     /// <remarks>Invariant of the loop: C holds every visited element not yet expanded; W holds the ef nearest visited
     /// (eligible) elements, and lowerBound is the distance of W's farthest once W is full (+∞ before). The search stops
     /// when C's nearest is farther than lowerBound with W full: no unexpanded element can improve W.</remarks>
+    // Fully optimised from the first call (our choice): a CLI run or a freshly started server would otherwise spend its
+    // first thousands of queries in tier-0 code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void SearchLayer<TDistance>(NodeStore s, ref float q0, int ep, float epDistance, int layer, int ef,
                                                bool skipDeleted, SearchScratch scratch)
         where TDistance : struct, IDistance

@@ -1,0 +1,43 @@
+"""hnswlib peer for `bench hnsw`: build (M, efConstruction, threads) on base.npy, then single-threaded searches of
+queries.npy at each ef, recall@k against truth.npy (int32 [q, k] labels from exact search). Prints one JSON object.
+Run with Debian's /usr/bin/python3 (python3-hnswlib, python3-numpy)."""
+import json, os, sys, tempfile, time
+
+import hnswlib
+import numpy as np
+
+
+def main():
+    base, queries, truth, space, m, efc, threads, efs, repeats = sys.argv[1:10]
+    x = np.load(base).astype(np.float32, copy=False)
+    q = np.load(queries).astype(np.float32, copy=False)
+    t = np.load(truth)
+    k = t.shape[1]
+    n, d = x.shape
+    index = hnswlib.Index(space=space, dim=d)
+    index.init_index(max_elements=n, ef_construction=int(efc), M=int(m), random_seed=100)
+    start = time.perf_counter()
+    index.add_items(x, np.arange(n), num_threads=int(threads))
+    build = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "x.bin")
+        index.save_index(path)
+        file_bytes = os.path.getsize(path)
+    index.set_num_threads(1)
+    sweep = []
+    for ef in [int(e) for e in efs.split(",")]:
+        index.set_ef(ef)
+        labels, _ = index.knn_query(q[:50], k=k, num_threads=1)  # warm caches at this ef
+        best = float("inf")
+        for _ in range(int(repeats)):
+            start = time.perf_counter()
+            labels, _ = index.knn_query(q, k=k, num_threads=1)
+            best = min(best, time.perf_counter() - start)
+        hits = sum(len(set(labels[i].tolist()) & set(t[i].tolist())) for i in range(len(q)))
+        sweep.append({"ef": ef, "recall": hits / (len(q) * k), "qps": len(q) / best})
+    print(json.dumps({"version": getattr(hnswlib, "__version__", "?"), "build_seconds": build,
+                      "file_bytes_per_vector": file_bytes / n, "sweep": sweep}))
+
+
+if __name__ == "__main__":
+    main()

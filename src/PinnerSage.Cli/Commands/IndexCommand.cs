@@ -1,0 +1,242 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using PinnerSage.Ann;
+using PinnerSage.Cli.Infrastructure;
+using PinnerSage.IO;
+using Spectre.Console;
+
+namespace PinnerSage.Cli.Commands;
+
+/// <summary>`pinnersage index build|search`: build an HNSW index file from item vectors (optionally refined: near-duplicates
+/// and excluded items dropped), and run k-NN queries against it with timing.</summary>
+internal static class IndexCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("index", "Build and query HNSW nearest-neighbour indexes over item vectors.");
+        cmd.Subcommands.Add(CreateBuild());
+        cmd.Subcommands.Add(CreateSearch());
+        return cmd;
+    }
+
+    private static Command CreateBuild()
+    {
+        var vectors = new Option<string>("--vectors") { Description = "Item vectors: .npy float32 [n, d].", Required = true };
+        var ids = new Option<string?>("--ids") { Description = "Item ids, one per line in row order (default: beside the .npy; saved in the index so searches print ids)." };
+        var output = new Option<string>("--out") { Description = "Index file to write (.hnsw).", Required = true };
+        var metric = new Option<string>("--metric") { Description = "Distance: ip, cosine or l2.", DefaultValueFactory = _ => "cosine" };
+        var m = new Option<int>("--M") { Description = "HNSW M: links per element and layer (layer 0 keeps 2·M).", DefaultValueFactory = _ => 16 };
+        var efConstruction = new Option<int>("--ef-construction") { Description = "HNSW efConstruction: candidate list size while building.", DefaultValueFactory = _ => 200 };
+        var ef = new Option<int>("--ef") { Description = "Default search ef stored in the index.", DefaultValueFactory = _ => 64 };
+        var threads = new Option<int>("--threads") { Description = "Build threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var dedup = new Option<float?>("--dedup-threshold") { Description = "Refinement: drop items whose cosine to an indexed item is ≥ T (e.g. 0.99), mapping them to it." };
+        var exclude = new Option<string?>("--exclude") { Description = "Refinement: file of item ids (one per line) to leave out." };
+        var seed = new Option<long>("--seed") { Description = "Seed of the HNSW level draws.", DefaultValueFactory = _ => 100 };
+        var cmd = new Command("build", "Build an HNSW index file from item vectors (with a progress bar).")
+        {
+            vectors, ids, output, metric, m, efConstruction, ef, threads, dedup, exclude, seed,
+        };
+        cmd.SetAction(pr => CommandRunner.Run(() =>
+        {
+            var options = new HnswOptions
+            {
+                Metric = ParseMetric(pr.GetValue(metric)!),
+                M = pr.GetValue(m),
+                EfConstruction = pr.GetValue(efConstruction),
+                Ef = pr.GetValue(ef),
+                Seed = pr.GetValue(seed),
+            };
+            options.Validate();
+            int threadCount = pr.GetValue(threads);
+            if (threadCount < 1) throw new ArgumentException("--threads must be ≥ 1.");
+            string npy = pr.GetValue(vectors)!;
+            string? idsPath = pr.GetValue(ids);
+            bool hasIds = idsPath is not null || File.Exists(Path.ChangeExtension(npy, ".ids"));
+            using ItemEmbeddings e = ItemEmbeddings.Load(npy, idsPath, new EmbeddingsLoadOptions { AllowZeroVectors = true });
+            var refinement = new HnswRefinement { DuplicateCosine = pr.GetValue(dedup), Excluded = ReadExcluded(pr.GetValue(exclude), e, out int unknown) };
+            refinement.Validate();
+
+            var index = new HnswIndex(e.Dimension, options, Math.Max(e.Count, 16));
+            IAnsiConsole console = AnsiConsole.Console;
+            bool interactive = !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive;
+            long start = Stopwatch.GetTimestamp();
+            HnswBuildReport report = default;
+            if (interactive)
+            {
+                console.Progress().AutoClear(false)
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                    .Start(ctx =>
+                    {
+                        ProgressTask task = ctx.AddTask("inserting", maxValue: Math.Max(e.Count, 1));
+                        report = index.Build(e.Matrix, e.Count, threadCount, refinement, new Callback(d => task.Value = d));
+                        task.Value = task.MaxValue;
+                    });
+            }
+            else
+            {
+                int step = Math.Max(e.Count / 10, 1), lastShown = 0;
+                report = index.Build(e.Matrix, e.Count, threadCount, refinement, new Callback(d =>
+                {
+                    if (d / step <= lastShown / step && d != e.Count) return;
+                    lastShown = d;
+                    Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"[{Stopwatch.GetElapsedTime(start).TotalSeconds,7:F1}s] inserted {d:N0}/{e.Count:N0}"));
+                }));
+            }
+            double buildSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            if (hasIds) index.SetItemIds(e.Ids);
+            string outPath = pr.GetValue(output)!;
+            index.Save(outPath);
+            CultureInfo c = CultureInfo.InvariantCulture;
+            Console.Out.WriteLine(string.Create(c,
+                $"built {outPath}: {index.Count:N0} items × {e.Dimension} ({MetricName(options.Metric)}, M = {options.M}, efConstruction = {options.EfConstruction}, " +
+                $"{threadCount} threads) in {buildSeconds:F2} s; {index.MaxLevel + 1} layers; {index.MemoryBytes / (double)Math.Max(index.Count, 1):F0} bytes/vector"));
+            if (refinement.DuplicateCosine is not null || refinement.Excluded is not null)
+                Console.Out.WriteLine(string.Create(c,
+                    $"refinement: {report.Duplicates:N0} near-duplicates dropped (cosine ≥ {refinement.DuplicateCosine?.ToString(c) ?? "off"}), " +
+                    $"{report.Excluded:N0} excluded{(unknown > 0 ? $" ({unknown:N0} excluded ids not in --vectors)" : "")}, {report.Inserted:N0} kept"));
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command CreateSearch()
+    {
+        var indexPath = new Option<string>("--index") { Description = "Index file written by `index build`.", Required = true };
+        var queries = new Option<string>("--queries") { Description = "Query vectors: .npy float32 [q, d].", Required = true };
+        var k = new Option<int>("--k") { Description = "Neighbours per query.", DefaultValueFactory = _ => 10 };
+        var ef = new Option<int?>("--ef") { Description = "Search ef (default: the index's, 64 unless built otherwise); raised to k." };
+        var threads = new Option<int>("--threads") { Description = "Search threads.", DefaultValueFactory = _ => 1 };
+        var output = new Option<string>("--out") { Description = "Output TSV: one line per query, its k result ids tab-separated.", Required = true };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object (qps, search_seconds, …) instead of text." };
+        var cmd = new Command("search", "Run k-NN queries against an index; write the results and print the search time and queries/s.")
+        {
+            indexPath, queries, k, ef, threads, output, json,
+        };
+        cmd.SetAction(pr => CommandRunner.Run(() =>
+        {
+            int kValue = pr.GetValue(k);
+            int threadCount = pr.GetValue(threads);
+            if (kValue < 1) throw new ArgumentException("--k must be ≥ 1.");
+            if (threadCount < 1) throw new ArgumentException("--threads must be ≥ 1.");
+            HnswIndex index = HnswIndex.Load(pr.GetValue(indexPath)!);
+            int efValue = pr.GetValue(ef) ?? index.Options.Ef;
+            if (efValue < 1) throw new ArgumentException("--ef must be ≥ 1.");
+            string queriesPath = pr.GetValue(queries)!;
+            float[] q = Npy.ReadFloat32(queriesPath, out int rows, out int cols);
+            if (cols != index.Dimension) throw new DataFormatException(queriesPath, 0, "shape", $"queries have dimension {cols}; the index has {index.Dimension}");
+            var results = new Neighbor[(long)rows * kValue];
+            var counts = new int[rows];
+
+            // Warm each thread's scratch outside the timed phase, as a serving process would be.
+            var warm = new Neighbor[kValue];
+            if (rows > 0) index.Search(q.AsSpan(0, cols), kValue, efValue, warm);
+            long start = Stopwatch.GetTimestamp();
+            if (threadCount == 1)
+                for (int i = 0; i < rows; i++)
+                    counts[i] = index.Search(q.AsSpan(i * cols, cols), kValue, efValue, results.AsSpan(i * kValue, kValue));
+            else
+                Parallel.For(0, rows, new ParallelOptions { MaxDegreeOfParallelism = threadCount }, i =>
+                    counts[i] = index.Search(q.AsSpan(i * cols, cols), kValue, efValue, results.AsSpan(i * kValue, kValue)));
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            double qps = rows / Math.Max(seconds, 1e-9);
+
+            string outPath = pr.GetValue(output)!;
+            IReadOnlyList<string>? itemIds = index.ItemIds;
+            WriteAtomically(outPath, w =>
+            {
+                for (int i = 0; i < rows; i++)
+                {
+                    for (int j = 0; j < counts[i]; j++)
+                    {
+                        if (j > 0) w.Write('\t');
+                        int label = results[(long)i * kValue + j].Label;
+                        w.Write(itemIds is not null && label < itemIds.Count ? itemIds[label] : label.ToString(CultureInfo.InvariantCulture));
+                    }
+                    w.Write('\n');
+                }
+            });
+            CultureInfo c = CultureInfo.InvariantCulture;
+            if (pr.GetValue(json))
+            {
+                var payload = new Dictionary<string, object>
+                {
+                    ["qps"] = qps,
+                    ["search_seconds"] = seconds,
+                    ["queries"] = rows,
+                    ["k"] = kValue,
+                    ["ef"] = Math.Max(efValue, kValue),
+                    ["threads"] = threadCount,
+                    ["out"] = outPath,
+                };
+                Console.Out.WriteLine(JsonSerializer.Serialize(payload));
+            }
+            else
+                Console.Out.WriteLine(string.Create(c,
+                    $"searched {rows:N0} queries (k = {kValue}, ef = {Math.Max(efValue, kValue)}, {threadCount} threads) in {seconds:F3} s: {qps:N0} queries/s; wrote {outPath}"));
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static VectorMetric ParseMetric(string text) => text.ToLowerInvariant() switch
+    {
+        "ip" => VectorMetric.InnerProduct,
+        "cosine" => VectorMetric.Cosine,
+        "l2" => VectorMetric.L2,
+        _ => throw new ArgumentException($"--metric must be ip, cosine or l2, got '{text}'."),
+    };
+
+    private static string MetricName(VectorMetric metric) => metric switch
+    {
+        VectorMetric.InnerProduct => "ip",
+        VectorMetric.Cosine => "cosine",
+        _ => "l2",
+    };
+
+    private static HashSet<int>? ReadExcluded(string? path, ItemEmbeddings e, out int unknown)
+    {
+        unknown = 0;
+        if (path is null) return null;
+        var rows = new HashSet<int>();
+        foreach (string line in File.ReadLines(path, Encoding.UTF8))
+        {
+            string id = line.Trim();
+            if (id.Length == 0 || id.StartsWith('#')) continue;
+            if (e.TryGetRow(id, out int row)) rows.Add(row);
+            else unknown++;
+        }
+        return rows;
+    }
+
+    /// <summary>Writes text to a temp file beside <paramref name="path"/>, then renames it over the target.</summary>
+    private static void WriteAtomically(string path, Action<StreamWriter> write)
+    {
+        string full = Path.GetFullPath(path);
+        string temp = Path.Combine(Path.GetDirectoryName(full) ?? ".", $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
+        try
+        {
+            using (var writer = new StreamWriter(temp, false, new UTF8Encoding(false), 1 << 16))
+                write(writer);
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    /// <summary>IProgress that calls back on the reporting thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class Callback(Action<int> report) : IProgress<int>
+    {
+        private readonly object _gate = new();
+
+        public void Report(int value)
+        {
+            lock (_gate) report(value);
+        }
+    }
+}
