@@ -11,25 +11,6 @@ public sealed class ExactIndexTests
         return data;
     }
 
-    /// <summary>The metric's distance in double, from the raw (unnormalised) vectors.</summary>
-    private static double NaiveDistance(VectorMetric metric, ReadOnlySpan<float> q, ReadOnlySpan<float> x)
-    {
-        double dot = 0, qq = 0, xx = 0, l2 = 0;
-        for (int j = 0; j < q.Length; j++)
-        {
-            dot += (double)q[j] * x[j];
-            qq += (double)q[j] * q[j];
-            xx += (double)x[j] * x[j];
-            l2 += ((double)q[j] - x[j]) * ((double)q[j] - x[j]);
-        }
-        return metric switch
-        {
-            VectorMetric.InnerProduct => 1 - dot,
-            VectorMetric.Cosine => 1 - dot / Math.Sqrt(qq * xx),
-            _ => l2,
-        };
-    }
-
     [Theory]
     [InlineData(VectorMetric.InnerProduct)]
     [InlineData(VectorMetric.Cosine)]
@@ -56,14 +37,14 @@ public sealed class ExactIndexTests
             int count = index.Search(query, k, result);
 
             double[] naive = Enumerable.Range(0, n).Where(i => !deleted.Contains(i))
-                .Select(i => NaiveDistance(metric, query, data.AsSpan(i * d, d))).Order().ToArray();
+                .Select(i => AnnTestData.Distance(metric, query, data.AsSpan(i * d, d))).Order().ToArray();
             Assert.Equal(Math.Min(k, naive.Length), count);
             double scale = metric == VectorMetric.L2 ? d : 1;
             for (int i = 0; i < count; i++)
             {
                 Assert.DoesNotContain(result[i].Label, deleted);
                 // Its distance is the true one of its label, and the i-th result is as close as the i-th naive one.
-                Assert.Equal(NaiveDistance(metric, query, data.AsSpan(result[i].Label * d, d)), result[i].Distance, 1e-4 * scale);
+                Assert.Equal(AnnTestData.Distance(metric, query, data.AsSpan(result[i].Label * d, d)), result[i].Distance, 1e-4 * scale);
                 Assert.Equal(naive[i], result[i].Distance, 1e-4 * scale);
                 if (i > 0) Assert.True(result[i - 1].Distance <= result[i].Distance);
             }
