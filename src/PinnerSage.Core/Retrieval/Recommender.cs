@@ -153,12 +153,11 @@ public sealed class Recommender
         s.EnsureLists(e);
         int cap = Math.Min(Options.MaxFetchPerMedoid, Index.Count);
         int baseFetch = (int)Math.Min(cap, Math.Ceiling(perMedoid * Options.OverFetch));
-        int engagedExcluded = 0;
         for (int i = 0; i < e; i++)
         {
             int members = Options.ExcludeEngaged ? clusters[s.ClusterOf[s.Picked[i]]].Members.Count : 0;
             s.Want[i] = (int)Math.Min(cap, (long)baseFetch + members);
-            engagedExcluded += FetchList(s, i, perMedoid, cap);
+            FetchList(s, i, perMedoid, cap);
         }
         int count, duplicates;
         while (true)
@@ -173,11 +172,13 @@ public sealed class Recommender
             {
                 if (s.Exhausted[i]) continue;
                 s.Want[i] = (int)Math.Min(cap, 2L * s.Want[i]);
-                engagedExcluded += FetchList(s, i, perMedoid, cap);
+                FetchList(s, i, perMedoid, cap);
                 grew = true;
             }
             if (!grew) break;
         }
+        int engagedExcluded = 0;
+        for (int i = 0; i < e; i++) engagedExcluded += s.Dropped[i];
         return new RecommendationSummary(count, e, missing, perMedoid, engagedExcluded, duplicates);
     }
 
@@ -244,10 +245,10 @@ public sealed class Recommender
         return buffer[..Similar(row, k, buffer)];
     }
 
-    /// <summary>Fills list i with the sampled medoid's first Want[i] neighbours minus engaged items, doubling Want[i]
-    /// while fewer than perMedoid survive and the index has more. Returns the engaged neighbours dropped by the final
-    /// fetch; marks the list exhausted when the index (or the fetch cap) can give no more.</summary>
-    private int FetchList(Scratch s, int i, int perMedoid, int cap)
+    /// <summary>Fills list i with the sampled medoid's first Want[i] neighbours minus engaged items (Dropped[i] counts
+    /// those), doubling Want[i] while fewer than perMedoid survive and the index has more; marks the list exhausted when
+    /// the index (or the fetch cap) can give no more.</summary>
+    private void FetchList(Scratch s, int i, int perMedoid, int cap)
     {
         int medoid = s.MedoidRow[s.Picked[i]];
         while (true)
@@ -255,9 +256,9 @@ public sealed class Recommender
             int want = s.Want[i];
             if (want <= 0)
             {
-                s.Length[i] = 0;
+                s.Length[i] = s.Dropped[i] = 0;
                 s.Exhausted[i] = true;
-                return 0;
+                return;
             }
             Span<Neighbor> list = s.List(i, want);
             int n = Fetch(medoid, want, list);
@@ -270,14 +271,11 @@ public sealed class Recommender
                 else list[kept++] = nb;
             }
             s.Length[i] = kept;
+            s.Dropped[i] = dropped;
             s.Exhausted[i] = n < want || want >= cap;
             // Too few left after filtering, and the index could give more: ask again for twice as many.
-            if (kept < perMedoid && !s.Exhausted[i])
-            {
-                s.Want[i] = (int)Math.Min(cap, 2L * want);
-                continue;
-            }
-            return dropped;
+            if (kept >= perMedoid || s.Exhausted[i]) return;
+            s.Want[i] = (int)Math.Min(cap, 2L * want);
         }
     }
 
@@ -396,7 +394,7 @@ public sealed class Recommender
         public int[] ClusterOf = [], MedoidRow = [], Picked = [];
         public double[] Weights = [], Keys = [];
         public Neighbor[]?[] Lists = [];
-        public int[] Length = [], Want = [];
+        public int[] Length = [], Want = [], Dropped = [];
         public bool[] Exhausted = [];
         public readonly HashSet<int> Engaged = [];
         public readonly HashSet<int> Taken = [];
@@ -420,6 +418,7 @@ public sealed class Recommender
             Array.Resize(ref Lists, size);
             Array.Resize(ref Length, size);
             Array.Resize(ref Want, size);
+            Array.Resize(ref Dropped, size);
             Array.Resize(ref Exhausted, size);
         }
 
