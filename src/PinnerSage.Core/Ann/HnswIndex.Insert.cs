@@ -45,13 +45,12 @@ public sealed partial class HnswIndex
                 entry = Volatile.Read(ref _entry)!;
             }
 
-            // (A) Alg. 1 lines 5–15 with the query alone. chosen[layer] = the ≤ M neighbours selected on that layer.
+            // (A) Alg. 1 lines 5–15 with the query alone.
             NodeStore s = Volatile.Read(ref _store);
             int top = Math.Min(level, entry.Level);
-            // Per-insert arrays are fine: inserts are not on the allocation-free path (searches are).
-            var chosen = new int[top + 1][];
-            for (int i = 0; i <= top; i++) chosen[i] = new int[_m];
-            int[] chosenCount = new int[top + 1];
+            // chosen[layer] = the ≤ M neighbours selected on that layer, kept in the thread's scratch.
+            int[][] chosen = scratch.ChosenPerLayer(top + 1, _m);
+            int[] chosenCount = scratch.ChosenCounts;
             int ep = entry.Id;
             float epDistance = TDistance.Compute(ref q0, ref VectorRef(s, ep), Dimension);
             for (int layer = entry.Level; layer > level; layer--)
@@ -161,6 +160,22 @@ public sealed partial class HnswIndex
         return kept;
     }
 
+    /// <summary>Insertion sort by distance: the pools are ≤ MaxM0 + 1 long and mostly sorted already.</summary>
+    private static void SortByDistance(Span<Candidate> pool)
+    {
+        for (int i = 1; i < pool.Length; i++)
+        {
+            Candidate x = pool[i];
+            int j = i - 1;
+            while (j >= 0 && pool[j].Distance > x.Distance)
+            {
+                pool[j + 1] = pool[j];
+                j--;
+            }
+            pool[j + 1] = x;
+        }
+    }
+
     /// <summary>Adds <paramref name="newId"/> to <paramref name="neighbor"/>'s list on <paramref name="layer"/> (Alg. 1
     /// lines 11–13): append while below Mmax, else re-select Mmax links from the old ones plus the new one with the
     /// heuristic (as hnswlib). Holds only the neighbour's lock.</summary>
@@ -190,7 +205,7 @@ public sealed partial class HnswIndex
                 int other = list[start + j];
                 pool[j + 1] = new Candidate(TDistance.Compute(ref nv, ref VectorRef(s, other), Dimension), other);
             }
-            pool.Sort(static (a, b) => a.Distance.CompareTo(b.Distance));
+            SortByDistance(pool);
             Span<int> kept = scratch.Chosen.AsSpan(0, maxLinks);
             int keptCount = SelectNeighborsHeuristic<TDistance>(s, pool, maxLinks, kept);
             kept[..keptCount].CopyTo(list[start..]);

@@ -47,7 +47,8 @@ public sealed partial class HnswIndex
         for (int layer = entry.Level; layer > 0; layer--)
             (ep, epDistance) = GreedyClosest<TDistance>(s, ref q0, ep, epDistance, layer);
 
-        SearchLayer<TDistance>(s, ref q0, ep, epDistance, 0, ef, skipDeleted: true, scratch);
+        // The tombstone test reads another cache line per candidate: only pay for it when something is deleted.
+        SearchLayer<TDistance>(s, ref q0, ep, epDistance, 0, ef, skipDeleted: Volatile.Read(ref _deletedCount) > 0, scratch);
         while (scratch.ResultCount > k) scratch.PopResult();
         int found = scratch.ResultCount;
         for (int i = found - 1; i >= 0; i--)

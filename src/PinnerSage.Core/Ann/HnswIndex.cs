@@ -131,15 +131,21 @@ public sealed partial class HnswIndex : IVectorIndex
     /// <returns>False when the label is absent or already deleted.</returns>
     public bool Delete(int label)
     {
-        lock (_labelLock)
+        // The grow lock (read mode) keeps the flag from landing in a block that is being copied away.
+        _growLock.EnterReadLock();
+        try
         {
-            if (!_labelToId.TryGetValue(label, out int id)) return false;
-            ref int flags = ref Header(_store, id, 1);
-            if ((Volatile.Read(ref flags) & FlagDeleted) != 0) return false;
-            Interlocked.Or(ref flags, FlagDeleted);
-            Interlocked.Increment(ref _deletedCount);
-            return true;
+            lock (_labelLock)
+            {
+                if (!_labelToId.TryGetValue(label, out int id)) return false;
+                ref int flags = ref Header(_store, id, 1);
+                if ((Volatile.Read(ref flags) & FlagDeleted) != 0) return false;
+                Interlocked.Or(ref flags, FlagDeleted);
+                Interlocked.Increment(ref _deletedCount);
+                return true;
+            }
         }
+        finally { _growLock.ExitReadLock(); }
     }
 
     /// <summary>The label an item dropped as a near-duplicate was mapped to (see <see cref="HnswRefinement"/>).</summary>
