@@ -33,6 +33,13 @@ internal static unsafe class Gemm
     /// <summary>Threads used when a caller does not say (the machine's processor count).</summary>
     public static int DefaultThreads { get; set; } = Environment.ProcessorCount;
 
+    /// <summary>When set, <see cref="ProfiledTicks"/> accumulates the Stopwatch ticks spent in multiplies (benchmarks
+    /// use it to show how much of a model pass is GEMM).</summary>
+    public static bool Profile { get; set; }
+
+    /// <summary>Stopwatch ticks spent in <see cref="Multiply"/> while <see cref="Profile"/> was set.</summary>
+    public static long ProfiledTicks;
+
     /// <summary>C[m×n] = α·op(A)·op(B) + β·C, where op(A) is m×k (A stored k×m when <paramref name="transA"/>) and
     /// op(B) is k×n (B stored n×k when <paramref name="transB"/>); leading dimensions are row strides. β = 0 means C
     /// is not read (it may hold NaN).</summary>
@@ -53,6 +60,7 @@ internal static unsafe class Gemm
         if (threads <= 0) threads = DefaultThreads;
         if ((long)m * n * k < ParallelThreshold) threads = 1;
 
+        long start = Profile ? Stopwatch.GetTimestamp() : 0;
         fixed (float* pa = a)
         fixed (float* pb = b)
         fixed (float* pc = c)
@@ -60,6 +68,7 @@ internal static unsafe class Gemm
             var job = new Job(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
             job.Run(threads);
         }
+        if (Profile) Interlocked.Add(ref ProfiledTicks, Stopwatch.GetTimestamp() - start);
     }
 
     private static void ScaleC(int m, int n, float beta, Span<float> c, int ldc)
