@@ -90,7 +90,7 @@ internal static unsafe class Gemm
         private readonly float _alpha, _beta;
         private readonly float* _a, _b, _c;
         private float* _packedB;
-        private int _jc, _nc, _pc, _kc;
+        private int _jc, _nc, _pc, _kc, _mcBlock;
 
         public Job(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb,
                    float beta, float* c, int ldc)
@@ -103,7 +103,11 @@ internal static unsafe class Gemm
 
         public void Run(int threads)
         {
-            int mBlocks = (_m + MC - 1) / MC;
+            // Block height: MC, lowered (to a multiple of MR, at least 4·MR) when M is short so that every thread gets
+            // about four blocks and none idles at the end. Heights only regroup whole MR-row tiles, and a tile's sums
+            // do not depend on its block, so results stay identical for any thread count.
+            _mcBlock = threads == 1 ? MC : Math.Clamp(RoundUp((_m + 4 * threads - 1) / (4 * threads), MR), 4 * MR, MC);
+            int mBlocks = (_m + _mcBlock - 1) / _mcBlock;
             threads = Math.Min(threads, mBlocks);
             int maxNc = Math.Min(NC, RoundUp(_n, NR));
             float[] packedB = ArrayPool<float>.Shared.Rent(KC * maxNc + 16);
@@ -145,8 +149,8 @@ internal static unsafe class Gemm
 
         private void RunMBlock(int blk)
         {
-            int ic = blk * MC;
-            int mc = Math.Min(MC, _m - ic);
+            int ic = blk * _mcBlock;
+            int mc = Math.Min(_mcBlock, _m - ic);
             float[] packedA = ArrayPool<float>.Shared.Rent(MC * KC + 16);
             try
             {
