@@ -27,8 +27,9 @@ internal static unsafe class Gemm
     public const int MC = 16 * MR;
     public const int NC = 4096;
 
-    /// <summary>Below this many multiply-adds a call stays on the calling thread (thread hand-off costs ~µs).</summary>
-    private const long ParallelThreshold = 1L << 18;
+    /// <summary>Below this many multiply-adds (~20 µs of work) a call stays on the calling thread: handing work to the
+    /// pool costs several µs.</summary>
+    private const long ParallelThreshold = 1L << 20;
 
     /// <summary>Threads used when a caller does not say (the machine's processor count).</summary>
     public static int DefaultThreads { get; set; } = Environment.ProcessorCount;

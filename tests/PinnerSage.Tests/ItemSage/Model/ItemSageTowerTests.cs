@@ -120,9 +120,11 @@ public sealed class ItemSageTowerTests
     [Fact]
     public void ForwardAndBackwardAreBitwiseIdenticalForAnyThreadCount()
     {
-        var o = Small with { DModel = 32, Heads = 4, FfnDim = 64, HashDim = 16, HeadHidden = 48, OutputDim = 16 };
-        ItemFeatureBatch batch = RandomBatch(o, 40, 10);
-        var dy = RandomVector(new Random(11), 40 * o.OutputDim);
+        // Large enough that the first layer's GEMMs (448 rows × 128 × 64) go parallel.
+        var o = Small with { DModel = 64, Heads = 4, FfnDim = 128, HashDim = 16, HeadHidden = 48, OutputDim = 16 };
+        const int count = 64;
+        ItemFeatureBatch batch = RandomBatch(o, count, 10);
+        var dy = RandomVector(new Random(11), count * o.OutputDim);
         (float[] Y, float[] G) Run(int threads)
         {
             int old = PinnerSage.Numerics.Gemm.DefaultThreads;
@@ -130,7 +132,7 @@ public sealed class ItemSageTowerTests
             try
             {
                 IItemTower tower = ItemSageTower.CreateTransformer(o);
-                var y = new float[40 * o.OutputDim];
+                var y = new float[count * o.OutputDim];
                 tower.Forward(batch, y, training: true, 12);
                 tower.Backward(dy);
                 return (y, tower.Gradients);
