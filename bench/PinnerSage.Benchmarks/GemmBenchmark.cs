@@ -74,6 +74,7 @@ public static class GemmBenchmark
             for (int t = 1; t <= maxThreads; t++)
             {
                 int threads = t;
+                Gemm.Multiply(ta, tb, m, n, k, 1f, a, ta ? m : k, b, tb ? k : n, 0f, c, n, threads); // warm-up
                 double seconds = Min(quick ? 2 : 5, () => Time(() =>
                     Gemm.Multiply(ta, tb, m, n, k, 1f, a, ta ? m : k, b, tb ? k : n, 0f, c, n, threads)));
                 double gflops = 2.0 * m * n * k / seconds / 1e9;
@@ -109,10 +110,11 @@ public static class GemmBenchmark
                     tower.Forward(batch, y, training: true, 1);
                     tower.Backward(dy);
                 }
-                Pass();
+                // Warm-up: several passes so tiered JIT (OSR, then tier-1 with PGO) settles, as it does in training.
+                for (int w = 0; w < (quick ? 3 : 6); w++) Pass();
                 Gemm.ProfiledTicks = 0;
                 Gemm.Profile = true;
-                int reps = quick ? 2 : 4;
+                int reps = quick ? 2 : 5;
                 double best = double.MaxValue;
                 long gemmTicks = 0;
                 for (int r = 0; r < reps; r++)
