@@ -13,6 +13,10 @@ switch (command)
         return BatchBenchmark.Run(rest);
     case "hnsw":
         return HnswBenchmark.Run(rest);
+    case "retrieval":
+        return RetrievalBenchmark.Run(rest);
+    case "itemsage-gemm":
+        return GemmBenchmark.Run(rest);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(ClusteringBenchmark).Assembly).Run(rest);
         return 0;
@@ -22,6 +26,8 @@ switch (command)
               clustering [--quick] [--sizes 50,100,...] [--parts]   Ward per user vs fastcluster and scipy
               batch [--users N | --world DIR] [--threads T] [--also-unsorted]   profiles build on a synthetic world
               hnsw [--quick] [--n N] [--kernels]                      HNSW vs hnswlib: build, q/s at recall 0.95/0.99, memory
+              retrieval [--users 20000] [--items 50000]              PinnerSage candidates/s: HNSW, + medoid cache, exact; candidate recall
+              itemsage-gemm [--quick]                                GEMM GFLOP/s vs measured FMA peak, tower examples/s
               micro [BenchmarkDotNet arguments]                      kernel micro-benchmarks (e.g. --filter *ActionsReader*)
             """);
         return 3;

@@ -7,5 +7,7 @@ root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(ProfilesCommand.Create());
 root.Subcommands.Add(ClusterCommand.Create());
 root.Subcommands.Add(EmbeddingsCommand.Create());
+root.Subcommands.Add(RecommendCommand.Create());
+root.Subcommands.Add(SimilarCommand.Create());
 root.Subcommands.Add(IndexCommand.Create());
 return root.Parse(args).Invoke();

@@ -1,11 +1,13 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using PinnerSage.Ann;
 using PinnerSage.Batch;
 using PinnerSage.Cli.Infrastructure;
 using PinnerSage.Evaluation;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
+using PinnerSage.Retrieval;
 using PinnerSage.Storage;
 using PinnerSage.Synthetic;
 using Spectre.Console;
@@ -14,9 +16,15 @@ namespace PinnerSage.Cli.Commands;
 
 /// <summary>`pinnersage quickstart`: the end-to-end showcase. Generates a small synthetic world, builds every user's
 /// PinnerSage profile with the batch job, and prints a few users' interests next to the ground truth, with the mean
-/// adjusted Rand index. No server, no download, well under a minute.</summary>
+/// adjusted Rand index; then builds an HNSW index over the items and prints those users'
+/// recommendations with reasons. No server, no download, well under a minute.</summary>
 internal static class QuickstartCommand
 {
+    /// <summary>The item index the quickstart builds, in its output folder.</summary>
+    internal const string IndexFile = "items.hnsw";
+
+    private const int RecommendationsShown = 10;
+
     public static Command Create()
     {
         var output = new Option<string>("--out")
@@ -95,10 +103,31 @@ internal static class QuickstartCommand
         }
         RecoverySummary summary = InterestRecovery.Summarize(results);
         Step(console, 3, $"ground truth: mean adjusted Rand index {summary.MeanAri:F2} over {summary.Users:N0} users", null, clock);
+
+        // 4. The item index and each shown user's recommendations (papers/PINNERSAGE.md, Retrieval).
+        clock.Restart();
+        string indexPath = Path.Combine(directory, IndexFile);
+        using ItemEmbeddings itemTable = ItemEmbeddings.Load(Path.Combine(directory, SyntheticWorldWriter.VectorsFile));
+        var index = new HnswIndex(itemTable.Dimension, new HnswOptions { Metric = VectorMetric.Cosine }, itemTable.Count);
+        index.Build(itemTable.Matrix, itemTable.Count, Environment.ProcessorCount);
+        index.SetItemIds(itemTable.Ids);
+        index.Save(indexPath);
+        var recommender = new Recommender(index, itemTable, new RecommenderOptions { K = RecommendationsShown });
+        Step(console, 4, $"index: HNSW over {index.Count:N0} items (M = {index.Options.M}, efConstruction = {index.Options.EfConstruction}, cosine)",
+             indexPath, clock);
         console.WriteLine();
 
+        var shown = new Recommendation[RecommendationsShown];
         foreach (int u in PickUsers(results))
+        {
             ShowUser(console, world, profiles[u]!, results[u]);
+            RecommendationSummary rs = recommender.Recommend(profiles[u]!, batch.Now, shown);
+            console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"[bold]Recommended[/] for {profiles[u]!.UserId}: {rs.MedoidsSampled} medoids sampled ∝ importance, their nearest " +
+                $"items blended round-robin, engaged items left out"));
+            RecommendCommand.Write(console, itemTable, shown.AsSpan(0, rs.Count), id => world.ItemTitle(ItemIndex(id)), showIds: false);
+            console.WriteLine();
+        }
 
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"[bold]Interest recovery[/]: mean ARI [green]{summary.MeanAri:F3}[/] (median {summary.MedianAri:F2}) over {summary.Users:N0} users; " +
@@ -115,6 +144,10 @@ internal static class QuickstartCommand
         // Plain lines, not a table: the commands are meant to be copied, so they must not wrap inside cells.
         (string What, string Command)[] next =
         [
+            ("recommendations with reasons for any user (K = 50 by default)",
+             $"pinnersage recommend --store {dir}/profiles.db --index {dir}/{IndexFile} --user {sample} --items {dir}/items.tsv"),
+            ("items similar to one item",
+             $"pinnersage similar --index {dir}/{IndexFile} --item {world.ItemId(0)} --items {dir}/items.tsv"),
             ("one stored profile with titles",
              $"pinnersage profiles show --store {dir}/profiles.db --user {sample} --items {dir}/items.tsv"),
             ("rebuild with a fixed α instead of auto (or try --lambda, --window-days, --count-repeats)",
@@ -138,7 +171,7 @@ internal static class QuickstartCommand
     {
         string where = output is null ? "" : $" → {output}";
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"[blue]{number}/3[/] {Markup.Escape(text + where)} [grey]({clock.Elapsed.TotalSeconds:F1} s)[/]"));
+            $"[blue]{number}/4[/] {Markup.Escape(text + where)} [grey]({clock.Elapsed.TotalSeconds:F1} s)[/]"));
     }
 
     /// <summary>Three users with ≥ 2 clusters and more items: a light, a medium and a heavy one, each the first of its

@@ -29,7 +29,7 @@ public sealed class QuickstartCommandTests : IDisposable
                  {
                      SyntheticWorldWriter.ActionsFile, SyntheticWorldWriter.ItemsFile, SyntheticWorldWriter.TruthFile,
                      SyntheticWorldWriter.TopicsFile, SyntheticWorldWriter.ManifestFile, SyntheticWorldWriter.VectorsFile,
-                     SyntheticWorldWriter.IdsFile, "profiles.db", "profiles.jsonl",
+                     SyntheticWorldWriter.IdsFile, "profiles.db", "profiles.jsonl", QuickstartCommand.IndexFile,
                  })
             Assert.True(File.Exists(Path.Combine(dir, file)), $"{file} is missing");
 
@@ -48,6 +48,9 @@ public sealed class QuickstartCommandTests : IDisposable
         Assert.Contains("mean ARI", printed);
         Assert.Contains("true interest", printed);
         Assert.Contains("pinnersage profiles show", printed);
+        Assert.Contains("Recommended for", printed);
+        Assert.Contains("from medoid", printed);
+        Assert.Contains("pinnersage recommend", printed);
     }
 
     [Fact]

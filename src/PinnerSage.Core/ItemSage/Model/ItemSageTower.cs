@@ -1,0 +1,191 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using PinnerSage.IO;
+
+namespace PinnerSage.ItemSage.Model;
+
+/// <summary>Creates, saves and loads ItemSage product towers.</summary>
+/// <remarks>File format (little-endian): magic "ISAGETWR", int32 version (1), int32 kind (0 transformer,
+/// 1 MLP-concat), the options as fixed fields (13 int32, 1 float32, 1 uint64), int64 parameter count, the parameters
+/// as float32, and a uint64 FNV-1a checksum (over 8-byte words, our choice: dependency-free and fast) of everything
+/// before it. Written atomically (temp file + rename).</remarks>
+public static class ItemSageTower
+{
+    internal const int TransformerKind = 0;
+    internal const int MlpConcatKind = 1;
+    private const int Version = 1;
+    private static ReadOnlySpan<byte> Magic => "ISAGETWR"u8;
+
+    /// <summary>The paper's transformer tower.</summary>
+    /// <exception cref="ArgumentException">The options are invalid (see <see cref="ItemSageModelOptions.Validate"/>).</exception>
+    public static IItemTower CreateTransformer(ItemSageModelOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        return new ItemSageTransformer(o);
+    }
+
+    /// <summary>The MLP-over-concatenated-features baseline.</summary>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    public static IItemTower CreateMlpConcat(ItemSageModelOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        return new MlpConcatTower(o);
+    }
+
+    /// <summary>Reads a tower written by <see cref="IItemTower.Save"/>.</summary>
+    /// <exception cref="DataFormatException">The file is not a tower file, is truncated, of another version, or
+    /// fails its checksum.</exception>
+    public static IItemTower Load(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian hosts are not supported");
+        byte[] bytes = File.ReadAllBytes(path);
+        const int header = 8 + 4 + 4 + 13 * 4 + 4 + 8 + 8;
+        if (bytes.Length < header + 8 || !bytes.AsSpan(0, 8).SequenceEqual(Magic))
+            throw new DataFormatException(path, 0, null, "not an ItemSage model file");
+        var r = new Reader(bytes, 8);
+        int version = r.Int();
+        if (version != Version) throw new DataFormatException(path, 0, "version", $"unsupported model version {version} (expected {Version})");
+        int kind = r.Int();
+        if (kind is not (TransformerKind or MlpConcatKind)) throw new DataFormatException(path, 0, "kind", $"unknown tower kind {kind}");
+        var o = new ItemSageModelOptions
+        {
+            VocabularySize = r.Int(), TextFields = r.Int(), ImageDim = r.Int(), MaxImages = r.Int(), HashRows = r.Int(),
+            HashDim = r.Int(), DModel = r.Int(), Heads = r.Int(), Layers = r.Int(), FfnDim = r.Int(),
+            HeadHidden = r.Int(), OutputDim = r.Int(),
+        };
+        int reserved = r.Int();
+        o = o with { Dropout = r.Float(), Seed = r.ULong() };
+        long count = r.Long();
+        if (reserved != 0 || count < 0 || bytes.Length != header + count * 4 + 8)
+            throw new DataFormatException(path, 0, null, "truncated or inconsistent model file");
+        ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(bytes.Length - 8));
+        if (stored != Checksum(bytes.AsSpan(0, bytes.Length - 8)))
+            throw new DataFormatException(path, 0, null, "checksum mismatch (file corrupted)");
+        IItemTower tower;
+        try
+        {
+            tower = kind == TransformerKind ? new ItemSageTransformer(o) : new MlpConcatTower(o);
+        }
+        catch (ArgumentException e)
+        {
+            throw new DataFormatException(path, 0, "options", e.Message);
+        }
+        if (tower.Parameters.Length != count)
+            throw new DataFormatException(path, 0, null, $"{count} parameters, the options imply {tower.Parameters.Length}");
+        MemoryMarshal.Cast<byte, float>(bytes.AsSpan(header, (int)(count * 4))).CopyTo(tower.Parameters);
+        return tower;
+    }
+
+    internal static void Save(string path, int kind, ItemSageModelOptions o, float[] parameters)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        AtomicFile.Write(path, stream =>
+        {
+            var head = new List<byte>(128);
+            head.AddRange(Magic.ToArray());
+            void Int(int v) { Span<byte> b = stackalloc byte[4]; BinaryPrimitives.WriteInt32LittleEndian(b, v); head.AddRange(b.ToArray()); }
+            Int(Version);
+            Int(kind);
+            foreach (int v in (int[])[o.VocabularySize, o.TextFields, o.ImageDim, o.MaxImages, o.HashRows, o.HashDim,
+                                      o.DModel, o.Heads, o.Layers, o.FfnDim, o.HeadHidden, o.OutputDim, 0])
+                Int(v);
+            Int(BitConverter.SingleToInt32Bits(o.Dropout));
+            byte[] tail = new byte[16];
+            BinaryPrimitives.WriteUInt64LittleEndian(tail, o.Seed);
+            BinaryPrimitives.WriteInt64LittleEndian(tail.AsSpan(8), parameters.Length);
+            head.AddRange(tail);
+            byte[] h = [.. head];
+            ReadOnlySpan<byte> body = MemoryMarshal.AsBytes(parameters.AsSpan());
+            var fnv = new Fnv();
+            fnv.Add(h);
+            fnv.Add(body);
+            stream.Write(h);
+            stream.Write(body);
+            byte[] sum = new byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(sum, fnv.Value);
+            stream.Write(sum);
+        });
+    }
+
+    internal static void ZeroGradients(ParameterStore store, SparseRowSet touched)
+    {
+        float[] g = store.Gradients;
+        int start = 0;
+        foreach ((int offset, int length) in store.Sparse)
+        {
+            g.AsSpan(start, offset - start).Clear();
+            start = offset + length;
+        }
+        g.AsSpan(start).Clear();
+        foreach (SparseTable t in touched.Tables)
+        {
+            foreach (int row in t.TouchedRows) g.AsSpan(t.Offset + row * t.RowLength, t.RowLength).Clear();
+        }
+        touched.Clear();
+    }
+
+    private static ulong Checksum(ReadOnlySpan<byte> data)
+    {
+        var fnv = new Fnv();
+        fnv.Add(data);
+        return fnv.Value;
+    }
+
+    /// <summary>FNV-1a over little-endian 8-byte words (a byte-wise tail is impossible here: the header and
+    /// the float block are both multiples of 4, so at most one 4-byte word pads with zeros).</summary>
+    private struct Fnv
+    {
+        private ulong _h;
+        private byte[]? _pending;
+
+        public Fnv() => _h = 0xCBF29CE484222325UL;
+
+        public readonly ulong Value => _pending is null ? _h : Mix(_h, BinaryPrimitives.ReadUInt64LittleEndian(Pad(_pending)));
+
+        public void Add(ReadOnlySpan<byte> data)
+        {
+            if (_pending is not null)
+            {
+                byte[] joined = [.. _pending, .. data];
+                _pending = null;
+                data = joined;
+            }
+            int words = data.Length / 8;
+            foreach (ulong w in MemoryMarshal.Cast<byte, ulong>(data[..(words * 8)])) _h = Mix(_h, w);
+            if (data.Length % 8 != 0) _pending = data[(words * 8)..].ToArray();
+        }
+
+        private static byte[] Pad(byte[] tail)
+        {
+            byte[] b = new byte[8];
+            tail.CopyTo(b, 0);
+            return b;
+        }
+
+        private static ulong Mix(ulong h, ulong w) => (h ^ w) * 0x100000001B3UL;
+    }
+
+    private ref struct Reader(byte[] bytes, int position)
+    {
+        private int _p = position;
+
+        public int Int()
+        {
+            int v = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(_p));
+            _p += 4;
+            return v;
+        }
+
+        public float Float() => BitConverter.Int32BitsToSingle(Int());
+
+        public ulong ULong()
+        {
+            ulong v = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(_p));
+            _p += 8;
+            return v;
+        }
+
+        public long Long() => (long)ULong();
+    }
+}
