@@ -143,7 +143,7 @@ public static class GemmBenchmark
                       "softmaxes and the input assembly.");
         md.AppendLine();
         md.AppendLine("Timings on a shared 2-core machine are noisy (the peak and the GEMM compete with other processes; a ratio above 100% " +
-                      "means the peak run was interrupted more than the GEMM run); the lead reruns this alone.");
+                      "means the peak run was interrupted more than the GEMM run); the load average is printed above — compare runs made on an idle machine.");
         File.WriteAllText(output, md.ToString());
         Console.WriteLine($"wrote {output}");
         return 0;

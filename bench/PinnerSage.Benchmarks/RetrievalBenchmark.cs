@@ -96,9 +96,9 @@ public static class RetrievalBenchmark
             }
             report.AppendLine().AppendLine(CultureInfo.InvariantCulture,
                 $"Candidate recall of the HNSW path (ef 64) against exact search over {compared:N0} users: **{(double)found / wanted:F4}** (share of the exact path's candidates also returned).");
-            report.AppendLine().AppendLine("Timings on a shared 2-core machine are noisy; the lead reruns alone.");
+            report.AppendLine().AppendLine("Timings are wall-clock on this machine; other load inflates them.");
             Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-            File.WriteAllText(output, report.ToString());
+            AtomicFile.WriteText(output, w => w.Write(report.ToString()));
             Console.WriteLine(report.ToString());
             Console.WriteLine($"wrote {output}");
             return 0;

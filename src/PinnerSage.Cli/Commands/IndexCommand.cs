@@ -43,7 +43,7 @@ internal static class IndexCommand
         {
             var options = new HnswOptions
             {
-                Metric = ParseMetric(pr.GetValue(metric)!),
+                Metric = RetrievalInputs.ParseMetric(pr.GetValue(metric)!),
                 M = pr.GetValue(m),
                 EfConstruction = pr.GetValue(efConstruction),
                 Ef = pr.GetValue(ef),
@@ -181,14 +181,6 @@ internal static class IndexCommand
         }));
         return cmd;
     }
-
-    private static VectorMetric ParseMetric(string text) => text.ToLowerInvariant() switch
-    {
-        "ip" => VectorMetric.InnerProduct,
-        "cosine" => VectorMetric.Cosine,
-        "l2" => VectorMetric.L2,
-        _ => throw new ArgumentException($"--metric must be ip, cosine or l2, got '{text}'."),
-    };
 
     private static string MetricName(VectorMetric metric) => metric switch
     {
