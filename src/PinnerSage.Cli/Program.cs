@@ -7,4 +7,5 @@ root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(ProfilesCommand.Create());
 root.Subcommands.Add(ClusterCommand.Create());
 root.Subcommands.Add(EmbeddingsCommand.Create());
+root.Subcommands.Add(ItemSageCommand.Create());
 return root.Parse(args).Invoke();
