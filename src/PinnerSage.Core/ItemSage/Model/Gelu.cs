@@ -14,6 +14,8 @@ internal static class Gelu
     /// <summary>y = GELU(x); <paramref name="t"/> receives the tanh cache. y may not alias x.</summary>
     public static void Forward(ReadOnlySpan<float> x, Span<float> t, Span<float> y)
     {
+        t = t[..x.Length];
+        y = y[..x.Length];
         // t = tanh(C·x·(1 + A·x²))
         TensorPrimitives.Multiply(x, x, t);
         TensorPrimitives.Multiply(t, A, t);

@@ -1,0 +1,244 @@
+using PinnerSage.ItemSage.Model;
+using static PinnerSage.Tests.ItemSage.Model.GradientCheck;
+
+namespace PinnerSage.Tests.ItemSage.Model;
+
+/// <summary>Every layer's Backward against central finite differences of its Forward (parameters and inputs).</summary>
+public sealed class LayerGradientTests
+{
+    private static ParameterStore RandomStore(Action<ParameterStore> build, int seed)
+    {
+        var store = new ParameterStore(1);
+        build(store);
+        store.Allocate();
+        var random = new Random(seed);
+        for (int i = 0; i < store.Size; i++) store.Parameters[i] = (float)(random.NextDouble() - 0.5);
+        return store;
+    }
+
+    [Fact]
+    public void Linear()
+    {
+        Linear layer = null!;
+        var store = RandomStore(s => layer = new Linear(s, 5, 7), 1);
+        var random = new Random(2);
+        int rows = 4;
+        float[] x = RandomVector(random, rows * 5), r = RandomVector(random, rows * 7), y = new float[rows * 7];
+        double Loss()
+        {
+            layer.Forward(x, rows, y);
+            return Dot(r, y);
+        }
+        Loss();
+        var dx = new float[rows * 5];
+        layer.Backward(x, r, rows, dx);
+        Check("Linear.params", store.Parameters, 0, store.Gradients, Loss);
+        Check("Linear.x", x, 0, dx, Loss);
+        // accumulate: dx += dy·Wᵀ
+        var dx2 = (float[])dx.Clone();
+        layer.Backward(x, r, rows, dx2, accumulate: true);
+        for (int i = 0; i < dx.Length; i++) Assert.Equal(2 * dx[i], dx2[i], 5);
+    }
+
+    [Fact]
+    public void LayerNormalization()
+    {
+        LayerNorm layer = null!;
+        var store = RandomStore(s => layer = new LayerNorm(s, 9), 3);
+        var random = new Random(4);
+        int rows = 3;
+        float[] x = RandomVector(random, rows * 9, 2), r = RandomVector(random, rows * 9), y = new float[rows * 9];
+        float[] mean = new float[rows], rstd = new float[rows];
+        double Loss()
+        {
+            layer.Forward(x, rows, y, mean, rstd);
+            return Dot(r, y);
+        }
+        Loss();
+        var dx = new float[rows * 9];
+        layer.Backward(x, mean, rstd, r, rows, dx, accumulate: false, new float[18]);
+        Check("LayerNorm.params", store.Parameters, 0, store.Gradients, Loss);
+        Check("LayerNorm.x", x, 0, dx, Loss);
+    }
+
+    [Fact]
+    public void GeluTanh()
+    {
+        var random = new Random(5);
+        float[] x = RandomVector(random, 37, 3), r = RandomVector(random, 37), y = new float[37], t = new float[37];
+        double Loss()
+        {
+            Gelu.Forward(x, t, y);
+            return Dot(r, y);
+        }
+        Loss();
+        // Reference values of the tanh form.
+        for (int i = 0; i < x.Length; i++)
+        {
+            double xi = x[i];
+            double expected = 0.5 * xi * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (xi + 0.044715 * xi * xi * xi)));
+            Assert.Equal(expected, y[i], 5);
+        }
+        var dx = new float[37];
+        Gelu.Backward(x, t, r, dx);
+        Check("Gelu.x", x, 0, dx, Loss);
+    }
+
+    [Fact]
+    public void L2Normalization()
+    {
+        var random = new Random(6);
+        int rows = 3, dim = 6;
+        float[] x = RandomVector(random, rows * dim), r = RandomVector(random, rows * dim), y = new float[rows * dim];
+        float[] norms = new float[rows];
+        double Loss()
+        {
+            L2Normalize.Forward(x, rows, dim, norms, y);
+            return Dot(r, y);
+        }
+        Loss();
+        for (int i = 0; i < rows; i++)
+            Assert.Equal(1.0, Math.Sqrt(Dot(y.AsSpan(i * dim, dim), y.AsSpan(i * dim, dim))), 5);
+        var dx = new float[rows * dim];
+        L2Normalize.Backward(y, norms, r, rows, dim, dx);
+        Check("L2.x", x, 0, dx, Loss);
+    }
+
+    [Fact]
+    public void DropoutIsDeterministicInvertedAndLinear()
+    {
+        var x = new float[10_000];
+        Array.Fill(x, 1f);
+        var a = (float[])x.Clone();
+        var b = (float[])x.Clone();
+        Dropout.Apply(a, 0.25f, 42, 3);
+        Dropout.Apply(b, 0.25f, 42, 3);
+        Assert.Equal(a, b);
+        int kept = a.Count(v => v != 0);
+        Assert.InRange(kept, 7_200, 7_800);
+        Assert.All(a, v => Assert.True(v == 0 || Math.Abs(v - 1 / 0.75f) < 1e-6));
+        var c = (float[])x.Clone();
+        Dropout.Apply(c, 0.25f, 43, 3);
+        Assert.NotEqual(a, c);
+    }
+
+    [Fact]
+    public void AttentionWithPaddingMask()
+    {
+        var random = new Random(7);
+        int batch = 3, s = 5, d = 8, heads = 2;
+        foreach (int sq in new[] { s, 1 })
+        {
+            float[] q = RandomVector(random, batch * sq * d), kv = RandomVector(random, batch * s * 2 * d);
+            float[] r = RandomVector(random, batch * sq * d), o = new float[batch * sq * d], p = new float[batch * heads * sq * s];
+            byte[] mask = [1, 1, 0, 1, 0, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1];
+            double Loss()
+            {
+                MultiHeadAttention.Forward(q, kv, mask, batch, sq, s, d, heads, p, o);
+                return Dot(r, o);
+            }
+            Loss();
+            for (int b = 0; b < batch; b++)
+                for (int j = 0; j < s; j++)
+                    if (mask[b * s + j] == 0)
+                        for (int h = 0; h < heads; h++) Assert.Equal(0f, p[((b * heads + h) * sq) * s + j]);
+            var dq = new float[q.Length];
+            var dkv = new float[kv.Length];
+            MultiHeadAttention.Backward(q, kv, p, r, batch, sq, s, d, heads, dq, dkv);
+            Check($"MHA.q(sq={sq})", q, 0, dq, Loss);
+            Check($"MHA.kv(sq={sq})", kv, 0, dkv, Loss);
+            // Masked keys and values have exactly zero gradient.
+            for (int b = 0; b < batch; b++)
+                for (int j = 0; j < s; j++)
+                    if (mask[b * s + j] == 0)
+                        Assert.All(dkv.AsSpan((b * s + j) * 2 * d, 2 * d).ToArray(), g => Assert.Equal(0f, g));
+        }
+    }
+
+    [Theory]
+    [InlineData(5, false)]
+    [InlineData(1, false)]
+    [InlineData(5, true)]
+    [InlineData(1, true)]
+    public void EncoderLayerPreNorm(int sq, bool training)
+    {
+        int batch = 3, s = 5, d = 8, heads = 2, ffn = 12;
+        EncoderLayer layer = null!;
+        var store = RandomStore(st => layer = new EncoderLayer(st, 0, d, heads, ffn, s, sq, 0.2f), 8);
+        var random = new Random(9);
+        float[] x = RandomVector(random, batch * s * d), r = RandomVector(random, batch * sq * d), y = new float[batch * sq * d];
+        byte[] mask = [1, 1, 0, 1, 0, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1];
+        double Loss()
+        {
+            layer.Forward(x, mask, batch, y, training, 77);
+            return Dot(r, y);
+        }
+        Loss();
+        var dx = new float[x.Length];
+        layer.Backward(x, r, dx);
+        Check("Encoder.params", store.Parameters, 0, store.Gradients, Loss);
+        Check("Encoder.x", x, 0, dx, Loss);
+    }
+
+    [Fact]
+    public void HashEmbeddingSparseGradients()
+    {
+        HashEmbedding layer = null!;
+        var store = RandomStore(s => layer = new HashEmbedding(s, 20, 11, 4), 10);
+        int[] tokens = [3, 7, 3, 19, 0, 5, 5, 12];
+        int[] offsets = [0, 3, 3, 5, 8];        // field 1 is empty
+        int[] fields = [0, 2, 3];
+        var random = new Random(11);
+        float[] r = RandomVector(random, fields.Length * 4), y = new float[fields.Length * 4];
+        double Loss()
+        {
+            layer.Forward(tokens, offsets, fields, y);
+            return Dot(r, y);
+        }
+        Loss();
+        // Token vector = W[t,0]·E[h1(t)] + W[t,1]·E[h2(t)], field = sum.
+        float[] p = store.Parameters;
+        for (int f = 0; f < fields.Length; f++)
+            for (int j = 0; j < 4; j++)
+            {
+                double expected = 0;
+                for (int k = offsets[fields[f]]; k < offsets[fields[f] + 1]; k++)
+                {
+                    int t = tokens[k];
+                    expected += p[44 + 2 * t] * p[HashEmbedding.Hash1(t, 11) * 4 + j] + p[44 + 2 * t + 1] * p[HashEmbedding.Hash2(t, 11) * 4 + j];
+                }
+                Assert.True(Math.Abs(expected - y[f * 4 + j]) < 1e-5, $"field {f} j {j}: {expected} vs {y[f * 4 + j]}");
+            }
+        layer.Backward(tokens, offsets, fields, r);
+        Check("Hash.E+W", store.Parameters, 0, store.Gradients, Loss);
+        var touchedE = new HashSet<int>(layer.TableE.TouchedRows.ToArray());
+        var touchedW = new HashSet<int>(layer.TableW.TouchedRows.ToArray());
+        Assert.Equal(new HashSet<int>([3, 7, 19, 0, 5, 12]), touchedW);
+        for (int row = 0; row < 11; row++)
+            if (!touchedE.Contains(row))
+                Assert.All(store.Gradients.AsSpan(row * 4, 4).ToArray(), g => Assert.Equal(0f, g));
+        Assert.NotEqual(HashEmbedding.Hash1(3, 100_000), HashEmbedding.Hash2(3, 100_000));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ProjectionHeadWithL2(bool layerNorm)
+    {
+        ProjectionHead head = null!;
+        var store = RandomStore(s => head = new ProjectionHead(s, 6, 9, 4, layerNorm), 12);
+        var random = new Random(13);
+        int batch = 3;
+        float[] x = RandomVector(random, batch * 6), r = RandomVector(random, batch * 4), y = new float[batch * 4];
+        double Loss()
+        {
+            head.Forward(x, batch, y);
+            return Dot(r, y);
+        }
+        Loss();
+        var dx = new float[x.Length];
+        head.Backward(x, r, dx);
+        Check("Head.params", store.Parameters, 0, store.Gradients, Loss);
+        Check("Head.x", x, 0, dx, Loss);
+    }
+}
