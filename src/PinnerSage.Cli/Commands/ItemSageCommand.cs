@@ -125,9 +125,13 @@ internal static class ItemSageCommand
         var steps = new Option<int?>("--steps") { Description = "Fixed steps per trained model instead of a time budget (reproducible)." };
         var variants = new Option<string?>("--variants") { Description = "Only these variants: " + string.Join(",", ItemSageEvaluation.VariantNames) };
         var maxPairs = new Option<int>("--max-test-pairs") { Description = "Evaluate at most N test pairs per task.", DefaultValueFactory = _ => 2000 };
+        var lr = new Option<float?>("--lr") { Description = "Peak AdamW learning rate (default 2e-3)." };
+        var dropout = new Option<float?>("--dropout") { Description = "Dropout of the towers (default 0.1)." };
+        var dModel = new Option<int?>("--d-model") { Description = "Transformer width (default 64)." };
+        var batch = new Option<int?>("--batch") { Description = "Pairs per batch (default 128; as many random negatives)." };
         var cmd = new Command("eval", "Ablation: recall@10/@50 of the engaged item on the later held-out period, per task, for popularity and ItemSage variants.")
         {
-            Dataset, json, budget, steps, variants, maxPairs, TextFields, Vectors, Seed, Window, MinValue,
+            Dataset, json, budget, steps, variants, maxPairs, TextFields, Vectors, Seed, Window, MinValue, lr, dropout, dModel, batch,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -140,8 +144,19 @@ internal static class ItemSageCommand
                 MaxTestPairsPerTask = pr.GetValue(maxPairs),
                 Features = FeatureOptions(pr),
                 Pairs = PairOptions(pr),
-                Training = defaults.Training with { Seed = pr.GetValue(Seed) },
-                Model = defaults.Model with { Seed = pr.GetValue(Seed) },
+                Training = defaults.Training with
+                {
+                    Seed = pr.GetValue(Seed),
+                    LearningRate = pr.GetValue(lr) ?? defaults.Training.LearningRate,
+                    BatchSize = pr.GetValue(batch) ?? defaults.Training.BatchSize,
+                    RandomNegatives = pr.GetValue(batch) ?? defaults.Training.RandomNegatives,
+                },
+                Model = defaults.Model with
+                {
+                    Seed = pr.GetValue(Seed),
+                    Dropout = pr.GetValue(dropout) ?? defaults.Model.Dropout,
+                    DModel = pr.GetValue(dModel) ?? defaults.Model.DModel,
+                },
             };
             IAnsiConsole console = AnsiConsole.Console;
             string datasetPath = pr.GetValue(Dataset)!;
@@ -235,20 +250,29 @@ internal static class ItemSageCommand
         return loss;
     }
 
-    /// <summary>For quickstart: trains a small ItemSage model on <paramref name="datasetDirectory"/> within about
-    /// <paramref name="seconds"/>, embeds the catalogue and returns the .npy path (ids beside it).</summary>
-    internal static string TrainSmallAndEmbed(string datasetDirectory, double seconds, ulong seed, IAnsiConsole console)
+    /// <summary>For quickstart: trains a small ItemSage model on the dataset in <paramref name="datasetDirectory"/> for
+    /// about <paramref name="seconds"/>, embeds its whole catalogue into
+    /// <c>itemsage/embeddings.npy</c> (+ .ids) inside it and returns that path; the model folder is <c>itemsage/model</c>.</summary>
+    internal static string QuickstartEmbeddings(string datasetDirectory, ulong seed, IAnsiConsole console,
+        double seconds = QuickstartTrainingSeconds)
     {
-        string modelDir = Path.Combine(datasetDirectory, "itemsage-model");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string modelDir = Path.Combine(datasetDirectory, "itemsage", "model");
         var request = new TrainRequest(datasetDirectory, modelDir, ItemSageEvaluation.SmallModel with { Seed = seed }, false,
             new ItemSageFeatureOptions(), new PairOptions { TestShare = 0, ValidationShare = 0 },
             new ItemSageTrainingOptions { BatchSize = 128, RandomNegatives = 128, Seed = seed, WarmupSteps = 20 },
-            Steps: 100_000, Epochs: null, QueryEmbeddings: null, CheckpointEvery: 0, Resume: false, TimeLimit: TimeSpan.FromSeconds(seconds));
-        Train(request, console, quiet: true);
-        string npy = Path.Combine(datasetDirectory, "vectors-itemsage.npy");
-        ItemSageModelFolder.Embed(modelDir, DatasetLayout.Open(datasetDirectory), npy);
+            Steps: 100_000, Epochs: null, QueryEmbeddings: null, CheckpointEvery: 0, Resume: false,
+            TimeLimit: TimeSpan.FromSeconds(seconds));
+        double loss = Train(request, console, quiet: true);
+        string npy = Path.Combine(datasetDirectory, "itemsage", "embeddings.npy");
+        (int items, int d) = ItemSageModelFolder.Embed(modelDir, DatasetLayout.Open(datasetDirectory), npy);
+        console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"[blue]ItemSage[/] {Markup.Escape($"small model trained on the world's titles, categories and vectors (final loss {loss:F2}), {items:N0} items embedded, d = {d} → {npy}")} [grey]({clock.Elapsed.TotalSeconds:F1} s)[/]"));
         return npy;
     }
+
+    /// <summary>Training time of the quickstart's ItemSage model.</summary>
+    internal const double QuickstartTrainingSeconds = 20;
 
     private static float[] LoadQuerySpace(string path, ItemSageFeatures features)
     {

@@ -29,19 +29,21 @@ internal static class QuickstartCommand
                           "median squared distance of random item pairs, as profiles build).",
             DefaultValueFactory = _ => "auto",
         };
+        var itemSage = new Option<bool>("--itemsage")
+        { Description = "First train a small ItemSage model on the world (~20 s) and build the profiles on its embeddings." };
         var cmd = new Command("quickstart",
             "End-to-end showcase: generate a small synthetic shop, build user profiles, print a few users' interests against the ground truth.")
         {
-            output, users, seed, alpha,
+            output, users, seed, alpha, itemSage,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
             Run(pr.GetValue(output)!, pr.GetValue(users), pr.GetValue(seed), ProfilesCommand.ParseAlpha(pr.GetValue(alpha)),
-                AnsiConsole.Console)));
+                AnsiConsole.Console, pr.GetValue(itemSage))));
         return cmd;
     }
 
     /// <summary>Runs the showcase; <paramref name="alpha"/> null = auto (<see cref="AutoAlpha.Resolve"/>).</summary>
-    internal static int Run(string directory, int userCount, ulong seed, double? alpha, IAnsiConsole console)
+    internal static int Run(string directory, int userCount, ulong seed, double? alpha, IAnsiConsole console, bool itemSage = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(userCount, 10, "--users");
         var total = Stopwatch.StartNew();
@@ -62,7 +64,10 @@ internal static class QuickstartCommand
         var profileOptions = new ProfileOptions();
         string storePath = Path.Combine(directory, "profiles.db"), jsonlPath = Path.Combine(directory, "profiles.jsonl");
         BatchSummary batch;
-        using (ItemEmbeddings items = ItemEmbeddings.Load(Path.Combine(directory, SyntheticWorldWriter.VectorsFile)))
+        string embeddingsPath = itemSage
+            ? ItemSageCommand.QuickstartEmbeddings(directory, seed, console)
+            : Path.Combine(directory, SyntheticWorldWriter.VectorsFile);
+        using (ItemEmbeddings items = ItemEmbeddings.Load(embeddingsPath))
         using (SqliteProfileStore store = SqliteProfileStore.Open(storePath))
         using (IProfileReplaceSession session = store.BeginReplaceAll())
         using (var jsonl = new JsonLinesProfileWriter(jsonlPath))
