@@ -29,20 +29,21 @@ internal static class QuickstartCommand
                           "median squared distance of random item pairs, as profiles build).",
             DefaultValueFactory = _ => "auto",
         };
-        var itemSage = new Option<bool>("--itemsage")
-        { Description = "First train a small ItemSage model on the world (~20 s) and build the profiles on its embeddings." };
+        var noItemSage = new Option<bool>("--no-itemsage")
+        { Description = "Skip the small ItemSage model (~20 s) that is otherwise trained first; build profiles on the world's own item vectors." };
         var cmd = new Command("quickstart",
             "End-to-end showcase: generate a small synthetic shop, build user profiles, print a few users' interests against the ground truth.")
         {
-            output, users, seed, alpha, itemSage,
+            output, users, seed, alpha, noItemSage,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
             Run(pr.GetValue(output)!, pr.GetValue(users), pr.GetValue(seed), ProfilesCommand.ParseAlpha(pr.GetValue(alpha)),
-                AnsiConsole.Console, pr.GetValue(itemSage))));
+                AnsiConsole.Console, itemSage: !pr.GetValue(noItemSage))));
         return cmd;
     }
 
-    /// <summary>Runs the showcase; <paramref name="alpha"/> null = auto (<see cref="AutoAlpha.Resolve"/>).</summary>
+    /// <summary>Runs the showcase; <paramref name="alpha"/> null = auto (<see cref="AutoAlpha.Resolve"/>);
+    /// <paramref name="itemSage"/>: train a small ItemSage model first and build the profiles on its embeddings.</summary>
     internal static int Run(string directory, int userCount, ulong seed, double? alpha, IAnsiConsole console, bool itemSage = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(userCount, 10, "--users");

@@ -198,20 +198,31 @@ public static class ItemSageEvaluation
         EngagementPairs pairs, ItemSageTrainingOptions training, ItemSageEvalOptions options, TimeSpan budget,
         Action<string, TrainingProgress>? progress)
     {
-        int steps = options.StepsPerVariant ?? training.Steps;
+        var clock = Stopwatch.StartNew();
+        int steps = options.StepsPerVariant ?? CalibrateSteps(mlp, features, pairs, training, options, budget);
         training = training with { Steps = steps };
         IItemTower tower = CreateTower(features, options.Model, mlp);
         var trainer = new ItemSageTrainer(tower, features, pairs.Train, pairs.Tasks, training);
-        var clock = Stopwatch.StartNew();
-        double examplesPerSecond = 0;
-        double loss = trainer.Train(p =>
-        {
-            examplesPerSecond = p.ExamplesPerSecond;
-            progress?.Invoke(name, p);
-        }, options.StepsPerVariant is null ? budget : null);
+        double loss = trainer.Train(p => progress?.Invoke(name, p), options.StepsPerVariant is null ? budget - clock.Elapsed : null);
         double seconds = clock.Elapsed.TotalSeconds;
         float[] embeddings = ItemSageEmbedder.EmbedAll(tower, features);
         return (embeddings, new VariantRun(trainer.Step, seconds, trainer.Step * training.BatchSize / Math.Max(1e-9, seconds), loss));
+    }
+
+    /// <summary>Steps that fit in <paramref name="budget"/>: times a few steps of a throwaway model (after two warm-up
+    /// steps) so the real run's learning-rate schedule can decay over the whole budget; the time spent here counts.</summary>
+    private static int CalibrateSteps(bool mlp, ItemSageFeatures features, EngagementPairs pairs, ItemSageTrainingOptions training,
+        ItemSageEvalOptions options, TimeSpan budget)
+    {
+        var clock = Stopwatch.StartNew();
+        var probe = new ItemSageTrainer(CreateTower(features, options.Model, mlp), features, pairs.Train, pairs.Tasks, training with { Steps = 10 });
+        probe.TrainStep();
+        probe.TrainStep();
+        TimeSpan start = clock.Elapsed;
+        const int timed = 6;
+        for (int i = 0; i < timed; i++) probe.TrainStep();
+        double perStep = (clock.Elapsed - start).TotalSeconds / timed;
+        return (int)Math.Clamp((budget - clock.Elapsed).TotalSeconds / Math.Max(perStep, 1e-6), 10, 1_000_000);
     }
 
     private static string Summary(string variant, Dictionary<string, Dictionary<string, double>> r, IReadOnlyList<int> ks) =>

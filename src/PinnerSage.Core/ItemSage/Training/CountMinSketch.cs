@@ -27,8 +27,8 @@ public sealed class CountMinSketch
         _shift = 64 - bits;
         _counts = new long[Width * depth];
         _multipliers = new ulong[depth];
-        ulong x = seed;
-        for (int r = 0; r < depth; r++) _multipliers[r] = SplitMix(ref x) | 1UL;
+        var random = new TrainingRandom(seed);
+        for (int r = 0; r < depth; r++) _multipliers[r] = random.NextUInt64() | 1UL;
     }
 
     /// <summary>Counters per row (a power of two).</summary>
@@ -81,12 +81,4 @@ public sealed class CountMinSketch
     }
 
     private int Slot(long key, int row) => (int)(((ulong)key * _multipliers[row] + (ulong)row * 0x9E3779B97F4A7C15UL) * 0xBF58476D1CE4E5B9UL >> _shift);
-
-    private static ulong SplitMix(ref ulong x)
-    {
-        ulong z = x += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
 }
