@@ -11,6 +11,8 @@ switch (command)
         return ClusteringBenchmark.Run(rest);
     case "batch":
         return BatchBenchmark.Run(rest);
+    case "itemsage-gemm":
+        return GemmBenchmark.Run(rest);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(ClusteringBenchmark).Assembly).Run(rest);
         return 0;
@@ -19,6 +21,7 @@ switch (command)
             usage: dotnet run -c Release --project bench/PinnerSage.Benchmarks -- <benchmark> [options]
               clustering [--quick] [--sizes 50,100,...] [--parts]   Ward per user vs fastcluster and scipy
               batch [--users N | --world DIR] [--threads T] [--also-unsorted]   profiles build on a synthetic world
+              itemsage-gemm [--quick]                                GEMM GFLOP/s vs measured FMA peak, tower examples/s
               micro [BenchmarkDotNet arguments]                      kernel micro-benchmarks (e.g. --filter *ActionsReader*)
             """);
         return 3;

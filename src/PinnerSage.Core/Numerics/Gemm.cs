@@ -27,11 +27,19 @@ internal static unsafe class Gemm
     public const int MC = 16 * MR;
     public const int NC = 4096;
 
-    /// <summary>Below this many multiply-adds a call stays on the calling thread (thread hand-off costs ~µs).</summary>
-    private const long ParallelThreshold = 1L << 18;
+    /// <summary>Below this many multiply-adds (~20 µs of work) a call stays on the calling thread: handing work to the
+    /// pool costs several µs.</summary>
+    private const long ParallelThreshold = 1L << 20;
 
     /// <summary>Threads used when a caller does not say (the machine's processor count).</summary>
     public static int DefaultThreads { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>When set, <see cref="ProfiledTicks"/> accumulates the Stopwatch ticks spent in multiplies (benchmarks
+    /// use it to show how much of a model pass is GEMM).</summary>
+    public static bool Profile { get; set; }
+
+    /// <summary>Stopwatch ticks spent in <see cref="Multiply"/> while <see cref="Profile"/> was set.</summary>
+    public static long ProfiledTicks;
 
     /// <summary>C[m×n] = α·op(A)·op(B) + β·C, where op(A) is m×k (A stored k×m when <paramref name="transA"/>) and
     /// op(B) is k×n (B stored n×k when <paramref name="transB"/>); leading dimensions are row strides. β = 0 means C
@@ -53,6 +61,7 @@ internal static unsafe class Gemm
         if (threads <= 0) threads = DefaultThreads;
         if ((long)m * n * k < ParallelThreshold) threads = 1;
 
+        long start = Profile ? Stopwatch.GetTimestamp() : 0;
         fixed (float* pa = a)
         fixed (float* pb = b)
         fixed (float* pc = c)
@@ -60,6 +69,7 @@ internal static unsafe class Gemm
             var job = new Job(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
             job.Run(threads);
         }
+        if (Profile) Interlocked.Add(ref ProfiledTicks, Stopwatch.GetTimestamp() - start);
     }
 
     private static void ScaleC(int m, int n, float beta, Span<float> c, int ldc)
@@ -81,7 +91,7 @@ internal static unsafe class Gemm
         private readonly float _alpha, _beta;
         private readonly float* _a, _b, _c;
         private float* _packedB;
-        private int _jc, _nc, _pc, _kc;
+        private int _jc, _nc, _pc, _kc, _mcBlock;
 
         public Job(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb,
                    float beta, float* c, int ldc)
@@ -94,7 +104,11 @@ internal static unsafe class Gemm
 
         public void Run(int threads)
         {
-            int mBlocks = (_m + MC - 1) / MC;
+            // Block height: MC, lowered (to a multiple of MR, at least 4·MR) when M is short so that every thread gets
+            // about four blocks and none idles at the end. Heights only regroup whole MR-row tiles, and a tile's sums
+            // do not depend on its block, so results stay identical for any thread count.
+            _mcBlock = threads == 1 ? MC : Math.Clamp(RoundUp((_m + 4 * threads - 1) / (4 * threads), MR), 4 * MR, MC);
+            int mBlocks = (_m + _mcBlock - 1) / _mcBlock;
             threads = Math.Min(threads, mBlocks);
             int maxNc = Math.Min(NC, RoundUp(_n, NR));
             float[] packedB = ArrayPool<float>.Shared.Rent(KC * maxNc + 16);
@@ -136,8 +150,8 @@ internal static unsafe class Gemm
 
         private void RunMBlock(int blk)
         {
-            int ic = blk * MC;
-            int mc = Math.Min(MC, _m - ic);
+            int ic = blk * _mcBlock;
+            int mc = Math.Min(_mcBlock, _m - ic);
             float[] packedA = ArrayPool<float>.Shared.Rent(MC * KC + 16);
             try
             {

@@ -10,7 +10,8 @@ namespace PinnerSage.ItemSage.Model;
 /// final norm of pre-LN transformers.
 /// Shapes: x [B, S, D]; the first Sq positions are queries (Sq = S, or 1 in the last layer, where only [CLS] feeds the
 /// head — exact, because no other output of the last layer is used; it cuts the FFN and the query projections by a
-/// factor S); y [B, Sq, D]. keyMask [B, S]. Buffers are sized once per batch size and reused.
+/// factor S, and its attention runs as <see cref="ClsAttention"/>, which never projects the S keys and values); y [B, Sq, D].
+/// keyMask [B, S]. Buffers are sized once per batch size and reused.
 /// </remarks>
 internal sealed class EncoderLayer
 {
@@ -18,6 +19,7 @@ internal sealed class EncoderLayer
     private readonly Linear _wq, _wkv, _wo, _w1, _w2;
     private readonly int _d, _f, _heads, _s, _sq, _index;
     private readonly float _dropout;
+    private readonly ClsAttention? _single;
     private int _batch = -1;
     private int _capacity;
     private float[] _mean1 = [], _rstd1 = [], _xn = [], _xq = [], _q = [], _kv = [], _p = [], _att = [], _a = [];
@@ -42,6 +44,7 @@ internal sealed class EncoderLayer
         _ln2 = new LayerNorm(store, d);
         _w1 = new Linear(store, d, ffn);
         _w2 = new Linear(store, ffn, d);
+        _single = sq == 1 ? new ClsAttention(d, heads, s) : null;
     }
 
     public int QueryPositions => _sq;
@@ -68,8 +71,8 @@ internal sealed class EncoderLayer
         _xn = new float[n * d];
         _xq = _sq == _s ? [] : new float[nq * d];
         _q = new float[nq * d];
-        _kv = new float[n * 2 * d];
-        _p = new float[nq * _heads * _s];
+        _kv = _single is null ? new float[n * 2 * d] : [];
+        _p = _single is null ? new float[nq * _heads * _s] : [];
         _att = new float[nq * d];
         _a = new float[nq * d];
         _h = new float[nq * d];
@@ -84,7 +87,7 @@ internal sealed class EncoderLayer
         _dtmp = new float[nq * d];
         _dg = new float[nq * _f];
         _dq = new float[nq * d];
-        _dkv = new float[n * 2 * d];
+        _dkv = _single is null ? new float[n * 2 * d] : [];
         _dxn = new float[n * d];
         _dxq = _sq == _s ? [] : new float[nq * d];
         _scratch = new float[2 * Math.Max(d, _f)];
@@ -100,8 +103,15 @@ internal sealed class EncoderLayer
         _ln1.Forward(x, n, _xn, _mean1, _rstd1);
         ReadOnlySpan<float> xq = QueryRows(_xn, batch, _xq);
         _wq.Forward(xq, nq, _q);
-        _wkv.Forward(_xn, n, _kv);
-        MultiHeadAttention.Forward(_q, _kv, keyMask, batch, _sq, _s, d, _heads, _p, _att);
+        if (_single is not null)
+        {
+            _single.Forward(_q, _xn, keyMask, batch, _wkv, _att);
+        }
+        else
+        {
+            _wkv.Forward(_xn, n, _kv);
+            MultiHeadAttention.Forward(_q, _kv, keyMask, batch, _sq, _s, d, _heads, _p, _att);
+        }
         _wo.Forward(_att, nq, _a);
         if (_training) Dropout.Apply(_a.AsSpan(0, nq * d), _dropout, seed, (ulong)(2 * _index));
         Span<float> h = _h.AsSpan(0, nq * d);
@@ -141,9 +151,17 @@ internal sealed class EncoderLayer
         Span<float> datt = _dq.AsSpan(0, nq * d);
         _wo.Backward(_att, da, nq, datt);
         Span<float> dq = _dtmp.AsSpan(0, nq * d);
-        MultiHeadAttention.Backward(_q, _kv, _p, datt, batch, _sq, _s, d, _heads, dq, _dkv);
         Span<float> dxn = _dxn.AsSpan(0, n * d);
-        _wkv.Backward(_xn, _dkv, n, dxn);
+        if (_single is not null)
+        {
+            dxn.Clear();
+            _single.Backward(_q, _xn, datt, batch, _wkv, dq, dxn);
+        }
+        else
+        {
+            MultiHeadAttention.Backward(_q, _kv, _p, datt, batch, _sq, _s, d, _heads, dq, _dkv);
+            _wkv.Backward(_xn, _dkv, n, dxn);
+        }
         if (_sq == _s)
         {
             _wq.Backward(_xn, dq, nq, dxn, accumulate: true);

@@ -38,6 +38,7 @@ public static class ItemSageTower
     public static IItemTower Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian hosts are not supported");
         byte[] bytes = File.ReadAllBytes(path);
         const int header = 8 + 4 + 4 + 13 * 4 + 4 + 8 + 8;
         if (bytes.Length < header + 8 || !bytes.AsSpan(0, 8).SequenceEqual(Magic))
@@ -73,7 +74,6 @@ public static class ItemSageTower
         if (tower.Parameters.Length != count)
             throw new DataFormatException(path, 0, null, $"{count} parameters, the options imply {tower.Parameters.Length}");
         MemoryMarshal.Cast<byte, float>(bytes.AsSpan(header, (int)(count * 4))).CopyTo(tower.Parameters);
-        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian hosts are not supported");
         return tower;
     }
 

@@ -6,7 +6,7 @@ namespace PinnerSage.ItemSage.Model;
 /// y = (x − μ)·r·g + β with r = 1/√(σ² + ε), σ² the biased variance, ε = 1e-5.</summary>
 /// <remarks>Backward with x̂ = (x − μ)·r and dx̂ = dy∘g: dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂∘x̂)); dg += Σ dy∘x̂,
 /// dβ += Σ dy. The cache is μ and r per row; x̂ is recomputed from x (one cheap pass instead of a [rows, Dim] buffer).
-/// Statistics are summed in double for rows of large mean (our choice: robust, and cheap at these widths).</remarks>
+/// The variance is the two-pass form (centre, then sum squares), which is accurate in float for rows of large mean.</remarks>
 internal sealed class LayerNorm
 {
     private const float Epsilon = 1e-5f;
@@ -29,7 +29,7 @@ internal sealed class LayerNorm
         _s.P(_b, Dim).Clear();
     }
 
-    /// <summary>x, y [rows, Dim] (y may be x); mean, rstd [rows] are the cache.</summary>
+    /// <summary>x, y [rows, Dim]; x must stay unchanged until Backward (x̂ is recomputed from it); mean, rstd [rows] are the cache.</summary>
     public void Forward(ReadOnlySpan<float> x, int rows, Span<float> y, Span<float> mean, Span<float> rstd)
     {
         ReadOnlySpan<float> g = _s.P(_g, Dim), b = _s.P(_b, Dim);
@@ -37,17 +37,13 @@ internal sealed class LayerNorm
         {
             ReadOnlySpan<float> xr = x.Slice(r * Dim, Dim);
             Span<float> yr = y.Slice(r * Dim, Dim);
+            // Two passes (mean, then squares of the centred values), so a large common offset costs no precision.
             float mu = TensorPrimitives.Sum(xr) / Dim;
-            double var = 0;
-            for (int j = 0; j < Dim; j++)
-            {
-                double d = xr[j] - mu;
-                var += d * d;
-            }
-            float rs = (float)(1.0 / Math.Sqrt(var / Dim + Epsilon));
+            TensorPrimitives.Subtract(xr, mu, yr);
+            float var = TensorPrimitives.Dot(yr, yr) / Dim;
+            float rs = 1f / MathF.Sqrt(var + Epsilon);
             mean[r] = mu;
             rstd[r] = rs;
-            TensorPrimitives.Subtract(xr, mu, yr);
             TensorPrimitives.Multiply(yr, rs, yr);
             TensorPrimitives.FusedMultiplyAdd(yr, g, b, yr);
         }

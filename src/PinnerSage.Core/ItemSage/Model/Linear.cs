@@ -26,6 +26,15 @@ internal sealed class Linear
 
     public int Out { get; }
 
+    /// <summary>W [In, Out] row-major.</summary>
+    public Span<float> Weights => _s.P(_w, In * Out);
+
+    public Span<float> WeightGradients => _s.G(_w, In * Out);
+
+    public Span<float> Bias => _s.P(_b, Out);
+
+    public Span<float> BiasGradients => _s.G(_b, Out);
+
     public void Initialize(SplitRandom random)
     {
         float limit = MathF.Sqrt(6f / (In + Out));

@@ -118,6 +118,37 @@ public sealed class ItemSageTowerTests
     }
 
     [Fact]
+    public void ForwardAndBackwardAreBitwiseIdenticalForAnyThreadCount()
+    {
+        // Large enough that the first layer's GEMMs (448 rows × 128 × 64) go parallel.
+        var o = Small with { DModel = 64, Heads = 4, FfnDim = 128, HashDim = 16, HeadHidden = 48, OutputDim = 16 };
+        const int count = 64;
+        ItemFeatureBatch batch = RandomBatch(o, count, 10);
+        var dy = RandomVector(new Random(11), count * o.OutputDim);
+        (float[] Y, float[] G) Run(int threads)
+        {
+            int old = PinnerSage.Numerics.Gemm.DefaultThreads;
+            PinnerSage.Numerics.Gemm.DefaultThreads = threads;
+            try
+            {
+                IItemTower tower = ItemSageTower.CreateTransformer(o);
+                var y = new float[count * o.OutputDim];
+                tower.Forward(batch, y, training: true, 12);
+                tower.Backward(dy);
+                return (y, tower.Gradients);
+            }
+            finally
+            {
+                PinnerSage.Numerics.Gemm.DefaultThreads = old;
+            }
+        }
+        var one = Run(1);
+        var two = Run(2);
+        Assert.Equal(one.Y, two.Y);
+        Assert.Equal(one.G, two.G);
+    }
+
+    [Fact]
     public void ItemsAreIndependentOfTheirBatch()
     {
         IItemTower tower = ItemSageTower.CreateTransformer(Small with { Dropout = 0 });

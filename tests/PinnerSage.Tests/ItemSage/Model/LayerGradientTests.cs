@@ -181,6 +181,24 @@ public sealed class LayerGradientTests
     }
 
     [Fact]
+    public void AbsorbedClsAttentionEqualsFullAttentionAtCls()
+    {
+        int batch = 20, s = 6, d = 16, heads = 4, ffn = 8;
+        EncoderLayer full = null!, cls = null!;
+        RandomStore(st => full = new EncoderLayer(st, 0, d, heads, ffn, s, s, 0f), 14);
+        RandomStore(st => cls = new EncoderLayer(st, 0, d, heads, ffn, s, 1, 0f), 14); // same layout, same values
+        var random = new Random(15);
+        float[] x = RandomVector(random, batch * s * d);
+        byte[] mask = new byte[batch * s];
+        for (int i = 0; i < mask.Length; i++) mask[i] = (byte)(i % s == 0 || random.Next(3) > 0 ? 1 : 0);
+        float[] yFull = new float[batch * s * d], yCls = new float[batch * d];
+        full.Forward(x, mask, batch, yFull, false, 0);
+        cls.Forward(x, mask, batch, yCls, false, 0);
+        for (int b = 0; b < batch; b++)
+            for (int j = 0; j < d; j++) Assert.True(Math.Abs(yFull[b * s * d + j] - yCls[b * d + j]) < 1e-4);
+    }
+
+    [Fact]
     public void HashEmbeddingSparseGradients()
     {
         HashEmbedding layer = null!;
