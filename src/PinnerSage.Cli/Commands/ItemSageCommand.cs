@@ -171,6 +171,11 @@ internal static class ItemSageCommand
                         $"  {variant}: step {p.Step:N0}, loss {p.Loss:F3}, {p.ExamplesPerSecond:N0} examples/s")));
                 });
             console.Write(ResultsTable(report));
+            foreach ((string name, VariantRun run) in report.Runs)
+            {
+                console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{name}: {run.Steps:N0} steps in {run.Seconds:F1} s, {run.ExamplesPerSecond:N0} examples/s, final loss {run.FinalLoss:F3}"));
+            }
             if (pr.GetValue(json) is string jsonPath)
                 report.WriteJson(jsonPath);
             return ExitCodes.Ok;

@@ -39,7 +39,9 @@ public sealed record ItemSageFeatureOptions
 /// <remarks>Our choices: each vector set (one <c>vectors/NAME.npy</c>) is one "image" position of the sequence, so an
 /// item has up to one vector per set (≤ 20 sets). Sets of different dimensions are zero-padded to the largest (the
 /// model's one image projection then acts as a per-set projection on the shared leading coordinates); every vector is
-/// L2-normalised first so sets of different scales weigh alike. An item without a vector in a set simply has one
+/// rescaled to norm √(its dimension) (root-mean-square 1 per coordinate, the scale a linear layer's initialisation
+/// expects; measured on amazon-scientific: MLP-concat recall@50 0.307 vs 0.298 with unit vectors, the transformer
+/// unchanged) so sets of different scales weigh alike. An item without a vector in a set simply has one
 /// position fewer (masked). Catalogue items are the item universe: the whole catalogue is embedded, actions on items
 /// missing from items.tsv are ignored by training.</remarks>
 public sealed class ItemSageFeatures : IItemFeatureSource, IDisposable
@@ -157,7 +159,7 @@ public sealed class ItemSageFeatures : IItemFeatureSource, IDisposable
                 dest.Clear();
                 ReadOnlySpan<float> v = _sets[s].Vector(row);
                 float norm = System.Numerics.Tensors.TensorPrimitives.Norm(v);
-                if (norm > 0) System.Numerics.Tensors.TensorPrimitives.Multiply(v, 1f / norm, dest[..v.Length]);
+                if (norm > 0) System.Numerics.Tensors.TensorPrimitives.Multiply(v, MathF.Sqrt(v.Length) / norm, dest[..v.Length]);
                 count++;
             }
             batch.ImageCount[b] = count;

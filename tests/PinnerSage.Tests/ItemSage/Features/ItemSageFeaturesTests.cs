@@ -6,7 +6,7 @@ namespace PinnerSage.Tests.ItemSage.Features;
 public sealed class ItemSageFeaturesTests
 {
     [Fact]
-    public void Fill_copies_each_fields_tokens_and_padded_unit_vectors_masking_missing_ones()
+    public void Fill_copies_each_fields_tokens_and_padded_rescaled_vectors_masking_missing_ones()
     {
         using var dir = new TempDir();
         var layout = DatasetLayout.Open(MiniDataset.Write(dir.Path));
@@ -36,7 +36,7 @@ public sealed class ItemSageFeaturesTests
         float[] raw = lm.Vector(lmRow).ToArray();
         float norm = MathF.Sqrt(raw.Sum(x => x * x));
         float[] second = batch.Images.AsSpan((1 * 2 + 1) * 6, 6).ToArray();
-        for (int j = 0; j < 4; j++) Assert.Equal(raw[j] / norm, second[j], 5);
+        for (int j = 0; j < 4; j++) Assert.Equal(raw[j] / norm * 2f, second[j], 5); // rescaled to norm √4
         Assert.Equal([0f, 0f], second[4..]);
     }
 
