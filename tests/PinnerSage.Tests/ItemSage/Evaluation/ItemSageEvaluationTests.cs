@@ -27,16 +27,30 @@ public sealed class ItemSageEvaluationTests(ITestOutputHelper output)
     public void Multi_task_is_at_least_as_good_as_single_task_on_the_sparse_tasks_of_the_synthetic_world()
     {
         using var dir = new TempDir();
-        var world = SyntheticWorld.Create(new SyntheticWorldOptions { Users = 500, Items = 800, Topics = 25, Days = 60, Dimension = 16, Seed = 11 });
+        // Conversions as rare as in a shop (1.5% add-to-cart, 0.5% checkout): a single-task model has a few hundred pairs and
+        // overfits them within the budget; the multi-task model shares what clicks and saves teach.
+        var world = SyntheticWorld.Create(new SyntheticWorldOptions
+        {
+            Users = 800, Items = 800, Topics = 25, Days = 60, Dimension = 16, Seed = 11,
+            ClickShare = 0.78, SaveShare = 0.20, AddToCartShare = 0.015, CheckoutShare = 0.005,
+        });
         SyntheticWorldWriter.Write(world, dir.Path, 1);
-        ItemSageEvalReport report = ItemSageEvaluation.Run(DatasetLayout.Open(dir.Path), Options(120, "popularity", "transformer", "single-task"),
+        ItemSageEvalReport report = ItemSageEvaluation.Run(DatasetLayout.Open(dir.Path), Options(200, "popularity", "transformer", "single-task"),
             line => output.WriteLine(line));
         Assert.Equal(["add_to_cart", "checkout", "click", "save"], report.TrainPairs.Keys.Order(StringComparer.Ordinal));
-        foreach (string task in new[] { "add_to_cart", "checkout" })
+        // Pooled over the two sparse tasks (weighted by their test pairs): per-task samples of a few hundred pairs
+        // differ by ±0.02 by chance alone, the pooled one less.
+        double Pooled(string variant, string metric)
         {
-            double multi = report.Results["transformer"][task]["recall@50"], single = report.Results["single-task"][task]["recall@50"];
-            output.WriteLine($"{task}: multi-task {multi:F3} vs single-task {single:F3} (popularity {report.Results["popularity"][task]["recall@50"]:F3})");
-            Assert.True(multi >= single, $"{task}: multi-task recall@50 {multi:F3} < single-task {single:F3}");
+            string[] sparse = ["add_to_cart", "checkout"];
+            var r = report.Results[variant];
+            return sparse.Sum(t => r[t][metric] * r[t]["pairs"]) / sparse.Sum(t => r[t]["pairs"]);
+        }
+        foreach (string metric in new[] { "recall@10", "recall@50" })
+        {
+            double multi = Pooled("transformer", metric), single = Pooled("single-task", metric);
+            output.WriteLine($"sparse tasks {metric}: multi-task {multi:F3} vs single-task {single:F3} (popularity {Pooled("popularity", metric):F3})");
+            Assert.True(multi >= single, $"sparse tasks {metric}: multi-task {multi:F3} < single-task {single:F3}");
         }
     }
 
