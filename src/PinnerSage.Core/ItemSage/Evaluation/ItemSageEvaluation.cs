@@ -203,23 +203,26 @@ public static class ItemSageEvaluation
         training = training with { Steps = steps };
         IItemTower tower = CreateTower(features, options.Model, mlp);
         var trainer = new ItemSageTrainer(tower, features, pairs.Train, pairs.Tasks, training);
-        double loss = trainer.Train(p => progress?.Invoke(name, p), options.StepsPerVariant is null ? budget - clock.Elapsed : null);
+        // Under a time budget the calibrated schedule is only an estimate: train on (at the final learning rate) until
+        // the budget is spent, so every model gets the same time.
+        double loss = options.StepsPerVariant is null
+            ? trainer.Train(p => progress?.Invoke(name, p), budget - clock.Elapsed, untilStep: int.MaxValue)
+            : trainer.Train(p => progress?.Invoke(name, p));
         double seconds = clock.Elapsed.TotalSeconds;
         float[] embeddings = ItemSageEmbedder.EmbedAll(tower, features);
         return (embeddings, new VariantRun(trainer.Step, seconds, trainer.Step * training.BatchSize / Math.Max(1e-9, seconds), loss));
     }
 
-    /// <summary>Steps that fit in <paramref name="budget"/>: times a few steps of a throwaway model (after two warm-up
+    /// <summary>Steps that fit in <paramref name="budget"/>: times a few steps of a throwaway model (after four warm-up
     /// steps) so the real run's learning-rate schedule can decay over the whole budget; the time spent here counts.</summary>
     private static int CalibrateSteps(bool mlp, ItemSageFeatures features, EngagementPairs pairs, ItemSageTrainingOptions training,
         ItemSageEvalOptions options, TimeSpan budget)
     {
         var clock = Stopwatch.StartNew();
-        var probe = new ItemSageTrainer(CreateTower(features, options.Model, mlp), features, pairs.Train, pairs.Tasks, training with { Steps = 10 });
-        probe.TrainStep();
-        probe.TrainStep();
+        var probe = new ItemSageTrainer(CreateTower(features, options.Model, mlp), features, pairs.Train, pairs.Tasks, training with { Steps = 12 });
+        for (int i = 0; i < 4; i++) probe.TrainStep(); // warm-up: JIT and first-touch allocations
         TimeSpan start = clock.Elapsed;
-        const int timed = 6;
+        const int timed = 8;
         for (int i = 0; i < timed; i++) probe.TrainStep();
         double perStep = (clock.Elapsed - start).TotalSeconds / timed;
         return (int)Math.Clamp((budget - clock.Elapsed).TotalSeconds / Math.Max(perStep, 1e-6), 10, 1_000_000);

@@ -188,12 +188,13 @@ public sealed class ItemSageTrainer
 
     /// <summary>Trains until <see cref="ItemSageTrainingOptions.Steps"/> steps (or <paramref name="untilStep"/>) are done,
     /// counting restored steps, the <paramref name="deadline"/> passes or <paramref name="cancellation"/> is signalled;
-    /// reports progress about every <paramref name="reportEvery"/>.</summary>
+    /// reports progress about every <paramref name="reportEvery"/>. An <paramref name="untilStep"/> beyond the planned
+    /// steps trains on at the schedule's final learning rate (for time budgets).</summary>
     /// <returns>Mean loss of the last report interval.</returns>
     public double Train(Action<TrainingProgress>? progress = null, TimeSpan? deadline = null, TimeSpan? reportEvery = null,
         int? untilStep = null, CancellationToken cancellation = default)
     {
-        int stop = Math.Min(Options.Steps, untilStep ?? Options.Steps);
+        int stop = untilStep ?? Options.Steps;
         var clock = Stopwatch.StartNew();
         TimeSpan every = reportEvery ?? TimeSpan.FromMilliseconds(500);
         TimeSpan last = TimeSpan.Zero;
@@ -208,7 +209,7 @@ public sealed class ItemSageTrainer
             {
                 lastMean = sum / count;
                 double seconds = Math.Max(1e-9, (now - last).TotalSeconds);
-                progress?.Invoke(new TrainingProgress(Step, Options.Steps, lastMean, count * Options.BatchSize / seconds, Temperature));
+                progress?.Invoke(new TrainingProgress(Step, stop == int.MaxValue ? Options.Steps : stop, lastMean, count * Options.BatchSize / seconds, Temperature));
                 last = now;
                 sum = 0;
                 count = 0;
@@ -217,7 +218,7 @@ public sealed class ItemSageTrainer
         if (count > 0)
         {
             lastMean = sum / count;
-            progress?.Invoke(new TrainingProgress(Step, Options.Steps, lastMean,
+            progress?.Invoke(new TrainingProgress(Step, stop == int.MaxValue ? Options.Steps : stop, lastMean,
                 count * Options.BatchSize / Math.Max(1e-9, (clock.Elapsed - last).TotalSeconds), Temperature));
         }
         return lastMean;
