@@ -31,7 +31,8 @@ internal static unsafe class Gemm
     /// pool costs several µs.</summary>
     private const long ParallelThreshold = 1L << 20;
 
-    /// <summary>Threads used when a caller does not say (the machine's processor count).</summary>
+    /// <summary>Threads used when a caller does not say (the machine's processor count); the ItemSage layers' row-parallel
+    /// kernels (LayerNorm, hash-embedding sums) use the same setting, so one knob sets the model's parallelism.</summary>
     public static int DefaultThreads { get; set; } = Environment.ProcessorCount;
 
     /// <summary>When set, <see cref="ProfiledTicks"/> accumulates the Stopwatch ticks spent in multiplies (benchmarks

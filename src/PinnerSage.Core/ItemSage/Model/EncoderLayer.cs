@@ -24,7 +24,7 @@ internal sealed class EncoderLayer
     private int _capacity;
     private float[] _mean1 = [], _rstd1 = [], _xn = [], _xq = [], _q = [], _kv = [], _p = [], _att = [], _a = [];
     private float[] _h = [], _mean2 = [], _rstd2 = [], _hn = [], _f1 = [], _t = [], _g = [], _f2 = [];
-    private float[] _dh = [], _dtmp = [], _dg = [], _dq = [], _dkv = [], _dxn = [], _dxq = [], _scratch = [];
+    private float[] _dh = [], _dtmp = [], _dg = [], _dq = [], _dkv = [], _dxn = [], _dxq = [];
     private bool _training;
     private ulong _seed;
 
@@ -90,7 +90,6 @@ internal sealed class EncoderLayer
         _dkv = _single is null ? new float[n * 2 * d] : [];
         _dxn = new float[n * d];
         _dxq = _sq == _s ? [] : new float[nq * d];
-        _scratch = new float[2 * Math.Max(d, _f)];
     }
 
     /// <summary>x [B, S, D] (kept by the caller until Backward) → y [B, Sq, D].</summary>
@@ -143,7 +142,7 @@ internal sealed class EncoderLayer
         Gelu.Backward(_f1.AsSpan(0, nq * _f), _t, dg, dg);
         Span<float> dhn = _dtmp.AsSpan(0, nq * d);
         _w1.Backward(_hn, dg, nq, dhn);
-        _ln2.Backward(_h, _mean2, _rstd2, dhn, nq, dh, accumulate: true, _scratch);
+        _ln2.Backward(_h, _mean2, _rstd2, dhn, nq, dh, accumulate: true);
         // Attention branch: h = x_q + Dropout(W_o·MHA(W_q·LN₁(x)_q, W_kv·LN₁(x))).
         Span<float> da = _dtmp.AsSpan(0, nq * d);
         dh.CopyTo(da);
@@ -176,7 +175,7 @@ internal sealed class EncoderLayer
                 TensorPrimitives.Add(rows, dxq.Slice(b * _sq * d, _sq * d), rows);
             }
         }
-        _ln1.Backward(x, _mean1, _rstd1, dxn, n, dx, accumulate: false, _scratch);
+        _ln1.Backward(x, _mean1, _rstd1, dxn, n, dx, accumulate: false);
         // Residual: the query rows of x receive dh directly.
         for (int b = 0; b < batch; b++)
         {

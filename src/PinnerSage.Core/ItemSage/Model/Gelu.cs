@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace PinnerSage.ItemSage.Model;
 
@@ -29,10 +30,25 @@ internal static class Gelu
         TensorPrimitives.Multiply(y, 0.5f, y);
     }
 
-    /// <summary>dx = dy ∘ GELU'(x) (dx may alias dy).</summary>
+    /// <summary>dx = dy ∘ GELU'(x) (dx may alias dy): one fused Vector256 pass, scalar tail.</summary>
     public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> t, ReadOnlySpan<float> dy, Span<float> dx)
     {
-        for (int i = 0; i < x.Length; i++)
+        int i = 0, n = x.Length;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var half = Vector256.Create(0.5f);
+            var one = Vector256<float>.One;
+            var c = Vector256.Create(C);
+            var a3 = Vector256.Create(3 * A);
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var xi = Vector256.Create(x[i..]);
+                var ti = Vector256.Create(t[i..]);
+                var d = half * (one + ti) + half * xi * (one - ti * ti) * c * (one + a3 * xi * xi);
+                (Vector256.Create(dy[i..]) * d).CopyTo(dx[i..]);
+            }
+        }
+        for (; i < n; i++)
         {
             float xi = x[i], ti = t[i];
             float d = 0.5f * (1 + ti) + 0.5f * xi * (1 - ti * ti) * C * (1 + 3 * A * xi * xi);

@@ -63,22 +63,41 @@ internal sealed class HashEmbedding
     }
 
     /// <summary>Writes the sum of token vectors of each listed field: fields[i] indexes the (item, field) runs of
-    /// <paramref name="offsets"/>; output [fields.Length, HashDim].</summary>
-    public void Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> offsets, ReadOnlySpan<int> fields, Span<float> output)
+    /// <paramref name="offsets"/>; output [fields.Length, HashDim]. Fields are independent, so chunks of them run in
+    /// parallel (each output row is written by one thread, in token order).</summary>
+    public unsafe void Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> offsets, ReadOnlySpan<int> fields, Span<float> output)
+    {
+        const int chunk = 64;
+        int chunks = (fields.Length + chunk - 1) / chunk;
+        fixed (int* pt = tokens, po = offsets, pf = fields)
+        fixed (float* pout = output)
+        {
+            int* t = pt, o = po, f = pf;
+            float* outp = pout;
+            int count = fields.Length;
+            void Run(int c)
+            {
+                int end = Math.Min(count, (c + 1) * chunk);
+                for (int i = c * chunk; i < end; i++)
+                    FieldSum(new ReadOnlySpan<int>(t + o[f[i]], o[f[i] + 1] - o[f[i]]), new Span<float>(outp + (long)i * HashDim, HashDim));
+            }
+            if (chunks > 1 && Numerics.Gemm.DefaultThreads > 1)
+                Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Numerics.Gemm.DefaultThreads }, Run);
+            else
+                for (int c = 0; c < chunks; c++) Run(c);
+        }
+    }
+
+    /// <summary>o = Σ over <paramref name="tokens"/> of W[t,0]·E[h₁(t)] + W[t,1]·E[h₂(t)].</summary>
+    private void FieldSum(ReadOnlySpan<int> tokens, Span<float> o)
     {
         ReadOnlySpan<float> e = _s.P(_e, HashRows * HashDim), w = _s.P(_w, Vocabulary * 2);
         int dim = HashDim;
-        for (int i = 0; i < fields.Length; i++)
+        o.Clear();
+        foreach (int t in tokens)
         {
-            Span<float> o = output.Slice(i * dim, dim);
-            o.Clear();
-            int f = fields[i];
-            for (int k = offsets[f]; k < offsets[f + 1]; k++)
-            {
-                int t = tokens[k];
-                TensorPrimitives.FusedMultiplyAdd(e.Slice(Hash1(t, HashRows) * dim, dim), w[2 * t], o, o);
-                TensorPrimitives.FusedMultiplyAdd(e.Slice(Hash2(t, HashRows) * dim, dim), w[2 * t + 1], o, o);
-            }
+            TensorPrimitives.FusedMultiplyAdd(e.Slice(Hash1(t, HashRows) * dim, dim), w[2 * t], o, o);
+            TensorPrimitives.FusedMultiplyAdd(e.Slice(Hash2(t, HashRows) * dim, dim), w[2 * t + 1], o, o);
         }
     }
 

@@ -28,7 +28,7 @@ public sealed record ItemSageModelOptions
     /// <summary>Attention heads (must divide <see cref="DModel"/>).</summary>
     public int Heads { get; init; } = 8;
 
-    /// <summary>Encoder layers.</summary>
+    /// <summary>Encoder layers (≥ 1).</summary>
     public int Layers { get; init; } = 1;
 
     /// <summary>Width of the encoder's feed-forward block.</summary>
@@ -66,7 +66,8 @@ public sealed record ItemSageModelOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(DModel);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Heads);
         if (DModel % Heads != 0) throw new ArgumentException($"Heads ({Heads}) must divide DModel ({DModel})");
-        ArgumentOutOfRangeException.ThrowIfNegative(Layers);
+        // At least one layer: with none, [CLS] would never see the item and every embedding would be the same.
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Layers);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(FfnDim);
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "must be in [0, 1)");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(HeadHidden);

@@ -27,7 +27,7 @@ internal sealed class ItemSageTransformer : IItemTower
     private byte[] _mask = [];
     private int[] _imagePos = [], _textPos = [];
     private int _imageCount;
-    private float[] _imageIn = [], _imageOut = [], _textOut = [], _dRows = [], _dText = [], _cls0 = [], _dCls0 = [];
+    private float[] _imageIn = [], _imageOut = [], _textOut = [], _dRows = [], _dText = [];
     private float[][] _acts = [];
     private float[][] _dActs = [];
 
@@ -102,8 +102,6 @@ internal sealed class ItemSageTransformer : IItemTower
             _acts[l + 1] = new float[batch * _layers[l].QueryPositions * d];
             _dActs[l + 1] = new float[batch * _layers[l].QueryPositions * d];
         }
-        _cls0 = new float[batch * d];
-        _dCls0 = new float[batch * d];
     }
 
     public void Forward(ItemFeatureBatch batch, Span<float> output, bool training, ulong dropoutSeed)
@@ -153,14 +151,8 @@ internal sealed class ItemSageTransformer : IItemTower
         }
         for (int l = 0; l < _layers.Length; l++)
             _layers[l].Forward(_acts[l], mask, n, _acts[l + 1], training, dropoutSeed);
-        _head.Forward(ClsRows(n), n, output);
-    }
-
-    private ReadOnlySpan<float> ClsRows(int n)
-    {
-        if (_layers.Length > 0) return _acts[^1].AsSpan(0, n * _d);
-        for (int b = 0; b < n; b++) _acts[0].AsSpan(b * _s * _d, _d).CopyTo(_cls0.AsSpan(b * _d, _d));
-        return _cls0.AsSpan(0, n * _d);
+        // The last layer outputs only the [CLS] rows: [B, 1, D].
+        _head.Forward(_acts[^1].AsSpan(0, n * d), n, output);
     }
 
     /// <summary>x[pos] = rows[i] + slot embedding of pos, and marks pos present.</summary>
@@ -183,17 +175,8 @@ internal sealed class ItemSageTransformer : IItemTower
             throw new ArgumentException($"dOutput needs {n * Options.OutputDim} floats", nameof(dOutput));
         if (n == 0) return;
         Span<float> dx = _dActs[0].AsSpan(0, n * s * d);
-        if (_layers.Length == 0)
-        {
-            _head.Backward(_cls0.AsSpan(0, n * d), dOutput, _dCls0);
-            dx.Clear();
-            for (int b = 0; b < n; b++) _dCls0.AsSpan(b * d, d).CopyTo(dx.Slice(b * s * d, d));
-        }
-        else
-        {
-            _head.Backward(_acts[^1].AsSpan(0, n * d), dOutput, _dActs[^1]);
-            for (int l = _layers.Length - 1; l >= 0; l--) _layers[l].Backward(_acts[l], _dActs[l + 1], _dActs[l]);
-        }
+        _head.Backward(_acts[^1].AsSpan(0, n * d), dOutput, _dActs[^1]);
+        for (int l = _layers.Length - 1; l >= 0; l--) _layers[l].Backward(_acts[l], _dActs[l + 1], _dActs[l]);
         Span<float> dCls = _store.G(_cls, d), dSlots = _store.G(_slots, (s - 1) * d);
         for (int b = 0; b < n; b++) TensorPrimitives.Add(dCls, dx.Slice(b * s * d, d), dCls);
         if (_imageProj is not null)

@@ -9,7 +9,7 @@ internal sealed class ProjectionHead
     private readonly Linear _l1, _l2;
     private int _capacity, _batch;
     private float[] _xn = [], _mean = [], _rstd = [], _h = [], _t = [], _g = [], _z = [], _norms = [], _y = [];
-    private float[] _dz = [], _dg = [], _dxn = [], _scratch = [];
+    private float[] _dz = [], _dg = [], _dxn = [];
 
     public ProjectionHead(ParameterStore store, int inDim, int hidden, int outDim, bool layerNorm)
     {
@@ -51,7 +51,6 @@ internal sealed class ProjectionHead
         _dz = new float[batch * Out];
         _dg = new float[batch * Hidden];
         _dxn = _ln is null ? [] : new float[batch * In];
-        _scratch = new float[2 * In];
     }
 
     /// <summary>x [B, In] must stay unchanged until Backward.</summary>
@@ -85,6 +84,6 @@ internal sealed class ProjectionHead
             return;
         }
         _l1.Backward(_xn, dg, batch, _dxn);
-        _ln.Backward(x, _mean, _rstd, _dxn, batch, dx, accumulate: false, _scratch);
+        _ln.Backward(x, _mean, _rstd, _dxn, batch, dx, accumulate: false);
     }
 }

@@ -9,7 +9,7 @@ internal sealed class TextFieldEncoder
     private readonly HashEmbedding _hash;
     private readonly LayerNorm _ln;
     private int[] _fields = [], _offsets = [], _tokens = [];
-    private float[] _sum = [], _mean = [], _rstd = [], _dSum = [], _scratch = [];
+    private float[] _sum = [], _mean = [], _rstd = [], _dSum = [];
 
     public TextFieldEncoder(ParameterStore store, int vocabulary, int hashRows, int hashDim, int textFields)
     {
@@ -63,7 +63,6 @@ internal sealed class TextFieldEncoder
             _dSum = new float[cap * dim];
             _mean = new float[cap];
             _rstd = new float[cap];
-            _scratch = new float[2 * dim];
         }
         _hash.Forward(_tokens, _offsets, Fields, _sum);
         _ln.Forward(_sum, count, Output, _mean, _rstd);
@@ -72,7 +71,7 @@ internal sealed class TextFieldEncoder
     /// <summary>dOutput [Count, HashDim] → hash-table gradients (sparse).</summary>
     public void Backward(ReadOnlySpan<float> dOutput)
     {
-        _ln.Backward(_sum, _mean, _rstd, dOutput, Count, _dSum, accumulate: false, _scratch);
+        _ln.Backward(_sum, _mean, _rstd, dOutput, Count, _dSum, accumulate: false);
         _hash.Backward(_tokens, _offsets, Fields, _dSum);
     }
 }

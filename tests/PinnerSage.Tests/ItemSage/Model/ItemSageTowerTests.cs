@@ -41,7 +41,6 @@ public sealed class ItemSageTowerTests
     [Theory]
     [InlineData(true, 2, true)]
     [InlineData(true, 1, false)]
-    [InlineData(true, 0, false)]
     [InlineData(false, 1, false)]
     public void EveryParameterGradientMatchesFiniteDifferences(bool transformer, int layers, bool training)
     {
@@ -207,6 +206,7 @@ public sealed class ItemSageTowerTests
     public void BadBatchesAndOptionsAreRejected()
     {
         Assert.Throws<ArgumentException>(() => ItemSageTower.CreateTransformer(Small with { Heads = 3 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ItemSageTower.CreateTransformer(Small with { Layers = 0 }));
         Assert.Throws<ArgumentException>(() => ItemSageTower.CreateTransformer(Small with { TextFields = 0, ImageDim = 0 }));
         IItemTower tower = ItemSageTower.CreateTransformer(Small);
         ItemFeatureBatch batch = RandomBatch(Small, 2, 1);
