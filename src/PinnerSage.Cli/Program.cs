@@ -10,4 +10,5 @@ root.Subcommands.Add(EmbeddingsCommand.Create());
 root.Subcommands.Add(RecommendCommand.Create());
 root.Subcommands.Add(SimilarCommand.Create());
 root.Subcommands.Add(IndexCommand.Create());
+root.Subcommands.Add(ItemSageCommand.Create());
 return root.Parse(args).Invoke();

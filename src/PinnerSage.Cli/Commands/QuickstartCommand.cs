@@ -37,19 +37,22 @@ internal static class QuickstartCommand
                           "median squared distance of random item pairs, as profiles build).",
             DefaultValueFactory = _ => "auto",
         };
+        var noItemSage = new Option<bool>("--no-itemsage")
+        { Description = "Skip the small ItemSage model (~20 s) that is otherwise trained first; build profiles on the world's own item vectors." };
         var cmd = new Command("quickstart",
             "End-to-end showcase: generate a small synthetic shop, build user profiles, print a few users' interests against the ground truth.")
         {
-            output, users, seed, alpha,
+            output, users, seed, alpha, noItemSage,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
             Run(pr.GetValue(output)!, pr.GetValue(users), pr.GetValue(seed), ProfilesCommand.ParseAlpha(pr.GetValue(alpha)),
-                AnsiConsole.Console)));
+                AnsiConsole.Console, itemSage: !pr.GetValue(noItemSage))));
         return cmd;
     }
 
-    /// <summary>Runs the showcase; <paramref name="alpha"/> null = auto (<see cref="AutoAlpha.Resolve"/>).</summary>
-    internal static int Run(string directory, int userCount, ulong seed, double? alpha, IAnsiConsole console)
+    /// <summary>Runs the showcase; <paramref name="alpha"/> null = auto (<see cref="AutoAlpha.Resolve"/>);
+    /// <paramref name="itemSage"/>: train a small ItemSage model first and build the profiles on its embeddings.</summary>
+    internal static int Run(string directory, int userCount, ulong seed, double? alpha, IAnsiConsole console, bool itemSage = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(userCount, 10, "--users");
         var total = Stopwatch.StartNew();
@@ -70,7 +73,10 @@ internal static class QuickstartCommand
         var profileOptions = new ProfileOptions();
         string storePath = Path.Combine(directory, "profiles.db"), jsonlPath = Path.Combine(directory, "profiles.jsonl");
         BatchSummary batch;
-        using (ItemEmbeddings items = ItemEmbeddings.Load(Path.Combine(directory, SyntheticWorldWriter.VectorsFile)))
+        string embeddingsPath = itemSage
+            ? ItemSageCommand.QuickstartEmbeddings(directory, seed, console)
+            : Path.Combine(directory, SyntheticWorldWriter.VectorsFile);
+        using (ItemEmbeddings items = ItemEmbeddings.Load(embeddingsPath))
         using (SqliteProfileStore store = SqliteProfileStore.Open(storePath))
         using (IProfileReplaceSession session = store.BeginReplaceAll())
         using (var jsonl = new JsonLinesProfileWriter(jsonlPath))
@@ -107,7 +113,8 @@ internal static class QuickstartCommand
         // 4. The item index and each shown user's recommendations (papers/PINNERSAGE.md, Retrieval).
         clock.Restart();
         string indexPath = Path.Combine(directory, IndexFile);
-        using ItemEmbeddings itemTable = ItemEmbeddings.Load(Path.Combine(directory, SyntheticWorldWriter.VectorsFile));
+        // The same vectors the profiles were built on (ItemSage's by default), so medoids and candidates share a space.
+        using ItemEmbeddings itemTable = ItemEmbeddings.Load(embeddingsPath);
         var index = new HnswIndex(itemTable.Dimension, new HnswOptions { Metric = VectorMetric.Cosine }, itemTable.Count);
         index.Build(itemTable.Matrix, itemTable.Count, Environment.ProcessorCount);
         index.SetItemIds(itemTable.Ids);
@@ -139,7 +146,7 @@ internal static class QuickstartCommand
         console.WriteLine();
 
         string sample = world.UserId(PickUsers(results).FirstOrDefault());
-        string dir = directory.Contains(' ') ? $"\"{directory}\"" : directory;
+        string dir = Quote(directory);
         console.MarkupLine("[bold]Next[/]:");
         // Plain lines, not a table: the commands are meant to be copied, so they must not wrap inside cells.
         (string What, string Command)[] next =
@@ -151,7 +158,7 @@ internal static class QuickstartCommand
             ("one stored profile with titles",
              $"pinnersage profiles show --store {dir}/profiles.db --user {sample} --items {dir}/items.tsv"),
             ("rebuild with a fixed α instead of auto (or try --lambda, --window-days, --count-repeats)",
-             $"pinnersage profiles build --actions {dir}/actions.tsv --embeddings {dir}/vectors/item.npy --store {dir}/profiles.db --alpha 1.5"),
+             $"pinnersage profiles build --actions {dir}/actions.tsv --embeddings {Quote(embeddingsPath)} --store {dir}/profiles.db --alpha 1.5"),
             ("Ward + α cut on any set of vectors, scipy-compatible linkage",
              $"pinnersage cluster --vectors {dir}/vectors/item.npy --linkage-out z.npy"),
             ("a 1M-user world (≈ 60M actions) for the batch benchmark",
@@ -166,6 +173,8 @@ internal static class QuickstartCommand
             $"[grey]Files in {Markup.Escape(Path.GetFullPath(directory))}; done in {total.Elapsed.TotalSeconds:F1} s.[/]"));
         return ExitCodes.Ok;
     }
+
+    private static string Quote(string path) => path.Contains(' ') ? $"\"{path}\"" : path;
 
     private static void Step(IAnsiConsole console, int number, string text, string? output, Stopwatch clock)
     {

@@ -147,10 +147,12 @@ public sealed class ItemSageTowerTests
         Assert.Equal(one.G, two.G);
     }
 
-    [Fact]
-    public void ItemsAreIndependentOfTheirBatch()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void ItemsAreIndependentOfTheirBatch(int layers)
     {
-        IItemTower tower = ItemSageTower.CreateTransformer(Small with { Dropout = 0 });
+        IItemTower tower = ItemSageTower.CreateTransformer(Small with { Dropout = 0, Layers = layers });
         ItemFeatureBatch batch = RandomBatch(Small, 8, 8);
         var all = new float[8 * Small.OutputDim];
         tower.Forward(batch, all, training: false, 0);

@@ -1,0 +1,335 @@
+using System.CommandLine;
+using System.Globalization;
+using PinnerSage.Cli.Infrastructure;
+using PinnerSage.IO;
+using PinnerSage.ItemSage.Evaluation;
+using PinnerSage.ItemSage.Features;
+using PinnerSage.ItemSage.Model;
+using PinnerSage.ItemSage.Training;
+using Spectre.Console;
+
+namespace PinnerSage.Cli.Commands;
+
+/// <summary>`pinnersage itemsage train | embed | eval`: ItemSage product embeddings from a dataset's text fields and
+/// pretrained vectors, trained on item-to-item engagement pairs.</summary>
+internal static class ItemSageCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("itemsage", "ItemSage multimodal item embeddings: train a tower, embed a catalogue, run the ablation.");
+        cmd.Subcommands.Add(CreateTrain());
+        cmd.Subcommands.Add(CreateEmbed());
+        cmd.Subcommands.Add(CreateEval());
+        return cmd;
+    }
+
+    private static readonly Option<string> Dataset = new("--dataset")
+    { Description = "Dataset folder in the generic layout (actions.tsv, items.tsv, vectors/NAME.npy + .ids).", Required = true };
+
+    private static readonly Option<string?> TextFields = new("--text-fields")
+    { Description = "Text columns of items.tsv to use, comma-separated (default: every column but item_id; 'none' = no text)." };
+
+    private static readonly Option<string?> Vectors = new("--vectors")
+    { Description = "Vector sets (vectors/NAME.npy) to use, comma-separated (default: all; 'none' = no vectors)." };
+
+    private static readonly Option<ulong> Seed = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1 };
+
+    private static readonly Option<int> Window = new("--window")
+    { Description = "Pair each engagement with the same user's next N engagements.", DefaultValueFactory = _ => 3 };
+
+    private static readonly Option<double?> MinValue = new("--min-value")
+    { Description = "Only actions with value ≥ this are engagements (e.g. 4 for ratings)." };
+
+    private static Command CreateTrain()
+    {
+        var output = new Option<string>("--out") { Description = "Model folder to write.", Required = true };
+        var epochs = new Option<double?>("--epochs") { Description = "Passes over the training pairs (default 1 unless --steps)." };
+        var steps = new Option<int?>("--steps") { Description = "Training steps (batches); overrides --epochs." };
+        var batch = new Option<int>("--batch") { Description = "Pairs per batch.", DefaultValueFactory = _ => 256 };
+        var negatives = new Option<int>("--negatives") { Description = "Random catalogue negatives per batch (0 = none).", DefaultValueFactory = _ => 256 };
+        var tasks = new Option<string?>("--tasks") { Description = "Train on these action types only, comma-separated (default: all)." };
+        var shares = new Option<string?>("--task-shares") { Description = "Batch share per task, e.g. click=1,checkout=2 (default: equal over the tasks present)." };
+        var tower = new Option<string>("--tower") { Description = "transformer (ItemSage) or mlp (the paper's MLP-concat baseline).", DefaultValueFactory = _ => "transformer" };
+        var small = new Option<bool>("--small") { Description = "A small model for laptops (d_model 64, 4 heads, output 64) instead of the paper's 512/8/256." };
+        var dModel = new Option<int?>("--d-model") { Description = "Transformer width (default 512, 64 with --small)." };
+        var outputDim = new Option<int?>("--output-dim") { Description = "Embedding dimension (default 256, 64 with --small)." };
+        var temperature = new Option<float>("--temperature") { Description = "Temperature τ of the cosine logits.", DefaultValueFactory = _ => 0.05f };
+        var learnTemperature = new Option<bool>("--learn-temperature") { Description = "Learn τ (starting at --temperature)." };
+        var noLogQ = new Option<bool>("--no-logq") { Description = "No logQ correction of the in-batch softmax." };
+        var lr = new Option<float>("--lr") { Description = "Peak AdamW learning rate.", DefaultValueFactory = _ => 2e-3f };
+        var queries = new Option<string?>("--query-embeddings")
+        { Description = "Frozen query space Q.npy (+ .ids; dimension = output dimension): only the product tower learns, as in the paper. Default: the query item through the same tower." };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write MODEL/checkpoint every N steps (0 = only at the end).", DefaultValueFactory = _ => 0 };
+        var resume = new Option<bool>("--resume") { Description = "Continue from MODEL/checkpoint." };
+        var cmd = new Command("train", "Train an ItemSage tower on (item, next engaged item) pairs of a dataset; writes a model folder.")
+        {
+            Dataset, output, epochs, steps, batch, negatives, TextFields, Vectors, tasks, shares, Seed, tower, small, dModel,
+            outputDim, temperature, learnTemperature, noLogQ, lr, Window, MinValue, queries, checkpointEvery, resume,
+        };
+        cmd.SetAction(pr => CommandRunner.Run(() =>
+        {
+            bool isSmall = pr.GetValue(small);
+            ItemSageModelOptions shape = isSmall ? ItemSageEvaluation.SmallModel : new ItemSageModelOptions();
+            shape = shape with
+            {
+                DModel = pr.GetValue(dModel) ?? shape.DModel,
+                OutputDim = pr.GetValue(outputDim) ?? shape.OutputDim,
+                Seed = pr.GetValue(Seed),
+            };
+            string towerKind = pr.GetValue(tower)!;
+            if (towerKind is not ("transformer" or "mlp")) throw new ArgumentException("--tower must be transformer or mlp.");
+            var request = new TrainRequest(
+                pr.GetValue(Dataset)!, pr.GetValue(output)!, shape, towerKind == "mlp",
+                FeatureOptions(pr), PairOptions(pr) with { Tasks = SplitList(pr.GetValue(tasks)) },
+                new ItemSageTrainingOptions
+                {
+                    BatchSize = pr.GetValue(batch),
+                    RandomNegatives = pr.GetValue(negatives),
+                    TaskShares = ParseShares(pr.GetValue(shares)),
+                    Temperature = pr.GetValue(temperature),
+                    LearnTemperature = pr.GetValue(learnTemperature),
+                    LogQCorrection = !pr.GetValue(noLogQ),
+                    LearningRate = pr.GetValue(lr),
+                    Seed = pr.GetValue(Seed),
+                },
+                pr.GetValue(steps), pr.GetValue(epochs), pr.GetValue(queries), pr.GetValue(checkpointEvery), pr.GetValue(resume));
+            Train(request, AnsiConsole.Console, quiet: false);
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command CreateEmbed()
+    {
+        var model = new Option<string>("--model") { Description = "Model folder written by itemsage train.", Required = true };
+        var output = new Option<string>("--out") { Description = "Embeddings to write, .npy float32 [n, d] (+ .ids beside it).", Required = true };
+        var cmd = new Command("embed", "Embed a whole catalogue (including items never seen in training) with a trained model; the output feeds profiles build.")
+        {
+            model, Dataset, output,
+        };
+        cmd.SetAction(pr => CommandRunner.Run(() =>
+        {
+            string outPath = pr.GetValue(output)!;
+            (int items, int d) = ItemSageModelFolder.Embed(pr.GetValue(model)!, DatasetLayout.Open(pr.GetValue(Dataset)!), outPath);
+            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"embedded {items:N0} items, d = {d} → {Markup.Escape(outPath)} + {Markup.Escape(ItemEmbeddings.DefaultIdsPath(outPath))}"));
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command CreateEval()
+    {
+        var json = new Option<string?>("--json") { Description = "Write the results as JSON: variant → task → metric → value." };
+        var budget = new Option<double>("--budget-seconds") { Description = "Total training time, split evenly over the trained models.", DefaultValueFactory = _ => 180 };
+        var steps = new Option<int?>("--steps") { Description = "Fixed steps per trained model instead of a time budget (reproducible)." };
+        var variants = new Option<string?>("--variants") { Description = "Only these variants: " + string.Join(",", ItemSageEvaluation.VariantNames) };
+        var maxPairs = new Option<int>("--max-test-pairs") { Description = "Evaluate at most N test pairs per task.", DefaultValueFactory = _ => 2000 };
+        var lr = new Option<float?>("--lr") { Description = "Peak AdamW learning rate (default 2e-3)." };
+        var dropout = new Option<float?>("--dropout") { Description = "Dropout of the towers (default 0.1)." };
+        var dModel = new Option<int?>("--d-model") { Description = "Transformer width (default 64)." };
+        var batch = new Option<int?>("--batch") { Description = "Pairs per batch (default 128; as many random negatives)." };
+        var cmd = new Command("eval", "Ablation: recall@10/@50 of the engaged item on the later held-out period, per task, for popularity and ItemSage variants.")
+        {
+            Dataset, json, budget, steps, variants, maxPairs, TextFields, Vectors, Seed, Window, MinValue, lr, dropout, dModel, batch,
+        };
+        cmd.SetAction(pr => CommandRunner.Run(() =>
+        {
+            var defaults = new ItemSageEvalOptions();
+            var options = defaults with
+            {
+                BudgetSeconds = pr.GetValue(budget),
+                StepsPerVariant = pr.GetValue(steps),
+                Variants = SplitList(pr.GetValue(variants)),
+                MaxTestPairsPerTask = pr.GetValue(maxPairs),
+                Features = FeatureOptions(pr),
+                Pairs = PairOptions(pr),
+                Training = defaults.Training with
+                {
+                    Seed = pr.GetValue(Seed),
+                    LearningRate = pr.GetValue(lr) ?? defaults.Training.LearningRate,
+                    BatchSize = pr.GetValue(batch) ?? defaults.Training.BatchSize,
+                    RandomNegatives = pr.GetValue(batch) ?? defaults.Training.RandomNegatives,
+                },
+                Model = defaults.Model with
+                {
+                    Seed = pr.GetValue(Seed),
+                    Dropout = pr.GetValue(dropout) ?? defaults.Model.Dropout,
+                    DModel = pr.GetValue(dModel) ?? defaults.Model.DModel,
+                },
+            };
+            IAnsiConsole console = AnsiConsole.Console;
+            string datasetPath = pr.GetValue(Dataset)!;
+            DateTime lastReport = DateTime.MinValue;
+            ItemSageEvalReport report = ItemSageEvaluation.Run(DatasetLayout.Open(datasetPath), options,
+                line => console.MarkupLine(Markup.Escape(line)),
+                (variant, p) =>
+                {
+                    if (DateTime.UtcNow - lastReport < TimeSpan.FromSeconds(10)) return;
+                    lastReport = DateTime.UtcNow;
+                    console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                        $"  {variant}: step {p.Step:N0}, loss {p.Loss:F3}, {p.ExamplesPerSecond:N0} examples/s")));
+                });
+            console.Write(ResultsTable(report));
+            foreach ((string name, VariantRun run) in report.Runs)
+            {
+                console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{name}: {run.Steps:N0} steps in {run.Seconds:F1} s, {run.ExamplesPerSecond:N0} examples/s, final loss {run.FinalLoss:F3}"));
+            }
+            if (pr.GetValue(json) is string jsonPath)
+                report.WriteJson(jsonPath);
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    /// <summary>Everything a training run needs (CLI and quickstart).</summary>
+    internal sealed record TrainRequest(string Dataset, string Output, ItemSageModelOptions Shape, bool Mlp,
+        ItemSageFeatureOptions Features, PairOptions Pairs, ItemSageTrainingOptions Training, int? Steps, double? Epochs,
+        string? QueryEmbeddings, int CheckpointEvery, bool Resume, TimeSpan? TimeLimit = null);
+
+    /// <summary>Trains and writes the model folder; returns the final mean loss.</summary>
+    internal static double Train(TrainRequest r, IAnsiConsole console, bool quiet)
+    {
+        DatasetLayout dataset = DatasetLayout.Open(r.Dataset);
+        using ItemSageFeatures features = ItemSageFeatures.Build(dataset, r.Features);
+        EngagementPairs pairs = EngagementPairs.Load(dataset.ActionsPath, features.Catalog, r.Pairs);
+        if (pairs.Train.Count == 0) throw new DataFormatException(dataset.ActionsPath, 0, null, "no training pairs (no user has two engagements with catalogue items)");
+        int steps = r.Steps ?? (int)Math.Ceiling((r.Epochs ?? 1) * pairs.Train.Count / r.Training.BatchSize);
+        float[]? frozen = r.QueryEmbeddings is null ? null : LoadQuerySpace(r.QueryEmbeddings, features);
+        ItemSageModelOptions shape = frozen is null ? r.Shape : r.Shape with { OutputDim = frozen.Length / features.ItemCount };
+        ItemSageTrainingOptions training = r.Training with { Steps = steps };
+        if (!quiet)
+        {
+            console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"{features.ItemCount:N0} items ({features.Vocabulary}; text fields: {(features.TextFields.Count == 0 ? "none" : string.Join(", ", features.TextFields))}; " +
+                $"vectors: {(features.VectorSets.Count == 0 ? "none" : string.Join(", ", features.VectorSets))}); " +
+                $"{pairs.Train.Count:N0} training pairs ({string.Join(", ", pairs.Tasks.Select((t, i) => $"{t} {pairs.Train.CountPerTask(pairs.Tasks.Count)[i]:N0}"))}); {steps:N0} steps of {training.BatchSize}")));
+        }
+        string checkpoint = Path.Combine(r.Output, ItemSageModelFolder.CheckpointFolder);
+        ItemSageTrainer trainer = r.Resume
+            ? ItemSageTrainer.Resume(checkpoint, features, pairs.Train, pairs.Tasks, training, frozen)
+            : new ItemSageTrainer(ItemSageEvaluation.CreateTower(features, shape, r.Mlp), features, pairs.Train, pairs.Tasks, training, frozen);
+        double loss = double.NaN;
+        void RunSegments(Action<TrainingProgress>? report)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (trainer.Step < steps && (r.TimeLimit is null || clock.Elapsed < r.TimeLimit))
+            {
+                int target = r.CheckpointEvery > 0 ? Math.Min(steps, (trainer.Step / r.CheckpointEvery + 1) * r.CheckpointEvery) : steps;
+                loss = trainer.Train(report, r.TimeLimit - clock.Elapsed, untilStep: target);
+                if (r.CheckpointEvery > 0) trainer.SaveCheckpoint(checkpoint);
+            }
+        }
+        bool interactive = !quiet && !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive;
+        if (interactive)
+        {
+            console.Progress().AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    ProgressTask task = ctx.AddTask("training", maxValue: steps);
+                    task.Value = trainer.Step;
+                    RunSegments(p =>
+                    {
+                        task.Value = p.Step;
+                        task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                            $"step {p.Step:N0}/{p.TotalSteps:N0} loss {p.Loss:F3} {p.ExamplesPerSecond:N0} ex/s"));
+                    });
+                });
+        }
+        else
+        {
+            DateTime last = DateTime.MinValue;
+            RunSegments(quiet ? null : p =>
+            {
+                if (DateTime.UtcNow - last < TimeSpan.FromSeconds(5) && p.Step != p.TotalSteps) return;
+                last = DateTime.UtcNow;
+                console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"step {p.Step:N0}/{p.TotalSteps:N0}  loss {p.Loss:F4}  {p.ExamplesPerSecond:N0} examples/s  τ {p.Temperature:F3}"));
+            });
+        }
+        trainer.SaveCheckpoint(checkpoint);
+        ItemSageModelFolder.Save(r.Output, trainer.Tower, features);
+        if (!quiet) console.MarkupLine(Markup.Escape($"model → {r.Output} (tower, features.json, vocabulary.tsv; checkpoint/)"));
+        return loss;
+    }
+
+    /// <summary>For quickstart: trains a small ItemSage model on the dataset in <paramref name="datasetDirectory"/> for
+    /// about <paramref name="seconds"/>, embeds its whole catalogue into
+    /// <c>itemsage/embeddings.npy</c> (+ .ids) inside it and returns that path; the model folder is <c>itemsage/model</c>.</summary>
+    internal static string QuickstartEmbeddings(string datasetDirectory, ulong seed, IAnsiConsole console,
+        double seconds = QuickstartTrainingSeconds)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string modelDir = Path.Combine(datasetDirectory, "itemsage", "model");
+        var request = new TrainRequest(datasetDirectory, modelDir, ItemSageEvaluation.SmallModel with { Seed = seed }, false,
+            new ItemSageFeatureOptions(), new PairOptions { TestShare = 0, ValidationShare = 0 },
+            new ItemSageTrainingOptions { BatchSize = 128, RandomNegatives = 128, Seed = seed, WarmupSteps = 20 },
+            Steps: 100_000, Epochs: null, QueryEmbeddings: null, CheckpointEvery: 0, Resume: false,
+            TimeLimit: TimeSpan.FromSeconds(seconds));
+        double loss = Train(request, console, quiet: true);
+        string npy = Path.Combine(datasetDirectory, "itemsage", "embeddings.npy");
+        (int items, int d) = ItemSageModelFolder.Embed(modelDir, DatasetLayout.Open(datasetDirectory), npy);
+        console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"[blue]ItemSage[/] {Markup.Escape($"small model trained on the world's titles, categories and vectors (final loss {loss:F2}), {items:N0} items embedded, d = {d} → {npy}")} [grey]({clock.Elapsed.TotalSeconds:F1} s)[/]"));
+        return npy;
+    }
+
+    /// <summary>Training time of the quickstart's ItemSage model.</summary>
+    internal const double QuickstartTrainingSeconds = 20;
+
+    private static float[] LoadQuerySpace(string path, ItemSageFeatures features)
+    {
+        using ItemEmbeddings q = ItemEmbeddings.Load(path, null, new EmbeddingsLoadOptions { Normalize = true, AllowZeroVectors = true });
+        int dimension = q.Dimension;
+        var table = new float[features.ItemCount * dimension];
+        for (int r = 0; r < features.ItemCount; r++)
+            if (q.TryGetRow(features.Catalog.Ids[r], out int row)) q.Vector(row).CopyTo(table.AsSpan(r * dimension));
+        return table;
+    }
+
+    private static ItemSageFeatureOptions FeatureOptions(ParseResult pr) => new()
+    {
+        TextFields = SplitListOrNone(pr.GetValue(TextFields)),
+        VectorSets = SplitListOrNone(pr.GetValue(Vectors)),
+    };
+
+    private static PairOptions PairOptions(ParseResult pr) => new() { Window = pr.GetValue(Window), MinValue = pr.GetValue(MinValue) };
+
+    private static string[]? SplitList(string? text) =>
+        string.IsNullOrWhiteSpace(text) ? null : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static string[]? SplitListOrNone(string? text) =>
+        text?.Trim().Equals("none", StringComparison.OrdinalIgnoreCase) == true ? [] : SplitList(text);
+
+    private static Dictionary<string, double>? ParseShares(string? text)
+    {
+        if (SplitList(text) is not { } parts) return null;
+        var shares = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (string part in parts)
+        {
+            string[] kv = part.Split('=', 2);
+            if (kv.Length != 2 || !double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
+                throw new ArgumentException($"--task-shares: expected task=share, got '{part}'.");
+            shares[kv[0].Trim()] = v;
+        }
+        return shares;
+    }
+
+    private static Table ResultsTable(ItemSageEvalReport report)
+    {
+        var table = new Table().AddColumns("variant", "task", "recall@10", "recall@50", "pairs");
+        foreach ((string variant, var tasks) in report.Results)
+        {
+            foreach ((string task, var m) in tasks)
+            {
+                table.AddRow(Markup.Escape(variant), Markup.Escape(task),
+                    m.GetValueOrDefault("recall@10").ToString("F4", CultureInfo.InvariantCulture),
+                    m.GetValueOrDefault("recall@50").ToString("F4", CultureInfo.InvariantCulture),
+                    m.GetValueOrDefault("pairs").ToString("F0", CultureInfo.InvariantCulture));
+            }
+        }
+        return table;
+    }
+}

@@ -1,0 +1,234 @@
+using System.Diagnostics;
+using PinnerSage.IO;
+using PinnerSage.ItemSage.Features;
+using PinnerSage.ItemSage.Model;
+using PinnerSage.ItemSage.Training;
+
+namespace PinnerSage.ItemSage.Evaluation;
+
+/// <summary>Options of the ItemSage ablation (<see cref="ItemSageEvaluation.Run"/>).</summary>
+public sealed record ItemSageEvalOptions
+{
+    /// <summary>Total training time, split evenly over the trained variants (so the whole run takes about this plus
+    /// feature building and scoring). Ignored when <see cref="StepsPerVariant"/> is set.</summary>
+    public double BudgetSeconds { get; init; } = 180;
+
+    /// <summary>Fixed steps per trained variant instead of a time budget (deterministic results).</summary>
+    public int? StepsPerVariant { get; init; }
+
+    /// <summary>Model shape of every trained variant (feature sizes are filled in per variant).</summary>
+    public ItemSageModelOptions Model { get; init; } = ItemSageEvaluation.SmallModel;
+
+    /// <summary>Training options of the full model; ablations change one thing each.</summary>
+    public ItemSageTrainingOptions Training { get; init; } = new()
+    {
+        BatchSize = 128, RandomNegatives = 128, Steps = 100_000, WarmupSteps = 30, LearningRate = 2e-3f,
+    };
+
+    /// <summary>Pair building and the time split.</summary>
+    public PairOptions Pairs { get; init; } = new();
+
+    /// <summary>Feature choices (text fields, vector sets, vocabulary caps).</summary>
+    public ItemSageFeatureOptions Features { get; init; } = new();
+
+    /// <summary>Evaluate at most this many test pairs per task (evenly spaced).</summary>
+    public int MaxTestPairsPerTask { get; init; } = 2000;
+
+    /// <summary>Cut-offs k of recall@k.</summary>
+    public IReadOnlyList<int> Ks { get; init; } = [10, 50];
+
+    /// <summary>Run only these variants (names of <see cref="ItemSageEvaluation.VariantNames"/>); null = all that apply.</summary>
+    public IReadOnlyList<string>? Variants { get; init; }
+
+    /// <summary>Checks the options.</summary>
+    public void Validate()
+    {
+        if (!(BudgetSeconds > 0)) throw new ArgumentOutOfRangeException(nameof(BudgetSeconds), BudgetSeconds, "must be > 0");
+        if (StepsPerVariant is int s) ArgumentOutOfRangeException.ThrowIfNegativeOrZero(s, nameof(StepsPerVariant));
+        ArgumentNullException.ThrowIfNull(Model);
+        ArgumentNullException.ThrowIfNull(Training);
+        Training.Validate();
+        Pairs.Validate();
+        Features.Validate();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxTestPairsPerTask);
+        if (Ks.Count == 0 || Ks.Any(k => k < 1)) throw new ArgumentOutOfRangeException(nameof(Ks), "cut-offs must be ≥ 1");
+        if (Variants?.FirstOrDefault(v => !ItemSageEvaluation.VariantNames.Contains(v)) is string bad)
+            throw new ArgumentException($"Unknown variant '{bad}'; known: {string.Join(", ", ItemSageEvaluation.VariantNames)}.", nameof(Variants));
+    }
+}
+
+/// <summary>The result of an ablation: variant → task → metric → value, plus what was run.</summary>
+/// <param name="Results">Variant → task ("all" pooled) → metric ("recall@10", "recall@50", "pairs") → value.</param>
+/// <param name="Runs">Per trained variant: steps, seconds, examples/s and final training loss.</param>
+/// <param name="TrainPairs">Training pairs per task.</param>
+/// <param name="TestPairs">Test pairs per task (before subsampling).</param>
+public sealed record ItemSageEvalReport(
+    IReadOnlyDictionary<string, Dictionary<string, Dictionary<string, double>>> Results,
+    IReadOnlyDictionary<string, VariantRun> Runs,
+    IReadOnlyDictionary<string, int> TrainPairs,
+    IReadOnlyDictionary<string, int> TestPairs)
+{
+    /// <summary>Writes <see cref="Results"/> as indented JSON (variant → task → metric → value), atomically.</summary>
+    public void WriteJson(string path) => AtomicFile.WriteText(path, w =>
+        w.Write(System.Text.Json.JsonSerializer.Serialize(Results, new System.Text.Json.JsonSerializerOptions { WriteIndented = true })));
+}
+
+/// <summary>How one trained model of a variant ran.</summary>
+public sealed record VariantRun(int Steps, double Seconds, double ExamplesPerSecond, double FinalLoss);
+
+/// <summary>The ItemSage ablation: popularity and trained variants, recall@k of the engaged item against the whole
+/// catalogue on the held-out later period, per task.</summary>
+/// <remarks>Variants (ItemSage, Baltescu et al., KDD 2022, §4): <c>popularity</c> (training-period engagement counts);
+/// <c>transformer</c> (the full model: every feature, multi-task, both loss terms, logQ); <c>text-only</c> and
+/// <c>vectors-only</c> (only when the dataset has both kinds; otherwise they equal <c>transformer</c> and are left out);
+/// <c>mlp-concat</c> (the paper's baseline tower on the same features and loss); <c>single-task</c> (one model per task,
+/// trained on that task's pairs only and evaluated on it; only with ≥ 2 tasks); <c>no-random-negatives</c>;
+/// <c>no-logq</c>. Query side: the shared tower (no query space exists in the generic layout). Budget: equal training
+/// time per trained model (our choice: the fair comparison under a wall-clock budget), or equal steps.</remarks>
+public static class ItemSageEvaluation
+{
+    /// <summary>Variant names in report order.</summary>
+    public static readonly IReadOnlyList<string> VariantNames =
+        ["popularity", "transformer", "text-only", "vectors-only", "mlp-concat", "single-task", "no-random-negatives", "no-logq"];
+
+    /// <summary>A small model for a few-minute evaluation on 2 cores (our choice).</summary>
+    public static ItemSageModelOptions SmallModel { get; } = new()
+    {
+        HashRows = 20_000, HashDim = 64, DModel = 64, Heads = 4, Layers = 1, FfnDim = 128, Dropout = 0.1f,
+        HeadHidden = 128, OutputDim = 64,
+    };
+
+    /// <summary>Runs the ablation on a dataset in the generic layout.</summary>
+    public static ItemSageEvalReport Run(DatasetLayout dataset, ItemSageEvalOptions options, Action<string>? log = null,
+        Action<string, TrainingProgress>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        using ItemSageFeatures full = ItemSageFeatures.Build(dataset, options.Features);
+        EngagementPairs pairs = EngagementPairs.Load(dataset.ActionsPath, full.Catalog, options.Pairs);
+        IReadOnlyList<string> tasks = pairs.Tasks;
+        int[] trainCounts = pairs.Train.CountPerTask(tasks.Count), testCounts = pairs.Test.CountPerTask(tasks.Count);
+        log?.Invoke($"{full.ItemCount:N0} items, {full.Vocabulary}, vector sets: {(full.VectorSets.Count == 0 ? "none" : string.Join(", ", full.VectorSets))}; " +
+                    $"pairs train {pairs.Train.Count:N0} / validation {pairs.Validation.Count:N0} / test {pairs.Test.Count:N0}; tasks {string.Join(", ", tasks)}");
+        bool hasText = full.TextFields.Count > 0, hasVectors = full.VectorSets.Count > 0;
+        bool Wanted(string v) => options.Variants is null || options.Variants.Contains(v);
+        int[] trainedTasks = [.. Enumerable.Range(0, tasks.Count).Where(t => trainCounts[t] > 0)];
+
+        var plan = new List<string>();
+        foreach (string v in VariantNames.Skip(1))
+        {
+            bool applies = v switch
+            {
+                "text-only" or "vectors-only" => hasText && hasVectors,
+                "single-task" => trainedTasks.Length >= 2,
+                _ => true,
+            };
+            if (applies && Wanted(v)) plan.Add(v);
+        }
+        int models = plan.Sum(v => v == "single-task" ? trainedTasks.Length : 1);
+        TimeSpan perModel = TimeSpan.FromSeconds(options.BudgetSeconds / Math.Max(1, models));
+
+        var results = new Dictionary<string, Dictionary<string, Dictionary<string, double>>>(StringComparer.Ordinal);
+        var runs = new Dictionary<string, VariantRun>(StringComparer.Ordinal);
+        if (Wanted("popularity"))
+        {
+            results["popularity"] = RecallAtK.Evaluate(pairs.Test, tasks, full.ItemCount, RecallAtK.Constant(pairs.TrainPopularity),
+                options.Ks, options.MaxTestPairsPerTask);
+            log?.Invoke(Summary("popularity", results["popularity"], options.Ks));
+        }
+        foreach (string v in plan)
+        {
+            ItemSageTrainingOptions training = options.Training;
+            if (v == "no-random-negatives") training = training with { RandomNegatives = 0 };
+            if (v == "no-logq") training = training with { LogQCorrection = false };
+            ItemSageFeatures? own = v switch
+            {
+                "text-only" => ItemSageFeatures.Build(dataset, options.Features with { VectorSets = [] }),
+                "vectors-only" => ItemSageFeatures.Build(dataset, options.Features with { TextFields = [] }),
+                _ => null,
+            };
+            try
+            {
+                ItemSageFeatures features = own ?? full;
+                if (v == "single-task")
+                {
+                    var merged = new Dictionary<string, Dictionary<string, double>>(StringComparer.Ordinal);
+                    foreach (int t in trainedTasks)
+                    {
+                        ItemSageTrainingOptions one = training with { TaskShares = new Dictionary<string, double> { [tasks[t]] = 1 } };
+                        (float[] emb, VariantRun run) = TrainAndEmbed(v + ":" + tasks[t], false, features, pairs, one, options, perModel, progress);
+                        runs[v + ":" + tasks[t]] = run;
+                        foreach (var kv in RecallAtK.Evaluate(pairs.Test, tasks, features.ItemCount, RecallAtK.FromEmbeddings(emb, options.Model.OutputDim),
+                                     options.Ks, options.MaxTestPairsPerTask, new HashSet<int> { t }))
+                        {
+                            if (kv.Key != RecallAtK.AllTasks) merged[kv.Key] = kv.Value;
+                        }
+                    }
+                    results[v] = merged;
+                }
+                else
+                {
+                    (float[] emb, VariantRun run) = TrainAndEmbed(v, v == "mlp-concat", features, pairs, training, options, perModel, progress);
+                    runs[v] = run;
+                    results[v] = RecallAtK.Evaluate(pairs.Test, tasks, features.ItemCount, RecallAtK.FromEmbeddings(emb, options.Model.OutputDim),
+                        options.Ks, options.MaxTestPairsPerTask);
+                }
+                log?.Invoke(Summary(v, results[v], options.Ks));
+            }
+            finally
+            {
+                own?.Dispose();
+            }
+        }
+        return new ItemSageEvalReport(results, runs,
+            Enumerable.Range(0, tasks.Count).ToDictionary(t => tasks[t], t => trainCounts[t]),
+            Enumerable.Range(0, tasks.Count).ToDictionary(t => tasks[t], t => testCounts[t]));
+    }
+
+    /// <summary>Creates a tower of the given kind for some features.</summary>
+    public static IItemTower CreateTower(ItemSageFeatures features, ItemSageModelOptions shape, bool mlp)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ItemSageModelOptions o = features.Apply(shape);
+        return mlp ? ItemSageTower.CreateMlpConcat(o) : ItemSageTower.CreateTransformer(o);
+    }
+
+    private static (float[] Embeddings, VariantRun Run) TrainAndEmbed(string name, bool mlp, ItemSageFeatures features,
+        EngagementPairs pairs, ItemSageTrainingOptions training, ItemSageEvalOptions options, TimeSpan budget,
+        Action<string, TrainingProgress>? progress)
+    {
+        var clock = Stopwatch.StartNew();
+        int steps = options.StepsPerVariant ?? CalibrateSteps(mlp, features, pairs, training, options, budget);
+        training = training with { Steps = steps };
+        IItemTower tower = CreateTower(features, options.Model, mlp);
+        var trainer = new ItemSageTrainer(tower, features, pairs.Train, pairs.Tasks, training);
+        // Under a time budget the calibrated schedule is only an estimate: train on (at the final learning rate) until
+        // the budget is spent, so every model gets the same time.
+        double loss = options.StepsPerVariant is null
+            ? trainer.Train(p => progress?.Invoke(name, p), budget - clock.Elapsed, untilStep: int.MaxValue)
+            : trainer.Train(p => progress?.Invoke(name, p));
+        double seconds = clock.Elapsed.TotalSeconds;
+        float[] embeddings = ItemSageEmbedder.EmbedAll(tower, features);
+        return (embeddings, new VariantRun(trainer.Step, seconds, trainer.Step * training.BatchSize / Math.Max(1e-9, seconds), loss));
+    }
+
+    /// <summary>Steps that fit in <paramref name="budget"/>: times a few steps of a throwaway model (after four warm-up
+    /// steps) so the real run's learning-rate schedule can decay over the whole budget; the time spent here counts.</summary>
+    private static int CalibrateSteps(bool mlp, ItemSageFeatures features, EngagementPairs pairs, ItemSageTrainingOptions training,
+        ItemSageEvalOptions options, TimeSpan budget)
+    {
+        var clock = Stopwatch.StartNew();
+        var probe = new ItemSageTrainer(CreateTower(features, options.Model, mlp), features, pairs.Train, pairs.Tasks, training with { Steps = 12 });
+        for (int i = 0; i < 4; i++) probe.TrainStep(); // warm-up: JIT and first-touch allocations
+        TimeSpan start = clock.Elapsed;
+        const int timed = 8;
+        for (int i = 0; i < timed; i++) probe.TrainStep();
+        double perStep = (clock.Elapsed - start).TotalSeconds / timed;
+        return (int)Math.Clamp((budget - clock.Elapsed).TotalSeconds / Math.Max(perStep, 1e-6), 10, 1_000_000);
+    }
+
+    private static string Summary(string variant, Dictionary<string, Dictionary<string, double>> r, IReadOnlyList<int> ks) =>
+        variant + ": " + string.Join("; ", r.Select(kv => kv.Key + " " + string.Join(" ",
+            ks.Select(k => System.FormattableString.Invariant($"R@{k}={kv.Value[$"recall@{k}"]:F3}")))));
+}

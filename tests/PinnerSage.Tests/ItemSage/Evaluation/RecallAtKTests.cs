@@ -1,0 +1,61 @@
+using PinnerSage.ItemSage.Evaluation;
+using PinnerSage.ItemSage.Training;
+
+namespace PinnerSage.Tests.ItemSage.Evaluation;
+
+public sealed class RecallAtKTests
+{
+    [Fact]
+    public void Recall_matches_a_naive_ranking_with_query_excluded_and_ties_by_row()
+    {
+        var rng = new Random(4);
+        const int n = 200, d = 8, pairCount = 300;
+        var emb = new float[n * d];
+        for (int i = 0; i < emb.Length; i++) emb[i] = (float)Math.Round(rng.NextDouble() * 4) / 4f; // many ties
+        int[] q = new int[pairCount], p = new int[pairCount], t = new int[pairCount];
+        for (int i = 0; i < pairCount; i++)
+        {
+            q[i] = rng.Next(n);
+            do p[i] = rng.Next(n); while (p[i] == q[i]);
+            t[i] = i % 3 == 0 ? 1 : 0;
+        }
+        var pairs = new PairSet(q, p, t, new long[pairCount]);
+        var result = RecallAtK.Evaluate(pairs, ["a", "b"], n, RecallAtK.FromEmbeddings(emb, d), [1, 10, 50]);
+        foreach (int k in new[] { 1, 10, 50 })
+        {
+            for (int task = 0; task < 2; task++)
+            {
+                int hits = 0, count = 0;
+                for (int i = 0; i < pairCount; i++)
+                {
+                    if (t[i] != task) continue;
+                    count++;
+                    float Score(int j) { float s = 0; for (int x = 0; x < d; x++) s += emb[q[i] * d + x] * emb[j * d + x]; return s; }
+                    // Naive: sort the candidates (all but the query) by score desc, row asc; hit if p is in the first k.
+                    int[] ranked = [.. Enumerable.Range(0, n).Where(j => j != q[i]).OrderByDescending(Score).ThenBy(j => j)];
+                    if (Array.IndexOf(ranked, p[i]) < k) hits++;
+                }
+                Assert.Equal((double)hits / count, result[task == 0 ? "a" : "b"][$"recall@{k}"], 4);
+                Assert.Equal(count, result[task == 0 ? "a" : "b"]["pairs"]);
+            }
+        }
+        Assert.Equal(pairCount, result[RecallAtK.AllTasks]["pairs"]);
+    }
+
+    [Fact]
+    public void Constant_scores_rank_by_value_and_only_the_chosen_tasks_are_evaluated()
+    {
+        long[] popularity = [5, 9, 9, 1, 0];
+        var pairs = new PairSet([0, 0, 3, 4], [2, 3, 1, 2], [0, 0, 1, 1], new long[4]);
+        var r = RecallAtK.Evaluate(pairs, ["x", "y"], 5, RecallAtK.Constant(popularity), [1, 2]);
+        // Query 0 → candidates 1 (9), 2 (9, after 1 by row), 3, 4: item 2 has rank 1, item 3 rank 2.
+        Assert.Equal(0.0, r["x"]["recall@1"]);
+        Assert.Equal(0.5, r["x"]["recall@2"]);
+        // Query 3 → 1 is rank 0; query 4 → 2 is rank 1.
+        Assert.Equal(0.5, r["y"]["recall@1"]);
+        Assert.Equal(1.0, r["y"]["recall@2"]);
+        var only = RecallAtK.Evaluate(pairs, ["x", "y"], 5, RecallAtK.Constant(popularity), [1], onlyTasks: new HashSet<int> { 1 });
+        Assert.False(only.ContainsKey("x"));
+        Assert.Equal(2, only["y"]["pairs"]);
+    }
+}

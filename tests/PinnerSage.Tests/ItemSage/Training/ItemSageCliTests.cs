@@ -1,0 +1,41 @@
+using PinnerSage.IO;
+using PinnerSage.Tests.Cli;
+
+namespace PinnerSage.Tests.ItemSage.Training;
+
+public sealed class ItemSageCliTests
+{
+    [Fact]
+    public void Train_embed_and_profiles_build_run_end_to_end_and_resume_continues()
+    {
+        using var dir = new TempDir();
+        string data = MiniDataset.Write(dir.File("data"), actionTypes: ["click", "save"]);
+        string model = dir.File("model");
+        string[] common = ["--dataset", data, "--out", model, "--small", "--d-model", "16", "--output-dim", "16", "--batch", "32", "--negatives", "16"];
+        var train = CliProcess.Run(["itemsage", "train", .. common, "--steps", "6", "--checkpoint-every", "3", "--task-shares", "click=1,save=3"]);
+        Assert.True(train.Exit == 0, train.Err + train.Out);
+        Assert.Contains("step 6/6", train.Out);
+        foreach (string f in new[] { "tower.bin", "features.json", "vocabulary.tsv", "checkpoint/trainer.bin", "checkpoint/optimizer.bin" })
+            Assert.True(File.Exists(Path.Combine(model, f)), f);
+        var resume = CliProcess.Run(["itemsage", "train", .. common, "--steps", "9", "--resume"]);
+        Assert.True(resume.Exit == 0, resume.Err + resume.Out);
+        Assert.Contains("step 9/9", resume.Out);
+        Assert.DoesNotContain("step 1/9", resume.Out);
+
+        string npy = dir.File("e.npy");
+        var embed = CliProcess.Run(["itemsage", "embed", "--model", model, "--dataset", data, "--out", npy]);
+        Assert.True(embed.Exit == 0, embed.Err + embed.Out);
+        using (ItemEmbeddings e = ItemEmbeddings.Load(npy))
+        {
+            Assert.Equal(60, e.Count); // the whole catalogue, including items no one engaged with
+            Assert.Equal(16, e.Dimension);
+            Assert.True(e.TryGetRow("it59", out _));
+        }
+        var profiles = CliProcess.Run(["profiles", "build", "--actions", Path.Combine(data, "actions.tsv"), "--embeddings", npy, "--store", dir.File("p.db")]);
+        Assert.True(profiles.Exit == 0, profiles.Err + profiles.Out);
+
+        var bad = CliProcess.Run(["itemsage", "train", "--dataset", data, "--out", model, "--text-fields", "nope", "--steps", "1"]);
+        Assert.Equal(2, bad.Exit);
+        Assert.Contains("nope", bad.Err);
+    }
+}
