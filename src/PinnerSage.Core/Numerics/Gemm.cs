@@ -201,31 +201,9 @@ internal static unsafe class Gemm
         {
             for (int ir = 0; ir < mc; ir += MR)
             {
-                int mr = Math.Min(MR, mc - ir);
-                float* panel = dst + (long)ir * _kc;
-                if (_transA)
-                {
-                    // op(A)(i, p) = a[p·lda + i]: MR consecutive floats per p.
-                    for (int p = 0; p < _kc; p++)
-                    {
-                        float* src = _a + (long)(_pc + p) * _lda + ic + ir;
-                        float* d = panel + p * MR;
-                        int i = 0;
-                        for (; i < mr; i++) d[i] = src[i];
-                        for (; i < MR; i++) d[i] = 0;
-                    }
-                }
-                else
-                {
-                    int i = 0;
-                    for (; i < mr; i++)
-                    {
-                        float* src = _a + (long)(ic + ir + i) * _lda + _pc;
-                        for (int p = 0; p < _kc; p++) panel[p * MR + i] = src[p];
-                    }
-                    for (; i < MR; i++)
-                        for (int p = 0; p < _kc; p++) panel[p * MR + i] = 0;
-                }
+                // op(A)(i, p) = a[p·lda + i] when transposed (lanes contiguous), a[i·lda + p] otherwise.
+                float* origin = _transA ? _a + (long)_pc * _lda + ic + ir : _a + (long)(ic + ir) * _lda + _pc;
+                PackPanel(origin, _lda, lanesContiguous: _transA, _kc, Math.Min(MR, mc - ir), MR, dst + (long)ir * _kc);
             }
         }
 
@@ -235,39 +213,39 @@ internal static unsafe class Gemm
         {
             for (int jr = 0; jr < _nc; jr += NR)
             {
-                int nr = Math.Min(NR, _nc - jr);
-                float* panel = _packedB + (long)jr * _kc;
-                if (!_transB)
-                {
-                    for (int p = 0; p < _kc; p++)
-                    {
-                        float* src = _b + (long)(_pc + p) * _ldb + _jc + jr;
-                        float* d = panel + p * NR;
-                        if (nr == NR)
-                        {
-                            Vector256.Store(Vector256.Load(src), d);
-                            Vector256.Store(Vector256.Load(src + 8), d + 8);
-                        }
-                        else
-                        {
-                            int j = 0;
-                            for (; j < nr; j++) d[j] = src[j];
-                            for (; j < NR; j++) d[j] = 0;
-                        }
-                    }
-                }
-                else
-                {
-                    int j = 0;
-                    for (; j < nr; j++)
-                    {
-                        float* src = _b + (long)(_jc + jr + j) * _ldb + _pc;
-                        for (int p = 0; p < _kc; p++) panel[p * NR + j] = src[p];
-                    }
-                    for (; j < NR; j++)
-                        for (int p = 0; p < _kc; p++) panel[p * NR + j] = 0;
-                }
+                // op(B)(p, j) = b[p·ldb + j] when not transposed (lanes contiguous), b[j·ldb + p] otherwise.
+                float* origin = _transB ? _b + (long)(_jc + jr) * _ldb + _pc : _b + (long)_pc * _ldb + _jc + jr;
+                PackPanel(origin, _ldb, lanesContiguous: !_transB, _kc, Math.Min(NR, _nc - jr), NR,
+                          _packedB + (long)jr * _kc);
             }
+        }
+
+        /// <summary>One panel of <paramref name="width"/> lanes, p-major: panel[p·width + l] = element (p, l) for
+        /// l &lt; <paramref name="lanes"/>, zero for the padding lanes. Element (p, l) is origin[p·ld + l] when
+        /// <paramref name="lanesContiguous"/>, else origin[l·ld + p] (the same routine packs A and B, either
+        /// transposition).</summary>
+        private static void PackPanel(float* origin, long ld, bool lanesContiguous, int kc, int lanes, int width,
+                                      float* panel)
+        {
+            if (lanesContiguous)
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    var src = new ReadOnlySpan<float>(origin + p * ld, lanes);
+                    var dst = new Span<float>(panel + (long)p * width, width);
+                    src.CopyTo(dst);
+                    dst[lanes..].Clear();
+                }
+                return;
+            }
+            int l = 0;
+            for (; l < lanes; l++)
+            {
+                float* src = origin + l * ld;
+                for (int p = 0; p < kc; p++) panel[(long)p * width + l] = src[p];
+            }
+            for (; l < width; l++)
+                for (int p = 0; p < kc; p++) panel[(long)p * width + l] = 0;
         }
     }
 
