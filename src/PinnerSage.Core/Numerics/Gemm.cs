@@ -227,6 +227,17 @@ internal static unsafe class Gemm
         private static void PackPanel(float* origin, long ld, bool lanesContiguous, int kc, int lanes, int width,
                                       float* panel)
         {
+            if (lanesContiguous && lanes == width && width % Vector256<float>.Count == 0)
+            {
+                // Full panels (every B panel but the last): whole-vector copies, no memmove call per row.
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = origin + p * ld, dst = panel + (long)p * width;
+                    for (int v = 0; v < width; v += Vector256<float>.Count)
+                        Vector256.Store(Vector256.Load(src + v), dst + v);
+                }
+                return;
+            }
             if (lanesContiguous)
             {
                 for (int p = 0; p < kc; p++)
