@@ -227,25 +227,18 @@ internal static unsafe class Gemm
         private static void PackPanel(float* origin, long ld, bool lanesContiguous, int kc, int lanes, int width,
                                       float* panel)
         {
-            if (lanesContiguous && lanes == width && width % Vector256<float>.Count == 0)
+            if (lanesContiguous)
             {
-                // Full panels (every B panel but the last): whole-vector copies, no memmove call per row.
+                // Whole-vector copies for the full part (all of it for every B panel but the last), then the tail and
+                // the zero padding: no memmove call per row.
+                int full = lanes & ~(Vector256<float>.Count - 1);
                 for (int p = 0; p < kc; p++)
                 {
                     float* src = origin + p * ld, dst = panel + (long)p * width;
-                    for (int v = 0; v < width; v += Vector256<float>.Count)
-                        Vector256.Store(Vector256.Load(src + v), dst + v);
-                }
-                return;
-            }
-            if (lanesContiguous)
-            {
-                for (int p = 0; p < kc; p++)
-                {
-                    var src = new ReadOnlySpan<float>(origin + p * ld, lanes);
-                    var dst = new Span<float>(panel + (long)p * width, width);
-                    src.CopyTo(dst);
-                    dst[lanes..].Clear();
+                    int v = 0;
+                    for (; v < full; v += Vector256<float>.Count) Vector256.Store(Vector256.Load(src + v), dst + v);
+                    for (; v < lanes; v++) dst[v] = src[v];
+                    for (; v < width; v++) dst[v] = 0;
                 }
                 return;
             }
