@@ -233,11 +233,8 @@ public sealed partial class HnswIndex : IVectorIndex
     private int RandomLevel(int label)
     {
         // SplitMix64's label-th output for this seed: a well-mixed, independent U per label.
-        ulong z = (ulong)_options.Seed + ((ulong)(uint)label + 1) * 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        z ^= z >> 31;
-        double u = ((z >> 11) + 1) * (1.0 / (1UL << 53)); // (0, 1]
+        ulong z = SplitMix64.Mix((ulong)_options.Seed + ((ulong)(uint)label + 1) * SplitMix64.Gamma);
+        double u = SplitMix64.ToDoubleNonZero(z);
         return Math.Min(MaxLevelCap, (int)(-Math.Log(u) * _options.LevelMultiplier));
     }
 

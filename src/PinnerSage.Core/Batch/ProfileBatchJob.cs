@@ -4,6 +4,7 @@ using System.Runtime.ExceptionServices;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
 using PinnerSage.Storage;
+using PinnerSage.Numerics;
 
 namespace PinnerSage.Batch;
 
@@ -291,16 +292,7 @@ public sealed class ProfileBatchJob
     }
 
     /// <summary>FNV-1a over the UTF-16 code units, then a 64-bit finaliser (SplitMix64) to spread the bits.</summary>
-    private static ulong Hash(ReadOnlySpan<char> s)
-    {
-        ulong h = 14695981039346656037UL;
-        foreach (char c in s) h = (h ^ c) * 1099511628211UL;
-        h ^= h >> 30;
-        h *= 0xBF58476D1CE4E5B9UL;
-        h ^= h >> 27;
-        h *= 0x94D049BB133111EBUL;
-        return h ^ (h >> 31);
-    }
+    private static ulong Hash(ReadOnlySpan<char> s) => SplitMix64.Mix(SplitMix64.Fnv1a(s));
 
     /// <summary>Loads the whole input in columns, then counting-sorts the actions by the rank of their user.</summary>
     private LoadedActions Load(ActionsTsvReader reader, string name, ActionTypeTable table, ReaderCounters counters,

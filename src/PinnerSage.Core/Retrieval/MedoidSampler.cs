@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using PinnerSage.Numerics;
 
 namespace PinnerSage.Retrieval;
 
@@ -91,26 +91,4 @@ internal static class MedoidSampler
     }
 
     private static double Weight(double w) => w > 0 && double.IsFinite(w) ? w : 0;
-}
-
-/// <summary>SplitMix64 (Steele, Lea &amp; Flood, OOPSLA 2014): a tiny, allocation-free generator whose stream is fixed
-/// by this code, so sampled medoids are identical on every machine and .NET version. Also the stable hash finaliser
-/// behind <see cref="Recommender.DefaultSeed"/>.</summary>
-internal struct SplitMix64(ulong seed)
-{
-    private ulong _state = seed;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong Next() => Mix(_state += 0x9E3779B97F4A7C15UL);
-
-    /// <summary>Uniform in (0, 1]: safe under a logarithm.</summary>
-    public double NextDoubleNonZero() => ((Next() >> 11) + 1) * (1.0 / (1UL << 53));
-
-    /// <summary>The SplitMix64 output function: a bijective avalanche of 64 bits.</summary>
-    public static ulong Mix(ulong z)
-    {
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
 }

@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using PinnerSage.Ann;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
+using PinnerSage.Numerics;
 
 namespace PinnerSage.Retrieval;
 
@@ -76,14 +77,9 @@ public sealed class Recommender
     public static ulong DefaultSeed(string userId, long now)
     {
         ArgumentNullException.ThrowIfNull(userId);
-        ulong h = 14695981039346656037UL;
-        foreach (char c in userId)
-        {
-            h ^= c;
-            h *= 1099511628211UL;
-        }
+        ulong h = SplitMix64.Fnv1a(userId);
         long day = Math.DivRem(now, SecondsPerDay, out long rem) - (rem < 0 ? 1 : 0);
-        return SplitMix64.Mix(h ^ SplitMix64.Mix(unchecked((ulong)day) + 0x9E3779B97F4A7C15UL));
+        return SplitMix64.Mix(h ^ SplitMix64.Mix(unchecked((ulong)day) + SplitMix64.Gamma));
     }
 
     /// <summary>Recommends <see cref="RecommenderOptions.K"/> items for <paramref name="profile"/> into

@@ -1,3 +1,4 @@
+using PinnerSage.Numerics;
 namespace PinnerSage.Synthetic;
 
 /// <summary>xoshiro256** (Blackman &amp; Vigna 2018) seeded through SplitMix64: a small, fast generator whose
@@ -21,13 +22,7 @@ internal sealed class SplitRandom
         _s3 = SplitMix(ref x);
     }
 
-    private static ulong SplitMix(ref ulong x)
-    {
-        ulong z = x += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    private static ulong SplitMix(ref ulong x) => SplitMix64.Mix(x += SplitMix64.Gamma);
 
     public ulong NextUInt64()
     {

@@ -1,3 +1,4 @@
+using PinnerSage.Numerics;
 namespace PinnerSage.ItemSage.Model;
 
 /// <summary>Inverted dropout (Srivastava et al. 2014) with a counter-based mask: element i of site s is kept iff
@@ -18,10 +19,7 @@ internal static class Dropout
 
     private static bool Keep(ulong key, int i, uint threshold)
     {
-        ulong z = key + (ulong)(uint)i * 0xBF58476D1CE4E5B9UL + 0x94D049BB133111EBUL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        z ^= z >> 31;
+        ulong z = SplitMix64.Mix(key + (ulong)(uint)i * 0xBF58476D1CE4E5B9UL + 0x94D049BB133111EBUL);
         return (uint)(z >> 40) >= threshold;
     }
 }

@@ -1,3 +1,4 @@
+using PinnerSage.Numerics;
 namespace PinnerSage.ItemSage.Training;
 
 /// <summary>SplitMix64 (Steele, Lea &amp; Flood 2014): a one-word generator whose whole position is <see cref="State"/>,
@@ -9,13 +10,7 @@ internal sealed class TrainingRandom
     /// <summary>The generator's position (save and restore it to resume the stream).</summary>
     public ulong State { get; set; }
 
-    public ulong NextUInt64()
-    {
-        ulong z = State += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    public ulong NextUInt64() => SplitMix64.Mix(State += SplitMix64.Gamma);
 
     /// <summary>Uniform in [0, n) (Lemire's multiply-shift).</summary>
     public int NextInt(int n) => (int)Math.BigMul(NextUInt64(), (ulong)n, out _);
@@ -23,9 +18,6 @@ internal sealed class TrainingRandom
     /// <summary>A well-mixed 64-bit value of (a, b) without advancing any stream (e.g. a per-step dropout seed).</summary>
     public static ulong Mix(ulong a, ulong b)
     {
-        ulong z = a * 0x9E3779B97F4A7C15UL + b + 0x632BE59BD9B4E019UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
+        return SplitMix64.Mix(a * SplitMix64.Gamma + b + 0x632BE59BD9B4E019UL);
     }
 }
