@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using PinnerSage.IO;
+using PinnerSage.Numerics;
 
 namespace PinnerSage.Ann;
 

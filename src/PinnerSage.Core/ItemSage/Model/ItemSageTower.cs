@@ -1,19 +1,20 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using PinnerSage.IO;
+using PinnerSage.Numerics;
 
 namespace PinnerSage.ItemSage.Model;
 
 /// <summary>Creates, saves and loads ItemSage product towers.</summary>
-/// <remarks>File format (little-endian): magic "ISAGETWR", int32 version (1), int32 kind (0 transformer,
+/// <remarks>File format (little-endian): magic "ISAGETWR", int32 version (2), int32 kind (0 transformer,
 /// 1 MLP-concat), the options as fixed fields (13 int32, 1 float32, 1 uint64), int64 parameter count, the parameters
-/// as float32, and a uint64 FNV-1a checksum (over 8-byte words, our choice: dependency-free and fast) of everything
-/// before it. Written atomically (temp file + rename).</remarks>
+/// as float32, and a uint64 <see cref="Checksum64"/> of the header and the parameters (combined per section, as in
+/// the HNSW file; version 1 used FNV-1a). Written atomically (temp file + rename).</remarks>
 public static class ItemSageTower
 {
     internal const int TransformerKind = 0;
     internal const int MlpConcatKind = 1;
-    private const int Version = 1;
+    private const int Version = 2;
     private static ReadOnlySpan<byte> Magic => "ISAGETWR"u8;
 
     /// <summary>The paper's transformer tower.</summary>
@@ -60,7 +61,7 @@ public static class ItemSageTower
         if (reserved != 0 || count < 0 || bytes.Length != header + count * 4 + 8)
             throw new DataFormatException(path, 0, null, "truncated or inconsistent model file");
         ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(bytes.Length - 8));
-        if (stored != Checksum(bytes.AsSpan(0, bytes.Length - 8)))
+        if (stored != Checksum(bytes.AsSpan(0, header), bytes.AsSpan(header, (int)(count * 4))))
             throw new DataFormatException(path, 0, null, "checksum mismatch (file corrupted)");
         IItemTower tower;
         try
@@ -97,13 +98,10 @@ public static class ItemSageTower
             head.AddRange(tail);
             byte[] h = [.. head];
             ReadOnlySpan<byte> body = MemoryMarshal.AsBytes(parameters.AsSpan());
-            var fnv = new Fnv();
-            fnv.Add(h);
-            fnv.Add(body);
             stream.Write(h);
             stream.Write(body);
             byte[] sum = new byte[8];
-            BinaryPrimitives.WriteUInt64LittleEndian(sum, fnv.Value);
+            BinaryPrimitives.WriteUInt64LittleEndian(sum, Checksum(h, body));
             stream.Write(sum);
         });
     }
@@ -125,46 +123,8 @@ public static class ItemSageTower
         touched.Clear();
     }
 
-    private static ulong Checksum(ReadOnlySpan<byte> data)
-    {
-        var fnv = new Fnv();
-        fnv.Add(data);
-        return fnv.Value;
-    }
-
-    /// <summary>FNV-1a over little-endian 8-byte words (a byte-wise tail is impossible here: the header and
-    /// the float block are both multiples of 4, so at most one 4-byte word pads with zeros).</summary>
-    private struct Fnv
-    {
-        private ulong _h;
-        private byte[]? _pending;
-
-        public Fnv() => _h = 0xCBF29CE484222325UL;
-
-        public readonly ulong Value => _pending is null ? _h : Mix(_h, BinaryPrimitives.ReadUInt64LittleEndian(Pad(_pending)));
-
-        public void Add(ReadOnlySpan<byte> data)
-        {
-            if (_pending is not null)
-            {
-                byte[] joined = [.. _pending, .. data];
-                _pending = null;
-                data = joined;
-            }
-            int words = data.Length / 8;
-            foreach (ulong w in MemoryMarshal.Cast<byte, ulong>(data[..(words * 8)])) _h = Mix(_h, w);
-            if (data.Length % 8 != 0) _pending = data[(words * 8)..].ToArray();
-        }
-
-        private static byte[] Pad(byte[] tail)
-        {
-            byte[] b = new byte[8];
-            tail.CopyTo(b, 0);
-            return b;
-        }
-
-        private static ulong Mix(ulong h, ulong w) => (h ^ w) * 0x100000001B3UL;
-    }
+    private static ulong Checksum(ReadOnlySpan<byte> header, ReadOnlySpan<byte> parameters) =>
+        Checksum64.Combine(Checksum64.Hash(header), Checksum64.Hash(parameters));
 
     private ref struct Reader(byte[] bytes, int position)
     {

@@ -2,11 +2,11 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
-namespace PinnerSage.Ann;
+namespace PinnerSage.Numerics;
 
 /// <summary>A 64-bit non-cryptographic checksum in the style of XXH64 (four multiply–rotate lanes over 32-byte
 /// stripes, then an avalanche); System.IO.Hashing is not available to this project. It detects truncation and bit rot
-/// in index files, not tampering. Not bit-compatible with XXH64 (our choice: no need, simpler tail).</summary>
+/// in index and model files, not tampering. Not bit-compatible with XXH64 (our choice: no need, simpler tail).</summary>
 internal static class Checksum64
 {
     private const ulong P1 = 11400714785092387143UL;
@@ -45,7 +45,7 @@ internal static class Checksum64
         Span<byte> pair = stackalloc byte[16];
         BinaryPrimitives.WriteUInt64LittleEndian(pair, running);
         BinaryPrimitives.WriteUInt64LittleEndian(pair[8..], section);
-        return Hash(pair, 0x9E3779B97F4A7C15UL);
+        return Hash(pair, SplitMix64.Gamma);
     }
 
     private static ulong Round(ulong acc, ulong lane) => BitOperations.RotateLeft(acc + lane * P2, 31) * P1;
