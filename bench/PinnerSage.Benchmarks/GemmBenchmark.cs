@@ -1,3 +1,4 @@
+using PinnerSage.IO;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
@@ -144,7 +145,7 @@ public static class GemmBenchmark
         md.AppendLine();
         md.AppendLine("Timings on a shared 2-core machine are noisy (the peak and the GEMM compete with other processes; a ratio above 100% " +
                       "means the peak run was interrupted more than the GEMM run); the load average is printed above — compare runs made on an idle machine.");
-        File.WriteAllText(output, md.ToString());
+        AtomicFile.WriteText(output, w => w.Write(md.ToString()));
         Console.WriteLine($"wrote {output}");
         return 0;
     }

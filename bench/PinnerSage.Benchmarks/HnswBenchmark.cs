@@ -314,9 +314,9 @@ internal static class HnswBenchmark
                       "hold no 100k real table. Memory: ours = layer-0 block + upper layers + labels in memory; file sizes for both.");
         string dir = Path.Combine(root, "bench", "results");
         Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "hnsw.md"), md.ToString());
+        AtomicFile.WriteText(Path.Combine(dir, "hnsw.md"), w => w.Write(md.ToString()));
         var doc = new JsonObject { ["benchmark"] = "hnsw", ["quick"] = quick, ["utc"] = DateTime.UtcNow.ToString("O"), ["rows"] = new JsonArray(rows.Select(r => (JsonNode)r.DeepClone()).ToArray()) };
-        File.WriteAllText(Path.Combine(dir, "hnsw.json"), doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteText(Path.Combine(dir, "hnsw.json"), w => w.Write(doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"));
         Console.WriteLine($"wrote {Path.Combine(dir, "hnsw.md")}");
     }
 

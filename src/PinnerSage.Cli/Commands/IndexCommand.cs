@@ -146,7 +146,7 @@ internal static class IndexCommand
 
             string outPath = pr.GetValue(output)!;
             IReadOnlyList<string>? itemIds = index.ItemIds;
-            WriteAtomically(outPath, w =>
+            AtomicFile.WriteText(outPath, w =>
             {
                 for (int i = 0; i < rows; i++)
                 {
@@ -202,23 +202,6 @@ internal static class IndexCommand
             else unknown++;
         }
         return rows;
-    }
-
-    /// <summary>Writes text to a temp file beside <paramref name="path"/>, then renames it over the target.</summary>
-    private static void WriteAtomically(string path, Action<StreamWriter> write)
-    {
-        string full = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(full) ?? ".", $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            using (var writer = new StreamWriter(temp, false, new UTF8Encoding(false), 1 << 16))
-                write(writer);
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
     }
 
     /// <summary>IProgress that calls back on the reporting thread (Progress&lt;T&gt; would post to the thread pool).</summary>

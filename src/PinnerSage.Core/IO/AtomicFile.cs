@@ -4,9 +4,9 @@ namespace PinnerSage.IO;
 
 /// <summary>Atomic replacement of output files: write to a hidden temp file in the same folder (so the rename
 /// cannot cross file systems), then rename over the target; readers never see a half-written file.</summary>
-internal static class AtomicFile
+public static class AtomicFile
 {
-    public static string TempPathFor(string path)
+    internal static string TempPathFor(string path)
     {
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full) ?? ".";
