@@ -76,14 +76,15 @@ internal static class QuickstartCommand
         string embeddingsPath = itemSage
             ? ItemSageCommand.QuickstartEmbeddings(directory, seed, console)
             : Path.Combine(directory, SyntheticWorldWriter.VectorsFile);
-        using (ItemEmbeddings items = ItemEmbeddings.Load(embeddingsPath))
+        // One table for the profiles and, in step 4, the index, so medoids and candidates share a space.
+        using ItemEmbeddings itemTable = ItemEmbeddings.Load(embeddingsPath);
         using (SqliteProfileStore store = SqliteProfileStore.Open(storePath))
         using (IProfileReplaceSession session = store.BeginReplaceAll())
         using (var jsonl = new JsonLinesProfileWriter(jsonlPath))
         {
-            profileOptions = ProfilesCommand.ResolveAlpha(profileOptions, alpha, items);
+            profileOptions = ProfilesCommand.ResolveAlpha(profileOptions, alpha, itemTable);
             profileOptions.Validate();
-            batch = new ProfileBatchJob(items, profileOptions, new BatchOptions()).Run(actionsPath, [session, jsonl]);
+            batch = new ProfileBatchJob(itemTable, profileOptions, new BatchOptions()).Run(actionsPath, [session, jsonl]);
             jsonl.Commit();
             session.Commit(new ProfileRunMetadata(SqliteProfileStore.SchemaVersion, batch.Now, DateTimeOffset.UtcNow,
                 ProfilesCommand.OptionsJson(profileOptions, batch.Now, alpha is null), batch.UsersWritten, actionsPath));
@@ -113,8 +114,6 @@ internal static class QuickstartCommand
         // 4. The item index and each shown user's recommendations (papers/PINNERSAGE.md, Retrieval).
         clock.Restart();
         string indexPath = Path.Combine(directory, IndexFile);
-        // The same vectors the profiles were built on (ItemSage's by default), so medoids and candidates share a space.
-        using ItemEmbeddings itemTable = ItemEmbeddings.Load(embeddingsPath);
         var index = new HnswIndex(itemTable.Dimension, new HnswOptions { Metric = VectorMetric.Cosine }, itemTable.Count);
         index.Build(itemTable.Matrix, itemTable.Count, Environment.ProcessorCount);
         index.SetItemIds(itemTable.Ids);
