@@ -28,7 +28,8 @@ namespace PinnerSage.Storage;
 /// sequence s sees every committed sequence below it. Durable: the commit returns after PostgreSQL's WAL flush
 /// (synchronous_commit on, the default).</para>
 /// <para>Threads: thread-safe; every call takes a connection from Npgsql's pool (one <see cref="NpgsqlDataSource"/>
-/// per instance).</para>
+/// per instance, statements auto-prepared); concurrent appends on one instance share a transaction
+/// (<see cref="GroupCommit"/>).</para>
 /// </remarks>
 public sealed class PostgresProfileStore : IProfileStore
 {
@@ -39,12 +40,14 @@ public sealed class PostgresProfileStore : IProfileStore
 
     private readonly NpgsqlDataSource _source;
     private readonly string _display;
+    private readonly GroupCommit _appends;
     private int _sessionOpen;
 
     private PostgresProfileStore(NpgsqlDataSource source, string display)
     {
         _source = source;
         _display = display;
+        _appends = new GroupCommit(WriteEvents);
     }
 
     /// <summary>Opens (creating the tables when missing) the store for an Npgsql connection string. A
@@ -65,6 +68,8 @@ public sealed class PostgresProfileStore : IProfileStore
         }
         string display = $"postgres:{builder.Host}:{builder.Port}/{builder.Database}" +
                          (string.IsNullOrEmpty(builder.SearchPath) ? "" : $"?search_path={builder.SearchPath}");
+        // Auto-preparation (unless the caller set it): the store runs the same few statements all the time.
+        if (builder.MaxAutoPrepare == 0) builder.MaxAutoPrepare = 16;
         NpgsqlDataSource source = NpgsqlDataSource.Create(builder);
         var store = new PostgresProfileStore(source, display);
         try
@@ -197,6 +202,12 @@ public sealed class PostgresProfileStore : IProfileStore
         ArgumentNullException.ThrowIfNull(events);
         foreach (ActionEvent e in events) SqliteProfileStore.Validate(e);
         if (events.Count == 0) return [];
+        return _appends.Append(events);
+    }
+
+    /// <summary>Writes one group of appends (<see cref="GroupCommit"/>) in one transaction.</summary>
+    private IReadOnlyList<long> WriteEvents(IReadOnlyList<ActionEvent> events)
+    {
         int n = events.Count;
         string[] users = new string[n], items = new string[n], actions = new string[n];
         long[] times = new long[n];
