@@ -116,25 +116,8 @@ public sealed class PostgresProfileStore : IProfileStore
     }
 
     /// <inheritdoc/>
-    public IProfileReplaceSession BeginReplaceAll()
-    {
-        if (Interlocked.Exchange(ref _sessionOpen, 1) != 0)
-            throw new InvalidOperationException("a replace session is already open on this store.");
-        try
-        {
-            return new ReplaceSession(this);
-        }
-        catch (NpgsqlException e)
-        {
-            _sessionOpen = 0;
-            throw new IOException($"{_display}: {e.Message}", e);
-        }
-        catch
-        {
-            _sessionOpen = 0;
-            throw;
-        }
-    }
+    public IProfileReplaceSession BeginReplaceAll() =>
+        StoreCommon.BeginSession(ref _sessionOpen, () => new ReplaceSession(this), _display);
 
     /// <inheritdoc/>
     public UserProfile? Get(string userId)
@@ -156,7 +139,7 @@ public sealed class PostgresProfileStore : IProfileStore
         using var cmd = new NpgsqlCommand("SELECT key, value FROM pinnersage_meta", c);
         using NpgsqlDataReader reader = cmd.ExecuteReader();
         while (reader.Read()) meta[reader.GetString(0)] = reader.GetString(1);
-        return SqliteProfileStore.ParseMetadata(meta);
+        return StoreCommon.ParseMetadata(meta);
     });
 
     /// <inheritdoc/>
@@ -200,7 +183,7 @@ public sealed class PostgresProfileStore : IProfileStore
     public IReadOnlyList<long> AppendEvents(IReadOnlyList<ActionEvent> events)
     {
         ArgumentNullException.ThrowIfNull(events);
-        foreach (ActionEvent e in events) SqliteProfileStore.Validate(e);
+        foreach (ActionEvent e in events) StoreCommon.Validate(e);
         if (events.Count == 0) return [];
         return _appends.Append(events);
     }
@@ -397,19 +380,8 @@ public sealed class PostgresProfileStore : IProfileStore
                     DROP TABLE pinnersage_profiles;
                     ALTER TABLE {_staging} RENAME TO pinnersage_profiles;
                     ALTER INDEX {_staging}_pkey RENAME TO pinnersage_profiles_pkey;
-                    DELETE FROM pinnersage_meta;
                     """);
-                using var cmd = new NpgsqlCommand("INSERT INTO pinnersage_meta (key, value) VALUES ($1, $2)", _connection, _transaction);
-                var key = new NpgsqlParameter<string>();
-                var value = new NpgsqlParameter<string>();
-                cmd.Parameters.Add(key);
-                cmd.Parameters.Add(value);
-                foreach ((string k, string v) in SqliteProfileStore.MetadataPairs(SchemaVersion, metadata, _users))
-                {
-                    key.TypedValue = k;
-                    value.TypedValue = v;
-                    cmd.ExecuteNonQuery();
-                }
+                StoreCommon.WriteMeta(_connection, _transaction, "pinnersage_meta", SchemaVersion, metadata, _users);
                 _transaction.Commit();
             }
             catch (NpgsqlException e)

@@ -134,22 +134,7 @@ public sealed class SqliteProfileStore : IProfileStore
     public IProfileReplaceSession BeginReplaceAll()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (Interlocked.Exchange(ref _sessionOpen, 1) != 0)
-            throw new InvalidOperationException("a replace session is already open on this store.");
-        try
-        {
-            return new ReplaceSession(this);
-        }
-        catch (SqliteException e)
-        {
-            _sessionOpen = 0;
-            throw new IOException($"{_path}: {e.Message}", e);
-        }
-        catch
-        {
-            _sessionOpen = 0;
-            throw;
-        }
+        return StoreCommon.BeginSession(ref _sessionOpen, () => new ReplaceSession(this), _path);
     }
 
     /// <inheritdoc/>
@@ -182,7 +167,7 @@ public sealed class SqliteProfileStore : IProfileStore
     }
 
     /// <inheritdoc/>
-    public ProfileRunMetadata? GetMetadata() => Read(r => ParseMetadata(ReadAllMeta(r)));
+    public ProfileRunMetadata? GetMetadata() => Read(r => StoreCommon.ParseMetadata(ReadAllMeta(r)));
 
     /// <inheritdoc/>
     public long CountUsers() => Read(r => (long)r.Command("SELECT count(*) FROM profiles").ExecuteScalar()!);
@@ -267,7 +252,7 @@ public sealed class SqliteProfileStore : IProfileStore
     public IReadOnlyList<long> AppendEvents(IReadOnlyList<ActionEvent> events)
     {
         ArgumentNullException.ThrowIfNull(events);
-        foreach (ActionEvent e in events) Validate(e);
+        foreach (ActionEvent e in events) StoreCommon.Validate(e);
         if (events.Count == 0) return [];
         ObjectDisposedException.ThrowIf(_disposed, this);
         return _appends.Append(events);
@@ -315,14 +300,6 @@ public sealed class SqliteProfileStore : IProfileStore
             }
         }
         return sequences;
-    }
-
-    internal static void Validate(ActionEvent e)
-    {
-        ArgumentNullException.ThrowIfNull(e);
-        if (string.IsNullOrEmpty(e.UserId)) throw new ArgumentException("an event has an empty user id.");
-        if (string.IsNullOrEmpty(e.ItemId)) throw new ArgumentException("an event has an empty item id.");
-        if (string.IsNullOrEmpty(e.Action)) throw new ArgumentException("an event has an empty action.");
     }
 
     /// <inheritdoc/>
@@ -459,35 +436,6 @@ public sealed class SqliteProfileStore : IProfileStore
         return meta;
     }
 
-    /// <summary>Run metadata from the meta key-value pairs (shared with the PostgreSQL store), null without a run.</summary>
-    internal static ProfileRunMetadata? ParseMetadata(IReadOnlyDictionary<string, string> meta)
-    {
-        if (!meta.TryGetValue("schema_version", out string? version)) return null;
-        string Get(string key, string fallback) => meta.TryGetValue(key, out string? v) ? v : fallback;
-        return new ProfileRunMetadata(
-            int.Parse(version, CultureInfo.InvariantCulture),
-            long.Parse(Get("now", "0"), CultureInfo.InvariantCulture),
-            DateTimeOffset.Parse(Get("built_at", "1970-01-01T00:00:00Z"), CultureInfo.InvariantCulture),
-            Get("options", "{}"),
-            long.Parse(Get("users", "0"), CultureInfo.InvariantCulture),
-            Get("source", ""))
-        {
-            ConsumedEventSequence = long.Parse(Get("consumed_event_sequence", "0"), CultureInfo.InvariantCulture),
-        };
-    }
-
-    /// <summary>The meta key-value pairs a run commits (shared with the PostgreSQL store).</summary>
-    internal static (string Key, string Value)[] MetadataPairs(int schemaVersion, ProfileRunMetadata metadata, long users) =>
-    [
-        ("schema_version", schemaVersion.ToString(CultureInfo.InvariantCulture)),
-        ("now", metadata.Now.ToString(CultureInfo.InvariantCulture)),
-        ("built_at", metadata.BuiltAtUtc.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture)),
-        ("options", metadata.OptionsJson),
-        ("users", users.ToString(CultureInfo.InvariantCulture)),
-        ("source", metadata.Source),
-        ("consumed_event_sequence", metadata.ConsumedEventSequence.ToString(CultureInfo.InvariantCulture)),
-    ];
-
     private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
     {
         using SqliteCommand cmd = connection.CreateCommand();
@@ -608,20 +556,8 @@ public sealed class SqliteProfileStore : IProfileStore
                     DROP TABLE items;
                     ALTER TABLE profiles_next RENAME TO profiles;
                     ALTER TABLE items_next RENAME TO items;
-                    DELETE FROM meta;
                     """, tx);
-                using SqliteCommand cmd = _connection.CreateCommand();
-                cmd.Transaction = tx;
-                cmd.CommandText = "INSERT INTO meta (key, value) VALUES ($k, $v)";
-                SqliteParameter k = cmd.Parameters.Add("$k", SqliteType.Text);
-                SqliteParameter v = cmd.Parameters.Add("$v", SqliteType.Text);
-                foreach ((string key, string value) in MetadataPairs(SchemaVersion, metadata, _users)
-                                                       .Append(("run_id", Guid.NewGuid().ToString("N"))))
-                {
-                    k.Value = key;
-                    v.Value = value;
-                    cmd.ExecuteNonQuery();
-                }
+                StoreCommon.WriteMeta(_connection, tx, "meta", SchemaVersion, metadata, _users);
                 tx.Commit();
             }
             catch (SqliteException e)
