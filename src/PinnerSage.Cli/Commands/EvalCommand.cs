@@ -5,7 +5,6 @@ using PinnerSage.Cli.Infrastructure;
 using PinnerSage.Evaluation;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
-using Spectre.Console;
 
 namespace PinnerSage.Cli.Commands;
 
@@ -108,8 +107,8 @@ internal static class EvalCommand
             };
             options.Validate();
 
-            IAnsiConsole console = AnsiConsole.Console;
-            void Log(string line) => console.MarkupLine("[grey]" + Markup.Escape(line) + "[/]");
+            // Progress and warnings on stderr, so stdout is exactly the Markdown report.
+            static void Log(string line) => Console.Error.WriteLine(line);
             using RetrievalInputs inputs = RetrievalInputs.Open(pr.GetValue(index), npy, pr.GetValue(ids), VectorMetric.InnerProduct);
             ItemEmbeddings items = inputs.Items;
             Log(string.Create(CultureInfo.InvariantCulture, $"embeddings {npy}: {items.Count:N0} items, d = {items.Dimension}"));
@@ -117,8 +116,8 @@ internal static class EvalCommand
             Log(string.Create(CultureInfo.InvariantCulture,
                 $"{layout.ActionsPath}: {actions.Count:N0} actions of {actions.UserIds.Count:N0} users; {actions.UnembeddedActions:N0} on items without a vector"));
             if (actions.Count > 0 && actions.UnembeddedActions * 20 > actions.Count)
-                console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                    $"warning: {(double)actions.UnembeddedActions / actions.Count:P1} of the actions are on items without a vector (--unembedded {pr.GetValue(unembedded)})")));
+                Log(string.Create(CultureInfo.InvariantCulture,
+                    $"warning: {(double)actions.UnembeddedActions / actions.Count:P1} of the actions are on items without a vector (--unembedded {pr.GetValue(unembedded)})"));
             string description = string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(npy)} ({items.Count:N0} × {items.Dimension})");
             OfflineEvalResult result = OfflineEvaluation.Run(actions, items, options, Path.GetFileName(Path.GetFullPath(layout.Root)),
                 description, pr.GetValue(index) is null ? null : inputs.Index, Log);
