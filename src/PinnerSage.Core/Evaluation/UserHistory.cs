@@ -144,7 +144,7 @@ internal sealed class UserHistory
         {
             UserClustering.Ward => _ward.Cluster(vectors, ones, _alpha, _keepSingletons, c.Labels, c.Medoids),
             UserClustering.KMeans5 => KMeansClustering.Cluster(vectors, Dimension, ones, 5, Seed, c.Labels, c.Medoids),
-            _ => CompleteLinkage.Cluster(vectors, Dimension, ones, Math.Sqrt(_alpha), _keepSingletons, c.Labels, c.Medoids),
+            _ => CompleteLinkage.Cluster(vectors, Dimension, ones, CompleteLinkage.ThresholdFromAlpha(_alpha), _keepSingletons, c.Labels, c.Medoids),
         };
         c.Valid = true;
         return c;
