@@ -218,6 +218,7 @@ public static class OfflineEvaluation
             new("bootstrap resamples", r.ToString(CultureInfo.InvariantCulture)),
             new("seed", o.Seed.ToString(CultureInfo.InvariantCulture)),
             new("search", plan.Index is ExactIndex ? "exact" : "HNSW"),
+            new("history items in candidates", o.ExcludeHistory ? "excluded" : "kept (the paper excludes nothing)"),
             new("catalogue (items with a vector)", plan.Catalogue.ToString("N0", CultureInfo.InvariantCulture)),
             new("actions without a vector", string.Create(CultureInfo.InvariantCulture,
                 $"{plan.Actions.UnembeddedActions:N0} of {plan.Actions.Count:N0} ({(plan.Actions.Count == 0 ? 0 : (double)plan.Actions.UnembeddedActions / plan.Actions.Count):P1}); never in a profile; as test actions: {(o.Unembedded == UnembeddedPolicy.Miss ? "misses" : "dropped")}")),
@@ -313,7 +314,10 @@ public static class OfflineEvaluation
         private readonly EvalMethod[] _methods;
         private readonly PinnerSageMethod _curve;
         private readonly QuerySet _queries;
-        private readonly Neighbor[] _buffer;
+        private Neighbor[] _buffer;
+        private readonly int[] _excluded;
+        private int _point;
+        private readonly Comparison<int> _byBestScore;
         private readonly int[] _mark;
         private readonly int[] _seen;
         private readonly float[] _best;
@@ -342,7 +346,13 @@ public static class OfflineEvaluation
             _buffer = new Neighbor[plan.CacheK];
             _mark = new int[plan.Catalogue];
             _seen = new int[plan.Catalogue];
+            _excluded = new int[plan.Catalogue];
             _best = new float[plan.Catalogue];
+            _byBestScore = (x, y) =>
+            {
+                int c = _best[y].CompareTo(_best[x]);
+                return c != 0 ? c : x.CompareTo(y);
+            };
             _sum = new float[d];
             _candidates = new int[plan.Options.Candidates];
             _ranked = new int[plan.MaxK];
@@ -358,6 +368,11 @@ public static class OfflineEvaluation
             ulong seed = SplitMix64.Mix(o.Seed ^ SplitMix64.Fnv1a(a.UserIds[x.User]) ^ SplitMix64.Mix((ulong)x.Now));
             _history.Reset(a.Rows.AsSpan(x.HistoryStart, x.TestStart - x.HistoryStart),
                            a.Times.AsSpan(x.HistoryStart, x.TestStart - x.HistoryStart), x.Now, seed);
+            _point++;
+            if (o.ExcludeHistory)
+            {
+                foreach (int r in _history.DistinctRows) _excluded[r] = _point;
+            }
 
             // Test actions (−1 = no vector; dropped under the Drop policy), the distinct relevant items, negatives.
             ReadOnlySpan<int> testRange = a.Rows.AsSpan(x.TestStart, x.TestEnd - x.TestStart);
@@ -468,23 +483,26 @@ public static class OfflineEvaluation
         {
             int e = _queries.Count, k = _plan.Options.Candidates;
             int per = Math.Max(1, k / Math.Max(1, e));
-            int fetch = Math.Max(per, maxK);
+            // Excluded history items are skipped, so fetch that many more to still fill per and maxK.
+            int fetch = Math.Max(per, maxK) + (_plan.Options.ExcludeHistory ? _history.Distinct : 0);
             int count = 0;
             int epoch = NextEpoch();
             _merged.Clear();
             for (int j = 0; j < e; j++)
             {
                 ReadOnlySpan<Neighbor> list = Neighbours(j, fetch);
-                for (int i = 0; i < list.Length; i++)
+                int taken = 0;
+                for (int i = 0; i < list.Length && taken < Math.Max(per, maxK); i++)
                 {
                     int label = list[i].Label;
+                    if (_excluded[label] == _point) continue;
                     float score = 1 - list[i].Distance;
-                    if (i < per && count < k && _mark[label] != epoch)
+                    if (taken < per && count < k && _mark[label] != epoch)
                     {
                         _candidates[count++] = label;
                         _mark[label] = epoch;
                     }
-                    if (i < maxK)
+                    if (taken < maxK)
                     {
                         if (_seen[label] == epoch) _best[label] = Math.Max(_best[label], score);
                         else
@@ -494,15 +512,12 @@ public static class OfflineEvaluation
                             _merged.Add(label);
                         }
                     }
+                    taken++;
                 }
             }
             if (maxK > 0)
             {
-                _merged.Sort((x, y) =>
-                {
-                    int c = _best[y].CompareTo(_best[x]);
-                    return c != 0 ? c : x.CompareTo(y);
-                });
+                _merged.Sort(_byBestScore);
                 for (int i = 0; i < Math.Min(maxK, _merged.Count); i++) _ranked[i] = _merged[i];
             }
             return count;
@@ -523,8 +538,11 @@ public static class OfflineEvaluation
                     Volatile.Write(ref _plan.Cache[row], list);
                     cached = list;
                 }
-                return cached.AsSpan(0, Math.Min(fetch, cached.Length));
+                // A cached list shorter than CacheK is the whole catalogue; otherwise it may be too short only when
+                // history exclusion asks for more.
+                if (fetch <= cached.Length || cached.Length < _plan.CacheK) return cached.AsSpan(0, Math.Min(fetch, cached.Length));
             }
+            if (_buffer.Length < fetch) _buffer = new Neighbor[Math.Max(fetch, _buffer.Length * 2)];
             int found = _plan.Index.Search(query, fetch, _buffer);
             return _buffer.AsSpan(0, found);
         }

@@ -162,6 +162,38 @@ public sealed class EvalProtocolTests
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(15));
     }
 
+    /// <summary>Every test action re-engages the user's latest history item: the last-item baseline finds it (it is
+    /// its own first neighbour) unless history items are excluded, in which case no method can.</summary>
+    [Fact]
+    public void ExcludeHistoryRemovesTheUsersOwnItems()
+    {
+        (EvalActions world, ItemEmbeddings items) = SentinelWorld(3);
+        int n = items.Count - 1;
+        int[] rows = (int[])world.Rows.Clone();
+        for (int u = 0; u < world.UserIds.Count; u++)
+        {
+            int end = world.Offsets[u + 1], last = end - 1;
+            while (rows[last] == n) last--;
+            for (int i = last + 1; i < end; i++) rows[i] = rows[last];
+        }
+        int[] user = [.. Enumerable.Range(0, world.UserIds.Count).SelectMany(u => Enumerable.Repeat(u, world.Offsets[u + 1] - world.Offsets[u]))];
+        EvalActions actions = EvalActions.Build([.. world.UserIds], user, world.Times, rows);
+        var options = new OfflineEvalOptions
+        {
+            Protocol = EvalProtocol.LeaveLastOut, BootstrapResamples = 10, CurveMaxEmbeddings = 0, Threads = 1, Alpha = 0.5,
+            Methods = ["last-item", "pinnersage"],
+        };
+        OfflineEvalResult kept = OfflineEvaluation.Run(actions, items, options, "re-engage", "test");
+        Assert.Equal(1.0, kept.Report.Results["last-item"]["recall"].Value);
+        Assert.Equal(1.0, kept.Report.Results["last-item"]["recall@10"].Value);
+        OfflineEvalResult excluded = OfflineEvaluation.Run(actions, items, options with { ExcludeHistory = true }, "re-engage", "test");
+        foreach (string method in new[] { "last-item", "pinnersage" })
+        {
+            Assert.Equal(0.0, excluded.Report.Results[method]["recall"].Value);
+            Assert.Equal(0.0, excluded.Report.Results[method]["recall@50"].Value);
+        }
+    }
+
     internal static (EvalActions, ItemEmbeddings) SentinelWorld(int seed)
     {
         const int n = 500, d = 9;
