@@ -223,6 +223,7 @@ public static class OfflineEvaluation
             new("actions without a vector", string.Create(CultureInfo.InvariantCulture,
                 $"{plan.Actions.UnembeddedActions:N0} of {plan.Actions.Count:N0} ({(plan.Actions.Count == 0 ? 0 : (double)plan.Actions.UnembeddedActions / plan.Actions.Count):P1}); never in a profile; as test actions: {(o.Unembedded == UnembeddedPolicy.Miss ? "misses" : "dropped")}")),
             new("diversity of users' own history items", historyDiversity.ToString("0.000", CultureInfo.InvariantCulture)),
+            new("history actions / Ward clusters per user (median, at the last point)", MedianActionsAndClusters(sums.ClusterPoints)),
         ]);
 
         var report = new OfflineEvalReport
@@ -242,6 +243,14 @@ public static class OfflineEvaluation
             Seconds = clock.Elapsed.TotalSeconds,
         };
         return new OfflineEvalResult(report, lifts);
+    }
+
+    private static string MedianActionsAndClusters(ClusterCountPoint?[] points)
+    {
+        int[] actions = [.. points.Where(p => p is not null).Select(p => p!.Actions).Order()];
+        int[] clusters = [.. points.Where(p => p is not null).Select(p => p!.Clusters).Order()];
+        return actions.Length == 0 ? "–" : string.Create(CultureInfo.InvariantCulture,
+            $"{actions[actions.Length / 2]} / {clusters[clusters.Length / 2]} (90th percentile {actions[actions.Length * 9 / 10]} / {clusters[clusters.Length * 9 / 10]})");
     }
 
     /// <summary>Everything the workers share (read-only).</summary>
