@@ -98,10 +98,10 @@ public sealed class CompleteLinkageTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void DefaultThresholdIsTheSquareRootOfWardsAlpha()
+    public void DefaultThresholdScalesWithTheSquareRootOfWardsAlpha()
     {
-        Assert.Equal(Math.Sqrt(2), CompleteLinkage.DefaultThresholdUnitNorm, 15);
-        Assert.Equal(1.5, CompleteLinkage.ThresholdFromAlpha(2.25), 15);
+        Assert.Equal(0.9 * Math.Sqrt(2), CompleteLinkage.DefaultThresholdUnitNorm, 15);
+        Assert.Equal(1.35, CompleteLinkage.ThresholdFromAlpha(2.25), 15);
         Assert.Throws<ArgumentOutOfRangeException>(() => CompleteLinkage.ThresholdFromAlpha(-1));
     }
 

@@ -72,6 +72,8 @@ public sealed class OfflineEvalHtmlReportTests
         // The pinnersage row: relevance 0.4000 [0.3600, 0.4400] +100.0 %.
         XElement relevance = rows[2].Elements("td").ElementAt(1);
         Assert.Equal("0.4000[0.3600, 0.4400]+100.0 %", relevance.Value);
+        Assert.Equal("best", relevance.Attribute("class")?.Value); // the highest relevance of the report
+        Assert.Null(rows[0].Elements("td").ElementAt(1).Attribute("class"));
         Assert.Equal("−50.0 %", rows[3].Elements("td").ElementAt(2).Descendants("span").Last().Value);
         Assert.DoesNotContain(rows[0].Descendants("span"), s => s.Attribute("class")?.Value.StartsWith("lift", StringComparison.Ordinal) == true);
         Assert.Equal(3, Svg(doc, "svg").Count()); // lift bars, cluster scatter, Figure 7
