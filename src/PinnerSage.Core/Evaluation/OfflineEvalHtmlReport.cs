@@ -197,21 +197,32 @@ public static class OfflineEvalHtmlReport
         }
         const double left = 70, right = 30, top = 20, bottom = 56, width = 760, height = 400;
         var svg = new SvgPlot(width, height, "Clusters per user against actions per user");
-        (LinearScale x, double[] xTicks) = LinearScale.Nice(0, maxActions, left, width - right, includeZero: true);
-        (LinearScale y, double[] yTicks) = LinearScale.Nice(0, maxClusters, height - bottom, top, includeZero: true);
-        svg.XAxis(x, xTicks, height - bottom, top, "actions per user (history window)", Integer);
-        svg.YAxis(y, yTicks, left, width - right, "clusters per user", Integer);
+        // Heavy users have hundreds of actions while most have a few: beyond LogAxesFrom actions both axes switch to
+        // log(1 + x), so the crowd near the origin stays readable (our choice).
+        bool log = maxActions >= LogAxesFrom;
+        Func<double, double> tx = log ? LinearScale.ToLog1p : v => v;
+        (LinearScale x, double[] xTicks) = log ? LinearScale.Log1p(maxActions, left, width - right)
+                                               : LinearScale.Nice(0, maxActions, left, width - right, includeZero: true);
+        (LinearScale y, double[] yTicks) = log ? LinearScale.Log1p(maxClusters, height - bottom, top)
+                                               : LinearScale.Nice(0, maxClusters, height - bottom, top, includeZero: true);
+        Func<double, string> label = log ? t => Integer(LinearScale.FromLog1p(t)) : Integer;
+        string scale = log ? ", log(1 + x) scale" : "";
+        svg.XAxis(x, xTicks, height - bottom, top, $"actions per user (history window{scale})", label);
+        svg.YAxis(y, yTicks, left, width - right, $"clusters per user{(log ? " (log(1 + x) scale)" : "")}", label);
         if (counts.Count == 0) svg.Text((left + width - right) / 2, height / 2, "no per-user data in this report", "middle");
         foreach (KeyValuePair<(int Actions, int Clusters), int> point in counts)
         {
             (int a, int c) = point.Key;
             double r = Math.Min(9, 2.5 + Math.Sqrt(point.Value) - 1);
             string data = $"class=\"dot\" data-actions=\"{a}\" data-clusters=\"{c}\" data-users=\"{point.Value}\" fill-opacity=\"0.55\"";
-            svg.Circle(x.Map(a), y.Map(c), r, SvgPlot.Palette[0], data,
+            svg.Circle(x.Map(tx(a)), y.Map(tx(c)), r, SvgPlot.Palette[0], data,
                        $"{a} actions, {c} clusters: {point.Value} user{(point.Value == 1 ? "" : "s")}");
         }
         return svg.ToString();
     }
+
+    /// <summary>Most actions per user from which the scatter uses log(1 + x) axes.</summary>
+    internal const int LogAxesFrom = 100;
 
     private static string Integer(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
 

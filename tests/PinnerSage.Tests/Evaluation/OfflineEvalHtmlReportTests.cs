@@ -143,6 +143,21 @@ public sealed class OfflineEvalHtmlReportTests
     }
 
     [Fact]
+    public void HeavyUsersSwitchTheScatterToLogAxes()
+    {
+        // 9, 99 and 999 actions are 1, 2 and 3 on a log10(1 + x) axis: equally spaced; likewise 0, 9, 99 clusters.
+        OfflineEvalReport report = HandMade() with { ClustersPerUser = [new(9, 0), new(99, 9), new(999, 99)] };
+        XDocument doc = Parse(OfflineEvalHtmlReport.Render(report));
+        List<XElement> dots = Svg(doc, "circle").Where(c => c.Attribute("class")?.Value == "dot")
+                                                .OrderBy(d => int.Parse(d.Attribute("data-actions")!.Value)).ToList();
+        Assert.Equal(3, dots.Count);
+        Close(D(dots[1], "cx") - D(dots[0], "cx"), D(dots[2], "cx") - D(dots[1], "cx"), 0.02);
+        Close(D(dots[1], "cy") - D(dots[0], "cy"), D(dots[2], "cy") - D(dots[1], "cy"), 0.02);
+        Assert.Contains(Svg(doc, "text"), t => t.Value.Contains("log(1 + x)", StringComparison.Ordinal));
+        Assert.Contains(Svg(doc, "text"), t => t.Attribute("class")?.Value == "tick" && t.Value == "1000");
+    }
+
+    [Fact]
     public void EmptyReportStillRenders()
     {
         var report = new OfflineEvalReport
