@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.Intrinsics;
 using PinnerSage.Numerics;
 
 namespace PinnerSage.Clustering;
@@ -201,7 +200,7 @@ public static class KMeansClustering
                     double bestD = double.PositiveInfinity;
                     for (int c = 0; c < centres; c++)
                     {
-                        double d = SquaredDistance(x, _centroids.AsSpan(c * _stride, _stride));
+                        double d = PairwiseDistances.SquaredEuclidean(x, _centroids.AsSpan(c * _stride, _stride));
                         if (d < bestD)
                         {
                             bestD = d;
@@ -246,33 +245,9 @@ public static class KMeansClustering
         {
             double objective = 0;
             for (int i = 0; i < _n; i++)
-                objective += multiplicity[i] * SquaredDistance(_rows.AsSpan(i * _stride, _stride),
+                objective += multiplicity[i] * PairwiseDistances.SquaredEuclidean(_rows.AsSpan(i * _stride, _stride),
                                                                _centroids.AsSpan(labels[i] * _stride, _stride));
             return objective;
-        }
-
-        /// <summary>‖a − b‖² of two padded double rows (length a multiple of the vector width).</summary>
-        internal static double SquaredDistance(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
-        {
-            Debug.Assert(a.Length == b.Length);
-            int k = 0;
-            double sum = 0;
-            if (Vector256.IsHardwareAccelerated && a.Length >= Vector256<double>.Count)
-            {
-                Vector256<double> acc = Vector256<double>.Zero;
-                for (; k <= a.Length - Vector256<double>.Count; k += Vector256<double>.Count)
-                {
-                    Vector256<double> t = Vector256.Create(a[k..]) - Vector256.Create(b[k..]);
-                    acc = Vector256.FusedMultiplyAdd(t, t, acc);
-                }
-                sum = Vector256.Sum(acc);
-            }
-            for (; k < a.Length; k++)
-            {
-                double t = a[k] - b[k];
-                sum += t * t;
-            }
-            return sum;
         }
     }
 }

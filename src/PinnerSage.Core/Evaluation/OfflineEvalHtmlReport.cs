@@ -55,8 +55,8 @@ public static class OfflineEvalHtmlReport
         "padding:0 1em}h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ddd}" +
         "table{border-collapse:collapse;font-size:13px}th,td{padding:4px 8px;border-bottom:1px solid #eee;text-align:right;" +
         "vertical-align:top}th:first-child,td:first-child{text-align:left}thead th{border-bottom:2px solid #999}" +
-        "tr.baseline td{background:#f5f5f5}.ci{color:#777;font-size:11px;display:block}.lift{font-size:11px;display:block}" +
-        ".up{color:#0a7d32}.down{color:#b3261e}.na{color:#aaa}dl{display:grid;grid-template-columns:max-content auto;" +
+        "tr.baseline td{background:#f5f5f5}.ci{color:#777;font-size:11px;display:block;white-space:nowrap}.lift{font-size:11px;display:block}" +
+        "td.best{font-weight:700}td:first-child{white-space:nowrap}.up{color:#0a7d32}.down{color:#b3261e}.na{color:#aaa}dl{display:grid;grid-template-columns:max-content auto;" +
         "gap:2px 14px;font-size:14px}dt{font-weight:600}dd{margin:0}figure{margin:1em 0}figcaption{font-size:13px;color:#555}" +
         "svg{font-family:inherit;max-width:100%;height:auto}footer{margin-top:3em;font-size:12px;color:#888}" +
         ".scroll{overflow-x:auto}";
@@ -93,6 +93,12 @@ public static class OfflineEvalHtmlReport
         html.Append("<div class=\"scroll\"><table id=\"results-table\"><thead><tr><th>method</th>");
         foreach (string metric in report.MetricNames) html.Append("<th>").Append(E(metric)).Append("</th>");
         html.Append("</tr></thead><tbody>");
+        // Every metric of the contract is "higher is better"; the best value of each column is bold.
+        var best = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (string metric in report.MetricNames)
+            foreach (string method in report.Methods)
+                if (report.Get(method, metric) is { } e && double.IsFinite(e.Value) && (!best.TryGetValue(metric, out double b) || e.Value > b))
+                    best[metric] = e.Value;
         foreach (string method in report.Methods)
         {
             bool baseline = method == report.Baseline;
@@ -106,7 +112,8 @@ public static class OfflineEvalHtmlReport
                     html.Append("<td class=\"na\">–</td>");
                     continue;
                 }
-                html.Append("<td>").Append(Number(estimate.Value)).Append("<span class=\"ci\">[")
+                html.Append(best.TryGetValue(metric, out double top) && estimate.Value == top ? "<td class=\"best\">" : "<td>")
+                    .Append(Number(estimate.Value)).Append("<span class=\"ci\">[")
                     .Append(Number(estimate.Low)).Append(", ").Append(Number(estimate.High)).Append("]</span>");
                 double? lift = baseline ? null : report.Lift(method, metric);
                 if (lift is double l)
@@ -190,21 +197,32 @@ public static class OfflineEvalHtmlReport
         }
         const double left = 70, right = 30, top = 20, bottom = 56, width = 760, height = 400;
         var svg = new SvgPlot(width, height, "Clusters per user against actions per user");
-        (LinearScale x, double[] xTicks) = LinearScale.Nice(0, maxActions, left, width - right, includeZero: true);
-        (LinearScale y, double[] yTicks) = LinearScale.Nice(0, maxClusters, height - bottom, top, includeZero: true);
-        svg.XAxis(x, xTicks, height - bottom, top, "actions per user (history window)", Integer);
-        svg.YAxis(y, yTicks, left, width - right, "clusters per user", Integer);
+        // Heavy users have hundreds of actions while most have a few: beyond LogAxesFrom actions both axes switch to
+        // log(1 + x), so the crowd near the origin stays readable (our choice).
+        bool log = maxActions >= LogAxesFrom;
+        Func<double, double> tx = log ? LinearScale.ToLog1p : v => v;
+        (LinearScale x, double[] xTicks) = log ? LinearScale.Log1p(maxActions, left, width - right)
+                                               : LinearScale.Nice(0, maxActions, left, width - right, includeZero: true);
+        (LinearScale y, double[] yTicks) = log ? LinearScale.Log1p(maxClusters, height - bottom, top)
+                                               : LinearScale.Nice(0, maxClusters, height - bottom, top, includeZero: true);
+        Func<double, string> label = log ? t => Integer(LinearScale.FromLog1p(t)) : Integer;
+        string scale = log ? ", log(1 + x) scale" : "";
+        svg.XAxis(x, xTicks, height - bottom, top, $"actions per user (history window{scale})", label);
+        svg.YAxis(y, yTicks, left, width - right, $"clusters per user{(log ? " (log(1 + x) scale)" : "")}", label);
         if (counts.Count == 0) svg.Text((left + width - right) / 2, height / 2, "no per-user data in this report", "middle");
         foreach (KeyValuePair<(int Actions, int Clusters), int> point in counts)
         {
             (int a, int c) = point.Key;
             double r = Math.Min(9, 2.5 + Math.Sqrt(point.Value) - 1);
             string data = $"class=\"dot\" data-actions=\"{a}\" data-clusters=\"{c}\" data-users=\"{point.Value}\" fill-opacity=\"0.55\"";
-            svg.Circle(x.Map(a), y.Map(c), r, SvgPlot.Palette[0], data,
+            svg.Circle(x.Map(tx(a)), y.Map(tx(c)), r, SvgPlot.Palette[0], data,
                        $"{a} actions, {c} clusters: {point.Value} user{(point.Value == 1 ? "" : "s")}");
         }
         return svg.ToString();
     }
+
+    /// <summary>Most actions per user from which the scatter uses log(1 + x) axes.</summary>
+    internal const int LogAxesFrom = 100;
 
     private static string Integer(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
 

@@ -38,6 +38,31 @@ internal readonly record struct LinearScale(double DomainMin, double DomainMax, 
         return (new LinearScale(low, high, rangeMin, rangeMax), values);
     }
 
+    /// <summary>A log(1 + x) scale for counts ≥ 0 spanning orders of magnitude: the domain is log10(1 + x), ticks at
+    /// 0, 1, 2, 5, 10, 20, 50, … (in transformed units; label them with <see cref="FromLog1p"/>).</summary>
+    public static (LinearScale Scale, double[] Ticks) Log1p(double max, double rangeMin, double rangeMax)
+    {
+        var ticks = new List<double> { 0 };
+        double top = 1;
+        for (double decade = 1; ; decade *= 10)
+        {
+            foreach (double m in (ReadOnlySpan<double>)[1, 2, 5])
+            {
+                top = m * decade;
+                ticks.Add(ToLog1p(top));
+                if (top >= max) break;
+            }
+            if (top >= max) break;
+        }
+        return (new LinearScale(0, ticks[^1], rangeMin, rangeMax), [.. ticks]);
+    }
+
+    /// <summary>log10(1 + x).</summary>
+    public static double ToLog1p(double x) => Math.Log10(1 + x);
+
+    /// <summary>Inverse of <see cref="ToLog1p"/>, rounded to a whole count (for tick labels).</summary>
+    public static double FromLog1p(double t) => Math.Round(Math.Pow(10, t) - 1);
+
     private static double NiceNumber(double x, bool round)
     {
         double exponent = Math.Floor(Math.Log10(x));

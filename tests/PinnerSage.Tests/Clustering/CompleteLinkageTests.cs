@@ -91,17 +91,17 @@ public sealed class CompleteLinkageTests(ITestOutputHelper output)
                 for (int c = 0; c < clusters; c++)
                 {
                     int[] members = Enumerable.Range(0, n).Where(i => labels[i] == c).ToArray();
-                    Assert.Equal(members.MinBy(m => (members.Sum(j => multiplicity[j] * SquaredDistance(x, d, m, j)), m)), medoids[c]);
+                    Assert.Equal(members.MinBy(m => (members.Sum(j => multiplicity[j] * ClusteringTestData.SquaredDistance(x, d, m, j)), m)), medoids[c]);
                 }
             }
         }
     }
 
     [Fact]
-    public void DefaultThresholdIsTheSquareRootOfWardsAlpha()
+    public void DefaultThresholdScalesWithTheSquareRootOfWardsAlpha()
     {
-        Assert.Equal(Math.Sqrt(2), CompleteLinkage.DefaultThresholdUnitNorm, 15);
-        Assert.Equal(1.5, CompleteLinkage.ThresholdFromAlpha(2.25), 15);
+        Assert.Equal(0.9 * Math.Sqrt(2), CompleteLinkage.DefaultThresholdUnitNorm, 15);
+        Assert.Equal(1.35, CompleteLinkage.ThresholdFromAlpha(2.25), 15);
         Assert.Throws<ArgumentOutOfRangeException>(() => CompleteLinkage.ThresholdFromAlpha(-1));
     }
 
@@ -119,17 +119,6 @@ public sealed class CompleteLinkageTests(ITestOutputHelper output)
         Assert.Equal(0, CompleteLinkage.Cluster([], 3, [], 1, true, [], []));
     }
 
-    internal static double SquaredDistance(float[] x, int d, int i, int j)
-    {
-        double s = 0;
-        for (int k = 0; k < d; k++)
-        {
-            double t = (double)x[i * d + k] - x[j * d + k];
-            s += t * t;
-        }
-        return s;
-    }
-
     /// <summary>O(n³): merge the two clusters with the smallest largest pairwise Euclidean distance, recomputed from the
     /// items every step (no Lance–Williams).</summary>
     private static List<(int[] Members, double Height)> NaiveComplete(float[] x, int n, int d)
@@ -143,7 +132,7 @@ public sealed class CompleteLinkageTests(ITestOutputHelper output)
             for (int a = 0; a < clusters.Count; a++)
                 for (int b = a + 1; b < clusters.Count; b++)
                 {
-                    double diameter = clusters[a].Max(i => clusters[b].Max(j => Math.Sqrt(SquaredDistance(x, d, i, j))));
+                    double diameter = clusters[a].Max(i => clusters[b].Max(j => Math.Sqrt(ClusteringTestData.SquaredDistance(x, d, i, j))));
                     if (diameter < best)
                     {
                         best = diameter;

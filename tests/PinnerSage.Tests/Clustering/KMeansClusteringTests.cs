@@ -35,7 +35,7 @@ public sealed class KMeansClusteringTests(ITestOutputHelper output)
             {
                 int[] members = Enumerable.Range(0, n).Where(i => publicLabels[i] == c).ToArray();
                 Assert.Equal(members[0], Enumerable.Range(0, n).First(i => publicLabels[i] == c)); // numbered by first member
-                Assert.Equal(members.MinBy(m => (members.Sum(j => multiplicity[j] * CompleteLinkageTests.SquaredDistance(x, d, m, j)), m)), medoids[c]);
+                Assert.Equal(members.MinBy(m => (members.Sum(j => multiplicity[j] * ClusteringTestData.SquaredDistance(x, d, m, j)), m)), medoids[c]);
             }
             for (int c = 1; c < clusters; c++)
                 Assert.True(Array.IndexOf(publicLabels, c - 1) < Array.IndexOf(publicLabels, c));

@@ -72,6 +72,8 @@ public sealed class OfflineEvalHtmlReportTests
         // The pinnersage row: relevance 0.4000 [0.3600, 0.4400] +100.0 %.
         XElement relevance = rows[2].Elements("td").ElementAt(1);
         Assert.Equal("0.4000[0.3600, 0.4400]+100.0 %", relevance.Value);
+        Assert.Equal("best", relevance.Attribute("class")?.Value); // the highest relevance of the report
+        Assert.Null(rows[0].Elements("td").ElementAt(1).Attribute("class"));
         Assert.Equal("−50.0 %", rows[3].Elements("td").ElementAt(2).Descendants("span").Last().Value);
         Assert.DoesNotContain(rows[0].Descendants("span"), s => s.Attribute("class")?.Value.StartsWith("lift", StringComparison.Ordinal) == true);
         Assert.Equal(3, Svg(doc, "svg").Count()); // lift bars, cluster scatter, Figure 7
@@ -138,6 +140,21 @@ public sealed class OfflineEvalHtmlReportTests
             Close(slope, (D(ps[2], "cy") - D(ps[1], "cy")) / (v2 - v1), 0.02 / Math.Abs(v2 - v1));
             Assert.True(D(ps[2], "cy") < D(ps[0], "cy"));
         }
+    }
+
+    [Fact]
+    public void HeavyUsersSwitchTheScatterToLogAxes()
+    {
+        // 9, 99 and 999 actions are 1, 2 and 3 on a log10(1 + x) axis: equally spaced; likewise 0, 9, 99 clusters.
+        OfflineEvalReport report = HandMade() with { ClustersPerUser = [new(9, 0), new(99, 9), new(999, 99)] };
+        XDocument doc = Parse(OfflineEvalHtmlReport.Render(report));
+        List<XElement> dots = Svg(doc, "circle").Where(c => c.Attribute("class")?.Value == "dot")
+                                                .OrderBy(d => int.Parse(d.Attribute("data-actions")!.Value)).ToList();
+        Assert.Equal(3, dots.Count);
+        Close(D(dots[1], "cx") - D(dots[0], "cx"), D(dots[2], "cx") - D(dots[1], "cx"), 0.02);
+        Close(D(dots[1], "cy") - D(dots[0], "cy"), D(dots[2], "cy") - D(dots[1], "cy"), 0.02);
+        Assert.Contains(Svg(doc, "text"), t => t.Value.Contains("log(1 + x)", StringComparison.Ordinal));
+        Assert.Contains(Svg(doc, "text"), t => t.Attribute("class")?.Value == "tick" && t.Value == "1000");
     }
 
     [Fact]
