@@ -385,7 +385,7 @@ public static class OfflineEvaluation
 
             // Test actions (−1 = no vector; dropped under the Drop policy), the distinct relevant items, negatives.
             ReadOnlySpan<int> testRange = a.Rows.AsSpan(x.TestStart, x.TestEnd - x.TestStart);
-            Grow(ref _tests, testRange.Length);
+            UserHistory.Grow(ref _tests, testRange.Length);
             int tests = 0, unembedded = 0;
             foreach (int t in testRange)
             {
@@ -396,7 +396,7 @@ public static class OfflineEvaluation
             if (tests == 0) return;
             TestActions += tests;
             ReadOnlySpan<int> testRows = _tests.AsSpan(0, tests);
-            Grow(ref _relevant, tests);
+            UserHistory.Grow(ref _relevant, tests);
             int relevant = 0;
             foreach (int t in testRows)
             {
@@ -455,8 +455,8 @@ public static class OfflineEvaluation
 
             // Ranking against random negatives by the maximum cosine to any query embedding.
             int positives = relevantRows.Length + unembedded;
-            Grow(ref _positiveScores, positives);
-            Grow(ref _negativeScores, negatives);
+            UserHistory.Grow(ref _positiveScores, positives);
+            UserHistory.Grow(ref _negativeScores, negatives);
             Span<float> pos = _positiveScores.AsSpan(0, positives);
             for (int i = 0; i < relevantRows.Length; i++)
                 pos[i] = EvalMetrics.MaxCosine(_plan.Unit, d, relevantRows[i], _queries.Vectors, _queries.Count);
@@ -558,7 +558,7 @@ public static class OfflineEvaluation
 
         private int SampleNegatives(int count, ReadOnlySpan<int> positives, ulong seed)
         {
-            Grow(ref _negatives, count);
+            UserHistory.Grow(ref _negatives, count);
             int n = _plan.Catalogue;
             if (n <= positives.Length) return 0;
             var rng = new SplitMix64(seed);
@@ -580,11 +580,6 @@ public static class OfflineEvaluation
                 _epoch = 1;
             }
             return _epoch;
-        }
-
-        private static void Grow<T>(ref T[] array, int length)
-        {
-            if (array.Length < length) array = new T[Math.Max(length, array.Length * 2)];
         }
     }
 }
