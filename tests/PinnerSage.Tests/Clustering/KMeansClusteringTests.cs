@@ -172,3 +172,28 @@ public sealed class KMeansClusteringTests(ITestOutputHelper output)
         return labels;
     }
 }
+
+/// <summary>The variants' warm per-user calls allocate nothing, like the Ward pass (scratch is per thread).</summary>
+public sealed class ClusteringVariantsAllocationTests
+{
+    [Fact]
+    public void WarmCallsAllocateNothing()
+    {
+        float[] x = ClusteringTestData.Vectors(120, 16, 4);
+        int[] multiplicity = ClusteringTestData.Multiplicities(120, 4, 3);
+        var labels = new int[120];
+        var medoids = new int[120];
+        var centroids = new float[120 * 16];
+        for (int warm = 0; warm < 2; warm++)
+        {
+            KMeansClustering.Cluster(x, 16, multiplicity, 5, 3, labels, medoids);
+            CompleteLinkage.Cluster(x, 16, multiplicity, 1.2, true, labels, medoids);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int k = KMeansClustering.Cluster(x, 16, multiplicity, 5, 3, labels, medoids);
+        int c = CompleteLinkage.Cluster(x, 16, multiplicity, 1.2, true, labels, medoids);
+        Centroid.Compute(x, 16, multiplicity, labels, c, normalize: true, centroids);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(k > 0 && c > 0);
+    }
+}
