@@ -9,6 +9,8 @@ switch (command)
 {
     case "clustering":
         return ClusteringBenchmark.Run(rest);
+    case "clustering-variants":
+        return ClusteringVariantsBenchmark.Run(rest);
     case "batch":
         return BatchBenchmark.Run(rest);
     case "hnsw":
@@ -26,6 +28,7 @@ switch (command)
         Console.Error.WriteLine("""
             usage: dotnet run -c Release --project bench/PinnerSage.Benchmarks -- <benchmark> [options]
               clustering [--quick] [--sizes 50,100,...] [--parts]   Ward per user vs fastcluster and scipy
+              clustering-variants [--users 2000]                     Ward / complete linkage / k-means: interest recovery, per-user time vs scipy, sklearn
               batch [--users N | --world DIR] [--threads T] [--also-unsorted]   profiles build on a synthetic world
               hnsw [--quick] [--n N] [--kernels]                      HNSW vs hnswlib: build, q/s at recall 0.95/0.99, memory
               retrieval [--users 20000] [--items 50000]              PinnerSage candidates/s: HNSW, + medoid cache, exact; candidate recall

@@ -5,9 +5,9 @@ using PinnerSage.IO;
 
 namespace PinnerSage.Cli.Commands;
 
-/// <summary>`pinnersage embeddings import|info|export`: convert text vectors to the .npy + .ids exchange format,
-/// inspect and validate a table, and write one back out as text.</summary>
-internal static class EmbeddingsCommand
+/// <summary>`pinnersage embeddings import|info|export|cooccurrence`: convert text vectors to the .npy + .ids exchange
+/// format, inspect and validate a table, write one back out as text, or fit engagement-based embeddings.</summary>
+internal static partial class EmbeddingsCommand
 {
     public static Command Create()
     {
@@ -15,6 +15,7 @@ internal static class EmbeddingsCommand
         cmd.Subcommands.Add(CreateImport());
         cmd.Subcommands.Add(CreateInfo());
         cmd.Subcommands.Add(CreateExport());
+        cmd.Subcommands.Add(CreateCooccurrence());
         return cmd;
     }
 

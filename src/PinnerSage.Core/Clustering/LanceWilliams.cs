@@ -4,7 +4,8 @@ using System.Runtime.Intrinsics;
 
 namespace PinnerSage.Clustering;
 
-/// <summary>The Lance–Williams update for Ward's method, evaluated on Euclidean heights exactly as scipy does.</summary>
+/// <summary>The Lance–Williams updates for Ward's method (evaluated on Euclidean heights exactly as scipy does) and for
+/// complete linkage.</summary>
 /// <remarks>
 /// <para>Lance &amp; Williams, "A general theory of classificatory sorting strategies", Computer Journal 9 (1967); Ward's
 /// coefficients as in Müllner, "Modern hierarchical, agglomerative clustering algorithms", arXiv:1109.2378, Fig. 2, and
@@ -58,5 +59,15 @@ internal static class LanceWilliams
         }
         for (; k < hik.Length; k++) // scalar tail and non-SIMD fallback: the same operations in the same order
             destination[k] = Ward(hik[k], hjk[k], hij, ni, nj, nk[k]);
+    }
+
+    /// <summary>Complete linkage (Lance &amp; Williams 1967; Müllner 2011, Fig. 2): d(i∪j, k) = max(d_ik, d_jk), on
+    /// Euclidean distances (scipy's scale). A max is exact, so any operation order gives scipy's heights. Removed
+    /// columns hold +∞ or stale finite values and stay masked by the chain's penalty row.</summary>
+    /// <remarks><paramref name="destination"/> may be <paramref name="hjk"/> itself.</remarks>
+    public static void CompleteRow(ReadOnlySpan<double> hik, ReadOnlySpan<double> hjk, Span<double> destination)
+    {
+        Debug.Assert(hjk.Length == hik.Length && destination.Length >= hik.Length);
+        System.Numerics.Tensors.TensorPrimitives.Max(hik, hjk, destination[..hik.Length]);
     }
 }

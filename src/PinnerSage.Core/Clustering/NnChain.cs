@@ -10,7 +10,33 @@ namespace PinnerSage.Clustering;
 /// on in slot Y and slot X is removed (fastcluster's and scipy's convention).</summary>
 internal readonly record struct NnChainMerge(int X, int Y, double Height, double Size);
 
-/// <summary>Ward clustering by the nearest-neighbour chain.</summary>
+/// <summary>One Lance–Williams update, as a struct operator so the chain specialises per linkage (no delegate or virtual
+/// call per merge): row k of the destination = height from the merged cluster i∪j to cluster k.</summary>
+internal interface ILanceWilliamsUpdate
+{
+    /// <summary>destination[k] = h(i∪j, k) from hik[k], hjk[k], the sizes nk[k], hij and the merged sizes ni, nj;
+    /// <paramref name="destination"/> may be <paramref name="hjk"/>.</summary>
+    static abstract void Row(ReadOnlySpan<double> hik, ReadOnlySpan<double> hjk, ReadOnlySpan<double> nk, double hij,
+                             double ni, double nj, Span<double> destination);
+}
+
+/// <summary>Ward's update (<see cref="LanceWilliams.WardRow"/>).</summary>
+internal readonly struct WardUpdate : ILanceWilliamsUpdate
+{
+    public static void Row(ReadOnlySpan<double> hik, ReadOnlySpan<double> hjk, ReadOnlySpan<double> nk, double hij,
+                           double ni, double nj, Span<double> destination)
+        => LanceWilliams.WardRow(hik, hjk, nk, hij, ni, nj, destination);
+}
+
+/// <summary>Complete linkage's update (<see cref="LanceWilliams.CompleteRow"/>).</summary>
+internal readonly struct CompleteUpdate : ILanceWilliamsUpdate
+{
+    public static void Row(ReadOnlySpan<double> hik, ReadOnlySpan<double> hjk, ReadOnlySpan<double> nk, double hij,
+                           double ni, double nj, Span<double> destination)
+        => LanceWilliams.CompleteRow(hik, hjk, destination);
+}
+
+/// <summary>Ward (and complete-linkage) clustering by the nearest-neighbour chain.</summary>
 /// <remarks>
 /// <para>Murtagh, "Multidimensional clustering algorithms", COMPSTAT Lectures 4 (1985), p. 86; Müllner, "Modern
 /// hierarchical, agglomerative clustering algorithms", arXiv:1109.2378 (2011), Fig. 4 (NN-chain-linkage); papers/PINNERSAGE.md,
@@ -18,6 +44,9 @@ internal readonly record struct NnChainMerge(int X, int Y, double Height, double
 /// update distances with <see cref="LanceWilliams.WardRow"/>. Ward is reducible, so the chain below the merged pair stays
 /// valid and no cluster is pushed twice: O(n²) time, the same dendrogram as the greedy "merge the closest pair"
 /// algorithm.</para>
+/// <para>The update is a type parameter: complete linkage (<see cref="CompleteUpdate"/>, max of the two heights) is
+/// reducible too (Müllner 2011, §3.2), so the same chain gives its exact dendrogram, as scipy's
+/// <c>linkage(method='complete')</c>, which runs the same <c>nn_chain</c>.</para>
 /// <para>Ties follow scipy's <c>_hierarchy.nn_chain</c> exactly (our choice, so Z matches scipy's): a new chain starts
 /// at the lowest active slot; among equally near neighbours the previous chain element wins, otherwise the lowest
 /// slot.</para>
@@ -49,6 +78,13 @@ internal static class NnChain
     /// <param name="merges">n − 1 merges out, in chain order, in item slots.</param>
     public static void Run(Span<double> heights, int n, Span<double> size, Span<double> penalty, Span<int> chain,
                            Span<int> slotOf, Span<int> newIndex, Span<NnChainMerge> merges)
+        => Run<WardUpdate>(heights, n, size, penalty, chain, slotOf, newIndex, merges);
+
+    /// <summary>The chain with the Lance–Williams update <typeparamref name="TUpdate"/>; parameters as for the Ward
+    /// overload (heights on the scale of that linkage).</summary>
+    public static void Run<TUpdate>(Span<double> heights, int n, Span<double> size, Span<double> penalty, Span<int> chain,
+                                    Span<int> slotOf, Span<int> newIndex, Span<NnChainMerge> merges)
+        where TUpdate : struct, ILanceWilliamsUpdate
     {
         Debug.Assert(heights.Length >= (long)n * n && size.Length >= n && penalty.Length >= n && chain.Length >= n);
         Debug.Assert(slotOf.Length >= n && newIndex.Length >= n && merges.Length >= n - 1);
@@ -97,7 +133,7 @@ internal static class NnChain
             double nx = size[x], ny = size[y];
             merges[step] = new NnChainMerge(slotOf[x], slotOf[y], hxy, nx + ny);
             penalty[x] = double.PositiveInfinity;
-            Update(heights, dim, x, y, hxy, nx, ny, size, penalty);
+            Update<TUpdate>(heights, dim, x, y, hxy, nx, ny, size, penalty);
             size[x] = 0;
             size[y] = nx + ny;
             active--;
@@ -132,11 +168,12 @@ internal static class NnChain
 
     /// <summary>Row y ← Lance–Williams(row x, row y) over every column (removed columns get harmless finite values and
     /// stay masked), then the mirror: column y of every active row.</summary>
-    private static void Update(Span<double> heights, int n, int x, int y, double hxy, double nx, double ny,
-                               ReadOnlySpan<double> size, ReadOnlySpan<double> penalty)
+    private static void Update<TUpdate>(Span<double> heights, int n, int x, int y, double hxy, double nx, double ny,
+                                        ReadOnlySpan<double> size, ReadOnlySpan<double> penalty)
+        where TUpdate : struct, ILanceWilliamsUpdate
     {
         Span<double> rowY = heights.Slice(y * n, n);
-        LanceWilliams.WardRow(heights.Slice(x * n, n), rowY, size[..n], hxy, nx, ny, rowY);
+        TUpdate.Row(heights.Slice(x * n, n), rowY, size[..n], hxy, nx, ny, rowY);
         rowY[y] = double.PositiveInfinity;
         ref double h0 = ref MemoryMarshal.GetReference(heights);
         for (int k = 0; k < n; k++)

@@ -3,8 +3,18 @@ using PinnerSage.Numerics;
 
 namespace PinnerSage.Clustering;
 
-/// <summary>Reusable scratch and the pipeline of one Ward run: widen → pairwise distances → NN-chain → tree; then any
-/// number of α cuts and medoid passes over it. Not thread-safe; one per thread.</summary>
+/// <summary>Which Lance–Williams update the engine's chain uses.</summary>
+internal enum LinkageKind
+{
+    /// <summary>Ward's method on heights √d (the PinnerSage default).</summary>
+    Ward,
+
+    /// <summary>Complete linkage on Euclidean distances (the paper's variant); multiplicities do not change it.</summary>
+    Complete,
+}
+
+/// <summary>Reusable scratch and the pipeline of one Ward (or complete-linkage) run: widen → pairwise distances →
+/// NN-chain → tree; then any number of α cuts and medoid passes over it. Not thread-safe; one per thread.</summary>
 /// <remarks>Memory (our choice): the condensed n(n−1)/2 pairwise squared distances (kept for the medoids) and the full
 /// n × n matrix of Ward heights the chain works on and destroys (see <see cref="NnChain"/>), i.e. 12·n² bytes, plus
 /// O(n·d). Buffers only grow (by at least a quarter, to the largest n and d seen), so a warm call allocates nothing.</remarks>
@@ -74,6 +84,10 @@ internal sealed class WardEngine
 
     /// <summary>Clusters n items (inputs validated by the caller; returns false when a value is NaN or infinite).</summary>
     public bool Linkage(ReadOnlySpan<float> vectors, int n, int dimension, ReadOnlySpan<int> multiplicity)
+        => Linkage(vectors, n, dimension, multiplicity, LinkageKind.Ward);
+
+    /// <summary>Clusters n items with the given linkage (inputs validated by the caller; false on NaN or ∞).</summary>
+    public bool Linkage(ReadOnlySpan<float> vectors, int n, int dimension, ReadOnlySpan<int> multiplicity, LinkageKind kind)
     {
         Debug.Assert(vectors.Length == n * dimension && multiplicity.Length == n);
         EnsureCapacity(n, dimension);
@@ -91,8 +105,13 @@ internal sealed class WardEngine
         // The chain works on heights √d (see LanceWilliams: scipy's arithmetic, so ties break as in scipy) in a full
         // n × n matrix.
         Span<double> heights = _heights.AsSpan(0, n * n);
-        HeightMatrix.Build(pairwise, n, _size, AllOnes(multiplicity), heights);
-        NnChain.Run(heights, n, _size, _penalty, _chain, _slotOf, _newIndex, _merges);
+        // Complete linkage: duplicates of an item merge at height 0 and a max ignores sizes, so multiplicities leave
+        // every initial distance as it is.
+        HeightMatrix.Build(pairwise, n, _size, kind == LinkageKind.Complete || AllOnes(multiplicity), heights);
+        if (kind == LinkageKind.Complete)
+            NnChain.Run<CompleteUpdate>(heights, n, _size, _penalty, _chain, _slotOf, _newIndex, _merges);
+        else
+            NnChain.Run<WardUpdate>(heights, n, _size, _penalty, _chain, _slotOf, _newIndex, _merges);
         int m = Math.Max(0, n - 1);
         for (int k = 0; k < m; k++) _keys[k] = _merges[k].Height;
         MergeOrder.SortStable(_keys.AsSpan(0, m), _ascending, _sortScratch);

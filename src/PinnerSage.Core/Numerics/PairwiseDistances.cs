@@ -99,6 +99,30 @@ internal static unsafe class PairwiseDistances
         return sum;
     }
 
+    /// <summary>‖a − b‖² of two double rows (e.g. widened rows against a centroid), with a scalar tail.</summary>
+    public static double SquaredEuclidean(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        Debug.Assert(a.Length == b.Length);
+        int k = 0;
+        double sum = 0;
+        if (Vector256.IsHardwareAccelerated && a.Length >= Vector256<double>.Count)
+        {
+            Vector256<double> acc = Vector256<double>.Zero;
+            for (; k <= a.Length - Vector256<double>.Count; k += Vector256<double>.Count)
+            {
+                Vector256<double> t = Vector256.Create(a[k..]) - Vector256.Create(b[k..]);
+                acc = Vector256.FusedMultiplyAdd(t, t, acc);
+            }
+            sum = Vector256.Sum(acc);
+        }
+        for (; k < a.Length; k++)
+        {
+            double t = a[k] - b[k];
+            sum += t * t;
+        }
+        return sum;
+    }
+
     /// <summary>Writes d_ij = ‖row_i − row_j‖² for all i &lt; j of the n widened rows (stride
     /// <paramref name="stride"/>, a multiple of 4, padding zero) into <paramref name="condensed"/>.</summary>
     public static void SquaredEuclideanCondensed(ReadOnlySpan<double> rows, int n, int stride, Span<double> condensed)

@@ -31,6 +31,18 @@ internal static class ClusteringTestData
         return m;
     }
 
+    /// <summary>‖x_i − x_j‖² of rows of an n × d float matrix, summed in double (a plain reference loop).</summary>
+    public static double SquaredDistance(float[] x, int d, int i, int j)
+    {
+        double s = 0;
+        for (int k = 0; k < d; k++)
+        {
+            double t = (double)x[i * d + k] - x[j * d + k];
+            s += t * t;
+        }
+        return s;
+    }
+
     public static void AssertClose(double expected, double actual, double relative, double absolute, string what)
     {
         double tolerance = relative * Math.Max(Math.Abs(expected), Math.Abs(actual)) + absolute;

@@ -24,7 +24,7 @@ public sealed class UserClustererTests
             for (int k = 0; k < c; k++)
             {
                 int[] members = Enumerable.Range(0, n).Where(i => labels[i] == k).ToArray();
-                double Cost(int a) => members.Sum(b => m[b] * Squared(x, d, a, b));
+                double Cost(int a) => members.Sum(b => m[b] * ClusteringTestData.SquaredDistance(x, d, a, b));
                 double best = members.Min(Cost);
                 // Grid data: costs are exact integers, so the argmin (lowest index on ties) is exact.
                 int expected = grid ? members.First(a => Cost(a) == best)
@@ -94,7 +94,7 @@ public sealed class UserClustererTests
         Assert.Equal(m.Sum(), dendrogram.Merges[^1].Size);
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++)
-                Assert.Equal(Squared(x, d, i, j), dendrogram.SquaredDistance(i, j), 1e-12);
+                Assert.Equal(ClusteringTestData.SquaredDistance(x, d, i, j), dendrogram.SquaredDistance(i, j), 1e-12);
     }
 
     [Fact]
@@ -130,16 +130,5 @@ public sealed class UserClustererTests
         Assert.Throws<ArgumentOutOfRangeException>(() => clusterer.Cluster(x, [1, 1, 1], double.NaN, false, labels, medoids));
         Assert.Throws<ArgumentOutOfRangeException>(() => new UserClusterer(0));
         Assert.Throws<ArgumentOutOfRangeException>(() => new WardOptions { Alpha = -0.1 }.Validate());
-    }
-
-    private static double Squared(float[] x, int d, int a, int b)
-    {
-        double s = 0;
-        for (int k = 0; k < d; k++)
-        {
-            double t = (double)x[a * d + k] - x[b * d + k];
-            s += t * t;
-        }
-        return s;
     }
 }
