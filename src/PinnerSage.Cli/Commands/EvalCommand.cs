@@ -52,12 +52,14 @@ internal static class EvalCommand
         var threads = new Option<int>("--threads") { Description = "Worker threads (0 = all cores).", DefaultValueFactory = _ => 0 };
         var unembedded = new Option<string>("--unembedded")
         { Description = "Test actions on items without a vector: miss (count as misses) or drop.", DefaultValueFactory = _ => "miss" };
+        var excludeHistory = new Option<bool>("--exclude-history")
+        { Description = "Leave the user's own history items out of the candidates and the whole-catalogue ranking." };
         var include = new Option<string?>("--actions-include") { Description = "Use only these action types (comma-separated)." };
         var cmd = new Command("eval", "The PinnerSage paper's offline evaluation: last item, averages, PinnerSage and variants; relevance, recall, ranking, coverage, diversity.")
         {
             dataset, embeddings, ids, index, json, html, markdown, protocol, stepDays, windowDays, testShare, testFrom, leaveOut,
             minWalkUsers, maxUsers, candidates, sampled, threshold, negatives, alpha, dropSingletons, methods, curve, bootstrap,
-            seed, threads, unembedded, include,
+            seed, threads, unembedded, include, excludeHistory,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -103,6 +105,7 @@ internal static class EvalCommand
                     "drop" => UnembeddedPolicy.Drop,
                     var other => throw new ArgumentException($"--unembedded must be miss or drop, not '{other}'."),
                 },
+                ExcludeHistory = pr.GetValue(excludeHistory),
                 IncludeActions = pr.GetValue(include) is string inc ? ProfileOptions.ParseActionList(inc) : null,
             };
             options.Validate();

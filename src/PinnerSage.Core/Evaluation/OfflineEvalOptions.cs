@@ -99,6 +99,10 @@ public sealed record OfflineEvalOptions
     /// <summary>Actions on items without a vector.</summary>
     public UnembeddedPolicy Unembedded { get; init; } = UnembeddedPolicy.Miss;
 
+    /// <summary>Leave the user's own history items out of the candidates and the whole-catalogue ranking (default
+    /// off: the paper excludes nothing, so a medoid or last item is its own first neighbour and takes a slot).</summary>
+    public bool ExcludeHistory { get; init; }
+
     /// <summary>Checks every option.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range (the message names it).</exception>
     /// <exception cref="ArgumentException">An unknown method name.</exception>

@@ -218,10 +218,12 @@ public static class OfflineEvaluation
             new("bootstrap resamples", r.ToString(CultureInfo.InvariantCulture)),
             new("seed", o.Seed.ToString(CultureInfo.InvariantCulture)),
             new("search", plan.Index is ExactIndex ? "exact" : "HNSW"),
+            new("history items in candidates", o.ExcludeHistory ? "excluded" : "kept (the paper excludes nothing)"),
             new("catalogue (items with a vector)", plan.Catalogue.ToString("N0", CultureInfo.InvariantCulture)),
             new("actions without a vector", string.Create(CultureInfo.InvariantCulture,
                 $"{plan.Actions.UnembeddedActions:N0} of {plan.Actions.Count:N0} ({(plan.Actions.Count == 0 ? 0 : (double)plan.Actions.UnembeddedActions / plan.Actions.Count):P1}); never in a profile; as test actions: {(o.Unembedded == UnembeddedPolicy.Miss ? "misses" : "dropped")}")),
             new("diversity of users' own history items", historyDiversity.ToString("0.000", CultureInfo.InvariantCulture)),
+            new("history actions / Ward clusters per user (median, at the last point)", MedianActionsAndClusters(sums.ClusterPoints)),
         ]);
 
         var report = new OfflineEvalReport
@@ -241,6 +243,14 @@ public static class OfflineEvaluation
             Seconds = clock.Elapsed.TotalSeconds,
         };
         return new OfflineEvalResult(report, lifts);
+    }
+
+    private static string MedianActionsAndClusters(ClusterCountPoint?[] points)
+    {
+        int[] actions = [.. points.Where(p => p is not null).Select(p => p!.Actions).Order()];
+        int[] clusters = [.. points.Where(p => p is not null).Select(p => p!.Clusters).Order()];
+        return actions.Length == 0 ? "–" : string.Create(CultureInfo.InvariantCulture,
+            $"{actions[actions.Length / 2]} / {clusters[clusters.Length / 2]} (90th percentile {actions[actions.Length * 9 / 10]} / {clusters[clusters.Length * 9 / 10]})");
     }
 
     /// <summary>Everything the workers share (read-only).</summary>
@@ -313,7 +323,10 @@ public static class OfflineEvaluation
         private readonly EvalMethod[] _methods;
         private readonly PinnerSageMethod _curve;
         private readonly QuerySet _queries;
-        private readonly Neighbor[] _buffer;
+        private Neighbor[] _buffer;
+        private readonly int[] _excluded;
+        private int _point;
+        private readonly Comparison<int> _byBestScore;
         private readonly int[] _mark;
         private readonly int[] _seen;
         private readonly float[] _best;
@@ -342,7 +355,13 @@ public static class OfflineEvaluation
             _buffer = new Neighbor[plan.CacheK];
             _mark = new int[plan.Catalogue];
             _seen = new int[plan.Catalogue];
+            _excluded = new int[plan.Catalogue];
             _best = new float[plan.Catalogue];
+            _byBestScore = (x, y) =>
+            {
+                int c = _best[y].CompareTo(_best[x]);
+                return c != 0 ? c : x.CompareTo(y);
+            };
             _sum = new float[d];
             _candidates = new int[plan.Options.Candidates];
             _ranked = new int[plan.MaxK];
@@ -358,10 +377,15 @@ public static class OfflineEvaluation
             ulong seed = SplitMix64.Mix(o.Seed ^ SplitMix64.Fnv1a(a.UserIds[x.User]) ^ SplitMix64.Mix((ulong)x.Now));
             _history.Reset(a.Rows.AsSpan(x.HistoryStart, x.TestStart - x.HistoryStart),
                            a.Times.AsSpan(x.HistoryStart, x.TestStart - x.HistoryStart), x.Now, seed);
+            _point++;
+            if (o.ExcludeHistory)
+            {
+                foreach (int r in _history.DistinctRows) _excluded[r] = _point;
+            }
 
             // Test actions (−1 = no vector; dropped under the Drop policy), the distinct relevant items, negatives.
             ReadOnlySpan<int> testRange = a.Rows.AsSpan(x.TestStart, x.TestEnd - x.TestStart);
-            Grow(ref _tests, testRange.Length);
+            UserHistory.Grow(ref _tests, testRange.Length);
             int tests = 0, unembedded = 0;
             foreach (int t in testRange)
             {
@@ -372,7 +396,7 @@ public static class OfflineEvaluation
             if (tests == 0) return;
             TestActions += tests;
             ReadOnlySpan<int> testRows = _tests.AsSpan(0, tests);
-            Grow(ref _relevant, tests);
+            UserHistory.Grow(ref _relevant, tests);
             int relevant = 0;
             foreach (int t in testRows)
             {
@@ -431,8 +455,8 @@ public static class OfflineEvaluation
 
             // Ranking against random negatives by the maximum cosine to any query embedding.
             int positives = relevantRows.Length + unembedded;
-            Grow(ref _positiveScores, positives);
-            Grow(ref _negativeScores, negatives);
+            UserHistory.Grow(ref _positiveScores, positives);
+            UserHistory.Grow(ref _negativeScores, negatives);
             Span<float> pos = _positiveScores.AsSpan(0, positives);
             for (int i = 0; i < relevantRows.Length; i++)
                 pos[i] = EvalMetrics.MaxCosine(_plan.Unit, d, relevantRows[i], _queries.Vectors, _queries.Count);
@@ -468,23 +492,26 @@ public static class OfflineEvaluation
         {
             int e = _queries.Count, k = _plan.Options.Candidates;
             int per = Math.Max(1, k / Math.Max(1, e));
-            int fetch = Math.Max(per, maxK);
+            // Excluded history items are skipped, so fetch that many more to still fill per and maxK.
+            int fetch = Math.Max(per, maxK) + (_plan.Options.ExcludeHistory ? _history.Distinct : 0);
             int count = 0;
             int epoch = NextEpoch();
             _merged.Clear();
             for (int j = 0; j < e; j++)
             {
                 ReadOnlySpan<Neighbor> list = Neighbours(j, fetch);
-                for (int i = 0; i < list.Length; i++)
+                int taken = 0;
+                for (int i = 0; i < list.Length && taken < Math.Max(per, maxK); i++)
                 {
                     int label = list[i].Label;
+                    if (_excluded[label] == _point) continue;
                     float score = 1 - list[i].Distance;
-                    if (i < per && count < k && _mark[label] != epoch)
+                    if (taken < per && count < k && _mark[label] != epoch)
                     {
                         _candidates[count++] = label;
                         _mark[label] = epoch;
                     }
-                    if (i < maxK)
+                    if (taken < maxK)
                     {
                         if (_seen[label] == epoch) _best[label] = Math.Max(_best[label], score);
                         else
@@ -494,15 +521,12 @@ public static class OfflineEvaluation
                             _merged.Add(label);
                         }
                     }
+                    taken++;
                 }
             }
             if (maxK > 0)
             {
-                _merged.Sort((x, y) =>
-                {
-                    int c = _best[y].CompareTo(_best[x]);
-                    return c != 0 ? c : x.CompareTo(y);
-                });
+                _merged.Sort(_byBestScore);
                 for (int i = 0; i < Math.Min(maxK, _merged.Count); i++) _ranked[i] = _merged[i];
             }
             return count;
@@ -523,15 +547,18 @@ public static class OfflineEvaluation
                     Volatile.Write(ref _plan.Cache[row], list);
                     cached = list;
                 }
-                return cached.AsSpan(0, Math.Min(fetch, cached.Length));
+                // A cached list shorter than CacheK is the whole catalogue; otherwise it may be too short only when
+                // history exclusion asks for more.
+                if (fetch <= cached.Length || cached.Length < _plan.CacheK) return cached.AsSpan(0, Math.Min(fetch, cached.Length));
             }
+            if (_buffer.Length < fetch) _buffer = new Neighbor[Math.Max(fetch, _buffer.Length * 2)];
             int found = _plan.Index.Search(query, fetch, _buffer);
             return _buffer.AsSpan(0, found);
         }
 
         private int SampleNegatives(int count, ReadOnlySpan<int> positives, ulong seed)
         {
-            Grow(ref _negatives, count);
+            UserHistory.Grow(ref _negatives, count);
             int n = _plan.Catalogue;
             if (n <= positives.Length) return 0;
             var rng = new SplitMix64(seed);
@@ -553,11 +580,6 @@ public static class OfflineEvaluation
                 _epoch = 1;
             }
             return _epoch;
-        }
-
-        private static void Grow<T>(ref T[] array, int length)
-        {
-            if (array.Length < length) array = new T[Math.Max(length, array.Length * 2)];
         }
     }
 }

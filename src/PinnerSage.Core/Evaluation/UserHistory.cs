@@ -188,7 +188,8 @@ internal sealed class UserHistory
         return centroids;
     }
 
-    private static void Grow<T>(ref T[] array, int length)
+    /// <summary>Grows <paramref name="array"/> to at least <paramref name="length"/> (doubling; contents not kept).</summary>
+    internal static void Grow<T>(ref T[] array, int length)
     {
         if (array.Length < length) array = new T[Math.Max(length, array.Length * 2)];
     }

@@ -162,6 +162,66 @@ public sealed class EvalProtocolTests
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(15));
     }
 
+    /// <summary>The whole pipeline on a world small enough to score by hand: per-user shares, then the mean over users.</summary>
+    [Fact]
+    public void EndToEndWorkedExample()
+    {
+        // Items at 0°, 10°, 90°, 180° in 2-D. User a: history item 0, test item 1. User b: history item 2, test items
+        // 2 and 3 (same second, so both are held out). K = 1: each user's candidate is its last item itself.
+        float[] data = [1, 0, (float)Math.Cos(Math.PI / 18), (float)Math.Sin(Math.PI / 18), 0, 1, -1, 0];
+        ItemEmbeddings items = ItemEmbeddings.FromArray(["i0", "i1", "i2", "i3"], data, 2);
+        EvalActions actions = EvalActions.Build(["a", "b"], [0, 0, 1, 1, 1], [T0, T0 + Day, T0, T0 + Day, T0 + Day], [0, 1, 2, 2, 3]);
+        var options = new OfflineEvalOptions
+        {
+            Protocol = EvalProtocol.LeaveLastOut, Candidates = 1, Methods = ["last-item"], CurveMaxEmbeddings = 0,
+            BootstrapResamples = 10, Threads = 1,
+        };
+        IReadOnlyDictionary<string, MetricEstimate> r = OfflineEvaluation.Run(actions, items, options, "tiny", "test").Report.Results["last-item"];
+        // Relevance: a 1 (cos 10° = 0.985 ≥ 0.8), b 1/2 (item 2 itself; item 3 at cos 0) → 0.75.
+        Assert.Equal(0.75, r["relevance"].Value, 12);
+        // Recall: a 0 (its candidate is item 0), b 1/2 → 0.25.
+        Assert.Equal(0.25, r["recall"].Value, 12);
+        // Whole catalogue: a ranks 0, 1, 2, 3 → its one relevant item at position 2: recall@10 1, NDCG 1/log2(3).
+        // b ranks 2 (1), 1 (cos 80°), 0 and 3 (cos 0, tie by row) → relevant at 1 and 4: NDCG (1 + 1/log2 5)/(1 + 1/log2 3).
+        Assert.Equal(1.0, r["recall@10"].Value, 12);
+        double ndcgB = (1 + 1 / Math.Log2(5)) / (1 + 1 / Math.Log2(3));
+        Assert.Equal((1 / Math.Log2(3) + ndcgB) / 2, r["ndcg@10"].Value, 6);
+        // Coverage: candidates {0, 2} of 4 items.
+        Assert.Equal(0.5, r["coverage"].Value, 12);
+    }
+
+    /// <summary>Every test action re-engages the user's latest history item: the last-item baseline finds it (it is
+    /// its own first neighbour) unless history items are excluded, in which case no method can.</summary>
+    [Fact]
+    public void ExcludeHistoryRemovesTheUsersOwnItems()
+    {
+        (EvalActions world, ItemEmbeddings items) = SentinelWorld(3);
+        int n = items.Count - 1;
+        int[] rows = (int[])world.Rows.Clone();
+        for (int u = 0; u < world.UserIds.Count; u++)
+        {
+            int end = world.Offsets[u + 1], last = end - 1;
+            while (rows[last] == n) last--;
+            for (int i = last + 1; i < end; i++) rows[i] = rows[last];
+        }
+        int[] user = [.. Enumerable.Range(0, world.UserIds.Count).SelectMany(u => Enumerable.Repeat(u, world.Offsets[u + 1] - world.Offsets[u]))];
+        EvalActions actions = EvalActions.Build([.. world.UserIds], user, world.Times, rows);
+        var options = new OfflineEvalOptions
+        {
+            Protocol = EvalProtocol.LeaveLastOut, BootstrapResamples = 10, CurveMaxEmbeddings = 0, Threads = 1, Alpha = 0.5,
+            Methods = ["last-item", "pinnersage"],
+        };
+        OfflineEvalResult kept = OfflineEvaluation.Run(actions, items, options, "re-engage", "test");
+        Assert.Equal(1.0, kept.Report.Results["last-item"]["recall"].Value);
+        Assert.Equal(1.0, kept.Report.Results["last-item"]["recall@10"].Value);
+        OfflineEvalResult excluded = OfflineEvaluation.Run(actions, items, options with { ExcludeHistory = true }, "re-engage", "test");
+        foreach (string method in new[] { "last-item", "pinnersage" })
+        {
+            Assert.Equal(0.0, excluded.Report.Results[method]["recall"].Value);
+            Assert.Equal(0.0, excluded.Report.Results[method]["recall@50"].Value);
+        }
+    }
+
     internal static (EvalActions, ItemEmbeddings) SentinelWorld(int seed)
     {
         const int n = 500, d = 9;
