@@ -17,7 +17,7 @@ internal static partial class EmbeddingsCommand
         var dim = new Option<int>("--dim") { Description = "Embedding dimension.", DefaultValueFactory = _ => 64 };
         var window = new Option<int>("--window") { Description = "Each action co-occurs with the next N actions of the same user (time order).", DefaultValueFactory = _ => 10 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the randomised SVD and of the vectors of unseen items.", DefaultValueFactory = _ => 0UL };
-        var power = new Option<int>("--power-iterations") { Description = "Power iterations of the randomised SVD.", DefaultValueFactory = _ => 2 };
+        var power = new Option<int>("--power-iterations") { Description = "Power iterations of the randomised SVD (more: more accurate tail singular vectors, slower).", DefaultValueFactory = _ => new CooccurrenceOptions().PowerIterations };
         var unseen = new Option<string>("--unseen") { Description = "Items without any co-occurrence before T: 'random' (a seeded random unit vector: loadable, near-orthogonal to everything) or 'zero' (a zero row: load with --allow-zero / AllowZeroVectors).", DefaultValueFactory = _ => "random" };
         var cmd = new Command("cooccurrence", "Item embeddings from engagement alone: co-occurrence in users' histories before T, PPMI, randomised truncated SVD (rows in items.tsv order, then items only in actions.tsv; written atomically).")
         {

@@ -126,6 +126,57 @@ public sealed class CooccurrenceEmbeddingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void DefaultSvdIsAccurateOnRealData()
+    {
+        // amazon-beauty histories (time order, all actions), PPMI as the CLI builds it, the default options, against
+        // scipy.sparse.linalg.svds (Lanczos, exact to its tolerance) for the leading 64 singular values. The PPMI
+        // spectrum is flat (σ64/σ1 ≈ 0.19), the hard case for randomised SVD.
+        if (TestData.RequireDataset("amazon-beauty/actions.tsv", output) is not string path) return;
+        if (!TestData.RequirePython(output, "numpy", "scipy")) return;
+        var users = new Dictionary<string, List<(long T, int Item)>>();
+        var items = new Dictionary<string, int>();
+        using (var reader = new PinnerSage.IO.ActionsTsvReader(path))
+            while (reader.MoveNext())
+            {
+                string item = reader.ItemId.ToString(), user = reader.UserId.ToString();
+                if (!items.TryGetValue(item, out int index)) items[item] = index = items.Count;
+                if (!users.TryGetValue(user, out var list)) users[user] = list = [];
+                list.Add((reader.Timestamp, index));
+            }
+        var start = new List<int> { 0 };
+        var sequence = new List<int>();
+        foreach (var list in users.Values)
+        {
+            sequence.AddRange(list.OrderBy(a => a.T).Select(a => a.Item));
+            start.Add(sequence.Count);
+        }
+        var options = new CooccurrenceOptions();
+        SparseMatrix ppmi = CooccurrenceEmbedding.Ppmi(CooccurrenceEmbedding.Counts([.. start], [.. sequence], items.Count, options.Window), options.ContextSmoothing);
+        (_, double[] sigma) = RandomizedSvd.Compute(ppmi, ppmi.Transpose(), options.Dimension, options.Oversampling, options.PowerIterations, options.Seed);
+        using var dir = new TempDir();
+        using (var w = new StreamWriter(dir.File("m.txt")))
+            for (int r = 0; r < ppmi.Rows; r++)
+                for (int k = ppmi.RowStart[r]; k < ppmi.RowStart[r + 1]; k++)
+                    w.Write(string.Create(CultureInfo.InvariantCulture, $"{r} {ppmi.Columns[k]} {ppmi.Values[k]:R}\n"));
+        string script = $$"""
+            import numpy as np, scipy.sparse as sp
+            from scipy.sparse.linalg import svds
+            t = np.loadtxt(r'{{dir.File("m.txt")}}', ndmin=2)
+            m = sp.csr_matrix((t[:, 2], (t[:, 0].astype(int), t[:, 1].astype(int))), shape=({{ppmi.Rows}}, {{ppmi.Rows}}))
+            s = np.sort(svds(m, k={{options.Dimension}}, return_singular_vectors=False, random_state=0))[::-1]
+            print(' '.join(repr(float(x)) for x in s))
+            """;
+        (int code, string stdout, string stderr) = TestData.RunPython(script, []);
+        Assert.True(code == 0, stderr);
+        double[] exact = stdout.Trim().Split(' ').Select(x => double.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+        double[] relative = exact.Select((e, i) => Math.Abs(sigma[i] - e) / e).ToArray();
+        output.WriteLine($"σ1 {exact[0]:G6} vs {sigma[0]:G6}; σ64 {exact[^1]:G6} vs {sigma[^1]:G6}; relative error max {relative.Max():G3}, mean {relative.Average():G3}");
+        Assert.True(relative.Take(8).Max() < 1e-6, $"leading singular values off by up to {relative.Take(8).Max():G3}");
+        Assert.True(relative.Max() < 0.05 && relative.Average() < 0.015, $"singular values off by up to {relative.Max():G3} (mean {relative.Average():G3})");
+        Assert.All(sigma.Zip(exact), p => Assert.True(p.First <= p.Second * (1 + 1e-9))); // a projection never exceeds the truth
+    }
+
+    [Fact]
     public void FitGivesUnitRowsZeroForUnseenAndIgnoresUserOrder()
     {
         const int n = 60;
