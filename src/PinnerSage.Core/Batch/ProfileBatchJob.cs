@@ -263,7 +263,8 @@ public sealed class ProfileBatchJob
         HashSet<string>? seen = grouped ? new HashSet<string>(StringComparer.Ordinal) : null;
         int nextLogged = 0, loggedUsers = logged?.UserIds.Length ?? 0;
 
-        void Begin(string id)
+        // Static with ref: the per-line path keeps `batch` in a local, not in a closure object.
+        static void Begin(ref UserBatch batch, Pipeline pipe, ReaderCounters counters, string id)
         {
             if (batch.Users == batch.Capacity || batch.Actions >= ActionsPerBatch)
             {
@@ -274,9 +275,9 @@ public sealed class ProfileBatchJob
             counters.Users++;
         }
 
-        void AddLogged(int u)
+        static void AddLogged(UserBatch batch, LoggedActions logged, int u)
         {
-            for (int j = logged!.Start[u]; j < logged.Start[u + 1]; j++) batch.Add(logged.Rows[j], logged.Times[j], logged.Codes[j]);
+            for (int j = logged.Start[u]; j < logged.Start[u + 1]; j++) batch.Add(logged.Rows[j], logged.Times[j], logged.Codes[j]);
         }
 
         while (reader.MoveNext())
@@ -295,11 +296,11 @@ public sealed class ProfileBatchJob
                         "(e.g. LC_ALL=C sort -t$'\\t' -k1,1 -s)");
                 while (nextLogged < loggedUsers && UserIdOrder.Compare(logged!.UserIds[nextLogged], id) < 0)
                 {
-                    Begin(logged.UserIds[nextLogged]);
-                    AddLogged(nextLogged++);
+                    Begin(ref batch, pipe, counters, logged.UserIds[nextLogged]);
+                    AddLogged(batch, logged, nextLogged++);
                 }
-                Begin(id);
-                if (nextLogged < loggedUsers && logged!.UserIds[nextLogged] == id) AddLogged(nextLogged++);
+                Begin(ref batch, pipe, counters, id);
+                if (nextLogged < loggedUsers && logged!.UserIds[nextLogged] == id) AddLogged(batch, logged, nextLogged++);
                 current = id;
             }
             if (Accept(reader, name, table, counters, out int row, out int code))
@@ -307,8 +308,8 @@ public sealed class ProfileBatchJob
         }
         while (nextLogged < loggedUsers)
         {
-            Begin(logged!.UserIds[nextLogged]);
-            AddLogged(nextLogged++);
+            Begin(ref batch, pipe, counters, logged!.UserIds[nextLogged]);
+            AddLogged(batch, logged, nextLogged++);
         }
         if (batch.Users > 0) pipe.Publish(batch);
         else pipe.Return(batch);

@@ -301,9 +301,33 @@ public abstract class ProfileStoreContractTests(ITestOutputHelper output) : IDis
                 failures.Add(e);
             }
         })).ToList();
+        // Commit order: whatever a reader saw up to sequence L must never grow later (no sequence ≤ L commits after L
+        // became visible).
+        var snapshots = new List<(long Last, int Count)>();
+        bool writing = true;
+        var observer = new Thread(() =>
+        {
+            try
+            {
+                while (Volatile.Read(ref writing))
+                {
+                    long last = second.LastEventSequence();
+                    snapshots.Add((last, second.ReadEvents(0, last).Count()));
+                }
+            }
+            catch (Exception e)
+            {
+                failures.Add(e);
+            }
+        });
+        observer.Start();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
+        Volatile.Write(ref writing, false);
+        observer.Join();
         Assert.Empty(failures);
+        Assert.NotEmpty(snapshots);
+        foreach ((long last, int count) in snapshots) Assert.Equal(count, store.ReadEvents(0, last).Count());
 
         int expected = Threads * Enumerable.Range(0, Calls).Sum(c => 1 + c % 3);
         Assert.Equal(expected, sequences.Count);
