@@ -77,8 +77,12 @@ public static class ServeBenchmark
                 ItemsPath = Path.Combine(worldDir, SyntheticWorldWriter.ItemsFile),
                 ActionTypes = [.. Enum.GetValues<EngagementType>().Select(SyntheticWorld.Label)],
             }, threads: 0, out _);
+            File.WriteAllText(Path.Combine(root, "setup-seconds.txt"), setup.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture));
         }
-        double setupSeconds = setup.Elapsed.TotalSeconds;
+        string setupFile = Path.Combine(root, "setup-seconds.txt");
+        double setupSeconds = File.Exists(setupFile)
+            ? double.Parse(File.ReadAllText(setupFile), CultureInfo.InvariantCulture) : setup.Elapsed.TotalSeconds;
+        string loadBefore = LoadAverage();
         Workspace ws = Workspace.Load(pristine);
         string usersFile = Path.Combine(root, "users.txt"), itemsFile = Path.Combine(root, "items.txt"), luaFile = Path.Combine(root, "serve.lua");
         long profiles;
@@ -106,7 +110,7 @@ public static class ServeBenchmark
             server.WarmUp(File.ReadAllLines(usersFile), k);
             double warmSeconds = warm.Elapsed.TotalSeconds;
             (long h0, long m0) = server.CacheCounters();
-            RunResult r = Wrk(wrk, server.Url, luaFile, ["rec", usersFile, itemsFile, k.ToString(CultureInfo.InvariantCulture)],
+            RunResult r = Measure(wrk, server.Url, luaFile, ["rec", usersFile, itemsFile, k.ToString(CultureInfo.InvariantCulture)],
                               wrkThreads, connections, seconds, $"recommendations k = {k}, medoid cache warm");
             (long h1, long m1) = server.CacheCounters();
             runs.Add(r with { HitRate = Rate(h1 - h0, m1 - m0), Note = string.Create(CultureInfo.InvariantCulture, $"warm-up over every user: {warmSeconds:F1} s") });
@@ -115,7 +119,7 @@ public static class ServeBenchmark
         using (Server server = Server.Start(ws, root, cacheCapacity: 1))
         {
             (long h0, long m0) = server.CacheCounters();
-            RunResult r = Wrk(wrk, server.Url, luaFile, ["rec", usersFile, itemsFile, k.ToString(CultureInfo.InvariantCulture)],
+            RunResult r = Measure(wrk, server.Url, luaFile, ["rec", usersFile, itemsFile, k.ToString(CultureInfo.InvariantCulture)],
                               wrkThreads, connections, seconds, $"recommendations k = {k}, cold (no medoid cache)");
             (long h1, long m1) = server.CacheCounters();
             runs.Add(r with { HitRate = Rate(h1 - h0, m1 - m0) });
@@ -123,22 +127,35 @@ public static class ServeBenchmark
         // 4. Actions ingested: POST one event each, acknowledged after the durable (WAL, synchronous=FULL) group commit.
         using (Server server = Server.Start(ws, root, cacheCapacity: 1000))
         {
-            RunResult r = Wrk(wrk, server.Url, luaFile, ["post", usersFile, itemsFile], wrkThreads, connections, seconds,
+            RunResult r = Measure(wrk, server.Url, luaFile, ["post", usersFile, itemsFile], wrkThreads, connections, seconds,
                               "actions ingested (POST, 1 event, durable)");
             long appended = server.EventsAppended();
             long logged = server.LoggedEvents();
             runs.Add(r with { Note = $"events appended {appended:N0}, in the log {logged:N0}" });
         }
 
-        Write(output, runs, users, items, profiles, setupSeconds, seconds, connections, wrkThreads, k);
+        Write(output, runs, users, items, profiles, setupSeconds, seconds, connections, wrkThreads, k, $"{loadBefore} before, {LoadAverage()} after");
         foreach (RunResult r in runs)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.Name}: {r.RequestsPerSecond:N0} req/s, p50 {r.P50Ms:F2} ms, p99 {r.P99Ms:F2} ms, non-2xx {r.Non2xx}{(r.HitRate is { } h ? $", cache hit rate {h:P1}" : "")}"));
+                $"{r.Name}: {r.RequestsPerSecond:N0} req/s, server CPU {r.CpuMicrosPerRequest:F0} µs/request, p50 {r.P50Ms:F2} ms, p99 {r.P99Ms:F2} ms, non-2xx {r.Non2xx}{(r.HitRate is { } h ? $", cache hit rate {h:P1}" : "")}"));
         Console.WriteLine($"results: {output}");
         return 0;
     }
 
     private static double? Rate(long hits, long misses) => hits + misses == 0 ? null : (double)hits / (hits + misses);
+
+    /// <summary>A short unrecorded wrk run (JIT tiering, connection set-up), then the measured one with the server's
+    /// CPU time per request (this process is the server): robust to other load on the machine, unlike wall-clock rates.</summary>
+    private static RunResult Measure(string wrk, string url, string lua, string[] luaArgs, int threads, int connections, int seconds, string name)
+    {
+        Wrk(wrk, url, lua, luaArgs, threads, connections, Math.Max(2, seconds / 5), name + " (warm-up)");
+        using var self = Process.GetCurrentProcess();
+        TimeSpan cpu0 = self.TotalProcessorTime;
+        RunResult r = Wrk(wrk, url, lua, luaArgs, threads, connections, seconds, name);
+        self.Refresh();
+        double cpuMicros = (self.TotalProcessorTime - cpu0).TotalMicroseconds;
+        return r with { CpuMicrosPerRequest = r.Requests > 0 ? cpuMicros / r.Requests : 0 };
+    }
 
     private static RunResult Wrk(string wrk, string url, string lua, string[] luaArgs, int threads, int connections, int seconds, string name)
     {
@@ -172,7 +189,7 @@ public static class ServeBenchmark
         }
         Console.Error.WriteLine(stdout);
         return new RunResult(name, rps, requests, pct.GetValueOrDefault("50%"), pct.GetValueOrDefault("75%"),
-                             pct.GetValueOrDefault("90%"), pct.GetValueOrDefault("99%"), non2xx, errors, null, "");
+                             pct.GetValueOrDefault("90%"), pct.GetValueOrDefault("99%"), non2xx, errors, null, "", 0);
     }
 
     private static double Millis(string text)
@@ -184,7 +201,7 @@ public static class ServeBenchmark
     }
 
     private static void Write(string output, List<RunResult> runs, int users, int items, long profiles, double setupSeconds,
-                              int seconds, int connections, int wrkThreads, int k)
+                              int seconds, int connections, int wrkThreads, int k, string load)
     {
         var md = new StringBuilder();
         md.AppendLine("# Serving benchmark");
@@ -194,17 +211,19 @@ public static class ServeBenchmark
             $"Synthetic world: {users:N0} users ({profiles:N0} with a profile), {items:N0} items × 256, HNSW M = 16, efConstruction = 200, ef = 64 (cosine). " +
             $"wrk -t{wrkThreads} -c{connections} -d{seconds}s, a Lua script drawing a uniformly random user (and item) per request. " +
             $"Every recommendation request reads the user's batch profile and pending events from the store and applies the online rule."));
-        md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Setup (world, batch, index; reused when present): {setupSeconds:F0} s."));
+        md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Setup (world, batch, index, on all cores; kept in --dir and reused): {setupSeconds:F0} s. Load average (1/5/15 min): {load}."));
         md.AppendLine("Command: `dotnet run -c Release --project bench/PinnerSage.Benchmarks -- serve` (options: --users, --items, --duration, --connections, --wrk-threads, --k, --dir).");
         md.AppendLine();
-        md.AppendLine("| case | requests/s | p50 ms | p75 ms | p90 ms | p99 ms | non-2xx | cache hit rate | notes |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+        md.AppendLine("| case | requests/s | p50 ms | p75 ms | p90 ms | p99 ms | non-2xx | cache hit rate | server CPU µs/request | notes |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (RunResult r in runs)
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Name} | {r.RequestsPerSecond:N0} | {r.P50Ms:F2} | {r.P75Ms:F2} | {r.P90Ms:F2} | {r.P99Ms:F2} | {r.Non2xx + r.SocketErrors} | {(r.HitRate is { } h ? h.ToString("P1", CultureInfo.InvariantCulture) : "–")} | {r.Note} |"));
+                $"| {r.Name} | {r.RequestsPerSecond:N0} | {r.P50Ms:F2} | {r.P75Ms:F2} | {r.P90Ms:F2} | {r.P99Ms:F2} | {r.Non2xx + r.SocketErrors} | {(r.HitRate is { } h ? h.ToString("P1", CultureInfo.InvariantCulture) : "–")} | {r.CpuMicrosPerRequest:F0} | {r.Note} |"));
         md.AppendLine();
         md.AppendLine("Target (issue 6): ≥ 2,000 recommendation requests/s with p99 ≤ 20 ms on 2 cores, medoid cache warm. " +
-                      "Timings are wall-clock on this machine; other load inflates them.");
+                      "Each case is preceded by an unrecorded wrk run of a fifth of its length (JIT tiering, connections). " +
+                      "Timings are wall-clock on this machine; other load inflates them. Server CPU µs/request (this process's CPU time " +
+                      "over the measured run ÷ requests; includes Kestrel and JSON) is robust to other load: cores ÷ it bounds requests/s.");
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         AtomicFile.WriteText(output, w => w.Write(md.ToString()));
         string json = JsonSerializer.Serialize(new
@@ -215,6 +234,8 @@ public static class ServeBenchmark
             cores = Environment.ProcessorCount,
             wrk = new { threads = wrkThreads, connections, seconds },
             k,
+            load_average = load,
+            setup_seconds = setupSeconds,
             runs = runs.Select(r => new
             {
                 name = r.Name,
@@ -227,11 +248,15 @@ public static class ServeBenchmark
                 non_2xx = r.Non2xx,
                 socket_errors = r.SocketErrors,
                 cache_hit_rate = r.HitRate,
+                server_cpu_us_per_request = r.CpuMicrosPerRequest,
                 note = r.Note,
             }),
         }, new JsonSerializerOptions { WriteIndented = true });
         AtomicFile.WriteText(Path.ChangeExtension(output, ".json"), w => w.Write(json));
     }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private static string? Arg(string[] args, string name)
     {
@@ -240,7 +265,7 @@ public static class ServeBenchmark
     }
 
     private sealed record RunResult(string Name, double RequestsPerSecond, long Requests, double P50Ms, double P75Ms, double P90Ms,
-                                    double P99Ms, long Non2xx, long SocketErrors, double? HitRate, string Note);
+                                    double P99Ms, long Non2xx, long SocketErrors, double? HitRate, string Note, double CpuMicrosPerRequest);
 
     /// <summary>A server over a private copy of the workspace's store (so runs never see each other's events).</summary>
     private sealed class Server : IDisposable
