@@ -1,0 +1,1 @@
+// PinnerSage page script (placeholder; the web page owns this file).
