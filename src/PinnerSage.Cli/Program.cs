@@ -11,4 +11,5 @@ root.Subcommands.Add(RecommendCommand.Create());
 root.Subcommands.Add(SimilarCommand.Create());
 root.Subcommands.Add(IndexCommand.Create());
 root.Subcommands.Add(ItemSageCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 return root.Parse(args).Invoke();

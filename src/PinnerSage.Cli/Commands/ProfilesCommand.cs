@@ -26,7 +26,7 @@ internal static class ProfilesCommand
     }
 
     /// <summary>The model options shared by build and map.</summary>
-    private sealed class ModelOptions
+    internal sealed class ModelOptions
     {
         public readonly Option<string> Embeddings = new("--embeddings")
         { Description = "Item embeddings, .npy float32 [n, d].", Required = true };

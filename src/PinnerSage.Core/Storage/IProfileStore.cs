@@ -28,7 +28,45 @@ public interface IProfileStore : IDisposable
 
     /// <summary>Number of users with a stored profile.</summary>
     long CountUsers();
+
+    /// <summary>User ids with a profile OR with logged events, in code-point (= UTF-8 byte) order, each greater than
+    /// <paramref name="after"/> (null = from the start) and starting with <paramref name="prefix"/> (null or empty =
+    /// all), at most <paramref name="limit"/> of them.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is negative.</exception>
+    IReadOnlyList<string> ListUsers(string? prefix, string? after, int limit);
+
+    /// <summary>Appends <paramref name="events"/> to the event log in ONE transaction, durably (committed to disk)
+    /// before returning: all or none. Returns each event's sequence, in input order.</summary>
+    /// <exception cref="ArgumentException">An event has an empty user, item or action.</exception>
+    /// <exception cref="IOException">The store could not write; nothing was appended.</exception>
+    IReadOnlyList<long> AppendEvents(IReadOnlyList<ActionEvent> events);
+
+    /// <summary>The user's online state: their events with a sequence above the current run's
+    /// <see cref="ProfileRunMetadata.ConsumedEventSequence"/>, the <paramref name="max"/> most recent by
+    /// (timestamp, sequence), returned oldest first. An empty list when there are none.</summary>
+    IReadOnlyList<LoggedEvent> GetPendingEvents(string userId, int max);
+
+    /// <summary>Every logged event with <paramref name="afterSequence"/> &lt; sequence ≤ <paramref name="upToSequence"/>,
+    /// in sequence order, streamed (enumerate it once; dispose the enumerator to release the read).</summary>
+    IEnumerable<LoggedEvent> ReadEvents(long afterSequence, long upToSequence);
+
+    /// <summary>The highest committed sequence (0 for an empty log).</summary>
+    long LastEventSequence();
 }
+
+/// <summary>One engagement received online (POST /v1/users/{id}/actions).</summary>
+/// <param name="UserId">The user.</param>
+/// <param name="ItemId">The engaged item.</param>
+/// <param name="Action">The action type (e.g. click, save).</param>
+/// <param name="Timestamp">When it happened, Unix seconds.</param>
+public sealed record ActionEvent(string UserId, string ItemId, string Action, long Timestamp);
+
+/// <summary>An event as the log holds it.</summary>
+/// <param name="Sequence">Assigned by the store, &gt; 0, increasing in commit order (gaps allowed): once a reader sees
+/// sequence s it sees every committed sequence below s.</param>
+/// <param name="Event">The event.</param>
+/// <param name="ReceivedAtUtc">When the store appended it.</param>
+public sealed record LoggedEvent(long Sequence, ActionEvent Event, DateTimeOffset ReceivedAtUtc);
 
 /// <summary>One all-or-nothing replacement of a store's profiles (see <see cref="IProfileStore.BeginReplaceAll"/>).</summary>
 public interface IProfileReplaceSession : IProfileSink, IDisposable
@@ -45,4 +83,9 @@ public interface IProfileReplaceSession : IProfileSink, IDisposable
 /// <param name="Users">Users written.</param>
 /// <param name="Source">Where the actions came from (a path, or "-").</param>
 public sealed record ProfileRunMetadata(int SchemaVersion, long Now, DateTimeOffset BuiltAtUtc, string OptionsJson,
-                                        long Users, string Source);
+                                        long Users, string Source)
+{
+    /// <summary>Logged events with a sequence ≤ this are folded into this run's profiles; later ones are the users'
+    /// online state. Committed atomically with the run's profiles (same transaction).</summary>
+    public long ConsumedEventSequence { get; init; }
+}

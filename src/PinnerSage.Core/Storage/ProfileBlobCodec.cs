@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Text;
+using PinnerSage.Profiles;
 
 namespace PinnerSage.Storage;
 
@@ -13,9 +15,82 @@ namespace PinnerSage.Storage;
 ///   memberCount × varint member (keys into the items table, in the profile's member order)
 /// </code>
 /// varint = unsigned LEB128 (7 bits per byte, low first). A typical user (5 clusters, 60 items) takes ~150 bytes,
-/// about a tenth of its JSON line.</summary>
+/// about a tenth of its JSON line. <see cref="EncodeSelfContained"/> (the PostgreSQL store, our choice: one row per
+/// user, no shared items table to swap) prefixes the same layout with the profile's own item table — varint count,
+/// then per item varint byte length and UTF-8 bytes — and keys index that table.</summary>
 internal static class ProfileBlobCodec
 {
+    /// <summary>Appends the cluster layout of <paramref name="profile"/> with items mapped by <paramref name="key"/>.</summary>
+    public static void Encode(List<byte> buffer, UserProfile profile, Func<string, uint> key)
+    {
+        WriteVarint(buffer, (uint)profile.Clusters.Count);
+        foreach (ProfileCluster c in profile.Clusters)
+        {
+            WriteVarint(buffer, key(c.Medoid));
+            WriteDouble(buffer, c.Importance);
+            WriteVarint(buffer, (uint)c.Size);
+            WriteVarint(buffer, (uint)c.Members.Count);
+            foreach (string m in c.Members) WriteVarint(buffer, key(m));
+        }
+    }
+
+    /// <summary>Reads the cluster layout at <paramref name="position"/> with item keys resolved by <paramref name="item"/>.</summary>
+    public static UserProfile Decode(string userId, ReadOnlySpan<byte> data, ref int position, Func<uint, string> item)
+    {
+        int clusters = (int)ReadVarint(data, ref position);
+        var result = new ProfileCluster[clusters];
+        for (int k = 0; k < clusters; k++)
+        {
+            string medoid = item(ReadVarint(data, ref position));
+            double importance = ReadDouble(data, ref position);
+            int size = (int)ReadVarint(data, ref position);
+            var members = new string[ReadVarint(data, ref position)];
+            for (int j = 0; j < members.Length; j++) members[j] = item(ReadVarint(data, ref position));
+            result[k] = new ProfileCluster(medoid, importance, size, members);
+        }
+        return new UserProfile(userId, result);
+    }
+
+    /// <summary>The profile with its own item table in front (see the class remarks).</summary>
+    public static byte[] EncodeSelfContained(UserProfile profile, List<byte> buffer, Dictionary<string, uint> scratch)
+    {
+        buffer.Clear();
+        scratch.Clear();
+        var order = new List<string>();
+        foreach (ProfileCluster c in profile.Clusters)
+        {
+            if (scratch.TryAdd(c.Medoid, (uint)order.Count)) order.Add(c.Medoid);
+            foreach (string m in c.Members)
+                if (scratch.TryAdd(m, (uint)order.Count)) order.Add(m);
+        }
+        WriteVarint(buffer, (uint)order.Count);
+        foreach (string id in order)
+        {
+            byte[] utf8 = Encoding.UTF8.GetBytes(id);
+            WriteVarint(buffer, (uint)utf8.Length);
+            buffer.AddRange(utf8);
+        }
+        Encode(buffer, profile, id => scratch[id]);
+        return buffer.ToArray();
+    }
+
+    /// <summary>Reads a blob written by <see cref="EncodeSelfContained"/>.</summary>
+    public static UserProfile DecodeSelfContained(string userId, ReadOnlySpan<byte> data)
+    {
+        int p = 0;
+        var items = new string[ReadVarint(data, ref p)];
+        for (int i = 0; i < items.Length; i++)
+        {
+            int length = (int)ReadVarint(data, ref p);
+            if (p + length > data.Length) throw new InvalidDataException("corrupt profile blob (item id).");
+            items[i] = Encoding.UTF8.GetString(data.Slice(p, length));
+            p += length;
+        }
+        return Decode(userId, data, ref p, k => k < items.Length
+            ? items[k]
+            : throw new InvalidDataException("corrupt profile blob (item key)."));
+    }
+
     public static void WriteVarint(List<byte> buffer, uint value)
     {
         while (value >= 0x80)

@@ -1,43 +1,69 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using PinnerSage.Batch;
 using PinnerSage.Profiles;
 
 namespace PinnerSage.Storage;
 
-/// <summary>The embedded default <see cref="IProfileStore"/>: one SQLite file in WAL mode.</summary>
+/// <summary>The embedded default <see cref="IProfileStore"/>: one SQLite file in WAL mode, safe to share between
+/// threads and processes.</summary>
 /// <remarks>
-/// Schema (version <see cref="SchemaVersion"/>):
+/// Schema (version <see cref="SchemaVersion"/>; <c>PRAGMA user_version</c> holds it too):
 /// <code>
-/// meta(key TEXT PRIMARY KEY, value TEXT)                   schema_version, now, built_at, options, users, source
+/// meta(key TEXT PRIMARY KEY, value TEXT)                   schema_version, now, built_at, options, users, source,
+///                                                          consumed_event_sequence
 /// items(item INTEGER PRIMARY KEY, item_id TEXT UNIQUE)      item ids, numbered per run
 /// profiles(user_id TEXT PRIMARY KEY, clusters INTEGER, data BLOB) WITHOUT ROWID
+/// events(sequence INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT, item_id TEXT, action TEXT,
+///        timestamp INTEGER, received_at INTEGER)           the event log; received_at in Unix milliseconds
+/// index events_user(user_id, sequence)                     GetPendingEvents, ListUsers
 /// </code>
 /// <c>data</c> is <see cref="ProfileBlobCodec"/>'s varint encoding, with items as keys of <c>items</c> (our choice:
-/// ids are stored once, and a profile row is ~10× smaller than JSON). A batch run replaces all three tables in one
-/// IMMEDIATE transaction with prepared statements, so WAL readers see either the previous run or the new one.
-/// Use one instance per thread (a SQLite connection is not thread-safe); many readers may open the same file.
+/// ids are stored once, and a profile row is ~10× smaller than JSON). A version 1 file (no events table) is migrated in
+/// place when opened: the events table and index are added and the version becomes 2.
+/// <para>Batch runs (our choice): a run fills the staging tables <c>profiles_next</c>/<c>items_next</c> in short
+/// transactions of 5,000 buffered profiles, so the single SQLite writer lock is free between chunks and online appends
+/// are not blocked for the whole run; <see cref="IProfileReplaceSession.Commit"/> then drops the old tables, renames the staging ones and
+/// rewrites <c>meta</c> (including <see cref="ProfileRunMetadata.ConsumedEventSequence"/>) in ONE transaction. Readers
+/// see either the previous run or the new one. One run at a time per store file.</para>
+/// <para>Durability: every connection runs WAL with <c>synchronous=FULL</c>, so <see cref="AppendEvents"/> and the
+/// run's final commit are on disk before they return (staging chunks use NORMAL: a crash only loses an unfinished run).</para>
+/// <para>Threads: an instance is thread-safe. Reads take a connection from a pool (one per concurrent reader, each
+/// in its own read transaction, i.e. a consistent snapshot); appends go through one writer connection under a lock,
+/// and SQLite's file lock serialises them with other processes, so sequences commit in order. Replace sessions are
+/// single-threaded objects.</para>
 /// </remarks>
 public sealed class SqliteProfileStore : IProfileStore
 {
-    /// <summary>The schema version this code writes and reads.</summary>
-    public const int SchemaVersion = 1;
+    /// <summary>The schema version this code writes and reads (it also reads and migrates version 1).</summary>
+    public const int SchemaVersion = 2;
+
+    private const int StagingRowsPerTransaction = 5_000;
+    private const int BusyTimeoutMilliseconds = 30_000;
 
     private static readonly object InitLock = new();
     private static bool s_initialized;
 
-    private readonly SqliteConnection _connection;
     private readonly string _path;
-    private SqliteCommand? _getProfile;
-    private SqliteCommand? _getItem;
-    private bool _sessionOpen;
+    private readonly string _connectionString;
+    private readonly ConcurrentBag<Reader> _readers = [];
+    private readonly object _appendLock = new();
+    private SqliteConnection? _appender;
+    private SqliteCommand? _insertEvent;
+    private int _sessionOpen;
+    private bool _disposed;
 
-    private SqliteProfileStore(SqliteConnection connection, string path)
+    private SqliteProfileStore(string path, string connectionString)
     {
-        _connection = connection;
         _path = path;
+        _connectionString = connectionString;
     }
 
-    /// <summary>Opens (creating when absent) the store at <paramref name="path"/>.</summary>
+    /// <summary>The file this store reads and writes.</summary>
+    public string Path => _path;
+
+    /// <summary>Opens (creating when absent, migrating a version 1 file) the store at <paramref name="path"/>.</summary>
     /// <exception cref="IOException">The file is not a profile store of a supported schema version, or cannot be opened.</exception>
     public static SqliteProfileStore Open(string path)
     {
@@ -50,27 +76,40 @@ public sealed class SqliteProfileStore : IProfileStore
                 s_initialized = true;
             }
         }
-        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        string? dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        string connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
-        }.ToString());
+        }.ToString();
+        var store = new SqliteProfileStore(path, connectionString);
+        SqliteConnection connection = store.Connect();
         try
         {
-            connection.Open();
-            Execute(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;");
-            Execute(connection, """
-                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS items (item INTEGER PRIMARY KEY, item_id TEXT NOT NULL UNIQUE);
-                CREATE TABLE IF NOT EXISTS profiles (user_id TEXT PRIMARY KEY, clusters INTEGER NOT NULL,
-                                                     data BLOB NOT NULL) WITHOUT ROWID;
-                """);
-            string? version = ReadMeta(connection, "schema_version");
-            if (version is not null && version != SchemaVersion.ToString(CultureInfo.InvariantCulture))
-                throw new IOException($"{path}: profile store schema version {version} is not supported (expected {SchemaVersion}).");
+            Execute(connection, "PRAGMA journal_mode=WAL;");
+            using (SqliteTransaction tx = connection.BeginTransaction(deferred: false))
+            {
+                Execute(connection, """
+                    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE IF NOT EXISTS items (item INTEGER PRIMARY KEY, item_id TEXT NOT NULL UNIQUE);
+                    CREATE TABLE IF NOT EXISTS profiles (user_id TEXT PRIMARY KEY, clusters INTEGER NOT NULL,
+                                                         data BLOB NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE IF NOT EXISTS events (sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                                                       user_id TEXT NOT NULL, item_id TEXT NOT NULL,
+                                                       action TEXT NOT NULL, timestamp INTEGER NOT NULL,
+                                                       received_at INTEGER NOT NULL);
+                    CREATE INDEX IF NOT EXISTS events_user ON events (user_id, sequence);
+                    """, tx);
+                string? version = ReadMeta(connection, "schema_version", tx);
+                if (version is "1")
+                    Execute(connection, "UPDATE meta SET value = '2' WHERE key = 'schema_version'", tx);
+                else if (version is not null && version != "2")
+                    throw new IOException($"{path}: profile store schema version {version} is not supported (expected 1 or {SchemaVersion}).");
+                Execute(connection, $"PRAGMA user_version = {SchemaVersion};", tx);
+                tx.Commit();
+            }
         }
         catch (SqliteException e)
         {
@@ -82,22 +121,29 @@ public sealed class SqliteProfileStore : IProfileStore
             connection.Dispose();
             throw;
         }
-        return new SqliteProfileStore(connection, path);
+        store._readers.Add(new Reader(connection));
+        return store;
     }
 
     /// <inheritdoc/>
     public IProfileReplaceSession BeginReplaceAll()
     {
-        if (_sessionOpen) throw new InvalidOperationException("a replace session is already open on this store.");
-        _sessionOpen = true;
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Interlocked.Exchange(ref _sessionOpen, 1) != 0)
+            throw new InvalidOperationException("a replace session is already open on this store.");
         try
         {
             return new ReplaceSession(this);
         }
         catch (SqliteException e)
         {
-            _sessionOpen = false;
+            _sessionOpen = 0;
             throw new IOException($"{_path}: {e.Message}", e);
+        }
+        catch
+        {
+            _sessionOpen = 0;
+            throw;
         }
     }
 
@@ -105,84 +151,324 @@ public sealed class SqliteProfileStore : IProfileStore
     public UserProfile? Get(string userId)
     {
         ArgumentNullException.ThrowIfNull(userId);
-        _getProfile ??= Prepare("SELECT data FROM profiles WHERE user_id = $u", "$u");
-        _getItem ??= Prepare("SELECT item_id FROM items WHERE item = $i", "$i");
-        _getProfile.Parameters[0].Value = userId;
-        byte[]? data = _getProfile.ExecuteScalar() as byte[];
-        if (data is null) return null;
-        var cache = new Dictionary<uint, string>();
-        string Item(uint key)
+        return Read(r =>
         {
-            if (cache.TryGetValue(key, out string? s)) return s;
-            _getItem!.Parameters[0].Value = (long)key;
-            s = _getItem.ExecuteScalar() as string
-                ?? throw new InvalidDataException($"{_path}: profile of '{userId}' refers to missing item {key}.");
-            cache[key] = s;
-            return s;
-        }
-
-        int p = 0;
-        int clusters = (int)ProfileBlobCodec.ReadVarint(data, ref p);
-        var result = new ProfileCluster[clusters];
-        for (int k = 0; k < clusters; k++)
-        {
-            string medoid = Item(ProfileBlobCodec.ReadVarint(data, ref p));
-            double importance = ProfileBlobCodec.ReadDouble(data, ref p);
-            int size = (int)ProfileBlobCodec.ReadVarint(data, ref p);
-            var members = new string[ProfileBlobCodec.ReadVarint(data, ref p)];
-            for (int j = 0; j < members.Length; j++) members[j] = Item(ProfileBlobCodec.ReadVarint(data, ref p));
-            result[k] = new ProfileCluster(medoid, importance, size, members);
-        }
-        return new UserProfile(userId, result);
+            SqliteCommand getProfile = r.Command("SELECT data FROM profiles WHERE user_id = $a");
+            getProfile.Parameters[0].Value = userId;
+            if (getProfile.ExecuteScalar() is not byte[] data) return null;
+            SqliteCommand getItem = r.Command("SELECT item_id FROM items WHERE item = $a");
+            var cache = new Dictionary<uint, string>();
+            int p = 0;
+            return ProfileBlobCodec.Decode(userId, data, ref p, key =>
+            {
+                if (cache.TryGetValue(key, out string? s)) return s;
+                getItem.Parameters[0].Value = (long)key;
+                s = getItem.ExecuteScalar() as string
+                    ?? throw new InvalidDataException($"{_path}: profile of '{userId}' refers to missing item {key}.");
+                cache[key] = s;
+                return s;
+            });
+        });
     }
 
     /// <inheritdoc/>
-    public ProfileRunMetadata? GetMetadata()
-    {
-        string? version = ReadMeta(_connection, "schema_version");
-        if (version is null) return null;
-        return new ProfileRunMetadata(
-            int.Parse(version, CultureInfo.InvariantCulture),
-            long.Parse(ReadMeta(_connection, "now") ?? "0", CultureInfo.InvariantCulture),
-            DateTimeOffset.Parse(ReadMeta(_connection, "built_at") ?? "1970-01-01T00:00:00Z", CultureInfo.InvariantCulture),
-            ReadMeta(_connection, "options") ?? "{}",
-            long.Parse(ReadMeta(_connection, "users") ?? "0", CultureInfo.InvariantCulture),
-            ReadMeta(_connection, "source") ?? "");
-    }
+    public ProfileRunMetadata? GetMetadata() => Read(r => ParseMetadata(ReadAllMeta(r)));
 
     /// <inheritdoc/>
-    public long CountUsers()
-    {
-        using SqliteCommand cmd = _connection.CreateCommand();
-        cmd.CommandText = "SELECT count(*) FROM profiles";
-        return (long)cmd.ExecuteScalar()!;
-    }
+    public long CountUsers() => Read(r => (long)r.Command("SELECT count(*) FROM profiles").ExecuteScalar()!);
 
-    /// <summary>All stored user ids in UTF-8 byte (= code point) order.</summary>
+    /// <summary>All stored user ids (with a profile) in UTF-8 byte (= code point) order, read in pages.</summary>
     public IEnumerable<string> UserIds()
     {
-        using SqliteCommand cmd = _connection.CreateCommand();
-        cmd.CommandText = "SELECT user_id FROM profiles ORDER BY user_id";
-        using SqliteDataReader reader = cmd.ExecuteReader();
-        while (reader.Read()) yield return reader.GetString(0);
+        string? after = null;
+        while (true)
+        {
+            List<string> page = Read(r =>
+            {
+                SqliteCommand cmd = r.Command(after is null
+                    ? "SELECT user_id FROM profiles ORDER BY user_id LIMIT 10000"
+                    : "SELECT user_id FROM profiles WHERE user_id > $a ORDER BY user_id LIMIT 10000");
+                if (after is not null) cmd.Parameters[0].Value = after;
+                var ids = new List<string>();
+                using SqliteDataReader reader = cmd.ExecuteReader();
+                while (reader.Read()) ids.Add(reader.GetString(0));
+                return ids;
+            });
+            foreach (string id in page) yield return id;
+            if (page.Count == 0) yield break;
+            after = page[^1];
+        }
     }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> ListUsers(string? prefix, string? after, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        if (limit == 0) return [];
+        prefix ??= "";
+        // Lower bound: user_id > after, and ≥ prefix; both tables are read in order and merged (our choice: two index
+        // range scans with LIMIT instead of a UNION that SQLite would materialise).
+        bool strict = after is not null && UserIdOrder.Compare(after, prefix) >= 0;
+        string bound = strict ? after! : prefix;
+        string op = strict ? ">" : ">=";
+        return Read(r =>
+        {
+            SqliteCommand profiles = r.Command($"SELECT user_id FROM profiles WHERE user_id {op} $a ORDER BY user_id LIMIT $b");
+            SqliteCommand events = r.Command($"SELECT DISTINCT user_id FROM events WHERE user_id {op} $a ORDER BY user_id LIMIT $b");
+            foreach (SqliteCommand c in (SqliteCommand[])[profiles, events])
+            {
+                c.Parameters[0].Value = bound;
+                c.Parameters[1].Value = limit;
+            }
+            using SqliteDataReader a = profiles.ExecuteReader();
+            using SqliteDataReader b = events.ExecuteReader();
+            return MergeUserIds(a, b, prefix, limit);
+        });
+    }
+
+    /// <summary>Merges two ordered id streams, dropping duplicates, stopping at the first id outside the prefix.</summary>
+    internal static List<string> MergeUserIds(System.Data.Common.DbDataReader a, System.Data.Common.DbDataReader b,
+                                              string prefix, int limit)
+    {
+        var result = new List<string>(Math.Min(limit, 1024));
+        string? x = a.Read() ? a.GetString(0) : null;
+        string? y = b.Read() ? b.GetString(0) : null;
+        while (result.Count < limit && (x is not null || y is not null))
+        {
+            string next;
+            if (y is null || (x is not null && UserIdOrder.Compare(x, y) <= 0))
+            {
+                next = x!;
+                if (y == x) y = b.Read() ? b.GetString(0) : null;
+                x = a.Read() ? a.GetString(0) : null;
+            }
+            else
+            {
+                next = y;
+                y = b.Read() ? b.GetString(0) : null;
+            }
+            if (!next.StartsWith(prefix, StringComparison.Ordinal)) break;
+            result.Add(next);
+        }
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<long> AppendEvents(IReadOnlyList<ActionEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        foreach (ActionEvent e in events) Validate(e);
+        if (events.Count == 0) return [];
+        long receivedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var sequences = new long[events.Count];
+        lock (_appendLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            try
+            {
+                if (_appender is null)
+                {
+                    _appender = Connect();
+                    _insertEvent = _appender.CreateCommand();
+                    _insertEvent.CommandText = """
+                        INSERT INTO events (user_id, item_id, action, timestamp, received_at) VALUES ($u, $i, $a, $t, $r);
+                        SELECT last_insert_rowid();
+                        """;
+                    foreach (string p in (string[])["$u", "$i", "$a", "$t", "$r"])
+                        _insertEvent.Parameters.Add(new SqliteParameter { ParameterName = p });
+                }
+                using SqliteTransaction tx = _appender.BeginTransaction(deferred: false);
+                _insertEvent!.Transaction = tx;
+                for (int i = 0; i < events.Count; i++)
+                {
+                    ActionEvent e = events[i];
+                    _insertEvent.Parameters[0].Value = e.UserId;
+                    _insertEvent.Parameters[1].Value = e.ItemId;
+                    _insertEvent.Parameters[2].Value = e.Action;
+                    _insertEvent.Parameters[3].Value = e.Timestamp;
+                    _insertEvent.Parameters[4].Value = receivedAt;
+                    sequences[i] = (long)_insertEvent.ExecuteScalar()!;
+                }
+                tx.Commit();
+            }
+            catch (SqliteException e)
+            {
+                throw new IOException($"{_path}: cannot append events: {e.Message}", e);
+            }
+        }
+        return sequences;
+    }
+
+    internal static void Validate(ActionEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        if (string.IsNullOrEmpty(e.UserId)) throw new ArgumentException("an event has an empty user id.");
+        if (string.IsNullOrEmpty(e.ItemId)) throw new ArgumentException("an event has an empty item id.");
+        if (string.IsNullOrEmpty(e.Action)) throw new ArgumentException("an event has an empty action.");
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<LoggedEvent> GetPendingEvents(string userId, int max)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        ArgumentOutOfRangeException.ThrowIfNegative(max);
+        if (max == 0) return [];
+        return Read(r =>
+        {
+            long consumed = ConsumedSequence(r);
+            SqliteCommand cmd = r.Command("""
+                SELECT sequence, user_id, item_id, action, timestamp, received_at FROM events
+                WHERE user_id = $a AND sequence > $b ORDER BY timestamp DESC, sequence DESC LIMIT $c
+                """);
+            cmd.Parameters[0].Value = userId;
+            cmd.Parameters[1].Value = consumed;
+            cmd.Parameters[2].Value = max;
+            var result = new List<LoggedEvent>();
+            using (SqliteDataReader reader = cmd.ExecuteReader())
+                while (reader.Read()) result.Add(ReadEvent(reader));
+            result.Reverse();
+            return result;
+        });
+    }
+
+    /// <inheritdoc/>
+    public IEnumerable<LoggedEvent> ReadEvents(long afterSequence, long upToSequence)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return ReadEventsCore(afterSequence, upToSequence);
+    }
+
+    private IEnumerable<LoggedEvent> ReadEventsCore(long afterSequence, long upToSequence)
+    {
+        Reader r = Rent();
+        try
+        {
+            using SqliteTransaction tx = r.Connection.BeginTransaction(deferred: true);
+            r.Transaction = tx;
+            SqliteCommand cmd = r.Command("""
+                SELECT sequence, user_id, item_id, action, timestamp, received_at FROM events
+                WHERE sequence > $a AND sequence <= $b ORDER BY sequence
+                """);
+            cmd.Parameters[0].Value = afterSequence;
+            cmd.Parameters[1].Value = upToSequence;
+            using SqliteDataReader reader = cmd.ExecuteReader();
+            while (reader.Read()) yield return ReadEvent(reader);
+        }
+        finally
+        {
+            r.Transaction = null;
+            _readers.Add(r);
+        }
+    }
+
+    /// <inheritdoc/>
+    public long LastEventSequence() =>
+        Read(r => (long)r.Command("SELECT coalesce(max(sequence), 0) FROM events").ExecuteScalar()!);
 
     /// <inheritdoc/>
     public void Dispose()
     {
-        _getProfile?.Dispose();
-        _getItem?.Dispose();
-        _connection.Dispose();
+        lock (_appendLock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _insertEvent?.Dispose();
+            _appender?.Dispose();
+        }
+        while (_readers.TryTake(out Reader? r)) r.Dispose();
     }
 
-    private SqliteCommand Prepare(string sql, params string[] parameters)
+    private static LoggedEvent ReadEvent(SqliteDataReader reader) =>
+        new(reader.GetInt64(0),
+            new ActionEvent(reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4)),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)));
+
+    private SqliteConnection Connect()
     {
-        SqliteCommand cmd = _connection.CreateCommand();
-        cmd.CommandText = sql;
-        foreach (string p in parameters) cmd.Parameters.Add(new SqliteParameter { ParameterName = p });
-        cmd.Prepare();
-        return cmd;
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            connection.Open();
+            Execute(connection, $"PRAGMA busy_timeout={BusyTimeoutMilliseconds}; PRAGMA synchronous=FULL;");
+            return connection;
+        }
+        catch (SqliteException e)
+        {
+            connection.Dispose();
+            throw new IOException($"{_path}: cannot open the profile store: {e.Message}", e);
+        }
     }
+
+    private Reader Rent()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _readers.TryTake(out Reader? r) ? r : new Reader(Connect());
+    }
+
+    /// <summary>Runs <paramref name="body"/> on a pooled connection inside one read transaction (one snapshot).</summary>
+    private T Read<T>(Func<Reader, T> body)
+    {
+        Reader r = Rent();
+        try
+        {
+            using SqliteTransaction tx = r.Connection.BeginTransaction(deferred: true);
+            r.Transaction = tx;
+            return body(r);
+        }
+        catch (SqliteException e)
+        {
+            throw new IOException($"{_path}: {e.Message}", e);
+        }
+        finally
+        {
+            r.Transaction = null;
+            _readers.Add(r);
+        }
+    }
+
+    private static long ConsumedSequence(Reader r)
+    {
+        SqliteCommand cmd = r.Command("SELECT value FROM meta WHERE key = $a");
+        cmd.Parameters[0].Value = "consumed_event_sequence";
+        return cmd.ExecuteScalar() is string s ? long.Parse(s, CultureInfo.InvariantCulture) : 0;
+    }
+
+    private static Dictionary<string, string> ReadAllMeta(Reader r)
+    {
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
+        using SqliteDataReader reader = r.Command("SELECT key, value FROM meta").ExecuteReader();
+        while (reader.Read()) meta[reader.GetString(0)] = reader.GetString(1);
+        return meta;
+    }
+
+    /// <summary>Run metadata from the meta key-value pairs (shared with the PostgreSQL store), null without a run.</summary>
+    internal static ProfileRunMetadata? ParseMetadata(IReadOnlyDictionary<string, string> meta)
+    {
+        if (!meta.TryGetValue("schema_version", out string? version)) return null;
+        string Get(string key, string fallback) => meta.TryGetValue(key, out string? v) ? v : fallback;
+        return new ProfileRunMetadata(
+            int.Parse(version, CultureInfo.InvariantCulture),
+            long.Parse(Get("now", "0"), CultureInfo.InvariantCulture),
+            DateTimeOffset.Parse(Get("built_at", "1970-01-01T00:00:00Z"), CultureInfo.InvariantCulture),
+            Get("options", "{}"),
+            long.Parse(Get("users", "0"), CultureInfo.InvariantCulture),
+            Get("source", ""))
+        {
+            ConsumedEventSequence = long.Parse(Get("consumed_event_sequence", "0"), CultureInfo.InvariantCulture),
+        };
+    }
+
+    /// <summary>The meta key-value pairs a run commits (shared with the PostgreSQL store).</summary>
+    internal static (string Key, string Value)[] MetadataPairs(int schemaVersion, ProfileRunMetadata metadata, long users) =>
+    [
+        ("schema_version", schemaVersion.ToString(CultureInfo.InvariantCulture)),
+        ("now", metadata.Now.ToString(CultureInfo.InvariantCulture)),
+        ("built_at", metadata.BuiltAtUtc.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture)),
+        ("options", metadata.OptionsJson),
+        ("users", users.ToString(CultureInfo.InvariantCulture)),
+        ("source", metadata.Source),
+        ("consumed_event_sequence", metadata.ConsumedEventSequence.ToString(CultureInfo.InvariantCulture)),
+    ];
 
     private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
     {
@@ -192,43 +478,81 @@ public sealed class SqliteProfileStore : IProfileStore
         cmd.ExecuteNonQuery();
     }
 
-    private static string? ReadMeta(SqliteConnection connection, string key)
+    private static string? ReadMeta(SqliteConnection connection, string key, SqliteTransaction? transaction)
     {
         using SqliteCommand cmd = connection.CreateCommand();
+        cmd.Transaction = transaction;
         cmd.CommandText = "SELECT value FROM meta WHERE key = $k";
         cmd.Parameters.AddWithValue("$k", key);
         return cmd.ExecuteScalar() as string;
     }
 
+    /// <summary>A pooled read connection with its prepared statements (by SQL text; parameters $a, $b, $c).</summary>
+    private sealed class Reader(SqliteConnection connection) : IDisposable
+    {
+        private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+
+        public SqliteConnection Connection { get; } = connection;
+
+        public SqliteTransaction? Transaction { get; set; }
+
+        public SqliteCommand Command(string sql)
+        {
+            if (!_commands.TryGetValue(sql, out SqliteCommand? cmd))
+            {
+                cmd = Connection.CreateCommand();
+                cmd.CommandText = sql;
+                foreach (string p in (string[])["$a", "$b", "$c"])
+                    if (sql.Contains(p, StringComparison.Ordinal)) cmd.Parameters.Add(new SqliteParameter { ParameterName = p });
+                _commands.Add(sql, cmd);
+            }
+            cmd.Transaction = Transaction;
+            return cmd;
+        }
+
+        public void Dispose()
+        {
+            foreach (SqliteCommand c in _commands.Values) c.Dispose();
+            Connection.Dispose();
+        }
+    }
+
     private sealed class ReplaceSession : IProfileReplaceSession
     {
         private readonly SqliteProfileStore _store;
-        private readonly SqliteTransaction _transaction;
+        private readonly SqliteConnection _connection;
         private readonly SqliteCommand _insertProfile;
         private readonly SqliteCommand _insertItem;
         private readonly Dictionary<string, uint> _itemKeys = new(StringComparer.Ordinal);
         private readonly List<byte> _blob = new(1024);
+        private readonly List<(string UserId, int Clusters, byte[] Data)> _pendingProfiles = [];
+        private readonly List<(long Key, string ItemId)> _pendingItems = [];
         private long _users;
         private bool _done;
 
         public ReplaceSession(SqliteProfileStore store)
         {
             _store = store;
-            SqliteConnection c = store._connection;
-            // A run rewrites the whole store: a larger page cache (64 MiB) keeps the B-tree pages being filled in
-            // memory instead of spilling them to the WAL mid-transaction.
-            Execute(c, "PRAGMA cache_size=-65536;");
-            _transaction = c.BeginTransaction(deferred: false);
+            _connection = store.Connect();
             try
             {
-                Execute(c, "DELETE FROM profiles; DELETE FROM items; DELETE FROM meta;", _transaction);
-                _insertProfile = PrepareInTransaction("INSERT INTO profiles (user_id, clusters, data) VALUES ($u, $c, $d)",
-                                                      "$u", "$c", "$d");
-                _insertItem = PrepareInTransaction("INSERT INTO items (item, item_id) VALUES ($k, $i)", "$k", "$i");
+                // Staging chunks need not be durable one by one (a crash loses the unfinished run anyway); a larger page
+                // cache (64 MiB) keeps the B-tree pages being filled in memory instead of spilling them to the WAL.
+                Execute(_connection, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;");
+                Execute(_connection, """
+                    DROP TABLE IF EXISTS profiles_next;
+                    DROP TABLE IF EXISTS items_next;
+                    CREATE TABLE profiles_next (user_id TEXT PRIMARY KEY, clusters INTEGER NOT NULL,
+                                                data BLOB NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE items_next (item INTEGER PRIMARY KEY, item_id TEXT NOT NULL UNIQUE);
+                    """);
+                _insertProfile = Prepare("INSERT INTO profiles_next (user_id, clusters, data) VALUES ($u, $c, $d)",
+                                         "$u", "$c", "$d");
+                _insertItem = Prepare("INSERT INTO items_next (item, item_id) VALUES ($k, $i)", "$k", "$i");
             }
             catch
             {
-                _transaction.Dispose();
+                _connection.Dispose();
                 throw;
             }
         }
@@ -238,20 +562,10 @@ public sealed class SqliteProfileStore : IProfileStore
             ArgumentNullException.ThrowIfNull(profile);
             ObjectDisposedException.ThrowIf(_done, this);
             _blob.Clear();
-            ProfileBlobCodec.WriteVarint(_blob, (uint)profile.Clusters.Count);
-            foreach (ProfileCluster c in profile.Clusters)
-            {
-                ProfileBlobCodec.WriteVarint(_blob, ItemKey(c.Medoid));
-                ProfileBlobCodec.WriteDouble(_blob, c.Importance);
-                ProfileBlobCodec.WriteVarint(_blob, (uint)c.Size);
-                ProfileBlobCodec.WriteVarint(_blob, (uint)c.Members.Count);
-                foreach (string m in c.Members) ProfileBlobCodec.WriteVarint(_blob, ItemKey(m));
-            }
-            _insertProfile.Parameters[0].Value = profile.UserId;
-            _insertProfile.Parameters[1].Value = profile.Clusters.Count;
-            _insertProfile.Parameters[2].Value = _blob.ToArray();
-            Run(_insertProfile);
+            ProfileBlobCodec.Encode(_blob, profile, ItemKey);
+            _pendingProfiles.Add((profile.UserId, profile.Clusters.Count, _blob.ToArray()));
             _users++;
+            if (_pendingProfiles.Count >= StagingRowsPerTransaction) Flush();
         }
 
         public void Commit(ProfileRunMetadata metadata)
@@ -260,26 +574,28 @@ public sealed class SqliteProfileStore : IProfileStore
             ObjectDisposedException.ThrowIf(_done, this);
             try
             {
-                using SqliteCommand cmd = _store._connection.CreateCommand();
-                cmd.Transaction = _transaction;
+                Flush();
+                Execute(_connection, "PRAGMA synchronous=FULL;");
+                using SqliteTransaction tx = _connection.BeginTransaction(deferred: false);
+                Execute(_connection, """
+                    DROP TABLE profiles;
+                    DROP TABLE items;
+                    ALTER TABLE profiles_next RENAME TO profiles;
+                    ALTER TABLE items_next RENAME TO items;
+                    DELETE FROM meta;
+                    """, tx);
+                using SqliteCommand cmd = _connection.CreateCommand();
+                cmd.Transaction = tx;
                 cmd.CommandText = "INSERT INTO meta (key, value) VALUES ($k, $v)";
                 SqliteParameter k = cmd.Parameters.Add("$k", SqliteType.Text);
                 SqliteParameter v = cmd.Parameters.Add("$v", SqliteType.Text);
-                foreach ((string key, string value) in new[]
-                         {
-                             ("schema_version", SchemaVersion.ToString(CultureInfo.InvariantCulture)),
-                             ("now", metadata.Now.ToString(CultureInfo.InvariantCulture)),
-                             ("built_at", metadata.BuiltAtUtc.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture)),
-                             ("options", metadata.OptionsJson),
-                             ("users", _users.ToString(CultureInfo.InvariantCulture)),
-                             ("source", metadata.Source),
-                         })
+                foreach ((string key, string value) in MetadataPairs(SchemaVersion, metadata, _users))
                 {
                     k.Value = key;
                     v.Value = value;
                     cmd.ExecuteNonQuery();
                 }
-                _transaction.Commit();
+                tx.Commit();
             }
             catch (SqliteException e)
             {
@@ -289,8 +605,6 @@ public sealed class SqliteProfileStore : IProfileStore
             {
                 Close();
             }
-            // Fold the run's WAL back into the database file so the WAL does not stay as large as the run.
-            Execute(_store._connection, "PRAGMA wal_checkpoint(TRUNCATE);");
         }
 
         public void Dispose() => Close();
@@ -301,8 +615,22 @@ public sealed class SqliteProfileStore : IProfileStore
             _done = true;
             _insertProfile.Dispose();
             _insertItem.Dispose();
-            _transaction.Dispose(); // rolls back unless committed
-            _store._sessionOpen = false;
+            try
+            {
+                // Drops the staging tables of an abandoned run (a no-op after a commit renamed them), then folds the
+                // run's WAL back into the database file so the WAL does not stay as large as the run.
+                Execute(_connection, "DROP TABLE IF EXISTS profiles_next; DROP TABLE IF EXISTS items_next;");
+                Execute(_connection, "PRAGMA wal_checkpoint(PASSIVE);");
+            }
+            catch (SqliteException)
+            {
+                // Best effort: the next run drops stale staging tables before it starts.
+            }
+            finally
+            {
+                _connection.Dispose();
+                _store._sessionOpen = 0;
+            }
         }
 
         private uint ItemKey(string itemId)
@@ -310,31 +638,52 @@ public sealed class SqliteProfileStore : IProfileStore
             if (_itemKeys.TryGetValue(itemId, out uint key)) return key;
             key = (uint)_itemKeys.Count;
             _itemKeys.Add(itemId, key);
-            _insertItem.Parameters[0].Value = (long)key;
-            _insertItem.Parameters[1].Value = itemId;
-            Run(_insertItem);
+            _pendingItems.Add((key, itemId));
             return key;
         }
 
-        private void Run(SqliteCommand cmd)
+        /// <summary>Writes the buffered rows in one short transaction: the SQLite write lock is held only while a chunk
+        /// is written, never while the batch job computes (online appends wait at most one chunk).</summary>
+        private void Flush()
         {
             try
             {
-                cmd.ExecuteNonQuery();
+                using SqliteTransaction tx = _connection.BeginTransaction(deferred: false);
+                _insertItem.Transaction = tx;
+                _insertProfile.Transaction = tx;
+                foreach ((long key, string itemId) in _pendingItems)
+                {
+                    _insertItem.Parameters[0].Value = key;
+                    _insertItem.Parameters[1].Value = itemId;
+                    _insertItem.ExecuteNonQuery();
+                }
+                foreach ((string userId, int clusters, byte[] data) in _pendingProfiles)
+                {
+                    _insertProfile.Parameters[0].Value = userId;
+                    _insertProfile.Parameters[1].Value = clusters;
+                    _insertProfile.Parameters[2].Value = data;
+                    _insertProfile.ExecuteNonQuery();
+                }
+                tx.Commit();
             }
             catch (SqliteException e)
             {
                 throw new IOException($"{_store._path}: {e.Message}", e);
             }
+            finally
+            {
+                _insertItem.Transaction = null;
+                _insertProfile.Transaction = null;
+            }
+            _pendingItems.Clear();
+            _pendingProfiles.Clear();
         }
 
-        private SqliteCommand PrepareInTransaction(string sql, params string[] parameters)
+        private SqliteCommand Prepare(string sql, params string[] parameters)
         {
-            SqliteCommand cmd = _store._connection.CreateCommand();
-            cmd.Transaction = _transaction;
+            SqliteCommand cmd = _connection.CreateCommand();
             cmd.CommandText = sql;
             foreach (string p in parameters) cmd.Parameters.Add(new SqliteParameter { ParameterName = p });
-            cmd.Prepare();
             return cmd;
         }
     }

@@ -1,135 +1,120 @@
 using Microsoft.Data.Sqlite;
 using PinnerSage.Profiles;
 using PinnerSage.Storage;
+using Xunit.Abstractions;
 
 namespace PinnerSage.Tests.Storage;
 
-public sealed class SqliteProfileStoreTests
+/// <summary>The store contract against <see cref="SqliteProfileStore"/>, plus what is SQLite-specific (schema
+/// versions, the v1 → v2 migration, the WAL and durability settings).</summary>
+public sealed class SqliteProfileStoreTests(ITestOutputHelper output) : ProfileStoreContractTests(output)
 {
-    private static List<UserProfile> RandomProfiles(int users, int seed, string prefix = "")
+    private readonly TempDir _dir = new();
+    private int _files;
+
+    protected override string NewLocation() => _dir.File($"store{_files++}.db");
+
+    protected override bool Available() => true;
+
+    public override void Dispose()
     {
-        var rng = new Random(seed);
-        var result = new List<UserProfile>();
-        for (int u = 0; u < users; u++)
-        {
-            var clusters = new List<ProfileCluster>();
-            int k = rng.Next(0, 8);
-            for (int c = 0; c < k; c++)
-            {
-                string[] members = Enumerable.Range(0, 1 + rng.Next(30)).Select(_ => $"{prefix}item-{rng.Next(3000)}").Distinct().ToArray();
-                clusters.Add(new ProfileCluster(members[rng.Next(members.Length)], rng.NextDouble() * 50, members.Length + rng.Next(5), members));
-            }
-            result.Add(new UserProfile($"user-{u:D5}-é", clusters));
-        }
-        return result;
+        SqliteConnection.ClearAllPools();
+        _dir.Dispose();
+        base.Dispose();
     }
 
-    private static ProfileRunMetadata Meta(long now = 1_700_000_000, string source = "a.tsv") =>
-        new(SqliteProfileStore.SchemaVersion, now, new DateTimeOffset(2026, 11, 21, 10, 0, 0, TimeSpan.Zero), """{"alpha":0.75}""", 0, source);
-
-    [Fact]
-    public void ProfilesAndMetadataRoundTripExactly()
+    private static void Sql(string path, string sql)
     {
-        using var dir = new TempDir();
-        string path = dir.File("profiles.db");
-        List<UserProfile> profiles = RandomProfiles(400, 1);
-        using (SqliteProfileStore store = SqliteProfileStore.Open(path))
-        {
-            Assert.Null(store.GetMetadata());
-            using IProfileReplaceSession session = store.BeginReplaceAll();
-            foreach (UserProfile p in profiles) session.Write(p);
-            session.Commit(Meta());
-        }
-        using (SqliteProfileStore store = SqliteProfileStore.Open(path))
-        {
-            Assert.Equal(profiles.Count, store.CountUsers());
-            foreach (UserProfile p in profiles)
-                Assert.Equal(ProfileJson.ToLine(p), ProfileJson.ToLine(store.Get(p.UserId)!));
-            Assert.Null(store.Get("nobody"));
-            ProfileRunMetadata meta = store.GetMetadata()!;
-            Assert.Equal(Meta() with { Users = profiles.Count }, meta);
-            Assert.Equal(profiles.Select(p => p.UserId).Order(StringComparer.Ordinal), store.UserIds());
-        }
+        using var c = new SqliteConnection($"Data Source={path};Pooling=False");
+        c.Open();
+        using SqliteCommand cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
     }
 
-    [Fact]
-    public void ARunReplacesThePreviousOneEntirely()
+    private static string? Scalar(string path, string sql)
     {
-        using var dir = new TempDir();
-        using SqliteProfileStore store = SqliteProfileStore.Open(dir.File("p.db"));
-        Write(store, RandomProfiles(100, 1, "a-"), Meta(1));
-        List<UserProfile> second = RandomProfiles(30, 2, "b-");
-        Write(store, second, Meta(2));
-        Assert.Equal(30, store.CountUsers());
-        Assert.Equal(2, store.GetMetadata()!.Now);
-        Assert.Null(store.Get("user-00050-é"));
-        Assert.Equal(ProfileJson.ToLine(second[7]), ProfileJson.ToLine(store.Get(second[7].UserId)!));
-    }
-
-    [Fact]
-    public void AnAbandonedRunLeavesThePreviousProfilesIntactAndInvisibleToReaders()
-    {
-        using var dir = new TempDir();
-        string path = dir.File("p.db");
-        List<UserProfile> first = RandomProfiles(200, 3, "a-");
-        using SqliteProfileStore store = SqliteProfileStore.Open(path);
-        Write(store, first, Meta(1));
-
-        using (IProfileReplaceSession session = store.BeginReplaceAll())
-        {
-            foreach (UserProfile p in RandomProfiles(150, 4, "b-")) session.Write(p);
-            // A second connection (another process would behave the same) still sees the first run, whole.
-            using SqliteProfileStore reader = SqliteProfileStore.Open(path);
-            Assert.Equal(200, reader.CountUsers());
-            Assert.Equal(ProfileJson.ToLine(first[42]), ProfileJson.ToLine(reader.Get(first[42].UserId)!));
-            Assert.Equal(1, reader.GetMetadata()!.Now);
-            // No commit: the run fails here.
-        }
-
-        Assert.Equal(200, store.CountUsers());
-        foreach (UserProfile p in first) Assert.Equal(ProfileJson.ToLine(p), ProfileJson.ToLine(store.Get(p.UserId)!));
-        Assert.Equal(1, store.GetMetadata()!.Now);
-
-        // And the store is usable for the next run.
-        Write(store, first.Take(10).ToList(), Meta(3));
-        Assert.Equal(10, store.CountUsers());
-    }
-
-    [Fact]
-    public void DuplicateUserFailsTheRunAndRollsBack()
-    {
-        using var dir = new TempDir();
-        using SqliteProfileStore store = SqliteProfileStore.Open(dir.File("p.db"));
-        Write(store, RandomProfiles(5, 1), Meta(1));
-        using (IProfileReplaceSession session = store.BeginReplaceAll())
-        {
-            var p = new UserProfile("dup", []);
-            session.Write(p);
-            Assert.Throws<IOException>(() => session.Write(p));
-        }
-        Assert.Equal(5, store.CountUsers());
+        using var c = new SqliteConnection($"Data Source={path};Pooling=False");
+        c.Open();
+        using SqliteCommand cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        return cmd.ExecuteScalar()?.ToString();
     }
 
     [Fact]
     public void OpeningAStoreOfAnotherSchemaVersionFails()
     {
-        using var dir = new TempDir();
-        string path = dir.File("p.db");
-        using (SqliteProfileStore store = SqliteProfileStore.Open(path)) Write(store, RandomProfiles(2, 1), Meta());
-        using (var c = new SqliteConnection($"Data Source={path};Pooling=False"))
-        {
-            c.Open();
-            using SqliteCommand cmd = c.CreateCommand();
-            cmd.CommandText = "UPDATE meta SET value = '99' WHERE key = 'schema_version'";
-            cmd.ExecuteNonQuery();
-        }
+        string path = NewLocation();
+        using (SqliteProfileStore store = SqliteProfileStore.Open(path)) Write(store, RandomProfiles(2, 1), Meta(1));
+        Sql(path, "UPDATE meta SET value = '99' WHERE key = 'schema_version'");
         Assert.Throws<IOException>(() => SqliteProfileStore.Open(path));
     }
 
-    private static void Write(SqliteProfileStore store, List<UserProfile> profiles, ProfileRunMetadata meta)
+    [Fact]
+    public void AVersion1FileIsMigratedInPlaceAndKeepsItsProfiles()
     {
-        using IProfileReplaceSession session = store.BeginReplaceAll();
-        foreach (UserProfile p in profiles.OrderBy(p => p.UserId, StringComparer.Ordinal)) session.Write(p);
-        session.Commit(meta);
+        // A version 1 store exactly as the previous code wrote it: its schema, one item, one profile, its metadata.
+        string path = NewLocation();
+        var profile = new UserProfile("u1", [new ProfileCluster("i0", 1.5, 2, ["i0"])]);
+        var blob = new List<byte>();
+        ProfileBlobCodec.Encode(blob, profile, _ => 0);
+        Sql(path, $$"""
+            PRAGMA journal_mode=WAL;
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE items (item INTEGER PRIMARY KEY, item_id TEXT NOT NULL UNIQUE);
+            CREATE TABLE profiles (user_id TEXT PRIMARY KEY, clusters INTEGER NOT NULL, data BLOB NOT NULL) WITHOUT ROWID;
+            INSERT INTO items VALUES (0, 'i0');
+            INSERT INTO profiles VALUES ('u1', 1, X'{{Convert.ToHexString(blob.ToArray())}}');
+            INSERT INTO meta VALUES ('schema_version', '1'), ('now', '1700000000'), ('built_at', '2026-11-21T10:00:00.0000000+00:00'),
+                                    ('options', '{}'), ('users', '1'), ('source', 'a.tsv');
+            """);
+
+        using (IProfileStore store = ProfileStores.Open(path))
+        {
+            ProfileRunMetadata meta = store.GetMetadata()!;
+            Assert.Equal(2, meta.SchemaVersion);
+            Assert.Equal(1_700_000_000, meta.Now);
+            Assert.Equal(0, meta.ConsumedEventSequence);
+            Assert.Equal(ProfileJson.ToLine(profile), ProfileJson.ToLine(store.Get("u1")!));
+            IReadOnlyList<long> s = store.AppendEvents([new ActionEvent("u2", "i0", "click", 5)]);
+            Assert.Equal(["u1", "u2"], store.ListUsers(null, null, 10));
+            Assert.Equal(s, store.GetPendingEvents("u2", 20).Select(e => e.Sequence));
+        }
+        Assert.Equal("2", Scalar(path, "SELECT value FROM meta WHERE key = 'schema_version'"));
+        Assert.Equal("2", Scalar(path, "PRAGMA user_version"));
+        Assert.Equal("1", Scalar(path, "SELECT count(*) FROM sqlite_master WHERE name = 'events_user'"));
+        using (SqliteProfileStore again = SqliteProfileStore.Open(path)) Assert.Equal(1, again.LastEventSequence());
+    }
+
+    [Fact]
+    public void TheFileRunsInWalModeAndAFinishedRunLeavesNoStagingTables()
+    {
+        string path = NewLocation();
+        using (SqliteProfileStore store = SqliteProfileStore.Open(path))
+        {
+            Write(store, RandomProfiles(30, 1), Meta(1));
+            using (IProfileReplaceSession session = store.BeginReplaceAll()) session.Write(new UserProfile("x", []));
+            Assert.Equal(["user-00000-é", "user-00001-é"], store.UserIds().Take(2));
+            Assert.Equal(30, store.UserIds().Count());
+        }
+        Assert.Equal("wal", Scalar(path, "PRAGMA journal_mode"));
+        Assert.Equal("0", Scalar(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_next'"));
+    }
+
+    [Fact]
+    public void OneInstanceServesManyThreadsAtOnce()
+    {
+        string path = NewLocation();
+        List<UserProfile> profiles = RandomProfiles(200, 9);
+        using SqliteProfileStore store = SqliteProfileStore.Open(path);
+        Write(store, profiles, Meta(1));
+        Parallel.For(0, 2000, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            UserProfile p = profiles[i % profiles.Count];
+            Assert.Equal(ProfileJson.ToLine(p), ProfileJson.ToLine(store.Get(p.UserId)!));
+            if (i % 10 == 0) store.AppendEvents([new ActionEvent(p.UserId, "i", "click", i)]);
+            Assert.Equal(200, store.CountUsers());
+        });
+        Assert.Equal(200, store.ReadEvents(0, long.MaxValue).Count());
     }
 }

@@ -1,0 +1,57 @@
+using System.Text.Json.Serialization;
+
+namespace PinnerSage.Serving;
+
+// The JSON shapes of the HTTP API (notes: STORE-CONTRACT.md §3). Property names are snake_case through the source-
+// generated context below, so serialisation needs no reflection and no per-request options.
+
+/// <summary>An item reference: id and catalogue title (null without a catalogue or for an item it lacks).</summary>
+public sealed record ItemRef(string ItemId, string? Title);
+
+/// <summary>GET /v1/users.</summary>
+public sealed record UsersResponse(IReadOnlyList<string> Users, string? Next);
+
+/// <summary>One served cluster (GET /v1/users/{id}/interests).</summary>
+public sealed record InterestCluster(ItemRef Medoid, double Importance, int Size, string Source, IReadOnlyList<ItemRef> Members);
+
+/// <summary>GET /v1/users/{id}/interests.</summary>
+public sealed record InterestsResponse(string UserId, long BatchNow, int PendingEvents, IReadOnlyList<InterestCluster> Clusters);
+
+/// <summary>A sampled medoid of a recommendation request.</summary>
+public sealed record SampledMedoid(string ItemId, string? Title, double Importance);
+
+/// <summary>Why an item was recommended: the cluster (index into the served interests) whose medoid retrieved it.</summary>
+public sealed record RecommendationReason(ItemRef Medoid, int Cluster, double Importance, int Size);
+
+/// <summary>One recommended item; score = cosine similarity to the medoid that retrieved it.</summary>
+public sealed record RecommendedItem(string ItemId, string? Title, double Score, RecommendationReason Reason);
+
+/// <summary>GET /v1/users/{id}/recommendations.</summary>
+public sealed record RecommendationsResponse(string UserId, int K, IReadOnlyList<SampledMedoid> Medoids,
+                                             IReadOnlyList<RecommendedItem> Items);
+
+/// <summary>One similar item; score = cosine similarity.</summary>
+public sealed record ScoredItem(string ItemId, string? Title, double Score);
+
+/// <summary>GET /v1/items/{id}/similar.</summary>
+public sealed record SimilarResponse(string ItemId, string? Title, IReadOnlyList<ScoredItem> Items);
+
+/// <summary>POST /v1/users/{id}/actions: the body's events, durably logged.</summary>
+public sealed record ActionsResponse(int Accepted, IReadOnlyList<long> Sequences);
+
+/// <summary>One action in a POST body (documentation of the request shape; the server parses the body itself).</summary>
+public sealed record ActionRequest(string ItemId, string Action, long? Timestamp);
+
+/// <summary>GET /health.</summary>
+public sealed record HealthResponse(string Status, int Items, long BatchNow, long LastEventSequence, string Store);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(UsersResponse))]
+[JsonSerializable(typeof(InterestsResponse))]
+[JsonSerializable(typeof(RecommendationsResponse))]
+[JsonSerializable(typeof(SimilarResponse))]
+[JsonSerializable(typeof(ActionsResponse))]
+[JsonSerializable(typeof(ActionRequest))]
+[JsonSerializable(typeof(ActionRequest[]))]
+[JsonSerializable(typeof(HealthResponse))]
+internal sealed partial class ServingJsonContext : JsonSerializerContext;

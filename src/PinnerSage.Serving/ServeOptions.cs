@@ -1,0 +1,44 @@
+namespace PinnerSage.Serving;
+
+/// <summary>Options of <see cref="ServingApp"/> (<c>pinnersage serve</c>).</summary>
+public sealed record ServeOptions
+{
+    /// <summary>The workspace folder (see <see cref="Workspace"/>).</summary>
+    public required string Workspace { get; init; }
+
+    /// <summary>Listen URLs, ';'-separated (e.g. http://127.0.0.1:5000). Null: ASP.NET Core's default/ASPNETCORE_URLS.</summary>
+    public string? Urls { get; init; }
+
+    /// <summary>Neighbour lists cached by medoid item (the paper's medoid cache). Default 100,000.</summary>
+    public int NeighborCacheCapacity { get; init; } = 100_000;
+
+    /// <summary>Online actions per user that enter the served profile (the paper's 20).</summary>
+    public int MaxPendingEvents { get; init; } = Profiles.OnlineProfile.DefaultMaxPending;
+
+    /// <summary>Most events in one POST body. Default 1,000.</summary>
+    public int MaxBatchEvents { get; init; } = 1000;
+
+    /// <summary>Largest accepted request body in bytes (Kestrel rejects larger ones with 413). Default 1 MiB.</summary>
+    public long MaxRequestBodyBytes { get; init; } = 1 << 20;
+
+    /// <summary>How far in the future a posted timestamp may be (clock skew), seconds. Default 300.</summary>
+    public long MaxFutureSeconds { get; init; } = 300;
+
+    /// <summary>Log each request (ASP.NET Core's informational logs). Default off: warnings and errors only.</summary>
+    public bool Verbose { get; init; }
+
+    /// <summary>The clock (tests inject a fixed one).</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>Checks the values.</summary>
+    /// <exception cref="ArgumentException">A value is out of range.</exception>
+    public void Validate()
+    {
+        ArgumentException.ThrowIfNullOrEmpty(Workspace, nameof(Workspace));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(NeighborCacheCapacity, nameof(NeighborCacheCapacity));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxPendingEvents, nameof(MaxPendingEvents));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxBatchEvents, nameof(MaxBatchEvents));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestBodyBytes, 1024, nameof(MaxRequestBodyBytes));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxFutureSeconds, nameof(MaxFutureSeconds));
+    }
+}
