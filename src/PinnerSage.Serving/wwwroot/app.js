@@ -1,5 +1,5 @@
 // PinnerSage profile debugger: a plain script over the JSON API (/v1/...). No framework, no build step, no network
-// beyond this server. Every piece of data reaches the page through textContent or attributes, never innerHTML.
+// beyond this server. Every piece of data reaches the page through textContent or attributes, never an HTML parser.
 "use strict";
 
 (() => {
@@ -184,7 +184,7 @@
       const health = await api("/health");
       const facts = Object.entries(health || {})
         .filter(([k, v]) => k !== "status" && (typeof v === "number" || typeof v === "string" || typeof v === "boolean"))
-        .map(([k, v]) => `${k.replace(/_/g, " ")} ${typeof v === "number" ? v.toLocaleString("en-US") : v}`);
+        .map(([k, v]) => `${k.replace(/_/g, " ")} ${k.endsWith("_now") ? fmtTime(v) : typeof v === "number" ? v.toLocaleString("en-US") : v}`);
       node.textContent = `Server ${health && health.status ? health.status : "up"}` + (facts.length ? ` · ${facts.join(" · ")}` : "");
       node.className = "health ok";
     } catch (e) {
@@ -359,6 +359,11 @@
   }
 
   function applyInterests(result, previous, postedItem) {
+    const unknownUser = result.status === "rejected" && result.reason instanceof ApiError && result.reason.status === 404;
+    // An unknown user has nothing to show but may be new: keep only the action form, which starts their profile.
+    show($("interests-panel"), !unknownUser);
+    show($("recs-panel"), !unknownUser);
+    show($("profile-new-hint"), unknownUser);
     if (result.status === "fulfilled") {
       state.interests = result.value;
       clearError($("profile-error"));
@@ -546,6 +551,7 @@
       result.textContent = `Accepted ${plural(ack?.accepted ?? 1, "event")}: ${action} on ${itemId}`
         + (sequences.length ? ` (log sequence ${sequences.join(", ")})` : "") + ". Profile re-fetched below.";
       show(result, true);
+      loadHealth(); // the log's last sequence moved
       await reloadAfterAction(user, itemId);
     } catch (e) {
       showError(errorBox, e);
