@@ -9,8 +9,10 @@ namespace PinnerSage.Tests.Serving;
 /// package's Node driver sits beside the test assembly and the browser is <see cref="ChromiumPath"/>.</summary>
 public sealed class WebPageFixture : IAsyncLifetime
 {
-    /// <summary>Debian's Chromium (<c>apt-get install chromium</c>).</summary>
-    public const string ChromiumPath = "/usr/bin/chromium";
+    /// <summary>Debian's Chromium (<c>apt-get install chromium</c>); the environment variable PINNERSAGE_CHROMIUM
+    /// names another Chromium build.</summary>
+    public static readonly string ChromiumPath =
+        Environment.GetEnvironmentVariable("PINNERSAGE_CHROMIUM") is { Length: > 0 } path ? path : "/usr/bin/chromium";
 
     private ServingFixture? _serving;
     private IPlaywright? _playwright;
@@ -57,7 +59,7 @@ public sealed class WebPageFixture : IAsyncLifetime
 /// the order of the tests does not matter although they share one server.</summary>
 public sealed class WebPageTests(WebPageFixture fixture, ITestOutputHelper output) : IClassFixture<WebPageFixture>
 {
-    private const string MissingChromium = $"Debian's Chromium at {WebPageFixture.ChromiumPath} (apt-get install chromium)";
+    private static readonly string MissingChromium = $"Debian's Chromium at {WebPageFixture.ChromiumPath} (apt-get install chromium)";
 
     [Fact]
     public async Task SearchingAUserByPrefixShowsTheirClustersAndRecommendationsWithReasons()
