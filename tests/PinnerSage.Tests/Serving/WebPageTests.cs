@@ -122,14 +122,31 @@ public sealed class WebPageTests(WebPageFixture fixture, ITestOutputHelper outpu
                          await row.Locator(".score").InnerTextAsync());
         }
 
-        // Clicking a recommendation opens its similar items, as the API lists them.
+        // Every visible control has an accessible name (a label, aria-label/-labelledby, or a button's text).
+        string[] unnamed = await s.Page.EvaluateAsync<string[]>("""
+            () => [...document.querySelectorAll('input, select, textarea, button')]
+              .filter(e => e.offsetParent !== null)
+              .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby')
+                           && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+              .map(e => e.id || e.tagName)
+            """);
+        Assert.Empty(unnamed);
+
+        // Activating a recommendation with the keyboard opens its similar items, as the API lists them; Escape
+        // closes them and gives the focus back.
         string firstItem = items[0].GetProperty("item_id").GetString()!;
-        await rows.First.Locator("td:nth-child(2) button.item").ClickAsync();
+        ILocator firstItemButton = rows.First.Locator("td:nth-child(2) button.item");
+        await firstItemButton.FocusAsync();
+        await s.Page.Keyboard.PressAsync("Enter");
         JsonElement similar = (await GetJsonAsync($"/v1/items/{firstItem}/similar?k=20")).RootElement;
         ILocator similarItems = s.Page.Locator("#similar-list button.item");
         await Assertions.Expect(similarItems).ToHaveCountAsync(similar.GetProperty("items").GetArrayLength());
         Assert.Equal(similar.GetProperty("items")[0].GetProperty("item_id").GetString(), await similarItems.First.GetAttributeAsync("data-item"));
+        await Assertions.Expect(s.Page.Locator("#similar-title")).ToBeFocusedAsync();
         await s.ScreenshotAsync("profile");
+        await s.Page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(s.Page.Locator("#similar")).ToBeHiddenAsync();
+        await Assertions.Expect(firstItemButton).ToBeFocusedAsync();
 
         // The user list and "Random user" open users too (the list comes from GET /v1/users).
         await Assertions.Expect(s.Page.Locator("#user-list a.user-link").First).ToHaveTextAsync(users[0]);
