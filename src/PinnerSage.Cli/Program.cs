@@ -12,4 +12,5 @@ root.Subcommands.Add(SimilarCommand.Create());
 root.Subcommands.Add(IndexCommand.Create());
 root.Subcommands.Add(ItemSageCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(WorkspaceCommand.Create());
 return root.Parse(args).Invoke();

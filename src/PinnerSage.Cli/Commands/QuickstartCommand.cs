@@ -8,6 +8,7 @@ using PinnerSage.Evaluation;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
 using PinnerSage.Retrieval;
+using PinnerSage.Serving;
 using PinnerSage.Storage;
 using PinnerSage.Synthetic;
 using Spectre.Console;
@@ -168,8 +169,24 @@ internal static class QuickstartCommand
             console.MarkupLine($"  [grey]# {Markup.Escape(what)}[/]");
             console.Profile.Out.Writer.WriteLine($"  {command}"); // raw: no wrapping, so it can be copied
         }
+        // 5. The serving workspace: the same files tied together for `pinnersage serve`.
+        new Workspace
+        {
+            Directory = Path.GetFullPath(directory),
+            EmbeddingsPath = Path.GetFullPath(embeddingsPath),
+            IndexPath = Path.GetFullPath(indexPath),
+            ItemsPath = Path.GetFullPath(Path.Combine(directory, SyntheticWorldWriter.ItemsFile)),
+            StoreLocation = Path.GetFullPath(storePath),
+            ActionsPath = Path.GetFullPath(actionsPath),
+            ActionTypes = [.. Enum.GetValues<EngagementType>().Select(SyntheticWorld.Label)],
+            ProfileOptions = profileOptions,
+        }.Save();
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"[grey]Files in {Markup.Escape(Path.GetFullPath(directory))}; done in {total.Elapsed.TotalSeconds:F1} s.[/]"));
+            $"[grey]Files in {Markup.Escape(Path.GetFullPath(directory))} (serving workspace: {Workspace.FileName}); done in {total.Elapsed.TotalSeconds:F1} s.[/]"));
+        console.WriteLine();
+        console.MarkupLine("[bold]Serve it[/] (HTTP API, online updates and the web page), then open the page:");
+        console.Profile.Out.Writer.WriteLine($"  pinnersage serve --workspace {dir} --urls {ServeCommand.DefaultUrls}");
+        console.Profile.Out.Writer.WriteLine($"  {ServeCommand.PageUrl(ServeCommand.DefaultUrls)}");
         return ExitCodes.Ok;
     }
 

@@ -21,8 +21,51 @@ public static class ProfileStores
     public static IProfileStore Open(string location)
     {
         ArgumentException.ThrowIfNullOrEmpty(location);
-        if (IsPostgres(location))
-            throw new NotSupportedException("PostgreSQL stores are not available in this build yet.");
-        return SqliteProfileStore.Open(location);
+        if (!IsPostgres(location)) return SqliteProfileStore.Open(location);
+        return PostgresProfileStore.Open(location.StartsWith(PostgresPrefix, StringComparison.OrdinalIgnoreCase)
+            ? location[PostgresPrefix.Length..]
+            : ConnectionStringFromUri(location));
+    }
+
+    /// <summary>Converts a <c>postgresql://[user[:password]@]host[:port][/database][?key=value&amp;…]</c> URI into an
+    /// Npgsql connection string (query keys: sslmode, application_name, search_path, or any Npgsql keyword).</summary>
+    /// <exception cref="ArgumentException">Not a valid URI.</exception>
+    public static string ConnectionStringFromUri(string uri)
+    {
+        if (!Uri.TryCreate(uri, UriKind.Absolute, out Uri? u) || u.Scheme != "postgresql" || string.IsNullOrEmpty(u.Host))
+            throw new ArgumentException($"not a postgresql:// URI: '{uri}'", nameof(uri));
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder { Host = u.Host };
+        if (u.Port > 0) builder.Port = u.Port;
+        if (!string.IsNullOrEmpty(u.UserInfo))
+        {
+            string[] parts = u.UserInfo.Split(':', 2);
+            builder.Username = Uri.UnescapeDataString(parts[0]);
+            if (parts.Length == 2) builder.Password = Uri.UnescapeDataString(parts[1]);
+        }
+        string database = Uri.UnescapeDataString(u.AbsolutePath.TrimStart('/'));
+        if (database.Length > 0) builder.Database = database;
+        foreach (string pair in u.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] kv = pair.Split('=', 2);
+            string key = Uri.UnescapeDataString(kv[0]);
+            string value = kv.Length == 2 ? Uri.UnescapeDataString(kv[1]) : "";
+            key = key switch
+            {
+                "sslmode" => "SSL Mode",
+                "application_name" => "Application Name",
+                "search_path" => "Search Path",
+                "connect_timeout" => "Timeout",
+                _ => key,
+            };
+            try
+            {
+                builder[key] = value;
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException or KeyNotFoundException)
+            {
+                throw new ArgumentException($"postgresql:// URI: unsupported option '{kv[0]}': {e.Message}", nameof(uri), e);
+            }
+        }
+        return builder.ConnectionString;
     }
 }

@@ -34,6 +34,7 @@ public sealed class ServingFixture : IDisposable
             ActionsPath = Path.Combine(WorldDirectory, SyntheticWorldWriter.ActionsFile),
             EmbeddingsPath = Path.Combine(WorldDirectory, SyntheticWorldWriter.VectorsFile),
             ItemsPath = Path.Combine(WorldDirectory, SyntheticWorldWriter.ItemsFile),
+            ActionTypes = [.. Enum.GetValues<EngagementType>().Select(SyntheticWorld.Label)],
         }, threads: 2, out _);
     }
 

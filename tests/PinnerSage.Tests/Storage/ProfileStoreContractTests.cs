@@ -14,6 +14,9 @@ public abstract class ProfileStoreContractTests(ITestOutputHelper output) : IDis
     /// <summary>A fresh, empty store location (a file path, or "postgres:…" with its own schema).</summary>
     protected abstract string NewLocation();
 
+    /// <summary>The schema version the store writes into its metadata.</summary>
+    protected abstract int SchemaVersion { get; }
+
     /// <summary>True when the store can be tested here; otherwise the test passes with a message (fails under CI).</summary>
     protected abstract bool Available();
 
@@ -87,7 +90,7 @@ public abstract class ProfileStoreContractTests(ITestOutputHelper output) : IDis
             Assert.Equal(first.Count, store.CountUsers());
             foreach (UserProfile p in first) AssertSameProfile(p, store.Get(p.UserId));
             Assert.Null(store.Get("nobody"));
-            Assert.Equal(Meta(1, consumed: 7) with { Users = first.Count }, store.GetMetadata());
+            Assert.Equal(Meta(1, consumed: 7) with { Users = first.Count, SchemaVersion = SchemaVersion }, store.GetMetadata());
 
             List<UserProfile> second = RandomProfiles(40, 2, "b-");
             Write(store, second, Meta(2, consumed: 9));

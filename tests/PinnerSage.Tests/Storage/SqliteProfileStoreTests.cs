@@ -14,6 +14,8 @@ public sealed class SqliteProfileStoreTests(ITestOutputHelper output) : ProfileS
 
     protected override string NewLocation() => _dir.File($"store{_files++}.db");
 
+    protected override int SchemaVersion => SqliteProfileStore.SchemaVersion;
+
     protected override bool Available() => true;
 
     public override void Dispose()
