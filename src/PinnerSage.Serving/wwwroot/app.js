@@ -391,6 +391,13 @@
     }
   }
 
+  /** True when two importances differ by more than the decay of a few minutes: with a live clock every request sees
+   *  slightly decayed importances, which is not a change the user made. */
+  function importanceChanged(a, b) {
+    if (typeof a !== "number" || typeof b !== "number") return a !== b;
+    return Math.abs(a - b) > 1e-4 * Math.max(Math.abs(a), Math.abs(b), 1e-12);
+  }
+
   /** Index of each cluster by medoid id, to match recommendation reasons and diff consecutive snapshots. */
   function clusterIndexByMedoid(interests) {
     const map = new Map();
@@ -422,7 +429,7 @@
       const before = previous ? prevByMedoid.get(c.medoid?.item_id) : undefined;
       const badges = [];
       if (previous && !before) badges.push(el("span", { className: "badge new", text: "new" }));
-      else if (before && (before.size !== c.size || before.importance !== c.importance)) {
+      else if (before && (before.size !== c.size || importanceChanged(before.importance, c.importance))) {
         badges.push(el("span", { className: "badge changed", text: before.size !== c.size ? `size ${before.size} → ${c.size}` : "importance changed" }));
       }
       const members = c.members ?? [];
@@ -448,7 +455,7 @@
         el("div", { className: "cluster-stats" },
           el("span", { className: "stat" }, "importance ",
             el("strong", { className: "importance-value", text: fmtImportance(c.importance) }),
-            before && before.importance !== c.importance
+            before && importanceChanged(before.importance, c.importance)
               ? el("span", { className: "delta", text: ` (was ${fmtImportance(before.importance)})` }) : null),
           el("div", {
             className: "bar", role: "img",
@@ -458,7 +465,7 @@
             ` ${c.size === 1 ? "action" : "actions"}`)),
         members.length
           ? el("div", { className: "members" },
-              el("span", { className: "members-label", text: `Recent members (${members.length}):` }),
+              el("span", { className: "members-label", text: `Recent members, newest first (${members.length}):` }),
               el("ul", { className: "member-list" },
                 members.map((m) => el("li", null, itemButton(m, m.item_id === postedItem ? "posted" : null)))))
           : null);
@@ -589,13 +596,16 @@
       const added = after.filter((c) => !before.has(c.medoid.item_id)).length;
       const changed = after.filter((c) => {
         const b = before.get(c.medoid.item_id);
-        return b && (b.size !== c.size || b.importance !== c.importance);
+        return b && (b.size !== c.size || importanceChanged(b.importance, c.importance));
       }).length;
       const gone = [...before.keys()].filter((id) => !afterIds.has(id)).length;
       parts.push(`Clusters: ${added} new, ${changed} changed, ${gone} gone (${before.size} → ${after.length}).`);
       const home = after.find((c) => c.medoid.item_id === postedItem || (c.members ?? []).some((m) => m.item_id === postedItem));
-      parts.push(home ? `The posted item is in the cluster of “${home.medoid.title || home.medoid.item_id}”.`
-                      : "The posted item is in no cluster (yet).");
+      if (home) parts.push(`The posted item is in the cluster of “${home.medoid.title || home.medoid.item_id}”.`);
+      else if (pa <= pb) {
+        parts.push("The event was logged, but the online rule did not use it: it is outside the profile's time window, "
+          + "its action type is not included, or it is older than the user's most recent pending actions.");
+      } else parts.push("The posted item is in no cluster.");
     }
     if (afterR) {
       const beforeIds = new Set((beforeR?.items ?? []).map((r) => r.item_id));
