@@ -23,6 +23,9 @@ public sealed class WebPageFixture : IAsyncLifetime
     /// <summary>The running server (null when Chromium is not installed: nothing to test then).</summary>
     public RunningServer? Server { get; private set; }
 
+    /// <summary>The served workspace's profile options (λ, window, weights).</summary>
+    public PinnerSage.Profiles.ProfileOptions? ProfileOptions => _serving?.Workspace.ProfileOptions;
+
     /// <summary>True when Debian's Chromium is installed.</summary>
     public static bool ChromiumInstalled => File.Exists(ChromiumPath);
 
@@ -271,6 +274,9 @@ public sealed class WebPageTests(WebPageFixture fixture, ITestOutputHelper outpu
         await s.Page.GotoAsync($"{fixture.Server!.BaseAddress}#user={newUser}");
         await Assertions.Expect(s.Page.Locator("#profile-error .error-title")).ToContainTextAsync("404");
         await Assertions.Expect(s.Page.Locator("#profile-new-hint")).ToBeVisibleAsync();
+        // A typed time (the browser runs in UTC here): ten days before the server's clock.
+        DateTime at = ServingFixture.Now.UtcDateTime.AddDays(-10);
+        await s.Page.GetByLabel("Time (local)").FillAsync(at.ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture));
         await s.Page.GetByLabel("Item id", new() { Exact = true }).FillAsync(item);
         await s.Page.GetByLabel("Item id", new() { Exact = true }).PressAsync("Enter"); // keyboard submit
 
@@ -283,6 +289,11 @@ public sealed class WebPageTests(WebPageFixture fixture, ITestOutputHelper outpu
         Assert.Equal("online", await cards.First.Locator(".source").InnerTextAsync());
         await Assertions.Expect(cards.First.Locator(".badge.new")).ToBeVisibleAsync();
         await Assertions.Expect(s.Page.Locator("#fact-pending")).ToHaveTextAsync("1");
+        // The page sent that time: one action of weight 1 ten days before now has importance e^(−λ·10).
+        double lambda = fixture.ProfileOptions!.DecayLambda;
+        double importance = (await GetJsonAsync($"/v1/users/{newUser}/interests")).RootElement
+            .GetProperty("clusters")[0].GetProperty("importance").GetDouble();
+        Assert.Equal(Math.Exp(-lambda * 10), importance, 1e-9);
         ILocator rows = s.Page.Locator("#recs-body tr[data-item]");
         await Assertions.Expect(rows.First).ToBeVisibleAsync();
         Assert.Equal(item, await rows.First.Locator(".reason button.item.medoid").GetAttributeAsync("data-item"));
