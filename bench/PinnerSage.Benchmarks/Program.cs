@@ -15,8 +15,12 @@ switch (command)
         return HnswBenchmark.Run(rest);
     case "retrieval":
         return RetrievalBenchmark.Run(rest);
+    case "serve":
+        return ServeBenchmark.Run(rest);
     case "itemsage-gemm":
         return GemmBenchmark.Run(rest);
+    case "stores":
+        return StoresBenchmark.Run(rest);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(ClusteringBenchmark).Assembly).Run(rest);
         return 0;
@@ -27,7 +31,9 @@ switch (command)
               batch [--users N | --world DIR] [--threads T] [--also-unsorted]   profiles build on a synthetic world
               hnsw [--quick] [--n N] [--kernels]                      HNSW vs hnswlib: build, q/s at recall 0.95/0.99, memory
               retrieval [--users 20000] [--items 50000]              PinnerSage candidates/s: HNSW, + medoid cache, exact; candidate recall
+              serve [--users 100000] [--items 100000] [--duration 15] [--connections 16]   HTTP service under wrk: recommendations warm/cold, actions/s
               itemsage-gemm [--quick]                                GEMM GFLOP/s vs measured FMA peak, tower examples/s
+              stores [--users 100000] [--appends 2000] [--threads 8] [--postgres CONNSTRING]   event appends/s, batch write, reads: SQLite vs PostgreSQL
               micro [BenchmarkDotNet arguments]                      kernel micro-benchmarks (e.g. --filter *ActionsReader*)
             """);
         return 3;

@@ -12,6 +12,15 @@ public sealed record ServeOptions
     /// <summary>Neighbour lists cached by medoid item (the paper's medoid cache). Default 100,000.</summary>
     public int NeighborCacheCapacity { get; init; } = 100_000;
 
+    /// <summary>Decoded batch profiles cached per batch run (0: none; the cache is dropped when a new run commits and
+    /// cleared when full). Default 1,000,000.</summary>
+    public int ProfileCacheCapacity { get; init; } = 1_000_000;
+
+    /// <summary>How often the batch run's identity is re-read from the store (a new run drops the profile cache).
+    /// Zero: on every request, with strict run consistency between batch profile and pending events (see
+    /// ServingState.Serve). Default 1 s: a new batch run is noticed within a second.</summary>
+    public TimeSpan RunCheckInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Online actions per user that enter the served profile (the paper's 20).</summary>
     public int MaxPendingEvents { get; init; } = Profiles.OnlineProfile.DefaultMaxPending;
 
@@ -36,6 +45,8 @@ public sealed record ServeOptions
     {
         ArgumentException.ThrowIfNullOrEmpty(Workspace, nameof(Workspace));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(NeighborCacheCapacity, nameof(NeighborCacheCapacity));
+        if (RunCheckInterval < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(RunCheckInterval), RunCheckInterval, "must be ≥ 0");
+        ArgumentOutOfRangeException.ThrowIfNegative(ProfileCacheCapacity, nameof(ProfileCacheCapacity));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxPendingEvents, nameof(MaxPendingEvents));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxBatchEvents, nameof(MaxBatchEvents));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestBodyBytes, 1024, nameof(MaxRequestBodyBytes));

@@ -125,12 +125,9 @@ public static class ServingApp
     private static IResult Interests(ServingState s, string id)
     {
         ServedProfile? served;
-        long batchNow;
-        using (StorePool.Lease lease = s.Stores.Rent())
-        {
-            served = s.Serve(lease.Store, id);
-            batchNow = s.Metadata(lease.Store)?.Now ?? 0;
-        }
+        ProfileRunMetadata? run;
+        using (StorePool.Lease lease = s.Stores.Rent()) served = s.Serve(lease.Store, id, out run);
+        long batchNow = run?.Now ?? 0;
         if (served is null) return UnknownUser(id);
         IReadOnlyList<ProfileCluster> clusters = served.Profile.Clusters;
         var result = new InterestCluster[clusters.Count];
@@ -151,7 +148,7 @@ public static class ServingApp
         if (!TryParseRange(k, 20, 1, MaxK, "k", out int kk, out IResult? bad)) return bad;
         if (!TryParseRange(medoids, 3, 1, MaxMedoids, "medoids", out int e, out bad)) return bad;
         ServedProfile? served;
-        using (StorePool.Lease lease = s.Stores.Rent()) served = s.Serve(lease.Store, id);
+        using (StorePool.Lease lease = s.Stores.Rent()) served = s.Serve(lease.Store, id, out _);
         if (served is null) return UnknownUser(id);
         Recommender recommender = s.Recommender(kk, e);
         Recommendation[] buffer = ArrayPool<Recommendation>.Shared.Rent(kk);

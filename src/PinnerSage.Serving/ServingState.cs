@@ -9,25 +9,23 @@ namespace PinnerSage.Serving;
 
 /// <summary>Everything a serving process loads once: the workspace's embeddings, index and titles, the medoid
 /// neighbour cache, the online rule, store connections and the event appender.</summary>
-/// <remarks>The online state is never cached in the process (our choice): every request reads the user's batch
-/// profile and pending events from the store, so several instances sharing one PostgreSQL store, and a batch run
-/// committing underneath, are always seen consistently. The only cache is the paper's: neighbour lists by medoid,
-/// which depend on the index alone. The batch run's metadata (its now, for the decay) is re-read at most once a
-/// second.</remarks>
+/// <remarks>The online state is never cached in the process (our choice): every request reads the user's pending
+/// events from the store, so several instances sharing one PostgreSQL store, and a batch run committing underneath,
+/// are always seen at once. Caches: the paper's neighbour lists by medoid (they depend on the index alone), and decoded
+/// batch profiles keyed by the batch run (see <see cref="Serve"/>).</remarks>
 internal sealed class ServingState : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<int, Recommender> _recommenders = new();
     private readonly string?[] _titles;
-    private readonly Lock _metaLock = new();
-    private long _metaReadAt;
-    private bool _metaRead;
-    private ProfileRunMetadata? _meta;
+    private ProfileCache _profiles;
+    private RunCheck? _runCheck;
 
     public ServingState(ServeOptions options)
     {
         options.Validate();
         Options = options;
         Workspace = Workspace.Load(options.Workspace);
+        _profiles = new ProfileCache(null, options.ProfileCacheCapacity);
         Items = ItemEmbeddings.Load(Workspace.EmbeddingsPath, Workspace.IdsPath);
         try
         {
@@ -92,38 +90,102 @@ internal sealed class ServingState : IAsyncDisposable
             new Recommender(a.State.Index, a.State.Items, new RecommenderOptions { K = a.K, Medoids = a.Medoids }, a.State.Cache),
             (State: this, K: k, Medoids: medoids));
 
-    /// <summary>The current batch run's metadata, re-read from the store at most once a second.</summary>
+    /// <summary>The current batch run's metadata, re-read from the store at most every
+    /// <see cref="ServeOptions.RunCheckInterval"/> (always when the interval is zero).</summary>
     public ProfileRunMetadata? Metadata(IProfileStore store)
     {
+        long interval = (long)Options.RunCheckInterval.TotalMilliseconds;
+        if (interval <= 0) return store.GetMetadata();
         long tick = Environment.TickCount64;
-        lock (_metaLock)
-        {
-            if (_metaRead && tick - _metaReadAt < 1000) return _meta;
-        }
-        ProfileRunMetadata? meta = store.GetMetadata();
-        lock (_metaLock)
-        {
-            _meta = meta;
-            _metaReadAt = tick;
-            _metaRead = true;
-        }
-        return meta;
+        RunCheck? last = Volatile.Read(ref _runCheck);
+        if (last is not null && tick - last.Tick < interval) return last.Run;
+        ProfileRunMetadata? run = store.GetMetadata();
+        Volatile.Write(ref _runCheck, new RunCheck(run, tick));
+        return run;
     }
 
-    /// <summary>The profile served now: batch profile + pending events (null when the user has neither).</summary>
-    public ServedProfile? Serve(IProfileStore store, string userId)
+    /// <summary>The profile served now: batch profile + pending events (null when the user has neither), and the batch
+    /// run it was read against.</summary>
+    /// <remarks>Pending events (the online state) are read from the store on every request, never cached. Decoded batch
+    /// profiles are cached per batch run (<see cref="ServeOptions.ProfileCacheCapacity"/>); the cache is dropped when
+    /// the run changes. How soon a new run is noticed is <see cref="ServeOptions.RunCheckInterval"/>:
+    /// <list type="bullet">
+    /// <item>Zero: a seqlock over the run's metadata — read before and after the profile and the pending events, and
+    /// everything read again when a batch run committed in between — so the batch profile and the pending events always
+    /// belong to the same run (two extra metadata reads per request).</item>
+    /// <item>Positive (default 1 s): the run's metadata is re-read at most that often, so for at most that long after a
+    /// batch run commits (in any process or instance) a request may pair the previous run's profile with the new run's
+    /// pending events: events the new run consumed are then missing from the served profile for that moment (never
+    /// lost: they are in the new run's profiles, served once the change is noticed).</item>
+    /// </list></remarks>
+    public ServedProfile? Serve(IProfileStore store, string userId, out ProfileRunMetadata? run)
     {
-        UserProfile? batch = store.Get(userId);
-        IReadOnlyList<LoggedEvent> pending = store.GetPendingEvents(userId, Options.MaxPendingEvents);
-        if (batch is null && pending.Count == 0) return null;
-        long batchNow = Metadata(store)?.Now ?? 0;
-        var actions = new OnlineAction[pending.Count];
-        for (int i = 0; i < actions.Length; i++)
+        bool strict = Options.RunCheckInterval <= TimeSpan.Zero;
+        for (int attempt = 0; ; attempt++)
         {
-            ActionEvent e = pending[i].Event;
-            actions[i] = new OnlineAction(e.ItemId, e.Action, e.Timestamp);
+            ProfileRunMetadata? before = Metadata(store);
+            ProfileCache cache = CacheFor(before);
+            bool cached = cache.TryGet(userId, out UserProfile? batch);
+            if (!cached) batch = store.Get(userId);
+            IReadOnlyList<LoggedEvent> pending = store.GetPendingEvents(userId, Options.MaxPendingEvents);
+            ProfileRunMetadata? after = strict ? store.GetMetadata() : before;
+            if (!Equals(before, after) && attempt < 5) continue;
+            if (!cached) cache.Add(userId, batch is null ? null : Canonical(batch));
+            run = after;
+            if (batch is null && pending.Count == 0) return null;
+            var actions = new OnlineAction[pending.Count];
+            for (int i = 0; i < actions.Length; i++)
+            {
+                ActionEvent e = pending[i].Event;
+                actions[i] = new OnlineAction(e.ItemId, e.Action, e.Timestamp);
+            }
+            return Online.Apply(userId, batch, after?.Now ?? 0, actions, Now);
         }
-        return Online.Apply(userId, batch, batchNow, actions, Now);
+    }
+
+    private ProfileCache CacheFor(ProfileRunMetadata? run)
+    {
+        ProfileCache current = Volatile.Read(ref _profiles);
+        if (Equals(current.Run, run)) return current;
+        var fresh = new ProfileCache(run, Options.ProfileCacheCapacity);
+        Interlocked.CompareExchange(ref _profiles, fresh, current);
+        return fresh;
+    }
+
+    /// <summary>The profile with its item ids replaced by the embedding table's own strings (cached profiles then share
+    /// one string per item instead of one per decode).</summary>
+    private UserProfile Canonical(UserProfile profile)
+    {
+        var clusters = new ProfileCluster[profile.Clusters.Count];
+        for (int c = 0; c < clusters.Length; c++)
+        {
+            ProfileCluster k = profile.Clusters[c];
+            var members = new string[k.Members.Count];
+            for (int m = 0; m < members.Length; m++) members[m] = Intern(k.Members[m]);
+            clusters[c] = k with { Medoid = Intern(k.Medoid), Members = members };
+        }
+        return profile with { Clusters = clusters };
+    }
+
+    private string Intern(string itemId) => Items.TryGetRow(itemId, out int row) ? Items.Id(row) : itemId;
+
+    private sealed record RunCheck(ProfileRunMetadata? Run, long Tick);
+
+    /// <summary>Decoded batch profiles of one run; cleared whole when full (simple, and refilled at the store's pace).</summary>
+    private sealed class ProfileCache(ProfileRunMetadata? run, int capacity)
+    {
+        private readonly ConcurrentDictionary<string, UserProfile?> _profiles = new(StringComparer.Ordinal);
+
+        public ProfileRunMetadata? Run { get; } = run;
+
+        public bool TryGet(string userId, out UserProfile? profile) => _profiles.TryGetValue(userId, out profile);
+
+        public void Add(string userId, UserProfile? profile)
+        {
+            if (capacity <= 0) return;
+            if (_profiles.Count >= capacity) _profiles.Clear();
+            _profiles[userId] = profile;
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -115,7 +115,12 @@ internal static class ProfilesCommand
         var model = new ModelOptions();
         var actions = new Option<string>("--actions")
         { Description = "actions.tsv (user_id, item_id, timestamp, action[, value]; header line), or - for stdin.", Required = true };
-        var store = new Option<string>("--store") { Description = "SQLite profile store to (re)write.", Required = true };
+        var store = new Option<string>("--store")
+        {
+            Description = "Profile store to (re)write: a SQLite file, or postgres:<Npgsql connection string> / postgresql://…. " +
+                          "The store's event log (online actions) up to its last sequence is merged in and marked consumed.",
+            Required = true,
+        };
         var jsonl = new Option<string?>("--jsonl-out") { Description = "Also export the profiles as JSON lines." };
         var cmd = new Command("build",
             "Build every user's profile from actions.tsv into a store, replacing the previous run in one transaction. " +
@@ -140,20 +145,17 @@ internal static class ProfilesCommand
             options = ResolveAlpha(options, alpha, items);
             console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"embeddings: {items.Count:N0} items × {items.Dimension}; {AlphaText(options.Alpha, alpha is null)}"));
-            using SqliteProfileStore profileStore = SqliteProfileStore.Open(storePath);
-            using IProfileReplaceSession session = profileStore.BeginReplaceAll();
+            using IProfileStore profileStore = ProfileStores.Open(storePath);
             using JsonLinesProfileWriter? export = jsonlPath is null ? null : new JsonLinesProfileWriter(jsonlPath);
-            var sinks = new List<IProfileSink> { session };
-            if (export is not null) sinks.Add(export);
 
             var job = new ProfileBatchJob(items, options, batchOptions);
             BatchSummary summary = BatchProgressReporter.Run(console, interactive, progress =>
-                job.Run(actionsPath, sinks, progress));
-
+                job.RunIntoStore(actionsPath, profileStore,
+                                 s => new ProfileRunMetadata(SqliteProfileStore.SchemaVersion, s.Now, DateTimeOffset.UtcNow,
+                                                             OptionsJson(options, s.Now, alpha is null), s.UsersWritten, actionsPath),
+                                 export is null ? null : [export], progress));
             export?.Commit();
-            session.Commit(new ProfileRunMetadata(SqliteProfileStore.SchemaVersion, summary.Now, DateTimeOffset.UtcNow,
-                                                  OptionsJson(options, summary.Now, alpha is null), summary.UsersWritten, actionsPath));
-            WriteSummary(console, summary, options, alpha is null, storePath, jsonlPath);
+            WriteSummary(console, summary, options, alpha is null, ProfileStores.IsPostgres(storePath) ? "PostgreSQL" : storePath, jsonlPath);
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -197,7 +199,8 @@ internal static class ProfilesCommand
 
     private static Command CreateShow()
     {
-        var store = new Option<string>("--store") { Description = "SQLite profile store.", Required = true };
+        var store = new Option<string>("--store")
+        { Description = "Profile store: a SQLite file, or postgres:<Npgsql connection string> / postgresql://….", Required = true };
         var user = new Option<string>("--user") { Description = "User id.", Required = true };
         var itemsTsv = new Option<string?>("--items") { Description = "items.tsv (or MovieLens movies.csv, Amazon metadata JSON lines), to print titles." };
         var membersShown = new Option<int>("--members")
@@ -206,11 +209,12 @@ internal static class ProfilesCommand
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             string storePath = pr.GetValue(store)!;
-            if (!File.Exists(storePath)) throw new FileNotFoundException($"{storePath}: no such profile store.");
+            if (!ProfileStores.IsPostgres(storePath) && !File.Exists(storePath))
+                throw new FileNotFoundException($"{storePath}: no such profile store.");
             string userId = pr.GetValue(user)!;
             int shown = pr.GetValue(membersShown);
             ArgumentOutOfRangeException.ThrowIfNegative(shown, "--members");
-            using SqliteProfileStore profileStore = SqliteProfileStore.Open(storePath);
+            using IProfileStore profileStore = ProfileStores.Open(storePath);
             UserProfile? profile = profileStore.Get(userId);
             if (profile is null)
             {
@@ -278,6 +282,8 @@ internal static class ProfilesCommand
         table.AddRow("users written", N(s.UsersWritten));
         table.AddRow("users without usable actions in window", N(s.UsersWithoutActions));
         table.AddRow("actions read", N(s.ActionsRead));
+        table.AddRow("logged events merged", string.Create(CultureInfo.InvariantCulture,
+            $"{N(s.LoggedEventsRead)} (unknown item: {N(s.LoggedEventsSkippedUnknownItem)}; log consumed up to sequence {s.ConsumedEventSequence})"));
         table.AddRow("actions used", N(s.ActionsUsed));
         table.AddRow("skipped: unknown item", N(s.SkippedUnknownItem));
         table.AddRow("skipped: action type", N(s.SkippedActionType));

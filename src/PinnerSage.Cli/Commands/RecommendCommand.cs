@@ -16,7 +16,7 @@ internal static class RecommendCommand
 {
     public static Command Create()
     {
-        var store = new Option<string>("--store") { Description = "SQLite profile store (from `profiles build`).", Required = true };
+        var store = new Option<string>("--store") { Description = "Profile store (from `profiles build`): a SQLite file, or postgres:<connection string>.", Required = true };
         var user = new Option<string>("--user") { Description = "User id.", Required = true };
         var index = new Option<string?>("--index")
         { Description = "HNSW index (from `index build`); carries the item ids and vectors." };
@@ -46,7 +46,8 @@ internal static class RecommendCommand
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             string storePath = pr.GetValue(store)!;
-            if (!File.Exists(storePath)) throw new FileNotFoundException($"{storePath}: no such profile store.");
+            if (!ProfileStores.IsPostgres(storePath) && !File.Exists(storePath))
+                throw new FileNotFoundException($"{storePath}: no such profile store.");
             var options = new RecommenderOptions
             {
                 K = pr.GetValue(k),
@@ -70,7 +71,7 @@ internal static class RecommendCommand
             string userId = pr.GetValue(user)!;
             UserProfile? profile;
             long storeNow;
-            using (SqliteProfileStore profiles = SqliteProfileStore.Open(storePath))
+            using (IProfileStore profiles = ProfileStores.Open(storePath))
             {
                 profile = profiles.Get(userId);
                 storeNow = profiles.GetMetadata()?.Now ?? 0;

@@ -101,6 +101,15 @@ public sealed record BatchSummary
     /// <summary>Skipped: action type excluded by the include filter.</summary>
     public long SkippedActionType { get; init; }
 
+    /// <summary>Events read from the serving event log and merged into the users' actions (0 without a log).</summary>
+    public long LoggedEventsRead { get; init; }
+
+    /// <summary>Logged events skipped because their item is not in the embeddings.</summary>
+    public long LoggedEventsSkippedUnknownItem { get; init; }
+
+    /// <summary>The log sequence this run consumed up to (<see cref="ProfileBatchJob.RunIntoStore"/>; 0 otherwise).</summary>
+    public long ConsumedEventSequence { get; init; }
+
     /// <summary>Skipped: timestamp after now.</summary>
     public long SkippedAfterNow { get; init; }
 

@@ -62,6 +62,53 @@ public sealed class ProfileBatchJob
                        progress, cancellationToken);
     }
 
+    /// <summary>Runs over the actions file plus <paramref name="loggedEvents"/> (the serving event log: online actions
+    /// that are not in the file), merged into each user's action stream (papers/PINNERSAGE.md, "Production serving":
+    /// the batch job folds the day's online actions in). Events whose item is not in the embeddings are counted
+    /// (<see cref="BatchSummary.LoggedEventsSkippedUnknownItem"/>) and skipped, also with
+    /// <see cref="BatchOptions.Strict"/>. Sorted files are still streamed; the events are held in memory.</summary>
+    /// <exception cref="ArgumentException"><see cref="BatchInputMode.Grouped"/>, which cannot merge.</exception>
+    public BatchSummary Run(string actionsPath, IEnumerable<LoggedEvent> loggedEvents, IReadOnlyList<IProfileSink> sinks,
+                            IProgress<BatchProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(actionsPath);
+        ArgumentNullException.ThrowIfNull(loggedEvents);
+        if (_options.InputMode == BatchInputMode.Grouped)
+            throw new ArgumentException("logged events cannot be merged into grouped (mapper) input.");
+        var table = new ActionTypeTable(_profileOptions);
+        LoggedActions logged = LoggedActions.Create(loggedEvents, _items, table);
+        return RunCore(() => new ActionsTsvReader(actionsPath, _options.HasHeader), actionsPath, actionsPath != "-", sinks,
+                       progress, cancellationToken, logged);
+    }
+
+    /// <summary>The batch run against a store (contract: the store's event log is consumed): takes
+    /// upTo = <see cref="IProfileStore.LastEventSequence"/>, builds every profile from the actions file plus every
+    /// logged event with sequence ≤ upTo, and commits them with <see cref="ProfileRunMetadata.ConsumedEventSequence"/>
+    /// = upTo in the same transaction. Events appended meanwhile have larger sequences and stay pending (the users'
+    /// online state). <paramref name="extraSinks"/> (e.g. a JSON-lines export) receive the same profiles; the caller
+    /// commits them. A failure leaves the previous run in the store.</summary>
+    /// <param name="actionsPath">actions.tsv, or "-" for standard input.</param>
+    /// <param name="store">The store to replace.</param>
+    /// <param name="metadata">The run's metadata from its summary (its ConsumedEventSequence is set here).</param>
+    /// <param name="extraSinks">Further sinks, or null.</param>
+    /// <param name="progress">Progress, or null.</param>
+    /// <param name="cancellationToken">Cancels the run (nothing is committed).</param>
+    /// <returns>The summary, with <see cref="BatchSummary.ConsumedEventSequence"/> = upTo.</returns>
+    public BatchSummary RunIntoStore(string actionsPath, IProfileStore store, Func<BatchSummary, ProfileRunMetadata> metadata,
+                                     IReadOnlyList<IProfileSink>? extraSinks = null, IProgress<BatchProgress>? progress = null,
+                                     CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(metadata);
+        long upTo = store.LastEventSequence();
+        using IProfileReplaceSession session = store.BeginReplaceAll();
+        List<IProfileSink> sinks = [session, .. extraSinks ?? []];
+        BatchSummary summary = Run(actionsPath, store.ReadEvents(0, upTo), sinks, progress, cancellationToken)
+            with { ConsumedEventSequence = upTo };
+        session.Commit(metadata(summary) with { ConsumedEventSequence = upTo });
+        return summary;
+    }
+
     /// <summary>Runs over an open text stream (read once: <see cref="BatchInputMode.Auto"/> loads it in memory).</summary>
     public BatchSummary Run(TextReader input, string displayName, IReadOnlyList<IProfileSink> sinks,
                             IProgress<BatchProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -79,12 +126,18 @@ public sealed class ProfileBatchJob
 
     private BatchSummary RunCore(Func<ActionsTsvReader> open, string name, bool rescannable,
                                  IReadOnlyList<IProfileSink> sinks, IProgress<BatchProgress>? progress,
-                                 CancellationToken cancellationToken)
+                                 CancellationToken cancellationToken, LoggedActions? logged = null)
     {
         ArgumentNullException.ThrowIfNull(sinks);
         var clock = Stopwatch.StartNew();
         var table = new ActionTypeTable(_profileOptions);
         var counters = new ReaderCounters();
+        if (logged is not null)
+        {
+            counters.LoggedEventsRead = logged.Read;
+            counters.LoggedEventsSkippedUnknownItem = logged.SkippedUnknownItem;
+            counters.SkippedActionType += logged.SkippedActionType;
+        }
 
         if (_options.InputMode == BatchInputMode.Grouped)
         {
@@ -94,7 +147,7 @@ public sealed class ProfileBatchJob
             return RunPipeline(pipe =>
             {
                 using ActionsTsvReader reader = open();
-                ProduceStreaming(reader, name, grouped: true, table, pipe, counters);
+                ProduceStreaming(reader, name, grouped: true, table, pipe, counters, logged: null);
             }, now, InputOrder.Unknown, sortedInMemory: false, totalUsers: null, table, counters, sinks, progress,
                clock, cancellationToken);
         }
@@ -103,21 +156,21 @@ public sealed class ProfileBatchJob
         {
             ScanResult scan;
             using (ActionsTsvReader reader = open()) scan = Scan(reader, progress, clock, cancellationToken);
-            long now = _profileOptions.Now ?? scan.MaxTime;
+            long now = _profileOptions.Now ?? Math.Max(scan.MaxTime, logged?.MaxTime ?? 0);
             if (scan.Order == InputOrder.Sorted)
             {
                 return RunPipeline(pipe =>
                 {
                     using ActionsTsvReader reader = open();
-                    ProduceStreaming(reader, name, grouped: false, table, pipe, counters);
-                }, now, InputOrder.Sorted, sortedInMemory: false, scan.Users, table, counters, sinks, progress, clock,
-                   cancellationToken);
+                    ProduceStreaming(reader, name, grouped: false, table, pipe, counters, logged);
+                }, now, InputOrder.Sorted, sortedInMemory: false, logged is null ? scan.Users : null, table, counters,
+                   sinks, progress, clock, cancellationToken);
             }
         }
 
         LoadedActions loaded;
         using (ActionsTsvReader reader = open())
-            loaded = Load(reader, name, table, counters, progress, clock, cancellationToken);
+            loaded = Load(reader, name, table, counters, progress, clock, cancellationToken, logged);
         return RunPipeline(pipe => ProduceLoaded(loaded, pipe), _profileOptions.Now ?? loaded.MaxTime, loaded.Order,
                            sortedInMemory: true, loaded.UserIds.Count, table, counters, sinks, progress, clock,
                            cancellationToken);
@@ -199,13 +252,33 @@ public sealed class ProfileBatchJob
         }
     }
 
-    /// <summary>Streams sorted (or, for the mapper, grouped) input into batches of whole users.</summary>
+    /// <summary>Streams sorted (or, for the mapper, grouped) input into batches of whole users; logged events (sorted
+    /// input only) are merged in user order: a user's events join their lines, users with events only are inserted
+    /// where they sort. Costs one comparison per user change, nothing per line.</summary>
     private void ProduceStreaming(ActionsTsvReader reader, string name, bool grouped, ActionTypeTable table,
-                                  Pipeline pipe, ReaderCounters counters)
+                                  Pipeline pipe, ReaderCounters counters, LoggedActions? logged)
     {
         UserBatch batch = pipe.Rent();
         string? current = null;
         HashSet<string>? seen = grouped ? new HashSet<string>(StringComparer.Ordinal) : null;
+        int nextLogged = 0, loggedUsers = logged?.UserIds.Length ?? 0;
+
+        void Begin(string id)
+        {
+            if (batch.Users == batch.Capacity || batch.Actions >= ActionsPerBatch)
+            {
+                pipe.Publish(batch);
+                batch = pipe.Rent();
+            }
+            batch.BeginUser(id);
+            counters.Users++;
+        }
+
+        void AddLogged(int u)
+        {
+            for (int j = logged!.Start[u]; j < logged.Start[u + 1]; j++) batch.Add(logged.Rows[j], logged.Times[j], logged.Codes[j]);
+        }
+
         while (reader.MoveNext())
         {
             counters.Lines++;
@@ -220,17 +293,22 @@ public sealed class ProfileBatchJob
                     throw new DataFormatException(name, reader.LineNumber, "user_id",
                         $"user '{id}' appears again after other users: the input must be grouped by user " +
                         "(e.g. LC_ALL=C sort -t$'\\t' -k1,1 -s)");
-                if (batch.Users == batch.Capacity || batch.Actions >= ActionsPerBatch)
+                while (nextLogged < loggedUsers && UserIdOrder.Compare(logged!.UserIds[nextLogged], id) < 0)
                 {
-                    pipe.Publish(batch);
-                    batch = pipe.Rent();
+                    Begin(logged.UserIds[nextLogged]);
+                    AddLogged(nextLogged++);
                 }
-                batch.BeginUser(id);
+                Begin(id);
+                if (nextLogged < loggedUsers && logged!.UserIds[nextLogged] == id) AddLogged(nextLogged++);
                 current = id;
-                counters.Users++;
             }
             if (Accept(reader, name, table, counters, out int row, out int code))
                 batch.Add(row, reader.Timestamp, code);
+        }
+        while (nextLogged < loggedUsers)
+        {
+            Begin(logged!.UserIds[nextLogged]);
+            AddLogged(nextLogged++);
         }
         if (batch.Users > 0) pipe.Publish(batch);
         else pipe.Return(batch);
@@ -296,7 +374,8 @@ public sealed class ProfileBatchJob
 
     /// <summary>Loads the whole input in columns, then counting-sorts the actions by the rank of their user.</summary>
     private LoadedActions Load(ActionsTsvReader reader, string name, ActionTypeTable table, ReaderCounters counters,
-                               IProgress<BatchProgress>? progress, Stopwatch clock, CancellationToken cancellationToken)
+                               IProgress<BatchProgress>? progress, Stopwatch clock, CancellationToken cancellationToken,
+                               LoggedActions? logged)
     {
         var userOf = new ChunkedColumn<int>();
         var rows = new ChunkedColumn<int>();
@@ -341,6 +420,28 @@ public sealed class ProfileBatchJob
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 progress?.Report(new BatchProgress("load", 0, null, counters.Lines, clock.Elapsed));
+            }
+        }
+        if (logged is not null)
+        {
+            // Logged events join the loaded columns as more actions of their users; the sort below groups them.
+            maxTime = Math.Max(maxTime, logged.MaxTime);
+            for (int l = 0; l < logged.UserIds.Length; l++)
+            {
+                string id = logged.UserIds[l];
+                if (!index.TryGetValue(id, out int u))
+                {
+                    u = userIds.Count;
+                    userIds.Add(id);
+                    index.Add(id, u);
+                }
+                for (int j = logged.Start[l]; j < logged.Start[l + 1]; j++)
+                {
+                    userOf.Add(u);
+                    rows.Add(logged.Rows[j]);
+                    if (!table.IsTrivial) codes.Add(logged.Codes[j]);
+                    times.Add(logged.Times[j]);
+                }
             }
         }
         counters.Users = userIds.Count;
@@ -399,6 +500,8 @@ public sealed class ProfileBatchJob
         public long Users;
         public long SkippedUnknownItem;
         public long SkippedActionType;
+        public long LoggedEventsRead;
+        public long LoggedEventsSkippedUnknownItem;
     }
 
     /// <summary>The bounded pool of batches and the two hand-off queues; the first failure cancels every thread.</summary>
@@ -524,6 +627,8 @@ public sealed class ProfileBatchJob
                 ActionsUsed = _used,
                 SkippedUnknownItem = counters.SkippedUnknownItem,
                 SkippedActionType = counters.SkippedActionType,
+                LoggedEventsRead = counters.LoggedEventsRead,
+                LoggedEventsSkippedUnknownItem = counters.LoggedEventsSkippedUnknownItem,
                 SkippedAfterNow = _afterNow,
                 SkippedBeforeWindow = _beforeWindow,
                 SkippedOverMaxActions = _overMax,

@@ -28,7 +28,8 @@ namespace PinnerSage.Storage;
 /// sequence s sees every committed sequence below it. Durable: the commit returns after PostgreSQL's WAL flush
 /// (synchronous_commit on, the default).</para>
 /// <para>Threads: thread-safe; every call takes a connection from Npgsql's pool (one <see cref="NpgsqlDataSource"/>
-/// per instance).</para>
+/// per instance, statements auto-prepared); concurrent appends on one instance share a transaction
+/// (<see cref="GroupCommit"/>).</para>
 /// </remarks>
 public sealed class PostgresProfileStore : IProfileStore
 {
@@ -39,12 +40,14 @@ public sealed class PostgresProfileStore : IProfileStore
 
     private readonly NpgsqlDataSource _source;
     private readonly string _display;
+    private readonly GroupCommit _appends;
     private int _sessionOpen;
 
     private PostgresProfileStore(NpgsqlDataSource source, string display)
     {
         _source = source;
         _display = display;
+        _appends = new GroupCommit(WriteEvents);
     }
 
     /// <summary>Opens (creating the tables when missing) the store for an Npgsql connection string. A
@@ -65,6 +68,8 @@ public sealed class PostgresProfileStore : IProfileStore
         }
         string display = $"postgres:{builder.Host}:{builder.Port}/{builder.Database}" +
                          (string.IsNullOrEmpty(builder.SearchPath) ? "" : $"?search_path={builder.SearchPath}");
+        // Auto-preparation (unless the caller set it): the store runs the same few statements all the time.
+        if (builder.MaxAutoPrepare == 0) builder.MaxAutoPrepare = 16;
         NpgsqlDataSource source = NpgsqlDataSource.Create(builder);
         var store = new PostgresProfileStore(source, display);
         try
@@ -111,25 +116,8 @@ public sealed class PostgresProfileStore : IProfileStore
     }
 
     /// <inheritdoc/>
-    public IProfileReplaceSession BeginReplaceAll()
-    {
-        if (Interlocked.Exchange(ref _sessionOpen, 1) != 0)
-            throw new InvalidOperationException("a replace session is already open on this store.");
-        try
-        {
-            return new ReplaceSession(this);
-        }
-        catch (NpgsqlException e)
-        {
-            _sessionOpen = 0;
-            throw new IOException($"{_display}: {e.Message}", e);
-        }
-        catch
-        {
-            _sessionOpen = 0;
-            throw;
-        }
-    }
+    public IProfileReplaceSession BeginReplaceAll() =>
+        StoreCommon.BeginSession(ref _sessionOpen, () => new ReplaceSession(this), _display);
 
     /// <inheritdoc/>
     public UserProfile? Get(string userId)
@@ -151,7 +139,7 @@ public sealed class PostgresProfileStore : IProfileStore
         using var cmd = new NpgsqlCommand("SELECT key, value FROM pinnersage_meta", c);
         using NpgsqlDataReader reader = cmd.ExecuteReader();
         while (reader.Read()) meta[reader.GetString(0)] = reader.GetString(1);
-        return SqliteProfileStore.ParseMetadata(meta);
+        return StoreCommon.ParseMetadata(meta);
     });
 
     /// <inheritdoc/>
@@ -195,8 +183,14 @@ public sealed class PostgresProfileStore : IProfileStore
     public IReadOnlyList<long> AppendEvents(IReadOnlyList<ActionEvent> events)
     {
         ArgumentNullException.ThrowIfNull(events);
-        foreach (ActionEvent e in events) SqliteProfileStore.Validate(e);
+        foreach (ActionEvent e in events) StoreCommon.Validate(e);
         if (events.Count == 0) return [];
+        return _appends.Append(events);
+    }
+
+    /// <summary>Writes one group of appends (<see cref="GroupCommit"/>) in one transaction.</summary>
+    private IReadOnlyList<long> WriteEvents(IReadOnlyList<ActionEvent> events)
+    {
         int n = events.Count;
         string[] users = new string[n], items = new string[n], actions = new string[n];
         long[] times = new long[n];
@@ -386,19 +380,8 @@ public sealed class PostgresProfileStore : IProfileStore
                     DROP TABLE pinnersage_profiles;
                     ALTER TABLE {_staging} RENAME TO pinnersage_profiles;
                     ALTER INDEX {_staging}_pkey RENAME TO pinnersage_profiles_pkey;
-                    DELETE FROM pinnersage_meta;
                     """);
-                using var cmd = new NpgsqlCommand("INSERT INTO pinnersage_meta (key, value) VALUES ($1, $2)", _connection, _transaction);
-                var key = new NpgsqlParameter<string>();
-                var value = new NpgsqlParameter<string>();
-                cmd.Parameters.Add(key);
-                cmd.Parameters.Add(value);
-                foreach ((string k, string v) in SqliteProfileStore.MetadataPairs(SchemaVersion, metadata, _users))
-                {
-                    key.TypedValue = k;
-                    value.TypedValue = v;
-                    cmd.ExecuteNonQuery();
-                }
+                StoreCommon.WriteMeta(_connection, _transaction, "pinnersage_meta", SchemaVersion, metadata, _users);
                 _transaction.Commit();
             }
             catch (NpgsqlException e)

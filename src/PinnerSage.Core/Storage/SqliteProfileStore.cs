@@ -12,7 +12,7 @@ namespace PinnerSage.Storage;
 /// Schema (version <see cref="SchemaVersion"/>; <c>PRAGMA user_version</c> holds it too):
 /// <code>
 /// meta(key TEXT PRIMARY KEY, value TEXT)                   schema_version, now, built_at, options, users, source,
-///                                                          consumed_event_sequence
+///                                                          consumed_event_sequence, run_id
 /// items(item INTEGER PRIMARY KEY, item_id TEXT UNIQUE)      item ids, numbered per run
 /// profiles(user_id TEXT PRIMARY KEY, clusters INTEGER, data BLOB) WITHOUT ROWID
 /// events(sequence INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT, item_id TEXT, action TEXT,
@@ -30,9 +30,11 @@ namespace PinnerSage.Storage;
 /// <para>Durability: every connection runs WAL with <c>synchronous=FULL</c>, so <see cref="AppendEvents"/> and the
 /// run's final commit are on disk before they return (staging chunks use NORMAL: a crash only loses an unfinished run).</para>
 /// <para>Threads: an instance is thread-safe. Reads take a connection from a pool (one per concurrent reader, each
-/// in its own read transaction, i.e. a consistent snapshot); appends go through one writer connection under a lock,
-/// and SQLite's file lock serialises them with other processes, so sequences commit in order. Replace sessions are
-/// single-threaded objects.</para>
+/// in its own read transaction, i.e. a consistent snapshot); appends go through one writer connection with group
+/// commit (<see cref="GroupCommit"/>: concurrent appends share one transaction and one fsync), and SQLite's file lock
+/// serialises writers of other processes, so sequences commit in order. Item ids of the current run are cached in
+/// memory (keyed by the run's <c>run_id</c>), so a warm <see cref="Get"/> is one indexed lookup. Replace sessions
+/// are single-threaded objects.</para>
 /// </remarks>
 public sealed class SqliteProfileStore : IProfileStore
 {
@@ -49,6 +51,8 @@ public sealed class SqliteProfileStore : IProfileStore
     private readonly string _connectionString;
     private readonly ConcurrentBag<Reader> _readers = [];
     private readonly object _appendLock = new();
+    private readonly GroupCommit _appends;
+    private volatile ItemCache? _itemCache;
     private SqliteConnection? _appender;
     private SqliteCommand? _insertEvent;
     private int _sessionOpen;
@@ -58,6 +62,7 @@ public sealed class SqliteProfileStore : IProfileStore
     {
         _path = path;
         _connectionString = connectionString;
+        _appends = new GroupCommit(WriteEvents);
     }
 
     /// <summary>The file this store reads and writes.</summary>
@@ -129,22 +134,7 @@ public sealed class SqliteProfileStore : IProfileStore
     public IProfileReplaceSession BeginReplaceAll()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (Interlocked.Exchange(ref _sessionOpen, 1) != 0)
-            throw new InvalidOperationException("a replace session is already open on this store.");
-        try
-        {
-            return new ReplaceSession(this);
-        }
-        catch (SqliteException e)
-        {
-            _sessionOpen = 0;
-            throw new IOException($"{_path}: {e.Message}", e);
-        }
-        catch
-        {
-            _sessionOpen = 0;
-            throw;
-        }
+        return StoreCommon.BeginSession(ref _sessionOpen, () => new ReplaceSession(this), _path);
     }
 
     /// <inheritdoc/>
@@ -156,23 +146,28 @@ public sealed class SqliteProfileStore : IProfileStore
             SqliteCommand getProfile = r.Command("SELECT data FROM profiles WHERE user_id = $a");
             getProfile.Parameters[0].Value = userId;
             if (getProfile.ExecuteScalar() is not byte[] data) return null;
+            // The run's token, read in the same snapshot as the profile: item keys are numbered per run.
+            SqliteCommand getToken = r.Command(
+                "SELECT coalesce((SELECT value FROM meta WHERE key = 'run_id'), (SELECT value FROM meta WHERE key = 'built_at'), '')");
+            string token = (string)getToken.ExecuteScalar()!;
+            ItemCache? cache = _itemCache;
+            if (cache is null || cache.Token != token) _itemCache = cache = new ItemCache(token);
             SqliteCommand getItem = r.Command("SELECT item_id FROM items WHERE item = $a");
-            var cache = new Dictionary<uint, string>();
             int p = 0;
             return ProfileBlobCodec.Decode(userId, data, ref p, key =>
             {
-                if (cache.TryGetValue(key, out string? s)) return s;
+                if (cache.Items.TryGetValue(key, out string? s)) return s;
                 getItem.Parameters[0].Value = (long)key;
                 s = getItem.ExecuteScalar() as string
                     ?? throw new InvalidDataException($"{_path}: profile of '{userId}' refers to missing item {key}.");
-                cache[key] = s;
+                cache.Items.TryAdd(key, s);
                 return s;
             });
         });
     }
 
     /// <inheritdoc/>
-    public ProfileRunMetadata? GetMetadata() => Read(r => ParseMetadata(ReadAllMeta(r)));
+    public ProfileRunMetadata? GetMetadata() => Read(r => StoreCommon.ParseMetadata(ReadAllMeta(r)));
 
     /// <inheritdoc/>
     public long CountUsers() => Read(r => (long)r.Command("SELECT count(*) FROM profiles").ExecuteScalar()!);
@@ -257,8 +252,16 @@ public sealed class SqliteProfileStore : IProfileStore
     public IReadOnlyList<long> AppendEvents(IReadOnlyList<ActionEvent> events)
     {
         ArgumentNullException.ThrowIfNull(events);
-        foreach (ActionEvent e in events) Validate(e);
+        foreach (ActionEvent e in events) StoreCommon.Validate(e);
         if (events.Count == 0) return [];
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _appends.Append(events);
+    }
+
+    /// <summary>Writes one group of appends in one IMMEDIATE transaction on the writer connection (called by
+    /// <see cref="GroupCommit"/>, one group at a time).</summary>
+    private long[] WriteEvents(IReadOnlyList<ActionEvent> events)
+    {
         long receivedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var sequences = new long[events.Count];
         lock (_appendLock)
@@ -297,14 +300,6 @@ public sealed class SqliteProfileStore : IProfileStore
             }
         }
         return sequences;
-    }
-
-    internal static void Validate(ActionEvent e)
-    {
-        ArgumentNullException.ThrowIfNull(e);
-        if (string.IsNullOrEmpty(e.UserId)) throw new ArgumentException("an event has an empty user id.");
-        if (string.IsNullOrEmpty(e.ItemId)) throw new ArgumentException("an event has an empty item id.");
-        if (string.IsNullOrEmpty(e.Action)) throw new ArgumentException("an event has an empty action.");
     }
 
     /// <inheritdoc/>
@@ -441,35 +436,6 @@ public sealed class SqliteProfileStore : IProfileStore
         return meta;
     }
 
-    /// <summary>Run metadata from the meta key-value pairs (shared with the PostgreSQL store), null without a run.</summary>
-    internal static ProfileRunMetadata? ParseMetadata(IReadOnlyDictionary<string, string> meta)
-    {
-        if (!meta.TryGetValue("schema_version", out string? version)) return null;
-        string Get(string key, string fallback) => meta.TryGetValue(key, out string? v) ? v : fallback;
-        return new ProfileRunMetadata(
-            int.Parse(version, CultureInfo.InvariantCulture),
-            long.Parse(Get("now", "0"), CultureInfo.InvariantCulture),
-            DateTimeOffset.Parse(Get("built_at", "1970-01-01T00:00:00Z"), CultureInfo.InvariantCulture),
-            Get("options", "{}"),
-            long.Parse(Get("users", "0"), CultureInfo.InvariantCulture),
-            Get("source", ""))
-        {
-            ConsumedEventSequence = long.Parse(Get("consumed_event_sequence", "0"), CultureInfo.InvariantCulture),
-        };
-    }
-
-    /// <summary>The meta key-value pairs a run commits (shared with the PostgreSQL store).</summary>
-    internal static (string Key, string Value)[] MetadataPairs(int schemaVersion, ProfileRunMetadata metadata, long users) =>
-    [
-        ("schema_version", schemaVersion.ToString(CultureInfo.InvariantCulture)),
-        ("now", metadata.Now.ToString(CultureInfo.InvariantCulture)),
-        ("built_at", metadata.BuiltAtUtc.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture)),
-        ("options", metadata.OptionsJson),
-        ("users", users.ToString(CultureInfo.InvariantCulture)),
-        ("source", metadata.Source),
-        ("consumed_event_sequence", metadata.ConsumedEventSequence.ToString(CultureInfo.InvariantCulture)),
-    ];
-
     private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
     {
         using SqliteCommand cmd = connection.CreateCommand();
@@ -485,6 +451,14 @@ public sealed class SqliteProfileStore : IProfileStore
         cmd.CommandText = "SELECT value FROM meta WHERE key = $k";
         cmd.Parameters.AddWithValue("$k", key);
         return cmd.ExecuteScalar() as string;
+    }
+
+    /// <summary>Item ids of one run by key (immutable within a run, so shared by all threads).</summary>
+    private sealed class ItemCache(string token)
+    {
+        public string Token { get; } = token;
+
+        public ConcurrentDictionary<uint, string> Items { get; } = new();
     }
 
     /// <summary>A pooled read connection with its prepared statements (by SQL text; parameters $a, $b, $c).</summary>
@@ -582,19 +556,8 @@ public sealed class SqliteProfileStore : IProfileStore
                     DROP TABLE items;
                     ALTER TABLE profiles_next RENAME TO profiles;
                     ALTER TABLE items_next RENAME TO items;
-                    DELETE FROM meta;
                     """, tx);
-                using SqliteCommand cmd = _connection.CreateCommand();
-                cmd.Transaction = tx;
-                cmd.CommandText = "INSERT INTO meta (key, value) VALUES ($k, $v)";
-                SqliteParameter k = cmd.Parameters.Add("$k", SqliteType.Text);
-                SqliteParameter v = cmd.Parameters.Add("$v", SqliteType.Text);
-                foreach ((string key, string value) in MetadataPairs(SchemaVersion, metadata, _users))
-                {
-                    k.Value = key;
-                    v.Value = value;
-                    cmd.ExecuteNonQuery();
-                }
+                StoreCommon.WriteMeta(_connection, tx, "meta", SchemaVersion, metadata, _users);
                 tx.Commit();
             }
             catch (SqliteException e)

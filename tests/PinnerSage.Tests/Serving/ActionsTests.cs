@@ -133,14 +133,14 @@ public sealed class ActionsTests(ServingFixture fixture) : IClassFixture<Serving
         string ws = fixture.CloneWorkspace();
         string user = UserWithClusters(ws, 2);
         string item = fixture.World.ItemId(777);
-        await using RunningServer server = await fixture.StartAsync(ws);
+        // Strict run checks: the new run is seen by the very next request (the default notices it within a second).
+        await using RunningServer server = await fixture.StartAsync(ws, o => o with { RunCheckInterval = TimeSpan.Zero });
         await Json(await server.Client.PostAsync($"/v1/users/{user}/actions",
             Body($"[{{\"item_id\":\"{item}\",\"action\":\"click\",\"timestamp\":{Now - 60}}},{{\"item_id\":\"{item}\",\"action\":\"click\",\"timestamp\":{Now - 30}}}]")));
         JsonElement online = await Json(await server.Client.GetAsync($"/v1/users/{user}/interests"));
         Assert.Equal(2, online.GetProperty("pending_events").GetInt32());
 
         WorkspaceBuilder.RunBatch(PinnerSage.Serving.Workspace.Load(ws), new BatchOptions { Threads = 1 });
-        await Task.Delay(1100); // the server re-reads the run's metadata at most once a second
 
         JsonElement after = await Json(await server.Client.GetAsync($"/v1/users/{user}/interests"));
         Assert.Equal(0, after.GetProperty("pending_events").GetInt32());

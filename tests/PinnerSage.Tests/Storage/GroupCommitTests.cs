@@ -1,0 +1,38 @@
+using System.Collections.Concurrent;
+using PinnerSage.Storage;
+
+namespace PinnerSage.Tests.Storage;
+
+public sealed class GroupCommitTests
+{
+    [Fact]
+    public void ConcurrentRequestsShareWritesAndEachGetsItsOwnSequencesOrItsGroupsError()
+    {
+        var groups = new ConcurrentBag<int>();
+        // The "store": sequence = the event's timestamp; a group containing the item "fail" fails whole.
+        var commit = new GroupCommit(events =>
+        {
+            Thread.Sleep(2); // a durable commit takes time, so requests queue up behind it
+            groups.Add(events.Count);
+            if (events.Any(e => e.ItemId == "fail")) throw new InvalidOperationException("disk full");
+            return [.. events.Select(e => e.Timestamp)];
+        });
+        var failures = new ConcurrentBag<int>();
+        Parallel.For(0, 400, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            var events = Enumerable.Range(0, 1 + i % 4).Select(j => new ActionEvent("u", i == 123 ? "fail" : "x", "click", i * 10 + j)).ToList();
+            try
+            {
+                Assert.Equal(events.Select(e => e.Timestamp), commit.Append(events));
+            }
+            catch (IOException e)
+            {
+                Assert.Contains("disk full", e.Message);
+                failures.Add(i);
+            }
+        });
+        Assert.Contains(123, failures);
+        Assert.True(groups.Count < 400, "no two requests ever shared a commit");
+        Assert.True(failures.Count <= 8, "a failure spread beyond its group"); // at most one group of ≤ 8 waiting requests
+    }
+}
