@@ -41,8 +41,9 @@ public sealed class WebPageFixture : IAsyncLifetime
         {
             ExecutablePath = ChromiumPath,
             Headless = true,
-            // Chromium refuses its sandbox as root (CI runs as root); the page is our own, served from loopback.
-            Args = Environment.UserName == "root" ? ["--no-sandbox"] : [],
+            // Chromium refuses its sandbox as root (CI runs as root); the page is our own, served from loopback. A
+            // container's small /dev/shm would crash the renderer.
+            Args = Environment.UserName == "root" ? ["--no-sandbox", "--disable-dev-shm-usage"] : ["--disable-dev-shm-usage"],
             Timeout = 60_000,
         });
         _serving = new ServingFixture();
