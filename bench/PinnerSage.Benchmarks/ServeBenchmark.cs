@@ -283,8 +283,7 @@ public static class ServeBenchmark
                 var buffer = new Recommendation[k];
                 for (int i = range.Item1; i < range.Item2; i++)
                 {
-                    using StorePool.Lease lease = _state.Stores.Rent();
-                    PinnerSage.Profiles.ServedProfile? served = _state.Serve(lease.Store, users[i], out _);
+                    PinnerSage.Profiles.ServedProfile? served = _state.Serve(users[i], out _);
                     if (served is not null) recommender.Recommend(served.Profile, served.Now, buffer);
                 }
             });
@@ -298,21 +297,21 @@ public static class ServeBenchmark
             var buffer = new Recommendation[k];
             long get = 0, pending = 0, online = 0, recommend = 0, metadata = 0, serve = 0;
             int n = Math.Min(users.Length, 20_000);
-            using StorePool.Lease lease = _state.Stores.Rent();
+            IProfileStore store = _state.Store;
             for (int i = 0; i < n; i++)
             {
                 long t0 = Stopwatch.GetTimestamp();
-                var batch = lease.Store.Get(users[i]);
+                var batch = store.Get(users[i]);
                 long t1 = Stopwatch.GetTimestamp();
-                var events = lease.Store.GetPendingEvents(users[i], 20);
+                var events = store.GetPendingEvents(users[i], 20);
                 long t2 = Stopwatch.GetTimestamp();
-                long batchNow = lease.Store.GetMetadata()?.Now ?? 0;
+                long batchNow = store.GetMetadata()?.Now ?? 0;
                 long t3 = Stopwatch.GetTimestamp();
                 var served = _state.Online.Apply(users[i], batch, batchNow, [], _state.Now);
                 long t4 = Stopwatch.GetTimestamp();
                 recommender.Recommend(served.Profile, served.Now, buffer);
                 long t5 = Stopwatch.GetTimestamp();
-                _state.Serve(lease.Store, users[i], out _);
+                _state.Serve(users[i], out _);
                 long t6 = Stopwatch.GetTimestamp();
                 get += t1 - t0; pending += t2 - t1; metadata += t3 - t2; online += t4 - t3; recommend += t5 - t4; serve += t6 - t5;
                 GC.KeepAlive(events);
@@ -328,8 +327,7 @@ public static class ServeBenchmark
 
         public long LoggedEvents()
         {
-            using StorePool.Lease lease = _state.Stores.Rent();
-            return lease.Store.LastEventSequence();
+            return _state.Store.LastEventSequence();
         }
 
         public void Dispose()

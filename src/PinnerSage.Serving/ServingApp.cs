@@ -22,8 +22,8 @@ namespace PinnerSage.Serving;
 /// <c>POST /v1/users/{id}/actions</c>, <c>GET /health</c>, <c>GET /metrics</c>, <c>GET /openapi/v1.json</c>,
 /// and the page at <c>/</c> with <c>/assets/{file}</c>.</para>
 /// <para>Served profile = batch profile + pending online actions (<see cref="OnlineProfile"/>), read from the store
-/// on every request. A POST is acknowledged only after the store committed its events (<see cref="EventAppender"/>:
-/// group commit). Bad input never yields a 500: unknown user or item → 404; malformed JSON, too many events, k or
+/// on every request. A POST is acknowledged only after the store committed its events (the stores group concurrent
+/// appends into one transaction). Bad input never yields a 500: unknown user or item → 404; malformed JSON, too many events, k or
 /// medoids out of range, unknown action type, bad timestamp → 400; a body over the size limit → 413.</para>
 /// </remarks>
 public static class ServingApp
@@ -101,17 +101,15 @@ public static class ServingApp
 
     private static IResult Health(ServingState s)
     {
-        using StorePool.Lease lease = s.Stores.Rent();
-        long batchNow = s.Metadata(lease.Store)?.Now ?? 0;
-        return TypedResults.Json(new HealthResponse("ok", s.Items.Count, batchNow, lease.Store.LastEventSequence(), s.StoreKind),
+        long batchNow = s.Metadata()?.Now ?? 0;
+        return TypedResults.Json(new HealthResponse("ok", s.Items.Count, batchNow, s.Store.LastEventSequence(), s.StoreKind),
                                  ServingJsonContext.Default.HealthResponse);
     }
 
     private static IResult ListUsers(ServingState s, string? limit, string? prefix, string? after)
     {
         if (!TryParseRange(limit, 50, 1, MaxUsersLimit, "limit", out int n, out IResult? bad)) return bad;
-        using StorePool.Lease lease = s.Stores.Rent();
-        IReadOnlyList<string> users = lease.Store.ListUsers(string.IsNullOrEmpty(prefix) ? null : prefix,
+        IReadOnlyList<string> users = s.Store.ListUsers(string.IsNullOrEmpty(prefix) ? null : prefix,
                                                             string.IsNullOrEmpty(after) ? null : after, n + 1);
         string? next = null;
         if (users.Count > n)
@@ -124,9 +122,7 @@ public static class ServingApp
 
     private static IResult Interests(ServingState s, string id)
     {
-        ServedProfile? served;
-        ProfileRunMetadata? run;
-        using (StorePool.Lease lease = s.Stores.Rent()) served = s.Serve(lease.Store, id, out run);
+        ServedProfile? served = s.Serve(id, out ProfileRunMetadata? run);
         long batchNow = run?.Now ?? 0;
         if (served is null) return UnknownUser(id);
         IReadOnlyList<ProfileCluster> clusters = served.Profile.Clusters;
@@ -147,8 +143,7 @@ public static class ServingApp
     {
         if (!TryParseRange(k, 20, 1, MaxK, "k", out int kk, out IResult? bad)) return bad;
         if (!TryParseRange(medoids, 3, 1, MaxMedoids, "medoids", out int e, out bad)) return bad;
-        ServedProfile? served;
-        using (StorePool.Lease lease = s.Stores.Rent()) served = s.Serve(lease.Store, id, out _);
+        ServedProfile? served = s.Serve(id, out _);
         if (served is null) return UnknownUser(id);
         Recommender recommender = s.Recommender(kk, e);
         Recommendation[] buffer = ArrayPool<Recommendation>.Shared.Rent(kk);
@@ -226,7 +221,9 @@ public static class ServingApp
             if (!s.Items.TryGetRow(e.ItemId, out _))
                 return Problem(404, "Unknown item", $"Item '{e.ItemId}' is not in the catalogue's embeddings; nothing was logged.");
         }
-        IReadOnlyList<long> sequences = await s.Appender.AppendAsync(events);
+        // Durable before the acknowledgement: the store returns after its (group) commit.
+        IReadOnlyList<long> sequences = s.Store.AppendEvents(events);
+        s.Metrics.Appended(events.Count);
         return TypedResults.Json(new ActionsResponse(events.Count, sequences), ServingJsonContext.Default.ActionsResponse);
     }
 

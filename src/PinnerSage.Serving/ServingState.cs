@@ -8,12 +8,12 @@ using PinnerSage.Storage;
 namespace PinnerSage.Serving;
 
 /// <summary>Everything a serving process loads once: the workspace's embeddings, index and titles, the medoid
-/// neighbour cache, the online rule, store connections and the event appender.</summary>
+/// neighbour cache, the online rule and the store.</summary>
 /// <remarks>The online state is never cached in the process (our choice): every request reads the user's pending
 /// events from the store, so several instances sharing one PostgreSQL store, and a batch run committing underneath,
 /// are always seen at once. Caches: the paper's neighbour lists by medoid (they depend on the index alone), and decoded
 /// batch profiles keyed by the batch run (see <see cref="Serve"/>).</remarks>
-internal sealed class ServingState : IAsyncDisposable
+internal sealed class ServingState : IDisposable
 {
     private readonly ConcurrentDictionary<int, Recommender> _recommenders = new();
     private readonly string?[] _titles;
@@ -44,8 +44,7 @@ internal sealed class ServingState : IAsyncDisposable
             ActionTypes = Workspace.ActionTypes.Count > 0
                 ? new HashSet<string>(Workspace.ActionTypes, StringComparer.Ordinal)
                 : Workspace.ProfileOptions.IncludeActions;
-            Stores = new StorePool(() => ProfileStores.Open(Workspace.StoreLocation));
-            Appender = new EventAppender(ProfileStores.Open(Workspace.StoreLocation), Metrics);
+            Store = ProfileStores.Open(Workspace.StoreLocation);
             StoreKind = Workspace.IsFileStore(Workspace.StoreLocation) ? "sqlite" : "postgresql";
         }
         catch
@@ -69,9 +68,9 @@ internal sealed class ServingState : IAsyncDisposable
 
     public IReadOnlySet<string>? ActionTypes { get; }
 
-    public StorePool Stores { get; }
-
-    public EventAppender Appender { get; }
+    /// <summary>The store, shared by all requests: both stores are thread-safe (pooled read connections) and group
+    /// concurrent appends into one transaction and fsync (Storage/GroupCommit).</summary>
+    public IProfileStore Store { get; }
 
     public ServingMetrics Metrics { get; } = new();
 
@@ -92,14 +91,14 @@ internal sealed class ServingState : IAsyncDisposable
 
     /// <summary>The current batch run's metadata, re-read from the store at most every
     /// <see cref="ServeOptions.RunCheckInterval"/> (always when the interval is zero).</summary>
-    public ProfileRunMetadata? Metadata(IProfileStore store)
+    public ProfileRunMetadata? Metadata()
     {
         long interval = (long)Options.RunCheckInterval.TotalMilliseconds;
-        if (interval <= 0) return store.GetMetadata();
+        if (interval <= 0) return Store.GetMetadata();
         long tick = Environment.TickCount64;
         RunCheck? last = Volatile.Read(ref _runCheck);
         if (last is not null && tick - last.Tick < interval) return last.Run;
-        ProfileRunMetadata? run = store.GetMetadata();
+        ProfileRunMetadata? run = Store.GetMetadata();
         Volatile.Write(ref _runCheck, new RunCheck(run, tick));
         return run;
     }
@@ -118,17 +117,17 @@ internal sealed class ServingState : IAsyncDisposable
     /// pending events: events the new run consumed are then missing from the served profile for that moment (never
     /// lost: they are in the new run's profiles, served once the change is noticed).</item>
     /// </list></remarks>
-    public ServedProfile? Serve(IProfileStore store, string userId, out ProfileRunMetadata? run)
+    public ServedProfile? Serve(string userId, out ProfileRunMetadata? run)
     {
         bool strict = Options.RunCheckInterval <= TimeSpan.Zero;
         for (int attempt = 0; ; attempt++)
         {
-            ProfileRunMetadata? before = Metadata(store);
+            ProfileRunMetadata? before = Metadata();
             ProfileCache cache = CacheFor(before);
             bool cached = cache.TryGet(userId, out UserProfile? batch);
-            if (!cached) batch = store.Get(userId);
-            IReadOnlyList<LoggedEvent> pending = store.GetPendingEvents(userId, Options.MaxPendingEvents);
-            ProfileRunMetadata? after = strict ? store.GetMetadata() : before;
+            if (!cached) batch = Store.Get(userId);
+            IReadOnlyList<LoggedEvent> pending = Store.GetPendingEvents(userId, Options.MaxPendingEvents);
+            ProfileRunMetadata? after = strict ? Store.GetMetadata() : before;
             if (!Equals(before, after) && attempt < 5) continue;
             if (!cached) cache.Add(userId, batch is null ? null : Canonical(batch));
             run = after;
@@ -188,10 +187,9 @@ internal sealed class ServingState : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public void Dispose()
     {
-        await Appender.DisposeAsync().ConfigureAwait(false);
-        Stores.Dispose();
+        Store.Dispose();
         Items.Dispose();
     }
 }

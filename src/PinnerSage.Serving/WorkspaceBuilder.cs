@@ -102,12 +102,9 @@ public static class WorkspaceBuilder
             ?? throw new InvalidOperationException($"{workspace.Directory}: the workspace has no actions file to rebuild from.");
         using ItemEmbeddings items = ItemEmbeddings.Load(workspace.EmbeddingsPath, workspace.IdsPath);
         using IProfileStore store = ProfileStores.Open(workspace.StoreLocation);
-        long upTo = store.LastEventSequence();
-        using IProfileReplaceSession session = store.BeginReplaceAll();
         var job = new ProfileBatchJob(items, workspace.ProfileOptions, batchOptions);
-        BatchSummary summary = job.Run(actions, [session], progress);
-        session.Commit(new ProfileRunMetadata(SqliteProfileStore.SchemaVersion, summary.Now, DateTimeOffset.UtcNow, OptionsJson(workspace.ProfileOptions),
-                                              summary.UsersWritten, actions) { ConsumedEventSequence = upTo });
+        BatchSummary summary = job.RunIntoStore(actions, store, s => new ProfileRunMetadata(SqliteProfileStore.SchemaVersion, s.Now,
+            DateTimeOffset.UtcNow, OptionsJson(workspace.ProfileOptions), s.UsersWritten, actions), progress: progress);
         return summary;
     }
 

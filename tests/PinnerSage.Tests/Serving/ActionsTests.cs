@@ -140,7 +140,8 @@ public sealed class ActionsTests(ServingFixture fixture) : IClassFixture<Serving
         JsonElement online = await Json(await server.Client.GetAsync($"/v1/users/{user}/interests"));
         Assert.Equal(2, online.GetProperty("pending_events").GetInt32());
 
-        WorkspaceBuilder.RunBatch(PinnerSage.Serving.Workspace.Load(ws), new BatchOptions { Threads = 1 });
+        BatchSummary summary = WorkspaceBuilder.RunBatch(PinnerSage.Serving.Workspace.Load(ws), new BatchOptions { Threads = 1 });
+        Assert.Equal(2, summary.LoggedEventsRead); // folded into the user's action stream
 
         JsonElement after = await Json(await server.Client.GetAsync($"/v1/users/{user}/interests"));
         Assert.Equal(0, after.GetProperty("pending_events").GetInt32());
