@@ -351,13 +351,20 @@ public sealed class AmazonJsonLinesTests
             using var warm = new ActionsTsvReader(new StringReader(text), "mem");
             while (warm.MoveNext()) { }
         }
-        using var r = new ActionsTsvReader(new StringReader(text), "mem");
-        for (int i = 0; i < 10; i++) Assert.True(r.MoveNext());
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        int n = 0;
-        while (r.MoveNext()) n++;
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated == 0, $"{allocated} bytes allocated over {n} lines");
-        Assert.Equal(1990, n);
+        // Best of several passes, as for TSV: a per-line allocation shows in every pass, while background tier-up
+        // under a loaded test run can charge a one-off allocation to this thread.
+        long minimum = long.MaxValue;
+        for (int pass = 0; pass < 10 && minimum > 0; pass++)
+        {
+            using var r = new ActionsTsvReader(new StringReader(text), "mem");
+            for (int i = 0; i < 10; i++) Assert.True(r.MoveNext());
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            int n = 0;
+            while (r.MoveNext()) n++;
+            minimum = Math.Min(minimum, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(1990, n);
+            if (minimum > 0) Thread.Sleep(50);
+        }
+        Assert.True(minimum == 0, $"{minimum} bytes allocated over 1,990 lines in the best of 10 passes");
     }
 }
