@@ -43,9 +43,10 @@ public sealed record ServedProfile(UserProfile Profile, IReadOnlyList<ClusterSou
 /// and the <see cref="MaxPending"/> most recent (by timestamp, then arrival) are kept.</item>
 /// <item>They are Ward-clustered with the batch's α and λ (<see cref="UserProfileBuilder"/>, the same code as the
 /// batch) with singletons kept: one fresh action must change the profile at once, so it may not be dropped by the cut.</item>
-/// <item>An online cluster folds into a batch cluster when its medoid is a member of that cluster, or else when the
-/// squared Euclidean distance between its medoid and the nearest batch medoid (unit-normalised vectors when the options
-/// normalise) is ≤ α — two singletons at that distance would merge in Ward at height ≤ α. Folding adds importance and
+/// <item>An online cluster folds into a batch cluster when its medoid is a member of that cluster, or else into the batch
+/// cluster with the smallest Ward merge distance 2·n₁·n₂/(n₁+n₂)·‖m₁ − m₂‖² (n = distinct items, m = medoids standing
+/// in for the centres, unit-normalised vectors when the options normalise) when that distance is ≤ α — i.e. when Ward
+/// with the batch's cut would have merged the two. Folding adds importance and
 /// size, keeps the batch medoid (its neighbour list stays cached) and prepends the online members, most recent first.
 /// Every other online cluster becomes an <see cref="ClusterSource.Online"/> cluster with its own medoid.</item>
 /// <item>All clusters are sorted by decreasing importance (ties by ordinal medoid id), as batch profiles are.</item>
@@ -178,14 +179,15 @@ public sealed class OnlineProfile
             {
                 Load(orow, a);
                 double best = double.PositiveInfinity;
+                int onlineItems = o.Members.Count;
                 for (int c = 0; c < batchCount; c++)
                 {
                     if (!_items.TryGetRow(clusters[c].Medoid, out int brow)) continue;
                     Load(brow, b);
-                    double dist = PairwiseDistances.SquaredEuclidean(a, b);
-                    if (dist < best)
+                    double cost = WardMergeCost(onlineItems, clusters[c].BatchMembers.Count, PairwiseDistances.SquaredEuclidean(a, b));
+                    if (cost < best)
                     {
-                        best = dist;
+                        best = cost;
                         target = c;
                     }
                 }
@@ -213,6 +215,13 @@ public sealed class OnlineProfile
             });
         }
     }
+
+    /// <summary>Ward's merge distance, on the α scale (squared scipy height), of two clusters of n₁ and n₂ distinct items
+    /// whose centres are <paramref name="squaredDistance"/> apart: 2·n₁·n₂/(n₁+n₂)·‖c₁ − c₂‖². The medoids stand in for
+    /// the centres (our choice: the served profile keeps medoids, not centroids). Two singletons give the plain squared
+    /// distance; a large batch cluster asks a single online item to lie within α/2, as Ward itself would.</summary>
+    internal static double WardMergeCost(int n1, int n2, double squaredDistance)
+        => 2.0 * n1 * n2 / (n1 + n2) * squaredDistance;
 
     private void Load(int row, Span<float> destination)
     {

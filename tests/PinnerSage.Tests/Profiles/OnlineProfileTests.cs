@@ -160,6 +160,10 @@ public sealed class OnlineProfileTests
         foreach (ProfileCluster c in batch?.Clusters ?? [])
             result.Add((c.Medoid, c.Importance * decay, c.Size, ClusterSource.Batch, [.. c.Members]));
         int batchCount = result.Count;
+        int[] batchItems = [.. (batch?.Clusters ?? []).Select(c => c.Members.Count)];
+        // Ward's merge distance of an online group (g items) and a batch cluster, medoids standing in for the centres.
+        double Cost(int g, int c, double[] medoidVector) =>
+            2.0 * g * batchItems[c] / (g + batchItems[c]) * Sq(medoidVector, Vector(items, result[c].Medoid));
 
         var used = pending.Select((a, i) => (a, i)).Where(x => x.a.Timestamp <= at && x.a.Timestamp > at - 90 * 86400)
             .OrderBy(x => x.a.Timestamp).ThenBy(x => x.i).Select(x => x.a).ToArray();
@@ -180,8 +184,8 @@ public sealed class OnlineProfileTests
                 if (result[c].Members.Contains(medoidId)) target = c;
             if (target < 0 && batchCount > 0)
             {
-                int best = Enumerable.Range(0, batchCount).OrderBy(c => Sq(points[medoid], Vector(items, result[c].Medoid))).First();
-                if (Sq(points[medoid], Vector(items, result[best].Medoid)) <= Alpha) target = best;
+                int best = Enumerable.Range(0, batchCount).OrderBy(c => Cost(g.Length, c, points[medoid])).First();
+                if (Cost(g.Length, best, points[medoid]) <= Alpha) target = best;
             }
             if (target < 0)
             {
