@@ -17,6 +17,8 @@ switch (command)
         return RetrievalBenchmark.Run(rest);
     case "itemsage-gemm":
         return GemmBenchmark.Run(rest);
+    case "itemsage-train":
+        return ItemSageTrainBenchmark.Run(rest);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(ClusteringBenchmark).Assembly).Run(rest);
         return 0;
@@ -28,6 +30,7 @@ switch (command)
               hnsw [--quick] [--n N] [--kernels]                      HNSW vs hnswlib: build, q/s at recall 0.95/0.99, memory
               retrieval [--users 20000] [--items 50000]              PinnerSage candidates/s: HNSW, + medoid cache, exact; candidate recall
               itemsage-gemm [--quick]                                GEMM GFLOP/s vs measured FMA peak, tower examples/s
+              itemsage-train [--quick]                               training examples/s (transformer, MLP) vs PyTorch CPU
               micro [BenchmarkDotNet arguments]                      kernel micro-benchmarks (e.g. --filter *ActionsReader*)
             """);
         return 3;
