@@ -29,6 +29,7 @@ public static class GemmBenchmark
         md.AppendLine($"Machine: {Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}, " +
                       $"AVX2 {Avx2.IsSupported}, FMA {Fma.IsSupported}, AVX-512F {Avx512F.IsSupported}; .NET {Environment.Version}.");
         md.AppendLine("Command: `dotnet run -c Release --project bench/PinnerSage.Benchmarks -- itemsage-gemm`");
+        md.AppendLine($"Load average (1 min) at the start: {LoadAverage()}{{END}}.");
         md.AppendLine();
 
         int maxThreads = Math.Min(2, Environment.ProcessorCount);
@@ -153,9 +154,22 @@ public static class GemmBenchmark
         md.AppendLine();
         md.AppendLine("Timings on a shared 2-core machine are noisy (the peak and the GEMM compete with other processes; a ratio above 100% " +
                       "means the peak run was interrupted more than the GEMM run); the load average is printed above — compare runs made on an idle machine.");
+        md.Replace("{END}", $", at the end: {LoadAverage()} (on 2 cores, anything above ≈ 0.5 means other processes took cycles)");
         AtomicFile.WriteText(output, w => w.Write(md.ToString()));
         Console.WriteLine($"wrote {output}");
         return 0;
+    }
+
+    internal static string LoadAverage()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
     }
 
     /// <summary>Raises <paramref name="peak"/>[t] to the best of several FMA-peak runs on t threads.</summary>

@@ -134,7 +134,7 @@ public static class ItemSageTrainBenchmark
         md.AppendLine();
         md.AppendLine($"Machine: {Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}; " +
                       $".NET {Environment.Version}; PyTorch {rows.Select(r => r["torch"]?.GetValue<string>()).FirstOrDefault(v => v is not null) ?? "not found"} " +
-                      $"(Debian python3-torch). Load average at the end: {LoadAverage()}.");
+                      $"(Debian python3-torch). Load average (1 min) at the end: {GemmBenchmark.LoadAverage()}.");
         md.AppendLine("Command: `dotnet run -c Release --project bench/PinnerSage.Benchmarks -- itemsage-train`");
         md.AppendLine();
         md.AppendLine("A step = sample B pairs and M random catalogue negatives, encode the B queries, B positives and M negatives with the " +
@@ -170,18 +170,6 @@ public static class ItemSageTrainBenchmark
         var array = new JsonArray([.. rows.Select(r => (JsonNode)r.DeepClone())]);
         AtomicFile.WriteText(json, w => w.Write(array.ToJsonString(new JsonSerializerOptions { WriteIndented = true })));
         Console.WriteLine($"wrote {output} and {json}");
-    }
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
-        }
-        catch (IOException)
-        {
-            return "n/a";
-        }
     }
 
     private static string? Arg(string[] args, string name)
