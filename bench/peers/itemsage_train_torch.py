@@ -137,7 +137,9 @@ def main():
     times.sort()
     median = times[len(times) // 2]
     total = sum(times)
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "steps": steps,
+    with open("/proc/self/maps") as maps:
+        blas = next((line.split()[-1] for line in maps if "blas" in line.split()[-1]), "unknown")
+    print(json.dumps({"torch": torch.__version__, "blas": blas, "threads": torch.get_num_threads(), "steps": steps,
                       "median_step_seconds": median, "examples_per_second": batch * steps / total,
                       "examples_per_second_median": batch / median}))
 
