@@ -23,6 +23,8 @@ switch (command)
         return GemmBenchmark.Run(rest);
     case "stores":
         return StoresBenchmark.Run(rest);
+    case "itemsage-train":
+        return ItemSageTrainBenchmark.Run(rest);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(ClusteringBenchmark).Assembly).Run(rest);
         return 0;
@@ -37,6 +39,7 @@ switch (command)
               serve [--users 100000] [--items 100000] [--duration 15] [--connections 16]   HTTP service under wrk: recommendations warm/cold, actions/s
               itemsage-gemm [--quick]                                GEMM GFLOP/s vs measured FMA peak, tower examples/s
               stores [--users 100000] [--appends 2000] [--threads 8] [--postgres CONNSTRING]   event appends/s, batch write, reads: SQLite vs PostgreSQL
+              itemsage-train [--quick]                               training examples/s (transformer, MLP) vs PyTorch CPU
               micro [BenchmarkDotNet arguments]                      kernel micro-benchmarks (e.g. --filter *ActionsReader*)
             """);
         return 3;

@@ -121,21 +121,36 @@ internal static class ItemSageCommand
     private static Command CreateEval()
     {
         var json = new Option<string?>("--json") { Description = "Write the results as JSON: variant → task → metric → value." };
-        var budget = new Option<double>("--budget-seconds") { Description = "Total training time, split evenly over the trained models.", DefaultValueFactory = _ => 180 };
-        var steps = new Option<int?>("--steps") { Description = "Fixed steps per trained model instead of a time budget (reproducible)." };
+        var budget = new Option<double?>("--budget-seconds") { Description = "Train for a wall-clock budget instead of fixed steps: total seconds, split evenly over the trained models (results depend on the machine's load)." };
+        var steps = new Option<int>("--steps") { Description = "Training steps per trained model, the same for every variant (the default budget; reproducible).", DefaultValueFactory = _ => ItemSageEvaluation.DefaultSteps };
         var variants = new Option<string?>("--variants") { Description = "Only these variants: " + string.Join(",", ItemSageEvaluation.VariantNames) };
         var maxPairs = new Option<int>("--max-test-pairs") { Description = "Evaluate at most N test pairs per task.", DefaultValueFactory = _ => 2000 };
-        var lr = new Option<float?>("--lr") { Description = "Peak AdamW learning rate (default 2e-3)." };
-        var dropout = new Option<float?>("--dropout") { Description = "Dropout of the towers (default 0.1)." };
+        var lr = new Option<float?>("--lr") { Description = "Peak AdamW learning rate of every tower (default: each tower's tuned rate)." };
+        var dropout = new Option<float?>("--dropout") { Description = "Dropout of the transformer (default: the tuned value)." };
         var dModel = new Option<int?>("--d-model") { Description = "Transformer width (default 64)." };
+        var headHidden = new Option<int?>("--head-hidden") { Description = "Hidden width of the output head of every tower (default: each tower's tuned width)." };
         var batch = new Option<int?>("--batch") { Description = "Pairs per batch (default 128; as many random negatives)." };
         var cmd = new Command("eval", "Ablation: recall@10/@50 of the engaged item on the later held-out period, per task, for popularity and ItemSage variants.")
         {
-            Dataset, json, budget, steps, variants, maxPairs, TextFields, Vectors, Seed, Window, MinValue, lr, dropout, dModel, batch,
+            Dataset, json, budget, steps, variants, maxPairs, TextFields, Vectors, Seed, Window, MinValue, lr, dropout, dModel, headHidden, batch,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             var defaults = new ItemSageEvalOptions();
+            ItemSageTrainingOptions Training(ItemSageTrainingOptions t) => t with
+            {
+                Seed = pr.GetValue(Seed),
+                LearningRate = pr.GetValue(lr) ?? t.LearningRate,
+                BatchSize = pr.GetValue(batch) ?? t.BatchSize,
+                RandomNegatives = pr.GetValue(batch) ?? t.RandomNegatives,
+            };
+            ItemSageModelOptions Model(ItemSageModelOptions m) => m with
+            {
+                Seed = pr.GetValue(Seed),
+                Dropout = pr.GetValue(dropout) ?? m.Dropout,
+                DModel = pr.GetValue(dModel) ?? m.DModel,
+                HeadHidden = pr.GetValue(headHidden) ?? m.HeadHidden,
+            };
             var options = defaults with
             {
                 BudgetSeconds = pr.GetValue(budget),
@@ -144,19 +159,10 @@ internal static class ItemSageCommand
                 MaxTestPairsPerTask = pr.GetValue(maxPairs),
                 Features = FeatureOptions(pr),
                 Pairs = PairOptions(pr),
-                Training = defaults.Training with
-                {
-                    Seed = pr.GetValue(Seed),
-                    LearningRate = pr.GetValue(lr) ?? defaults.Training.LearningRate,
-                    BatchSize = pr.GetValue(batch) ?? defaults.Training.BatchSize,
-                    RandomNegatives = pr.GetValue(batch) ?? defaults.Training.RandomNegatives,
-                },
-                Model = defaults.Model with
-                {
-                    Seed = pr.GetValue(Seed),
-                    Dropout = pr.GetValue(dropout) ?? defaults.Model.Dropout,
-                    DModel = pr.GetValue(dModel) ?? defaults.Model.DModel,
-                },
+                Training = Training(defaults.Training),
+                MlpTraining = Training(defaults.MlpTraining),
+                Model = Model(defaults.Model),
+                MlpModel = Model(defaults.MlpModel),
             };
             IAnsiConsole console = AnsiConsole.Console;
             string datasetPath = pr.GetValue(Dataset)!;

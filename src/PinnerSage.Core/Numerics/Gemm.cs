@@ -13,8 +13,8 @@ namespace PinnerSage.Numerics;
 /// <see cref="NR"/>-wide column panels that stay in L3/L2, an M-block of A (<see cref="MC"/> × KC) is packed into
 /// <see cref="MR"/>-tall row panels that stay in L2, and an MR × NR = 6 × 16 register tile (12 Vector256
 /// accumulators, two B loads and one A broadcast per step) runs FMAs out of L1.
-/// Threads split the M-blocks of one packed B block (our choice: every thread reads the same packed B, and M is the
-/// large dimension at the model's shapes). Each element of C is owned by exactly one thread and is summed in the
+/// Threads own disjoint blocks of C, split along N or M (see <see cref="RunPartitioned"/>; our choice), each a
+/// serial multiply with its own packing. Each element of C is owned by exactly one thread and is summed in the
 /// same order (K-blocks in order, p within a block in order) whatever the thread count, so results are bitwise
 /// deterministic. Partial tiles are computed into a scratch tile and copied. Cost Θ(m·n·k) flops; packing is
 /// Θ(m·k·⌈n/NC⌉ + k·n).
@@ -34,6 +34,9 @@ internal static unsafe class Gemm
     /// <summary>Threads used when a caller does not say (the machine's processor count); the ItemSage layers' row-parallel
     /// kernels (LayerNorm, hash-embedding sums) use the same setting, so one knob sets the model's parallelism.</summary>
     public static int DefaultThreads { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>Parallel options capped at <see cref="DefaultThreads"/>, for the layers' row-parallel loops.</summary>
+    internal static ParallelOptions ParallelOptions => new() { MaxDegreeOfParallelism = Math.Max(1, DefaultThreads) };
 
     /// <summary>When set, <see cref="ProfiledTicks"/> accumulates the Stopwatch ticks spent in multiplies (benchmarks
     /// use it to show how much of a model pass is GEMM).</summary>
@@ -67,10 +70,48 @@ internal static unsafe class Gemm
         fixed (float* pb = b)
         fixed (float* pc = c)
         {
-            var job = new Job(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
-            job.Run(threads);
+            RunPartitioned(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, threads);
         }
         if (Profile) Interlocked.Add(ref ProfiledTicks, Stopwatch.GetTimestamp() - start);
+    }
+
+    /// <summary>Splits C into independent blocks, one serial multiply each (no barrier, no shared packed panel).
+    /// The split runs along the dimension whose duplicated packing is cheaper: N blocks (whole M per block) re-pack
+    /// all of op(A), costing m·k per block, M blocks re-pack all of op(B), costing k·n, so N is split when m ≤ n.
+    /// That also keeps large-K shapes (weight gradients: m, n ≈ 512–1024, k ≈ 8,000) from paying a barrier and a
+    /// single-threaded B pack per K-block, which held them below half the peak on 2 threads. Block edges are
+    /// multiples of the register tile, and each element's sum (K-blocks in order, p in order within a block) never
+    /// depends on its block, so results are bitwise identical for any thread count.</summary>
+    private static void RunPartitioned(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda,
+                                       float* b, int ldb, float beta, float* c, int ldc, int threads)
+    {
+        bool splitN = m <= n;
+        int extent = splitN ? n : m, unit = splitN ? NR : MR;
+        int units = (extent + unit - 1) / unit;
+        // Two blocks per thread when each stays at least 8 tiles wide: a delayed thread (shared machine) then leaves
+        // half as much work for the others to wait on.
+        int blocks = Math.Min(units, units >= 16 * threads ? 2 * threads : threads);
+        if (threads <= 1 || blocks <= 1)
+        {
+            new Job(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc).Run();
+            return;
+        }
+        void Block(int i)
+        {
+            int first = (int)((long)units * i / blocks) * unit, last = Math.Min(extent, (int)((long)units * (i + 1) / blocks) * unit);
+            if (last <= first) return;
+            if (splitN)
+            {
+                float* bj = transB ? b + (long)first * ldb : b + first;
+                new Job(transA, transB, m, last - first, k, alpha, a, lda, bj, ldb, beta, c + first, ldc).Run();
+            }
+            else
+            {
+                float* ai = transA ? a + first : a + (long)first * lda;
+                new Job(transA, transB, last - first, n, k, alpha, ai, lda, b, ldb, beta, c + (long)first * ldc, ldc).Run();
+            }
+        }
+        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = threads }, Block);
     }
 
     private static void ScaleC(int m, int n, float beta, Span<float> c, int ldc)
@@ -92,7 +133,7 @@ internal static unsafe class Gemm
         private readonly float _alpha, _beta;
         private readonly float* _a, _b, _c;
         private float* _packedB;
-        private int _jc, _nc, _pc, _kc, _mcBlock;
+        private int _jc, _nc, _pc, _kc;
 
         public Job(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb,
                    float beta, float* c, int ldc)
@@ -103,14 +144,8 @@ internal static unsafe class Gemm
             _c = c;
         }
 
-        public void Run(int threads)
+        public void Run()
         {
-            // Block height: MC, lowered (to a multiple of MR, at least 4·MR) when M is short so that every thread gets
-            // about four blocks and none idles at the end. Heights only regroup whole MR-row tiles, and a tile's sums
-            // do not depend on its block, so results stay identical for any thread count.
-            _mcBlock = threads == 1 ? MC : Math.Clamp(RoundUp((_m + 4 * threads - 1) / (4 * threads), MR), 4 * MR, MC);
-            int mBlocks = (_m + _mcBlock - 1) / _mcBlock;
-            threads = Math.Min(threads, mBlocks);
             int maxNc = Math.Min(NC, RoundUp(_n, NR));
             float[] packedB = ArrayPool<float>.Shared.Rent(KC * maxNc + 16);
             try
@@ -118,6 +153,7 @@ internal static unsafe class Gemm
                 fixed (float* pbBase = packedB)
                 {
                     _packedB = AlignUp(pbBase);
+                    int mBlocks = (_m + MC - 1) / MC;
                     for (_jc = 0; _jc < _n; _jc += NC)
                     {
                         _nc = Math.Min(NC, _n - _jc);
@@ -125,20 +161,7 @@ internal static unsafe class Gemm
                         {
                             _kc = Math.Min(KC, _k - _pc);
                             PackB();
-                            if (threads == 1)
-                            {
-                                for (int blk = 0; blk < mBlocks; blk++) RunMBlock(blk);
-                            }
-                            else
-                            {
-                                // Static interleaved assignment: block blk goes to worker blk % threads, so a block's
-                                // owner never depends on timing (and the sum order never depends on the owner).
-                                int t = threads;
-                                Parallel.For(0, t, new ParallelOptions { MaxDegreeOfParallelism = t }, w =>
-                                {
-                                    for (int blk = w; blk < mBlocks; blk += t) RunMBlock(blk);
-                                });
-                            }
+                            for (int blk = 0; blk < mBlocks; blk++) RunMBlock(blk);
                         }
                     }
                 }
@@ -151,8 +174,8 @@ internal static unsafe class Gemm
 
         private void RunMBlock(int blk)
         {
-            int ic = blk * _mcBlock;
-            int mc = Math.Min(_mcBlock, _m - ic);
+            int ic = blk * MC;
+            int mc = Math.Min(MC, _m - ic);
             float[] packedA = ArrayPool<float>.Shared.Rent(MC * KC + 16);
             try
             {

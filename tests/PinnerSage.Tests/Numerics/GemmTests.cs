@@ -39,18 +39,30 @@ public sealed class GemmTests
                 }
     }
 
-    [Fact]
-    public void ResultsAreBitwiseIdenticalForAnyThreadCount()
+    /// <summary>Both split directions (N blocks when m ≤ n, M blocks otherwise), every transposition, β ≠ 0, and
+    /// thread counts that give uneven blocks: the threaded result is bitwise the serial one.</summary>
+    [Theory]
+    [InlineData(301, 203, 517)]
+    [InlineData(203, 301, 517)]
+    [InlineData(40, 700, 600)]
+    [InlineData(700, 40, 300)]
+    public void ResultsAreBitwiseIdenticalForAnyThreadCount(int m, int n, int k)
     {
-        var random = new Random(5);
-        int m = 301, n = 203, k = 517;
-        float[] a = Random(random, m * k), b = Random(random, k * n);
-        float[] c1 = new float[m * n], c2 = new float[m * n], c3 = new float[m * n];
-        Gemm.Multiply(false, false, m, n, k, 1f, a, k, b, n, 0f, c1, n, threads: 1);
-        Gemm.Multiply(false, false, m, n, k, 1f, a, k, b, n, 0f, c2, n, threads: 2);
-        Gemm.Multiply(false, false, m, n, k, 1f, a, k, b, n, 0f, c3, n, threads: 3);
-        Assert.Equal(c1, c2);
-        Assert.Equal(c1, c3);
+        var random = new Random(m + n + k);
+        foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+            {
+                int lda = ta ? m : k, ldb = tb ? k : n;
+                float[] a = Random(random, m * k), b = Random(random, k * n), c0 = Random(random, m * n);
+                float[] serial = (float[])c0.Clone();
+                Gemm.Multiply(ta, tb, m, n, k, 0.75f, a, lda, b, ldb, 0.5f, serial, n, threads: 1);
+                foreach (int threads in new[] { 2, 3, 4 })
+                {
+                    float[] c = (float[])c0.Clone();
+                    Gemm.Multiply(ta, tb, m, n, k, 0.75f, a, lda, b, ldb, 0.5f, c, n, threads);
+                    Assert.True(serial.AsSpan().SequenceEqual(c), $"ta={ta} tb={tb} threads={threads}");
+                }
+            }
     }
 
     private static float[] Random(Random random, int n)

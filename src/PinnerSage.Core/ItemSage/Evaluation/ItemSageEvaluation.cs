@@ -9,21 +9,27 @@ namespace PinnerSage.ItemSage.Evaluation;
 /// <summary>Options of the ItemSage ablation (<see cref="ItemSageEvaluation.Run"/>).</summary>
 public sealed record ItemSageEvalOptions
 {
-    /// <summary>Total training time, split evenly over the trained variants (so the whole run takes about this plus
-    /// feature building and scoring). Ignored when <see cref="StepsPerVariant"/> is set.</summary>
-    public double BudgetSeconds { get; init; } = 180;
+    /// <summary>The default budget: training steps per trained model, the same for every variant (deterministic and
+    /// independent of the machine's speed and load). Ignored when <see cref="BudgetSeconds"/> is set.</summary>
+    public int StepsPerVariant { get; init; } = ItemSageEvaluation.DefaultSteps;
 
-    /// <summary>Fixed steps per trained variant instead of a time budget (deterministic results).</summary>
-    public int? StepsPerVariant { get; init; }
+    /// <summary>Optional wall-clock budget instead of <see cref="StepsPerVariant"/>: total training time, split evenly
+    /// over the trained models (results then depend on the machine and its load).</summary>
+    public double? BudgetSeconds { get; init; }
 
-    /// <summary>Model shape of every trained variant (feature sizes are filled in per variant).</summary>
+    /// <summary>Model shape of every transformer variant (feature sizes are filled in per variant).</summary>
     public ItemSageModelOptions Model { get; init; } = ItemSageEvaluation.SmallModel;
 
     /// <summary>Training options of the full model; ablations change one thing each.</summary>
-    public ItemSageTrainingOptions Training { get; init; } = new()
-    {
-        BatchSize = 128, RandomNegatives = 128, Steps = 100_000, WarmupSteps = 30, LearningRate = 2e-3f,
-    };
+    public ItemSageTrainingOptions Training { get; init; } = ItemSageEvaluation.DefaultTraining;
+
+    /// <summary>Model shape of the MLP-concat baseline (its own tuned setting, found with the same search as the
+    /// transformer's: bench/results/itemsage-eval.md).</summary>
+    public ItemSageModelOptions MlpModel { get; init; } = ItemSageEvaluation.SmallModel;
+
+    /// <summary>Training options of the MLP-concat baseline (same loss, batch and steps as the transformer; its own
+    /// tuned learning rate).</summary>
+    public ItemSageTrainingOptions MlpTraining { get; init; } = ItemSageEvaluation.DefaultTraining;
 
     /// <summary>Pair building and the time split.</summary>
     public PairOptions Pairs { get; init; } = new();
@@ -43,11 +49,14 @@ public sealed record ItemSageEvalOptions
     /// <summary>Checks the options.</summary>
     public void Validate()
     {
-        if (!(BudgetSeconds > 0)) throw new ArgumentOutOfRangeException(nameof(BudgetSeconds), BudgetSeconds, "must be > 0");
-        if (StepsPerVariant is int s) ArgumentOutOfRangeException.ThrowIfNegativeOrZero(s, nameof(StepsPerVariant));
+        if (BudgetSeconds is double b && !(b > 0)) throw new ArgumentOutOfRangeException(nameof(BudgetSeconds), b, "must be > 0");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(StepsPerVariant);
         ArgumentNullException.ThrowIfNull(Model);
         ArgumentNullException.ThrowIfNull(Training);
+        ArgumentNullException.ThrowIfNull(MlpModel);
+        ArgumentNullException.ThrowIfNull(MlpTraining);
         Training.Validate();
+        MlpTraining.Validate();
         Pairs.Validate();
         Features.Validate();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxTestPairsPerTask);
@@ -83,18 +92,31 @@ public sealed record VariantRun(int Steps, double Seconds, double ExamplesPerSec
 /// <c>vectors-only</c> (only when the dataset has both kinds; otherwise they equal <c>transformer</c> and are left out);
 /// <c>mlp-concat</c> (the paper's baseline tower on the same features and loss); <c>single-task</c> (one model per task,
 /// trained on that task's pairs only and evaluated on it; only with ≥ 2 tasks); <c>no-random-negatives</c>;
-/// <c>no-logq</c>. Query side: the shared tower (no query space exists in the generic layout). Budget: equal training
-/// time per trained model (our choice: the fair comparison under a wall-clock budget), or equal steps.</remarks>
+/// <c>no-logq</c>. Query side: the shared tower (no query space exists in the generic layout). Budget (our choice): the
+/// same number of training steps for every trained model, so results are reproducible and do not depend on the
+/// machine's load; optionally equal wall-clock time per model instead. Each tower has its own learning rate and shape,
+/// tuned with the same search effort (bench/results/itemsage-eval.md).</remarks>
 public static class ItemSageEvaluation
 {
     /// <summary>Variant names in report order.</summary>
     public static readonly IReadOnlyList<string> VariantNames =
         ["popularity", "transformer", "text-only", "vectors-only", "mlp-concat", "single-task", "no-random-negatives", "no-logq"];
 
-    /// <summary>A small model for a few-minute evaluation on 2 cores (our choice).</summary>
+    /// <summary>Training steps per trained model of the default budget (our choice: a full ablation of one of the
+    /// real datasets then takes a few minutes on 2 idle cores; bench/results/itemsage-eval.md).</summary>
+    public const int DefaultSteps = 1000;
+
+    /// <summary>Training options of the eval's models (our choice; bench/results/itemsage-eval.md has the search).</summary>
+    public static ItemSageTrainingOptions DefaultTraining { get; } = new()
+    {
+        BatchSize = 128, RandomNegatives = 128, Steps = DefaultSteps, WarmupSteps = 30, LearningRate = 2e-3f,
+    };
+
+    /// <summary>A small model for a few-minute evaluation on 2 cores (our choice; dropout 0 and the widths are the
+    /// result of the tuning in bench/results/itemsage-eval.md: at 1,000 steps neither tower overfits).</summary>
     public static ItemSageModelOptions SmallModel { get; } = new()
     {
-        HashRows = 20_000, HashDim = 64, DModel = 64, Heads = 4, Layers = 1, FfnDim = 128, Dropout = 0.1f,
+        HashRows = 20_000, HashDim = 64, DModel = 64, Heads = 4, Layers = 1, FfnDim = 128, Dropout = 0f,
         HeadHidden = 128, OutputDim = 64,
     };
 
@@ -127,7 +149,7 @@ public static class ItemSageEvaluation
             if (applies && Wanted(v)) plan.Add(v);
         }
         int models = plan.Sum(v => v == "single-task" ? trainedTasks.Length : 1);
-        TimeSpan perModel = TimeSpan.FromSeconds(options.BudgetSeconds / Math.Max(1, models));
+        TimeSpan? perModel = options.BudgetSeconds is double budget ? TimeSpan.FromSeconds(budget / Math.Max(1, models)) : null;
 
         var results = new Dictionary<string, Dictionary<string, Dictionary<string, double>>>(StringComparer.Ordinal);
         var runs = new Dictionary<string, VariantRun>(StringComparer.Ordinal);
@@ -169,9 +191,11 @@ public static class ItemSageEvaluation
                 }
                 else
                 {
-                    (float[] emb, VariantRun run) = TrainAndEmbed(v, v == "mlp-concat", features, pairs, training, options, perModel, progress);
+                    bool mlp = v == "mlp-concat";
+                    (float[] emb, VariantRun run) = TrainAndEmbed(v, mlp, features, pairs, mlp ? options.MlpTraining with { Seed = training.Seed } : training,
+                        options, perModel, progress);
                     runs[v] = run;
-                    results[v] = RecallAtK.Evaluate(pairs.Test, tasks, features.ItemCount, RecallAtK.FromEmbeddings(emb, options.Model.OutputDim),
+                    results[v] = RecallAtK.Evaluate(pairs.Test, tasks, features.ItemCount, RecallAtK.FromEmbeddings(emb, ShapeOf(options, mlp).OutputDim),
                         options.Ks, options.MaxTestPairsPerTask);
                 }
                 log?.Invoke(Summary(v, results[v], options.Ks));
@@ -195,18 +219,18 @@ public static class ItemSageEvaluation
     }
 
     private static (float[] Embeddings, VariantRun Run) TrainAndEmbed(string name, bool mlp, ItemSageFeatures features,
-        EngagementPairs pairs, ItemSageTrainingOptions training, ItemSageEvalOptions options, TimeSpan budget,
+        EngagementPairs pairs, ItemSageTrainingOptions training, ItemSageEvalOptions options, TimeSpan? budget,
         Action<string, TrainingProgress>? progress)
     {
         var clock = Stopwatch.StartNew();
-        int steps = options.StepsPerVariant ?? CalibrateSteps(mlp, features, pairs, training, options, budget);
+        int steps = budget is TimeSpan b ? CalibrateSteps(mlp, features, pairs, training, options, b) : options.StepsPerVariant;
         training = training with { Steps = steps };
-        IItemTower tower = CreateTower(features, options.Model, mlp);
+        IItemTower tower = CreateTower(features, ShapeOf(options, mlp), mlp);
         var trainer = new ItemSageTrainer(tower, features, pairs.Train, pairs.Tasks, training);
         // Under a time budget the calibrated schedule is only an estimate: train on (at the final learning rate) until
         // the budget is spent, so every model gets the same time.
-        double loss = options.StepsPerVariant is null
-            ? trainer.Train(p => progress?.Invoke(name, p), budget - clock.Elapsed, untilStep: int.MaxValue)
+        double loss = budget is TimeSpan limit
+            ? trainer.Train(p => progress?.Invoke(name, p), limit - clock.Elapsed, untilStep: int.MaxValue)
             : trainer.Train(p => progress?.Invoke(name, p));
         double seconds = clock.Elapsed.TotalSeconds;
         float[] embeddings = ItemSageEmbedder.EmbedAll(tower, features);
@@ -219,7 +243,7 @@ public static class ItemSageEvaluation
         ItemSageEvalOptions options, TimeSpan budget)
     {
         var clock = Stopwatch.StartNew();
-        var probe = new ItemSageTrainer(CreateTower(features, options.Model, mlp), features, pairs.Train, pairs.Tasks, training with { Steps = 12 });
+        var probe = new ItemSageTrainer(CreateTower(features, ShapeOf(options, mlp), mlp), features, pairs.Train, pairs.Tasks, training with { Steps = 12 });
         for (int i = 0; i < 4; i++) probe.TrainStep(); // warm-up: JIT and first-touch allocations
         TimeSpan start = clock.Elapsed;
         const int timed = 8;
@@ -227,6 +251,9 @@ public static class ItemSageEvaluation
         double perStep = (clock.Elapsed - start).TotalSeconds / timed;
         return (int)Math.Clamp((budget - clock.Elapsed).TotalSeconds / Math.Max(perStep, 1e-6), 10, 1_000_000);
     }
+
+    private static ItemSageModelOptions ShapeOf(ItemSageEvalOptions options, bool mlp) =>
+        mlp ? options.MlpModel with { Seed = options.Model.Seed } : options.Model;
 
     private static string Summary(string variant, Dictionary<string, Dictionary<string, double>> r, IReadOnlyList<int> ks) =>
         variant + ": " + string.Join("; ", r.Select(kv => kv.Key + " " + string.Join(" ",

@@ -160,6 +160,7 @@ public sealed class ItemSageFeatures : IItemFeatureSource, IDisposable
                 ReadOnlySpan<float> v = _sets[s].Vector(row);
                 float norm = System.Numerics.Tensors.TensorPrimitives.Norm(v);
                 if (norm > 0) System.Numerics.Tensors.TensorPrimitives.Multiply(v, MathF.Sqrt(v.Length) / norm, dest[..v.Length]);
+                batch.ImageSet[b * batch.MaxImages + count] = s;
                 count++;
             }
             batch.ImageCount[b] = count;

@@ -54,7 +54,7 @@ internal sealed class ClsAttention
             fixed (byte* pm = keyMask)
             {
                 var a = new Ptrs(px, pu, pz, pp, pm, null, null, null);
-                if (batch >= 16) Parallel.For(0, batch, b => ForwardItem(a, b));
+                if (batch >= 16 && Gemm.DefaultThreads > 1) Parallel.For(0, batch, Gemm.ParallelOptions, b => ForwardItem(a, b));
                 else for (int b = 0; b < batch; b++) ForwardItem(a, b);
             }
         }
@@ -81,7 +81,7 @@ internal sealed class ClsAttention
             fixed (float* px = x, pu = _u, pz = _z, pp = _p, pdz = _dz, pdu = _du, pdx = dx)
             {
                 var a = new Ptrs(px, pu, pz, pp, null, pdz, pdu, pdx);
-                if (batch >= 16) Parallel.For(0, batch, b => BackwardItem(a, b));
+                if (batch >= 16 && Gemm.DefaultThreads > 1) Parallel.For(0, batch, Gemm.ParallelOptions, b => BackwardItem(a, b));
                 else for (int b = 0; b < batch; b++) BackwardItem(a, b);
             }
         }

@@ -24,6 +24,8 @@ public sealed class ItemFeatureBatch
         Tokens = new int[Math.Max(16, capacity * textFields * 8)];
         ImageCount = new int[capacity];
         Images = new float[(long)capacity * maxImages * imageDim];
+        ImageSet = new int[capacity * maxImages];
+        for (int i = 0; i < ImageSet.Length; i++) ImageSet[i] = i % maxImages;
     }
 
     /// <summary>Most items the batch holds.</summary>
@@ -49,6 +51,11 @@ public sealed class ItemFeatureBatch
 
     /// <summary>Present pretrained vectors per item.</summary>
     public int[] ImageCount { get; }
+
+    /// <summary>Which vector set each present vector comes from: <c>ImageSet[b·MaxImages + j]</c> ∈ [0, MaxImages) for
+    /// j &lt; ImageCount[b], increasing in j. Starts as j (every set present); a source that skips an item's missing
+    /// sets writes the real set indices. Towers with one projection per vector set read it.</summary>
+    public int[] ImageSet { get; }
 
     /// <summary>Pretrained vectors, [Capacity, MaxImages, ImageDim] row-major.</summary>
     public float[] Images { get; }
@@ -88,6 +95,12 @@ public sealed class ItemFeatureBatch
             {
                 if ((uint)ImageCount[b] > (uint)MaxImages)
                     throw new ArgumentException($"ImageCount[{b}] = {ImageCount[b]} outside [0, {MaxImages}]");
+                for (int j = 0; j < ImageCount[b]; j++)
+                {
+                    int set = ImageSet[b * MaxImages + j];
+                    if ((uint)set >= (uint)MaxImages || (j > 0 && set <= ImageSet[b * MaxImages + j - 1]))
+                        throw new ArgumentException($"ImageSet[{b}, {j}] = {set}: set indices must increase within [0, {MaxImages})");
+                }
             }
         }
     }

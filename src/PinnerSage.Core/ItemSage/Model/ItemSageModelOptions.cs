@@ -16,6 +16,12 @@ public sealed record ItemSageModelOptions
     /// <summary>Most pretrained vectors per item.</summary>
     public int MaxImages { get; init; } = 20;
 
+    /// <summary>One input projection per vector set (pretrained-vector slot j always holds set j, projected by its own
+    /// Linear) instead of one shared by all vectors. Vector sets from different models (an image encoder, a language
+    /// model) are different feature groups (our choice; the paper's 20 images are one group). Default false (one
+    /// shared projection, the format of earlier model files).</summary>
+    public bool ProjectionPerVectorSet { get; init; }
+
     /// <summary>Rows of the shared hash table E [HashRows, HashDim].</summary>
     public int HashRows { get; init; } = 100_000;
 

@@ -7,7 +7,8 @@ namespace PinnerSage.ItemSage.Model;
 
 /// <summary>Creates, saves and loads ItemSage product towers.</summary>
 /// <remarks>File format (little-endian): magic "ISAGETWR", int32 version (2), int32 kind (0 transformer,
-/// 1 MLP-concat), the options as fixed fields (13 int32, 1 float32, 1 uint64), int64 parameter count, the parameters
+/// 1 MLP-concat), the options as fixed fields (12 int32, an int32 of flags — bit 0 = one projection per vector set,
+/// 0 in files written before it existed, which therefore load unchanged —, 1 float32, 1 uint64), int64 parameter count, the parameters
 /// as float32, and a uint64 <see cref="Checksum64"/> of the header and the parameters (combined per section, as in
 /// the HNSW file; version 1 used FNV-1a). Written atomically (temp file + rename).</remarks>
 public static class ItemSageTower
@@ -15,6 +16,7 @@ public static class ItemSageTower
     internal const int TransformerKind = 0;
     internal const int MlpConcatKind = 1;
     private const int Version = 2;
+    private const int PerVectorSetFlag = 1;
     private static ReadOnlySpan<byte> Magic => "ISAGETWR"u8;
 
     /// <summary>The paper's transformer tower.</summary>
@@ -55,10 +57,10 @@ public static class ItemSageTower
             HashDim = r.Int(), DModel = r.Int(), Heads = r.Int(), Layers = r.Int(), FfnDim = r.Int(),
             HeadHidden = r.Int(), OutputDim = r.Int(),
         };
-        int reserved = r.Int();
-        o = o with { Dropout = r.Float(), Seed = r.ULong() };
+        int flags = r.Int();
+        o = o with { Dropout = r.Float(), Seed = r.ULong(), ProjectionPerVectorSet = (flags & PerVectorSetFlag) != 0 };
         long count = r.Long();
-        if (reserved != 0 || count < 0 || bytes.Length != header + count * 4 + 8)
+        if ((flags & ~PerVectorSetFlag) != 0 || count < 0 || bytes.Length != header + count * 4 + 8)
             throw new DataFormatException(path, 0, null, "truncated or inconsistent model file");
         ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(bytes.Length - 8));
         if (stored != Checksum(bytes.AsSpan(0, header), bytes.AsSpan(header, (int)(count * 4))))
@@ -89,7 +91,8 @@ public static class ItemSageTower
             Int(Version);
             Int(kind);
             foreach (int v in (int[])[o.VocabularySize, o.TextFields, o.ImageDim, o.MaxImages, o.HashRows, o.HashDim,
-                                      o.DModel, o.Heads, o.Layers, o.FfnDim, o.HeadHidden, o.OutputDim, 0])
+                                      o.DModel, o.Heads, o.Layers, o.FfnDim, o.HeadHidden, o.OutputDim,
+                                      o.ProjectionPerVectorSet ? PerVectorSetFlag : 0])
                 Int(v);
             Int(BitConverter.SingleToInt32Bits(o.Dropout));
             byte[] tail = new byte[16];

@@ -6,9 +6,10 @@ namespace PinnerSage.ItemSage.Model;
 /// <remarks>
 /// Sequence per item, S = 1 + MaxImages + TextFields positions: [CLS], one slot per pretrained vector, one per text
 /// field. Image slots hold ImageProjection(vector) and text slots TextProjection(LayerNorm(hash-embedding sum)) —
-/// one shared Linear per feature group, as in the paper. A learned embedding per slot (its field type/position) is
-/// added to every present slot (our choice: it tells the encoder which field a text vector came from); [CLS] is a
-/// learned vector. Absent slots (missing images, empty fields) are zero rows masked as keys.
+/// one shared Linear per feature group, as in the paper; with <see cref="ItemSageModelOptions.ProjectionPerVectorSet"/>
+/// every vector set is its own group (its own Linear and its own slot). A learned embedding per slot (its field type/position) is
+/// added to every present slot (our choice: it tells the encoder which field a text vector came from; initialised at
+/// the unit scale of the projected features); [CLS] is a learned vector. Absent slots (missing images, empty fields) are zero rows masked as keys.
 /// Then <see cref="ItemSageModelOptions.Layers"/> pre-norm encoder layers (the last computes only the [CLS] query)
 /// and the head [CLS] → LayerNorm → Linear → GELU → Linear → L2.
 /// Parameter layout (in order): text group (E, W, LN, projection), image projection, [CLS], slot embeddings,
@@ -19,7 +20,8 @@ internal sealed class ItemSageTransformer : IItemTower
 {
     private readonly ParameterStore _store;
     private readonly TextFieldEncoder? _text;
-    private readonly Linear? _textProj, _imageProj;
+    private readonly Linear? _textProj;
+    private readonly Linear[] _imageProj;
     private readonly EncoderLayer[] _layers;
     private readonly ProjectionHead _head;
     private readonly int _cls, _slots, _s, _d, _imageSlots;
@@ -27,6 +29,7 @@ internal sealed class ItemSageTransformer : IItemTower
     private byte[] _mask = [];
     private int[] _imagePos = [], _textPos = [];
     private int _imageCount;
+    private int[] _groupStart = [];
     private float[] _imageIn = [], _imageOut = [], _textOut = [], _dRows = [], _dText = [];
     private float[][] _acts = [];
     private float[][] _dActs = [];
@@ -44,7 +47,10 @@ internal sealed class ItemSageTransformer : IItemTower
             _text = new TextFieldEncoder(_store, options.VocabularySize, options.HashRows, options.HashDim, options.TextFields);
             _textProj = new Linear(_store, options.HashDim, _d);
         }
-        if (options.ImageDim > 0) _imageProj = new Linear(_store, options.ImageDim, _d);
+        int projections = options.ImageDim == 0 ? 0 : options.ProjectionPerVectorSet ? options.MaxImages : 1;
+        _imageProj = new Linear[projections];
+        for (int i = 0; i < projections; i++) _imageProj[i] = new Linear(_store, options.ImageDim, _d);
+        _groupStart = new int[projections + 1];
         _cls = _store.Reserve(_d, decay: false);
         _slots = _store.Reserve((_s - 1) * _d, decay: false);
         _layers = new EncoderLayer[options.Layers];
@@ -56,6 +62,9 @@ internal sealed class ItemSageTransformer : IItemTower
         TouchedRows = _text is null ? new SparseRowSet() : new SparseRowSet(_text.Hash.TableE, _text.Hash.TableW);
         Initialize();
     }
+
+    /// <summary>Initial standard deviation of the per-slot embeddings.</summary>
+    internal const float SlotEmbeddingStd = 1f;
 
     public ItemSageModelOptions Options { get; }
 
@@ -71,10 +80,14 @@ internal sealed class ItemSageTransformer : IItemTower
     {
         _text?.Initialize(_store);
         _textProj?.Initialize(_store.NextRandom());
-        _imageProj?.Initialize(_store.NextRandom());
+        foreach (Linear proj in _imageProj) proj.Initialize(_store.NextRandom());
         var random = _store.NextRandom();
+        // [CLS] starts small (LN₁ rescales its row anyway). The slot embeddings start at the unit scale of the projected
+        // features (our choice; 0.02 before): every text field and vector set shares its group's projection, so its
+        // slot embedding is the only thing that tells attention which field a row is, and at 0.02 attention starts out
+        // field-blind and learns that slowly (bench/results/itemsage-eval.md, tuning table).
         Span<float> p = _store.P(_cls, _d + (_s - 1) * _d);
-        for (int i = 0; i < p.Length; i++) p[i] = (float)random.NextGaussian() * 0.02f;
+        for (int i = 0; i < p.Length; i++) p[i] = (float)random.NextGaussian() * (i < _d ? 0.02f : SlotEmbeddingStd);
         foreach (EncoderLayer layer in _layers) layer.Initialize(_store);
         _head.Initialize(_store);
     }
@@ -123,20 +136,33 @@ internal sealed class ItemSageTransformer : IItemTower
             mask[b * s] = 1;
             cls.CopyTo(x.Slice(b * s * d, d));
         }
-        if (_imageProj is not null)
+        if (_imageProj.Length > 0)
         {
-            int dim = Options.ImageDim, count = 0;
-            for (int b = 0; b < n; b++)
+            // Rows grouped by projection (one group when shared: item-major order), so each projection is one GEMM.
+            // With one projection per set, slot 1 + set holds that set's vector; shared, vectors fill slots in order.
+            int dim = Options.ImageDim, count = 0, max = Options.MaxImages;
+            bool perSet = _imageProj.Length > 1;
+            for (int g = 0; g < _imageProj.Length; g++)
             {
-                for (int j = 0; j < batch.ImageCount[b]; j++)
+                _groupStart[g] = count;
+                for (int b = 0; b < n; b++)
                 {
-                    batch.Images.AsSpan((b * Options.MaxImages + j) * dim, dim)
-                         .CopyTo(_imageIn.AsSpan(count * dim, dim));
-                    _imagePos[count++] = b * s + 1 + j;
+                    for (int j = 0; j < batch.ImageCount[b]; j++)
+                    {
+                        int set = batch.ImageSet[b * max + j];
+                        if (perSet && set != g) continue;
+                        batch.Images.AsSpan((b * max + j) * dim, dim).CopyTo(_imageIn.AsSpan(count * dim, dim));
+                        _imagePos[count++] = b * s + 1 + (perSet ? set : j);
+                    }
                 }
             }
+            _groupStart[_imageProj.Length] = count;
             _imageCount = count;
-            _imageProj.Forward(_imageIn, count, _imageOut);
+            for (int g = 0; g < _imageProj.Length; g++)
+            {
+                int start = _groupStart[g], rows = _groupStart[g + 1] - start;
+                _imageProj[g].Forward(_imageIn.AsSpan(start * dim), rows, _imageOut.AsSpan(start * d));
+            }
             Scatter(_imageOut, _imagePos.AsSpan(0, count), x, mask, slots);
         }
         if (_text is not null && _textProj is not null)
@@ -179,10 +205,15 @@ internal sealed class ItemSageTransformer : IItemTower
         for (int l = _layers.Length - 1; l >= 0; l--) _layers[l].Backward(_acts[l], _dActs[l + 1], _dActs[l]);
         Span<float> dCls = _store.G(_cls, d), dSlots = _store.G(_slots, (s - 1) * d);
         for (int b = 0; b < n; b++) TensorPrimitives.Add(dCls, dx.Slice(b * s * d, d), dCls);
-        if (_imageProj is not null)
+        if (_imageProj.Length > 0)
         {
             Gather(dx, _imagePos.AsSpan(0, _imageCount), dSlots, _dRows);
-            _imageProj.Backward(_imageIn, _dRows, _imageCount, []);
+            int dim = Options.ImageDim;
+            for (int g = 0; g < _imageProj.Length; g++)
+            {
+                int start = _groupStart[g], rows = _groupStart[g + 1] - start;
+                _imageProj[g].Backward(_imageIn.AsSpan(start * dim), _dRows.AsSpan(start * d), rows, []);
+            }
         }
         if (_text is not null && _textProj is not null)
         {

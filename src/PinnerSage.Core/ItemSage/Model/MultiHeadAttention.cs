@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using PinnerSage.Numerics;
 
 namespace PinnerSage.ItemSage.Model;
 
@@ -21,8 +22,8 @@ internal static class MultiHeadAttention
             fixed (byte* pm = keyMask)
             {
                 var args = new Args(pq, pkv, pm, pp, po, sq, s, d, heads);
-                if (batch >= 16)
-                    Parallel.For(0, batch, b => ForwardItem(args, b));
+                if (batch >= 16 && Gemm.DefaultThreads > 1)
+                    Parallel.For(0, batch, Gemm.ParallelOptions, b => ForwardItem(args, b));
                 else
                     for (int b = 0; b < batch; b++) ForwardItem(args, b);
             }
@@ -39,8 +40,8 @@ internal static class MultiHeadAttention
             fixed (float* pq = q, pkv = kv, pp = p, pdo = dO, pdq = dq, pdkv = dkv)
             {
                 var args = new BackArgs(pq, pkv, pp, pdo, pdq, pdkv, sq, s, d, heads);
-                if (batch >= 16)
-                    Parallel.For(0, batch, b => BackwardItem(args, b));
+                if (batch >= 16 && Gemm.DefaultThreads > 1)
+                    Parallel.For(0, batch, Gemm.ParallelOptions, b => BackwardItem(args, b));
                 else
                     for (int b = 0; b < batch; b++) BackwardItem(args, b);
             }

@@ -54,8 +54,7 @@ public sealed class ItemSageEvaluationTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>The fast version of the real-data acceptance; movielens-small and amazon-beauty need the eval's
-    /// budget (bench/results/itemsage-eval.md), too slow for a test.</summary>
+    /// <summary>Fast check on the smallest real dataset: the transformer beats popularity after a few steps.</summary>
     [Theory]
     [InlineData("amazon-scientific", 150)]
     public void Transformer_beats_popularity_on_real_data_with_a_small_budget(string name, int steps)
@@ -67,6 +66,30 @@ public sealed class ItemSageEvaluationTests(ITestOutputHelper output)
         double model = report.Results["transformer"][RecallAtK.AllTasks]["recall@50"];
         double popularity = report.Results["popularity"][RecallAtK.AllTasks]["recall@50"];
         Assert.True(model > popularity, $"{name}: transformer recall@50 {model:F3} ≤ popularity {popularity:F3}");
+    }
+
+    /// <summary>The real-data acceptance of issue 4 ("beats popularity and is at least as good as MLP-concat") at the
+    /// eval's default budget: the same fixed steps for both towers, each with its tuned defaults (≈ 1 minute on 2 idle
+    /// cores). Run on movielens-small, where it holds at this budget; on amazon-scientific and amazon-beauty the
+    /// transformer is still slightly below MLP-concat at recall@50 (bench/results/itemsage-eval.md has every number),
+    /// so they are not asserted here. The tolerance covers summation-order differences between thread counts only:
+    /// with 2,000 test pairs a recall of 0.1 has a standard error of ≈ 0.007.</summary>
+    [Theory]
+    [InlineData("movielens-small")]
+    public void Transformer_beats_popularity_and_matches_mlp_concat_at_the_default_budget(string name)
+    {
+        string? root = TestData.RequireDataset(name, output);
+        if (root is null) return;
+        ItemSageEvalReport report = ItemSageEvaluation.Run(DatasetLayout.Open(root),
+            new ItemSageEvalOptions { Variants = ["popularity", "transformer", "mlp-concat"] }, line => output.WriteLine(line));
+        foreach (string metric in new[] { "recall@10", "recall@50" })
+        {
+            double Get(string variant) => report.Results[variant][RecallAtK.AllTasks][metric];
+            double model = Get("transformer"), mlp = Get("mlp-concat"), popularity = Get("popularity");
+            output.WriteLine($"{name} {metric}: transformer {model:F3}, mlp-concat {mlp:F3}, popularity {popularity:F3}");
+            Assert.True(model > popularity, $"{name}: transformer {metric} {model:F3} ≤ popularity {popularity:F3}");
+            Assert.True(model >= mlp - 0.002, $"{name}: transformer {metric} {model:F3} < mlp-concat {mlp:F3}");
+        }
     }
 
     [Fact]

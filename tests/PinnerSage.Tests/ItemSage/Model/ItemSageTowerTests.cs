@@ -28,6 +28,9 @@ public sealed class ItemSageTowerTests
                 for (int k = 0; k < len; k++) batch.Tokens[t++] = random.Next(o.VocabularySize);
             }
             batch.ImageCount[b] = o.ImageDim > 0 ? random.Next(0, o.MaxImages + 1) : 0;
+            // Which sets are present: a random increasing subset (missing sets are skipped, as ItemSageFeatures does).
+            int[] sets = [.. Enumerable.Range(0, o.MaxImages).OrderBy(_ => random.Next()).Take(batch.ImageCount[b]).Order()];
+            sets.CopyTo(batch.ImageSet, b * o.MaxImages);
             for (int j = 0; j < o.MaxImages * o.ImageDim; j++)
                 batch.Images[b * o.MaxImages * o.ImageDim + j] = (float)(random.NextDouble() * 2 - 1);
         }
@@ -39,12 +42,14 @@ public sealed class ItemSageTowerTests
         transformer ? ItemSageTower.CreateTransformer(o) : ItemSageTower.CreateMlpConcat(o);
 
     [Theory]
-    [InlineData(true, 2, true)]
-    [InlineData(true, 1, false)]
-    [InlineData(false, 1, false)]
-    public void EveryParameterGradientMatchesFiniteDifferences(bool transformer, int layers, bool training)
+    [InlineData(true, 2, true, false)]
+    [InlineData(true, 1, false, false)]
+    [InlineData(true, 1, true, true)]
+    [InlineData(false, 1, false, false)]
+    [InlineData(false, 1, false, true)]
+    public void EveryParameterGradientMatchesFiniteDifferences(bool transformer, int layers, bool training, bool perSet)
     {
-        var o = Small with { Layers = layers };
+        var o = Small with { Layers = layers, ProjectionPerVectorSet = perSet };
         IItemTower tower = Create(transformer, o);
         // Move the parameters off their initial values (unit gains, zero biases) so every path is exercised.
         var random = new Random(4);
@@ -168,6 +173,12 @@ public sealed class ItemSageTowerTests
     public void SaveLoadRoundTripsAndRejectsDamage(bool transformer)
     {
         using var dir = new TempDir();
+        IItemTower perSet = Create(transformer, Small with { ProjectionPerVectorSet = true });
+        perSet.Save(dir.File("per-set.bin"));
+        IItemTower perSetLoaded = ItemSageTower.Load(dir.File("per-set.bin"));
+        Assert.Equal(perSet.Options, perSetLoaded.Options);
+        Assert.Equal(perSet.Parameters, perSetLoaded.Parameters);
+        File.Delete(dir.File("per-set.bin"));
         IItemTower tower = Create(transformer, Small);
         string path = dir.File("model.bin");
         tower.Save(path);
