@@ -122,7 +122,11 @@ internal static class ItemSageCommand
     {
         var json = new Option<string?>("--json") { Description = "Write the results as JSON: variant → task → metric → value." };
         var budget = new Option<double?>("--budget-seconds") { Description = "Train for a wall-clock budget instead of fixed steps: total seconds, split evenly over the trained models (results depend on the machine's load)." };
-        var steps = new Option<int>("--steps") { Description = "Training steps per trained model, the same for every variant (the default budget; reproducible).", DefaultValueFactory = _ => ItemSageEvaluation.DefaultSteps };
+        var steps = new Option<int?>("--steps") { Description = $"Train every model exactly N steps, no validation selection (implies --no-select; default with --no-select: {ItemSageEvaluation.DefaultSteps})." };
+        var noSelect = new Option<bool>("--no-select") { Description = "Fixed steps (--steps) instead of the default model selection on the validation split." };
+        var maxSteps = new Option<int>("--max-steps") { Description = "Validation selection (the default): train every model up to N steps and evaluate its checkpoint with the best validation recall@50.", DefaultValueFactory = _ => ItemSageEvaluation.DefaultMaxSteps };
+        var validateEvery = new Option<int>("--validate-every") { Description = "Validation selection: steps between validation points.", DefaultValueFactory = _ => ItemSageEvaluation.DefaultValidateEvery };
+        var maxValidation = new Option<int>("--max-validation-pairs") { Description = "Validation selection: validation pairs scored per point (evenly spaced, tasks pooled).", DefaultValueFactory = _ => 2000 };
         var variants = new Option<string?>("--variants") { Description = "Only these variants: " + string.Join(",", ItemSageEvaluation.VariantNames) };
         var maxPairs = new Option<int>("--max-test-pairs") { Description = "Evaluate at most N test pairs per task.", DefaultValueFactory = _ => 2000 };
         var lr = new Option<float?>("--lr") { Description = "Peak AdamW learning rate of every tower (default: each tower's tuned rate)." };
@@ -132,7 +136,7 @@ internal static class ItemSageCommand
         var batch = new Option<int?>("--batch") { Description = "Pairs per batch (default 128; as many random negatives)." };
         var cmd = new Command("eval", "Ablation: recall@10/@50 of the engaged item on the later held-out period, per task, for popularity and ItemSage variants.")
         {
-            Dataset, json, budget, steps, variants, maxPairs, TextFields, Vectors, Seed, Window, MinValue, lr, dropout, dModel, headHidden, batch,
+            Dataset, json, budget, steps, noSelect, maxSteps, validateEvery, maxValidation, variants, maxPairs, TextFields, Vectors, Seed, Window, MinValue, lr, dropout, dModel, headHidden, batch,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -154,7 +158,11 @@ internal static class ItemSageCommand
             var options = defaults with
             {
                 BudgetSeconds = pr.GetValue(budget),
-                StepsPerVariant = pr.GetValue(steps),
+                StepsPerVariant = pr.GetValue(steps) ?? ItemSageEvaluation.DefaultSteps,
+                SelectOnValidation = !pr.GetValue(noSelect) && pr.GetValue(steps) is null,
+                MaxSteps = pr.GetValue(maxSteps),
+                ValidateEvery = pr.GetValue(validateEvery),
+                MaxValidationPairs = pr.GetValue(maxValidation),
                 Variants = SplitList(pr.GetValue(variants)),
                 MaxTestPairsPerTask = pr.GetValue(maxPairs),
                 Features = FeatureOptions(pr),
@@ -179,8 +187,11 @@ internal static class ItemSageCommand
             console.Write(ResultsTable(report));
             foreach ((string name, VariantRun run) in report.Runs)
             {
+                string selected = run.SelectedStep is int step
+                    ? string.Create(CultureInfo.InvariantCulture, $", selected step {step:N0} (validation recall@50 {run.ValidationRecall:F4})")
+                    : "";
                 console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{name}: {run.Steps:N0} steps in {run.Seconds:F1} s, {run.ExamplesPerSecond:N0} examples/s, final loss {run.FinalLoss:F3}"));
+                    $"{name}: {run.Steps:N0} steps in {run.Seconds:F1} s, {run.ExamplesPerSecond:N0} examples/s, final loss {run.FinalLoss:F3}{selected}"));
             }
             if (pr.GetValue(json) is string jsonPath)
                 report.WriteJson(jsonPath);
@@ -325,7 +336,7 @@ internal static class ItemSageCommand
 
     private static Table ResultsTable(ItemSageEvalReport report)
     {
-        var table = new Table().AddColumns("variant", "task", "recall@10", "recall@50", "pairs");
+        var table = new Table().AddColumns("variant", "task", "recall@10", "recall@50", "pairs", "selected step");
         foreach ((string variant, var tasks) in report.Results)
         {
             foreach ((string task, var m) in tasks)
@@ -333,7 +344,8 @@ internal static class ItemSageCommand
                 table.AddRow(Markup.Escape(variant), Markup.Escape(task),
                     m.GetValueOrDefault("recall@10").ToString("F4", CultureInfo.InvariantCulture),
                     m.GetValueOrDefault("recall@50").ToString("F4", CultureInfo.InvariantCulture),
-                    m.GetValueOrDefault("pairs").ToString("F0", CultureInfo.InvariantCulture));
+                    m.GetValueOrDefault("pairs").ToString("F0", CultureInfo.InvariantCulture),
+                    m.TryGetValue(ItemSageEvaluation.SelectedStepKey, out double step) ? step.ToString("F0", CultureInfo.InvariantCulture) : "–");
             }
         }
         return table;

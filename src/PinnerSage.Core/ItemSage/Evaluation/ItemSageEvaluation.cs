@@ -9,8 +9,23 @@ namespace PinnerSage.ItemSage.Evaluation;
 /// <summary>Options of the ItemSage ablation (<see cref="ItemSageEvaluation.Run"/>).</summary>
 public sealed record ItemSageEvalOptions
 {
-    /// <summary>The default budget: training steps per trained model, the same for every variant (deterministic and
-    /// independent of the machine's speed and load). Ignored when <see cref="BudgetSeconds"/> is set.</summary>
+    /// <summary>The default: model selection on the validation split. Every trained model trains up to
+    /// <see cref="MaxSteps"/>, its validation recall@50 is measured every <see cref="ValidateEvery"/> steps and the
+    /// best checkpoint is evaluated on the test period (<see cref="ValidationSelection"/>). False = train exactly
+    /// <see cref="StepsPerVariant"/> steps. Ignored when <see cref="BudgetSeconds"/> is set.</summary>
+    public bool SelectOnValidation { get; init; } = true;
+
+    /// <summary>Maximum training steps per model under validation selection (also the length of its schedule).</summary>
+    public int MaxSteps { get; init; } = ItemSageEvaluation.DefaultMaxSteps;
+
+    /// <summary>Steps between validation points under validation selection.</summary>
+    public int ValidateEvery { get; init; } = ItemSageEvaluation.DefaultValidateEvery;
+
+    /// <summary>Validation pairs scored at each validation point (evenly spaced; of the model's tasks, pooled).</summary>
+    public int MaxValidationPairs { get; init; } = 2000;
+
+    /// <summary>Fixed training steps per trained model when <see cref="SelectOnValidation"/> is false, the same for
+    /// every variant (deterministic and independent of the machine's speed and load).</summary>
     public int StepsPerVariant { get; init; } = ItemSageEvaluation.DefaultSteps;
 
     /// <summary>Optional wall-clock budget instead of <see cref="StepsPerVariant"/>: total training time, split evenly
@@ -51,6 +66,9 @@ public sealed record ItemSageEvalOptions
     {
         if (BudgetSeconds is double b && !(b > 0)) throw new ArgumentOutOfRangeException(nameof(BudgetSeconds), b, "must be > 0");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(StepsPerVariant);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxSteps);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ValidateEvery);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxValidationPairs);
         ArgumentNullException.ThrowIfNull(Model);
         ArgumentNullException.ThrowIfNull(Training);
         ArgumentNullException.ThrowIfNull(MlpModel);
@@ -83,7 +101,14 @@ public sealed record ItemSageEvalReport(
 }
 
 /// <summary>How one trained model of a variant ran.</summary>
-public sealed record VariantRun(int Steps, double Seconds, double ExamplesPerSecond, double FinalLoss);
+/// <param name="Steps">Steps trained.</param>
+/// <param name="Seconds">Wall time (training, and validation when selecting).</param>
+/// <param name="ExamplesPerSecond">Training pairs per second of wall time.</param>
+/// <param name="FinalLoss">Mean training loss at the last step trained.</param>
+/// <param name="SelectedStep">Under validation selection: the step of the evaluated checkpoint; otherwise null.</param>
+/// <param name="ValidationRecall">Under validation selection: that checkpoint's validation recall@50.</param>
+public sealed record VariantRun(int Steps, double Seconds, double ExamplesPerSecond, double FinalLoss, int? SelectedStep = null,
+    double? ValidationRecall = null);
 
 /// <summary>The ItemSage ablation: popularity and trained variants, recall@k of the engaged item against the whole
 /// catalogue on the held-out later period, per task.</summary>
@@ -92,9 +117,11 @@ public sealed record VariantRun(int Steps, double Seconds, double ExamplesPerSec
 /// <c>vectors-only</c> (only when the dataset has both kinds; otherwise they equal <c>transformer</c> and are left out);
 /// <c>mlp-concat</c> (the paper's baseline tower on the same features and loss); <c>single-task</c> (one model per task,
 /// trained on that task's pairs only and evaluated on it; only with ≥ 2 tasks); <c>no-random-negatives</c>;
-/// <c>no-logq</c>. Query side: the shared tower (no query space exists in the generic layout). Budget (our choice): the
-/// same number of training steps for every trained model, so results are reproducible and do not depend on the
-/// machine's load; optionally equal wall-clock time per model instead. Each tower has its own learning rate and shape,
+/// <c>no-logq</c>. Query side: the shared tower (no query space exists in the generic layout). Budget (our choice): by
+/// default every trained model trains up to the same maximum steps and is evaluated at the checkpoint with the best
+/// validation recall@50 (<see cref="ValidationSelection"/>: model selection on the validation period, never on the
+/// test period); optionally the same fixed steps for every model, or equal wall-clock time per model. Steps are fixed
+/// numbers, so results are reproducible and do not depend on the machine's load. Each tower has its own learning rate and shape,
 /// tuned with the same search effort (bench/results/itemsage-eval.md).</remarks>
 public static class ItemSageEvaluation
 {
@@ -105,6 +132,19 @@ public static class ItemSageEvaluation
     /// <summary>Training steps per trained model of the default budget (our choice: a full ablation of one of the
     /// real datasets then takes a few minutes on 2 idle cores; bench/results/itemsage-eval.md).</summary>
     public const int DefaultSteps = 1000;
+
+    /// <summary>Maximum steps per trained model of the default (validation-selected) budget (our choice: twice the
+    /// fixed budget, a few minutes per real dataset for the acceptance variants on 2 idle cores).</summary>
+    public const int DefaultMaxSteps = 2000;
+
+    /// <summary>Steps between validation points of the default budget.</summary>
+    public const int DefaultValidateEvery = 250;
+
+    /// <summary>Metric key of the selected step in <see cref="ItemSageEvalReport.Results"/> (validation selection).</summary>
+    public const string SelectedStepKey = "selected_step";
+
+    /// <summary>Metric key of the selected checkpoint's validation recall@50 in <see cref="ItemSageEvalReport.Results"/>.</summary>
+    public const string ValidationRecallKey = "validation_recall@50";
 
     /// <summary>Training options of the eval's models (our choice; bench/results/itemsage-eval.md has the search).</summary>
     public static ItemSageTrainingOptions DefaultTraining { get; } = new()
@@ -179,12 +219,12 @@ public static class ItemSageEvaluation
                     foreach (int t in trainedTasks)
                     {
                         ItemSageTrainingOptions one = training with { TaskShares = new Dictionary<string, double> { [tasks[t]] = 1 } };
-                        (float[] emb, VariantRun run) = TrainAndEmbed(v + ":" + tasks[t], false, features, pairs, one, options, perModel, progress);
+                        (float[] emb, VariantRun run) = TrainAndEmbed(v + ":" + tasks[t], false, features, pairs, one, options, perModel, progress, t, log);
                         runs[v + ":" + tasks[t]] = run;
                         foreach (var kv in RecallAtK.Evaluate(pairs.Test, tasks, features.ItemCount, RecallAtK.FromEmbeddings(emb, options.Model.OutputDim),
                                      options.Ks, options.MaxTestPairsPerTask, new HashSet<int> { t }))
                         {
-                            if (kv.Key != RecallAtK.AllTasks) merged[kv.Key] = kv.Value;
+                            if (kv.Key != RecallAtK.AllTasks) merged[kv.Key] = WithSelection(kv.Value, run);
                         }
                     }
                     results[v] = merged;
@@ -193,10 +233,11 @@ public static class ItemSageEvaluation
                 {
                     bool mlp = v == "mlp-concat";
                     (float[] emb, VariantRun run) = TrainAndEmbed(v, mlp, features, pairs, mlp ? options.MlpTraining with { Seed = training.Seed } : training,
-                        options, perModel, progress);
+                        options, perModel, progress, null, log);
                     runs[v] = run;
                     results[v] = RecallAtK.Evaluate(pairs.Test, tasks, features.ItemCount, RecallAtK.FromEmbeddings(emb, ShapeOf(options, mlp).OutputDim),
                         options.Ks, options.MaxTestPairsPerTask);
+                    foreach (var metrics in results[v].Values) WithSelection(metrics, run);
                 }
                 log?.Invoke(Summary(v, results[v], options.Ks));
             }
@@ -220,8 +261,9 @@ public static class ItemSageEvaluation
 
     private static (float[] Embeddings, VariantRun Run) TrainAndEmbed(string name, bool mlp, ItemSageFeatures features,
         EngagementPairs pairs, ItemSageTrainingOptions training, ItemSageEvalOptions options, TimeSpan? budget,
-        Action<string, TrainingProgress>? progress)
+        Action<string, TrainingProgress>? progress, int? task, Action<string>? log)
     {
+        if (options.SelectOnValidation && budget is null) return TrainSelectAndEmbed(name, mlp, features, pairs, training, options, progress, task, log);
         var clock = Stopwatch.StartNew();
         int steps = budget is TimeSpan b ? CalibrateSteps(mlp, features, pairs, training, options, b) : options.StepsPerVariant;
         training = training with { Steps = steps };
@@ -235,6 +277,34 @@ public static class ItemSageEvaluation
         double seconds = clock.Elapsed.TotalSeconds;
         float[] embeddings = ItemSageEmbedder.EmbedAll(tower, features);
         return (embeddings, new VariantRun(trainer.Step, seconds, trainer.Step * training.BatchSize / Math.Max(1e-9, seconds), loss));
+    }
+
+    private static (float[] Embeddings, VariantRun Run) TrainSelectAndEmbed(string name, bool mlp, ItemSageFeatures features,
+        EngagementPairs pairs, ItemSageTrainingOptions training, ItemSageEvalOptions options, Action<string, TrainingProgress>? progress,
+        int? task, Action<string>? log)
+    {
+        var clock = Stopwatch.StartNew();
+        training = training with { Steps = options.MaxSteps };
+        IItemTower tower = CreateTower(features, ShapeOf(options, mlp), mlp);
+        var trainer = new ItemSageTrainer(tower, features, pairs.Train, pairs.Tasks, training);
+        PairSet validation = ValidationSelection.Subsample(pairs.Validation, options.MaxValidationPairs, task);
+        SelectionResult selection = ValidationSelection.Train(trainer, features, validation, options.MaxSteps, options.ValidateEvery,
+            progress: p => progress?.Invoke(name, p));
+        double seconds = clock.Elapsed.TotalSeconds;
+        log?.Invoke($"{name}: validation recall@50 ({validation.Count:N0} pairs) " + (selection.Curve.Count == 0
+            ? "not measured (no validation pairs): the last step is used"
+            : string.Join(", ", selection.Curve.Select(c => System.FormattableString.Invariant($"{c.Step}: {c.Recall:F4}"))) +
+              $"; selected step {selection.SelectedStep}"));
+        float[] embeddings = ItemSageEmbedder.EmbedAll(tower, features);
+        return (embeddings, new VariantRun(trainer.Step, seconds, trainer.Step * training.BatchSize / Math.Max(1e-9, seconds),
+            selection.FinalLoss, selection.SelectedStep, double.IsNaN(selection.SelectedRecall) ? null : selection.SelectedRecall));
+    }
+
+    private static Dictionary<string, double> WithSelection(Dictionary<string, double> metrics, VariantRun run)
+    {
+        if (run.SelectedStep is int step) metrics[SelectedStepKey] = step;
+        if (run.ValidationRecall is double recall) metrics[ValidationRecallKey] = recall;
+        return metrics;
     }
 
     /// <summary>Steps that fit in <paramref name="budget"/>: times a few steps of a throwaway model (after four warm-up

@@ -16,6 +16,7 @@ public sealed class ItemSageEvaluationTests(ITestOutputHelper output)
 
     private static ItemSageEvalOptions Options(int steps, params string[] variants) => new()
     {
+        SelectOnValidation = false,
         StepsPerVariant = steps,
         Model = Small,
         Training = new ItemSageTrainingOptions { BatchSize = 64, RandomNegatives = 64, WarmupSteps = 10, LearningRate = 3e-3f, Seed = 3 },

@@ -1,0 +1,114 @@
+using PinnerSage.IO;
+using PinnerSage.ItemSage.Evaluation;
+using PinnerSage.ItemSage.Features;
+using PinnerSage.ItemSage.Training;
+using PinnerSage.Tests.ItemSage.Training;
+
+namespace PinnerSage.Tests.ItemSage.Evaluation;
+
+public sealed class ValidationSelectionTests
+{
+    private static readonly ItemSageTrainingOptions Fast = new()
+    {
+        BatchSize = 32, RandomNegatives = 16, Steps = 60, WarmupSteps = 5, LearningRate = 5e-3f, Seed = 5,
+    };
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Selects_the_best_validation_checkpoint_and_restores_exactly_its_parameters(bool mlp)
+    {
+        using var dir = new TempDir();
+        var layout = DatasetLayout.Open(MiniDataset.Write(dir.Path, users: 120, actionTypes: ["click", "save"]));
+        using var f = ItemSageFeatures.Build(layout, new ItemSageFeatureOptions());
+        var pairs = EngagementPairs.Load(layout.ActionsPath, f.Catalog, new PairOptions { ValidationShare = 0.2 });
+        PairSet validation = ValidationSelection.Subsample(pairs.Validation, 150);
+        Assert.True(validation.Count > 50, $"{validation.Count} validation pairs");
+        ItemSageTrainer Fresh() => new(ItemSageEvaluation.CreateTower(f, ItemSageTrainerTests.Tiny, mlp), f, pairs.Train, pairs.Tasks, Fast);
+
+        var trainer = Fresh();
+        SelectionResult result = ValidationSelection.Train(trainer, f, validation, maxSteps: 60, evaluateEvery: 10);
+
+        Assert.Equal(60, trainer.Step);
+        Assert.Equal([10, 20, 30, 40, 50, 60], result.Curve.Select(c => c.Step));
+        // The selected point is the first maximum of the curve.
+        double best = result.Curve.Max(c => c.Recall);
+        Assert.Equal(result.Curve.First(c => c.Recall == best).Step, result.SelectedStep);
+        Assert.Equal(best, result.SelectedRecall);
+        // The restored parameters reproduce that checkpoint's validation recall exactly …
+        Assert.Equal(result.SelectedRecall, ValidationSelection.Recall(trainer.Tower, f, validation, pairs.Tasks));
+        // … and are bitwise the parameters of a run of the same schedule stopped at the selected step (the validation
+        // passes in between do not disturb training).
+        var reference = Fresh();
+        reference.Train(untilStep: result.SelectedStep);
+        Assert.Equal(reference.Tower.Parameters, trainer.Tower.Parameters);
+        // Every other point of the curve is reproduced by the same schedule too.
+        foreach ((int step, double recall) in result.Curve.Where(c => c.Step > result.SelectedStep).Take(1))
+        {
+            reference.Train(untilStep: step);
+            Assert.Equal(recall, ValidationSelection.Recall(reference.Tower, f, validation, pairs.Tasks));
+        }
+    }
+
+    [Fact]
+    public void Without_validation_pairs_the_last_step_is_kept()
+    {
+        using var dir = new TempDir();
+        var layout = DatasetLayout.Open(MiniDataset.Write(dir.Path));
+        using var f = ItemSageFeatures.Build(layout, new ItemSageFeatureOptions());
+        var pairs = EngagementPairs.Load(layout.ActionsPath, f.Catalog, new PairOptions());
+        var trainer = new ItemSageTrainer(ItemSageEvaluation.CreateTower(f, ItemSageTrainerTests.Tiny, false), f, pairs.Train, pairs.Tasks, Fast);
+        SelectionResult result = ValidationSelection.Train(trainer, f, ValidationSelection.Subsample(pairs.Validation, 10, task: 99), 20, 10);
+        Assert.Empty(result.Curve);
+        Assert.Equal(20, result.SelectedStep);
+        Assert.True(double.IsNaN(result.SelectedRecall));
+    }
+
+    [Fact]
+    public void Subsample_is_evenly_spaced_and_filters_by_task()
+    {
+        using var dir = new TempDir();
+        var layout = DatasetLayout.Open(MiniDataset.Write(dir.Path, users: 120, actionTypes: ["click", "save"]));
+        using var f = ItemSageFeatures.Build(layout, new ItemSageFeatureOptions());
+        PairSet all = EngagementPairs.Load(layout.ActionsPath, f.Catalog, new PairOptions()).Train;
+        PairSet few = ValidationSelection.Subsample(all, 7);
+        Assert.Equal(7, few.Count);
+        for (int j = 0; j < 7; j++)
+        {
+            int i = (int)((long)j * all.Count / 7);
+            Assert.Equal((all.Query[i], all.Positive[i], all.Task[i], all.Time[i]), (few.Query[j], few.Positive[j], few.Task[j], few.Time[j]));
+        }
+        PairSet saves = ValidationSelection.Subsample(all, int.MaxValue, task: 1);
+        Assert.Equal(all.CountPerTask(2)[1], saves.Count);
+        Assert.All(saves.Task, t => Assert.Equal(1, t));
+    }
+
+    [Fact]
+    public void The_eval_reports_the_selected_step_of_every_trained_variant()
+    {
+        using var dir = new TempDir();
+        var layout = DatasetLayout.Open(MiniDataset.Write(dir.Path, users: 120, actionTypes: ["click", "save"]));
+        var options = new ItemSageEvalOptions
+        {
+            MaxSteps = 40, ValidateEvery = 20, Model = ItemSageTrainerTests.Tiny, MlpModel = ItemSageTrainerTests.Tiny,
+            Training = Fast, MlpTraining = Fast, Variants = ["popularity", "transformer", "mlp-concat", "single-task"],
+            Pairs = new PairOptions { ValidationShare = 0.2 },
+        };
+        ItemSageEvalReport report = ItemSageEvaluation.Run(layout, options);
+        Assert.False(report.Results["popularity"][RecallAtK.AllTasks].ContainsKey(ItemSageEvaluation.SelectedStepKey));
+        foreach (string v in new[] { "transformer", "mlp-concat", "single-task" })
+        {
+            foreach ((string task, var metrics) in report.Results[v])
+            {
+                Assert.Contains(metrics[ItemSageEvaluation.SelectedStepKey], new double[] { 20, 40 });
+                Assert.InRange(metrics[ItemSageEvaluation.ValidationRecallKey], 0, 1);
+            }
+        }
+        Assert.All(report.Runs.Values, r => Assert.Equal(40, r.Steps));
+        // Fixed steps still work and report no selection.
+        ItemSageEvalReport fixedSteps = ItemSageEvaluation.Run(layout, options with { SelectOnValidation = false, StepsPerVariant = 30, Variants = ["transformer"] });
+        Assert.Equal(30, fixedSteps.Runs["transformer"].Steps);
+        Assert.Null(fixedSteps.Runs["transformer"].SelectedStep);
+        Assert.False(fixedSteps.Results["transformer"][RecallAtK.AllTasks].ContainsKey(ItemSageEvaluation.SelectedStepKey));
+    }
+}
