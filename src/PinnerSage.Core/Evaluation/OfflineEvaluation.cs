@@ -4,6 +4,7 @@ using PinnerSage.Ann;
 using PinnerSage.IO;
 using PinnerSage.Numerics;
 using PinnerSage.Profiles;
+using PinnerSage.Retrieval;
 
 namespace PinnerSage.Evaluation;
 
@@ -272,7 +273,7 @@ public static class OfflineEvaluation
             MetricNames = ["relevance", "recall", "r-precision", "mrr", .. Ks.Select(k => $"recall@{k}"),
                            $"ndcg@{options.RecallKs[0]}", "diversity"];
             CacheK = Math.Max(options.Candidates, MaxK);
-            Cache = new Neighbor[]?[catalogue];
+            Cache = new NeighborCache(index, Math.Max(1, catalogue));
         }
 
         public EvalActions Actions { get; }
@@ -289,8 +290,9 @@ public static class OfflineEvaluation
         public int MetricCount => MetricNames.Length;
         public int CacheK { get; }
 
-        /// <summary>Neighbours of each item's own vector, filled on first use (benign race: equal lists).</summary>
-        public Neighbor[]?[] Cache { get; }
+        /// <summary>Neighbours of each item's own vector (CacheK of them), the serving path's cache with room for
+        /// every item, filled on first use.</summary>
+        public NeighborCache Cache { get; }
     }
 
     /// <summary>Per-user sums (numerator, denominator) of every method × metric, written by one worker per user.</summary>
@@ -538,18 +540,10 @@ public static class OfflineEvaluation
             ReadOnlySpan<float> query = _queries.Vectors.AsSpan(j * _plan.Dimension, _plan.Dimension);
             if (row >= 0)
             {
-                Neighbor[]? cached = Volatile.Read(ref _plan.Cache[row]);
-                if (cached is null)
-                {
-                    var list = new Neighbor[_plan.CacheK];
-                    int n = _plan.Index.Search(query, _plan.CacheK, list);
-                    if (n < list.Length) Array.Resize(ref list, n);
-                    Volatile.Write(ref _plan.Cache[row], list);
-                    cached = list;
-                }
-                // A cached list shorter than CacheK is the whole catalogue; otherwise it may be too short only when
-                // history exclusion asks for more.
-                if (fetch <= cached.Length || cached.Length < _plan.CacheK) return cached.AsSpan(0, Math.Min(fetch, cached.Length));
+                // Always CacheK from the cache (one list per item serves every fetch up to it); a list shorter than
+                // CacheK is the whole catalogue. Only history exclusion can ask for more.
+                int n = _plan.Cache.Search(row, query, _plan.CacheK, _buffer);
+                if (fetch <= n || n < _plan.CacheK) return _buffer.AsSpan(0, Math.Min(fetch, n));
             }
             if (_buffer.Length < fetch) _buffer = new Neighbor[Math.Max(fetch, _buffer.Length * 2)];
             int found = _plan.Index.Search(query, fetch, _buffer);
