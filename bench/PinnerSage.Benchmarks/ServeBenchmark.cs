@@ -75,7 +75,7 @@ public static class ServeBenchmark
                 ActionsPath = Path.Combine(worldDir, SyntheticWorldWriter.ActionsFile),
                 EmbeddingsPath = Path.Combine(worldDir, SyntheticWorldWriter.VectorsFile),
                 ItemsPath = Path.Combine(worldDir, SyntheticWorldWriter.ItemsFile),
-                ActionTypes = [.. Enum.GetValues<EngagementType>().Select(SyntheticWorld.Label)],
+                ActionTypes = SyntheticWorld.ActionLabels,
             }, threads: 0, out _);
             File.WriteAllText(Path.Combine(root, "setup-seconds.txt"), setup.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture));
         }

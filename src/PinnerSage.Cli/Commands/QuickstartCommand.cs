@@ -178,7 +178,7 @@ internal static class QuickstartCommand
             ItemsPath = Path.GetFullPath(Path.Combine(directory, SyntheticWorldWriter.ItemsFile)),
             StoreLocation = Path.GetFullPath(storePath),
             ActionsPath = Path.GetFullPath(actionsPath),
-            ActionTypes = [.. Enum.GetValues<EngagementType>().Select(SyntheticWorld.Label)],
+            ActionTypes = SyntheticWorld.ActionLabels,
             ProfileOptions = profileOptions,
         }.Save();
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,

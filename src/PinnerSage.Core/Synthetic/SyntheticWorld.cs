@@ -226,6 +226,9 @@ public sealed class SyntheticWorld
     /// <summary>Generated price of an item.</summary>
     public float ItemPrice(int item) => _itemPrice[item];
 
+    /// <summary>Every action label a synthetic world writes to actions.tsv, in <see cref="EngagementType"/> order.</summary>
+    public static IReadOnlyList<string> ActionLabels { get; } = [.. Enum.GetValues<EngagementType>().Select(Label)];
+
     /// <summary>The action label written to actions.tsv.</summary>
     public static string Label(EngagementType action) => action switch
     {

@@ -34,7 +34,7 @@ public sealed class ServingFixture : IDisposable
             ActionsPath = Path.Combine(WorldDirectory, SyntheticWorldWriter.ActionsFile),
             EmbeddingsPath = Path.Combine(WorldDirectory, SyntheticWorldWriter.VectorsFile),
             ItemsPath = Path.Combine(WorldDirectory, SyntheticWorldWriter.ItemsFile),
-            ActionTypes = [.. Enum.GetValues<EngagementType>().Select(SyntheticWorld.Label)],
+            ActionTypes = SyntheticWorld.ActionLabels,
         }, threads: 2, out _);
     }
 
