@@ -34,6 +34,30 @@ internal static class ItemSageCommand
 
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1 };
 
+    private static readonly Option<int?> Heads = new("--heads") { Description = "Attention heads of the transformer (must divide --d-model)." };
+
+    private static readonly Option<int?> Layers = new("--layers") { Description = "Transformer encoder layers." };
+
+    private static readonly Option<int?> FfnDim = new("--ffn-dim") { Description = "Feed-forward width of the transformer layers." };
+
+    private static readonly Option<float?> Dropout = new("--dropout") { Description = "Dropout of the transformer layers." };
+
+    private static readonly Option<int?> HeadHidden = new("--head-hidden") { Description = "Hidden width of the output head (LayerNorm → Linear → GELU → Linear)." };
+
+    private static readonly Option<bool?> ProjectionPerVectorSet = new("--projection-per-vector-set")
+    { Description = "true/false: every vector set is its own feature group (own projection and slot; the MLP concatenates the sets instead of averaging them). Default: on in eval and with --small, off for the paper-size model." };
+
+    /// <summary>The shape options shared by train and eval, applied over <paramref name="shape"/>.</summary>
+    private static ItemSageModelOptions ApplyShape(ParseResult pr, ItemSageModelOptions shape) => shape with
+    {
+        Heads = pr.GetValue(Heads) ?? shape.Heads,
+        Layers = pr.GetValue(Layers) ?? shape.Layers,
+        FfnDim = pr.GetValue(FfnDim) ?? shape.FfnDim,
+        Dropout = pr.GetValue(Dropout) ?? shape.Dropout,
+        HeadHidden = pr.GetValue(HeadHidden) ?? shape.HeadHidden,
+        ProjectionPerVectorSet = pr.GetValue(ProjectionPerVectorSet) ?? shape.ProjectionPerVectorSet,
+    };
+
     private static readonly Option<int> Window = new("--window")
     { Description = "Pair each engagement with the same user's next N engagements.", DefaultValueFactory = _ => 3 };
 
@@ -64,13 +88,13 @@ internal static class ItemSageCommand
         var cmd = new Command("train", "Train an ItemSage tower on (item, next engaged item) pairs of a dataset; writes a model folder.")
         {
             Dataset, output, epochs, steps, batch, negatives, TextFields, Vectors, tasks, shares, Seed, tower, small, dModel,
-            outputDim, temperature, learnTemperature, noLogQ, lr, Window, MinValue, queries, checkpointEvery, resume,
+            Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, outputDim, temperature, learnTemperature, noLogQ, lr, Window, MinValue, queries, checkpointEvery, resume,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             bool isSmall = pr.GetValue(small);
             ItemSageModelOptions shape = isSmall ? ItemSageEvaluation.SmallModel : new ItemSageModelOptions();
-            shape = shape with
+            shape = ApplyShape(pr, shape) with
             {
                 DModel = pr.GetValue(dModel) ?? shape.DModel,
                 OutputDim = pr.GetValue(outputDim) ?? shape.OutputDim,
@@ -126,17 +150,15 @@ internal static class ItemSageCommand
         var noSelect = new Option<bool>("--no-select") { Description = "Fixed steps (--steps) instead of the default model selection on the validation split." };
         var maxSteps = new Option<int>("--max-steps") { Description = "Validation selection (the default): train every model up to N steps and evaluate its checkpoint with the best validation recall@50.", DefaultValueFactory = _ => ItemSageEvaluation.DefaultMaxSteps };
         var validateEvery = new Option<int>("--validate-every") { Description = "Validation selection: steps between validation points.", DefaultValueFactory = _ => ItemSageEvaluation.DefaultValidateEvery };
-        var maxValidation = new Option<int>("--max-validation-pairs") { Description = "Validation selection: validation pairs scored per point (evenly spaced, tasks pooled).", DefaultValueFactory = _ => 2000 };
+        var maxValidation = new Option<int>("--max-validation-pairs") { Description = "Validation selection: validation pairs scored per point (evenly spaced, tasks pooled).", DefaultValueFactory = _ => ItemSageEvaluation.DefaultMaxValidationPairs };
         var variants = new Option<string?>("--variants") { Description = "Only these variants: " + string.Join(",", ItemSageEvaluation.VariantNames) };
-        var maxPairs = new Option<int>("--max-test-pairs") { Description = "Evaluate at most N test pairs per task.", DefaultValueFactory = _ => 2000 };
+        var maxPairs = new Option<int>("--max-test-pairs") { Description = "Evaluate at most N test pairs per task (evenly spaced).", DefaultValueFactory = _ => ItemSageEvaluation.DefaultMaxTestPairsPerTask };
         var lr = new Option<float?>("--lr") { Description = "Peak AdamW learning rate of every tower (default: each tower's tuned rate)." };
-        var dropout = new Option<float?>("--dropout") { Description = "Dropout of the transformer (default: the tuned value)." };
         var dModel = new Option<int?>("--d-model") { Description = "Transformer width (default 64)." };
-        var headHidden = new Option<int?>("--head-hidden") { Description = "Hidden width of the output head of every tower (default: each tower's tuned width)." };
         var batch = new Option<int?>("--batch") { Description = "Pairs per batch (default 128; as many random negatives)." };
         var cmd = new Command("eval", "Ablation: recall@10/@50 of the engaged item on the later held-out period, per task, for popularity and ItemSage variants.")
         {
-            Dataset, json, budget, steps, noSelect, maxSteps, validateEvery, maxValidation, variants, maxPairs, TextFields, Vectors, Seed, Window, MinValue, lr, dropout, dModel, headHidden, batch,
+            Dataset, json, budget, steps, noSelect, maxSteps, validateEvery, maxValidation, variants, maxPairs, TextFields, Vectors, Seed, Window, MinValue, lr, dModel, Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, batch,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -148,12 +170,10 @@ internal static class ItemSageCommand
                 BatchSize = pr.GetValue(batch) ?? t.BatchSize,
                 RandomNegatives = pr.GetValue(batch) ?? t.RandomNegatives,
             };
-            ItemSageModelOptions Model(ItemSageModelOptions m) => m with
+            ItemSageModelOptions Model(ItemSageModelOptions m) => ApplyShape(pr, m) with
             {
                 Seed = pr.GetValue(Seed),
-                Dropout = pr.GetValue(dropout) ?? m.Dropout,
                 DModel = pr.GetValue(dModel) ?? m.DModel,
-                HeadHidden = pr.GetValue(headHidden) ?? m.HeadHidden,
             };
             var options = defaults with
             {
@@ -184,6 +204,9 @@ internal static class ItemSageCommand
                     console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
                         $"  {variant}: step {p.Step:N0}, loss {p.Loss:F3}, {p.ExamplesPerSecond:N0} examples/s")));
                 });
+            // The results file first: a console problem must not cost minutes of training.
+            if (pr.GetValue(json) is string jsonPath)
+                report.WriteJson(jsonPath);
             console.Write(ResultsTable(report));
             foreach ((string name, VariantRun run) in report.Runs)
             {
@@ -193,8 +216,6 @@ internal static class ItemSageCommand
                 console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{name}: {run.Steps:N0} steps in {run.Seconds:F1} s, {run.ExamplesPerSecond:N0} examples/s, final loss {run.FinalLoss:F3}{selected}"));
             }
-            if (pr.GetValue(json) is string jsonPath)
-                report.WriteJson(jsonPath);
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -336,7 +357,15 @@ internal static class ItemSageCommand
 
     private static Table ResultsTable(ItemSageEvalReport report)
     {
-        var table = new Table().AddColumns("variant", "task", "recall@10", "recall@50", "pairs", "selected step");
+        var table = new Table().AddColumns("variant", "task", "recall@10", "recall@50", "pairs", "selected step",
+            "Δ recall@10 vs transformer [[95% CI]]", "Δ recall@50 vs transformer [[95% CI]]");
+        static string Delta(Dictionary<string, double> m, int k)
+        {
+            string key = ItemSageEvaluation.DeltaKey(k);
+            return m.TryGetValue(key, out double d)
+                ? string.Create(CultureInfo.InvariantCulture, $"{d:+0.0000;-0.0000;0.0000} [{m[key + "_low"]:+0.0000;-0.0000;0.0000}, {m[key + "_high"]:+0.0000;-0.0000;0.0000}]")
+                : "";
+        }
         foreach ((string variant, var tasks) in report.Results)
         {
             foreach ((string task, var m) in tasks)
@@ -345,7 +374,8 @@ internal static class ItemSageCommand
                     m.GetValueOrDefault("recall@10").ToString("F4", CultureInfo.InvariantCulture),
                     m.GetValueOrDefault("recall@50").ToString("F4", CultureInfo.InvariantCulture),
                     m.GetValueOrDefault("pairs").ToString("F0", CultureInfo.InvariantCulture),
-                    m.TryGetValue(ItemSageEvaluation.SelectedStepKey, out double step) ? step.ToString("F0", CultureInfo.InvariantCulture) : "–");
+                    m.TryGetValue(ItemSageEvaluation.SelectedStepKey, out double step) ? step.ToString("F0", CultureInfo.InvariantCulture) : "–",
+                    Markup.Escape(Delta(m, 10)), Markup.Escape(Delta(m, 50)));
             }
         }
         return table;

@@ -41,39 +41,57 @@ public static class RecallAtK
     /// <summary>Evaluates <paramref name="pairs"/>; returns task label → metric ("recall@k", "pairs") → value, only for
     /// tasks in <paramref name="onlyTasks"/> when given, plus <see cref="AllTasks"/>.</summary>
     public static Dictionary<string, Dictionary<string, double>> Evaluate(PairSet pairs, IReadOnlyList<string> tasks,
-        int itemCount, Scorer scorer, IReadOnlyList<int> ks, int maxPairsPerTask = 2000, IReadOnlySet<int>? onlyTasks = null)
+        int itemCount, Scorer scorer, IReadOnlyList<int> ks, int maxPairsPerTask = ItemSageEvaluation.DefaultMaxTestPairsPerTask, IReadOnlySet<int>? onlyTasks = null)
+    {
+        ArgumentNullException.ThrowIfNull(tasks);
+        int[] selected = SelectPairs(pairs, tasks.Count, maxPairsPerTask, onlyTasks);
+        return Summarize(pairs, tasks, selected, Ranks(pairs, selected, itemCount, scorer), ks);
+    }
+
+    /// <summary>The pairs <see cref="Evaluate"/> scores: per task (only <paramref name="onlyTasks"/> when given) all its
+    /// pairs, or <paramref name="maxPairsPerTask"/> evenly spaced ones when it has more; indices into
+    /// <paramref name="pairs"/>, by task then position.</summary>
+    public static int[] SelectPairs(PairSet pairs, int taskCount, int maxPairsPerTask, IReadOnlySet<int>? onlyTasks = null)
     {
         ArgumentNullException.ThrowIfNull(pairs);
-        ArgumentNullException.ThrowIfNull(tasks);
-        ArgumentNullException.ThrowIfNull(scorer);
-        ArgumentNullException.ThrowIfNull(ks);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPairsPerTask);
         var selected = new List<int>();
-        for (int t = 0; t < tasks.Count; t++)
+        for (int t = 0; t < taskCount; t++)
         {
             if (onlyTasks is not null && !onlyTasks.Contains(t)) continue;
             int[] of = [.. Enumerable.Range(0, pairs.Count).Where(i => pairs.Task[i] == t)];
             if (of.Length <= maxPairsPerTask) selected.AddRange(of);
             else for (int k = 0; k < maxPairsPerTask; k++) selected.Add(of[(int)((long)k * of.Length / maxPairsPerTask)]);
         }
+        return [.. selected];
+    }
+
+    /// <summary>rank[i] of pair <paramref name="selected"/>[i]: the candidates (every item but the query) scoring above
+    /// its positive, ties counted for lower catalogue rows; a hit at k is rank &lt; k.</summary>
+    public static int[] Ranks(PairSet pairs, int[] selected, int itemCount, Scorer scorer)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        ArgumentNullException.ThrowIfNull(selected);
+        ArgumentNullException.ThrowIfNull(scorer);
         // Group by query so each query's catalogue scores are computed once.
-        int[] order = [.. selected.OrderBy(i => pairs.Query[i]).ThenBy(i => i)];
+        int[] order = [.. Enumerable.Range(0, selected.Length).OrderBy(i => pairs.Query[selected[i]]).ThenBy(i => selected[i])];
         var groups = new List<(int Start, int End)>();
         for (int s = 0; s < order.Length;)
         {
             int e = s + 1;
-            while (e < order.Length && pairs.Query[order[e]] == pairs.Query[order[s]]) e++;
+            while (e < order.Length && pairs.Query[selected[order[e]]] == pairs.Query[selected[order[s]]]) e++;
             groups.Add((s, e));
             s = e;
         }
-        var rank = new int[order.Length];
+        var rank = new int[selected.Length];
         Parallel.For(0, groups.Count, () => new float[itemCount], (g, _, scores) =>
         {
             (int start, int end) = groups[g];
-            int q = pairs.Query[order[start]];
+            int q = pairs.Query[selected[order[start]]];
             scorer(q, scores);
             for (int k = start; k < end; k++)
             {
-                int pos = pairs.Positive[order[k]];
+                int pos = pairs.Positive[selected[order[k]]];
                 float s = scores[pos];
                 int r = 0;
                 for (int j = 0; j < itemCount; j++)
@@ -82,21 +100,32 @@ public static class RecallAtK
                     float v = scores[j];
                     if (v > s || (v == s && j < pos)) r++;
                 }
-                rank[k] = r;
+                rank[order[k]] = r;
             }
             return scores;
         }, _ => { });
+        return rank;
+    }
 
+    /// <summary>Recall@k per task and pooled from the <see cref="Ranks"/> of <paramref name="selected"/>.</summary>
+    public static Dictionary<string, Dictionary<string, double>> Summarize(PairSet pairs, IReadOnlyList<string> tasks,
+        int[] selected, int[] ranks, IReadOnlyList<int> ks)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        ArgumentNullException.ThrowIfNull(tasks);
+        ArgumentNullException.ThrowIfNull(selected);
+        ArgumentNullException.ThrowIfNull(ranks);
+        ArgumentNullException.ThrowIfNull(ks);
         var hits = new long[tasks.Count + 1, ks.Count];
         var counts = new long[tasks.Count + 1];
-        for (int k = 0; k < order.Length; k++)
+        for (int i = 0; i < selected.Length; i++)
         {
-            int t = pairs.Task[order[k]];
+            int t = pairs.Task[selected[i]];
             counts[t]++;
             counts[tasks.Count]++;
             for (int c = 0; c < ks.Count; c++)
             {
-                if (rank[k] < ks[c])
+                if (ranks[i] < ks[c])
                 {
                     hits[t, c]++;
                     hits[tasks.Count, c]++;
@@ -113,5 +142,31 @@ public static class RecallAtK
             result[t == tasks.Count ? AllTasks : tasks[t]] = metrics;
         }
         return result;
+    }
+
+    /// <summary>Recall@k of <paramref name="ranks"/> minus recall@k of <paramref name="baselineRanks"/> (the same pairs,
+    /// scored by two models) with a 95 % percentile bootstrap interval over the pairs.</summary>
+    /// <remarks>A paired bootstrap (Efron &amp; Tibshirani 1993, ch. 13; <see cref="PinnerSage.Evaluation.Bootstrap"/>):
+    /// every resample draws the same pairs for both models, so the interval reflects how often the two disagree, not
+    /// each recall's own spread. Our choice: pairs are resampled independently (pairs of one user or one query are
+    /// correlated, so the interval is somewhat too narrow).</remarks>
+    public static (double Difference, double Low, double High) PairedDifference(ReadOnlySpan<int> ranks, ReadOnlySpan<int> baselineRanks,
+        int k, int resamples = 2000, ulong seed = 1)
+    {
+        if (ranks.Length != baselineRanks.Length) throw new ArgumentException("both rank arrays must score the same pairs", nameof(baselineRanks));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(resamples);
+        int n = ranks.Length;
+        if (n == 0) return (double.NaN, double.NaN, double.NaN);
+        var d = new double[n];
+        double sum = 0;
+        for (int i = 0; i < n; i++)
+        {
+            d[i] = (ranks[i] < k ? 1 : 0) - (baselineRanks[i] < k ? 1 : 0);
+            sum += d[i];
+        }
+        double[] means = PinnerSage.Evaluation.Bootstrap.ResampleMeans(d, 1, n, resamples, seed);
+        (double low, double high) = PinnerSage.Evaluation.Bootstrap.Interval(means);
+        return (sum / n, low, high);
     }
 }

@@ -65,17 +65,23 @@ public sealed class ItemSageEvaluationTests(ITestOutputHelper output)
         ItemSageEvalReport report = ItemSageEvaluation.Run(DatasetLayout.Open(root), Options(steps, "popularity", "transformer") with { MaxTestPairsPerTask = 500 },
             line => output.WriteLine(line));
         double model = report.Results["transformer"][RecallAtK.AllTasks]["recall@50"];
-        double popularity = report.Results["popularity"][RecallAtK.AllTasks]["recall@50"];
-        Assert.True(model > popularity, $"{name}: transformer recall@50 {model:F3} ≤ popularity {popularity:F3}");
+        var popularity = report.Results["popularity"][RecallAtK.AllTasks];
+        Assert.True(model > popularity["recall@50"], $"{name}: transformer recall@50 {model:F3} ≤ popularity {popularity["recall@50"]:F3}");
+        // The paired comparison with the transformer: the difference of the two recalls, inside its interval.
+        string delta = ItemSageEvaluation.DeltaKey(50);
+        Assert.Equal(popularity["recall@50"] - model, popularity[delta], 12);
+        Assert.InRange(popularity[delta], popularity[delta + "_low"], popularity[delta + "_high"]);
+        Assert.True(popularity[delta + "_low"] < popularity[delta + "_high"], "a 500-pair interval has a width");
+        Assert.False(report.Results["transformer"][RecallAtK.AllTasks].ContainsKey(delta));
     }
 
     /// <summary>The real-data acceptance of issue 4 ("beats popularity and is at least as good as MLP-concat") at the
     /// eval's default budget: both towers train up to the same maximum steps and are evaluated at their best validation
-    /// checkpoint, each with its tuned defaults (≈ 1 minute on 2 idle cores). Run on movielens-small, the fastest; it
-    /// also holds on amazon-beauty (≈ 2 minutes, too slow for a test) but not on amazon-scientific, where the
-    /// transformer is still below MLP-concat (bench/results/itemsage-eval.md has every number). The tolerance covers
-    /// summation-order differences between thread counts only: with 2,000 test pairs a recall of 0.1 has a standard
-    /// error of ≈ 0.007.</summary>
+    /// checkpoint, each with its tuned defaults (≈ 2.5 minutes on 2 idle cores). Run on movielens-small, the fastest; on
+    /// amazon-beauty it holds too (≈ 4 minutes, too slow for a test), on amazon-scientific at recall@50 but not at
+    /// recall@10 (bench/results/itemsage-eval.md has every number). The tolerance is 10 of movielens-small's 20,000
+    /// test pairs (0.0005; a recall of 0.1 has a standard error of ≈ 0.002 there): at recall@10 the two towers tie
+    /// within one pair's worth of hits.</summary>
     [Theory]
     [InlineData("movielens-small")]
     public void Transformer_beats_popularity_and_matches_mlp_concat_at_the_default_budget(string name)
@@ -90,7 +96,7 @@ public sealed class ItemSageEvaluationTests(ITestOutputHelper output)
             double model = Get("transformer"), mlp = Get("mlp-concat"), popularity = Get("popularity");
             output.WriteLine($"{name} {metric}: transformer {model:F3}, mlp-concat {mlp:F3}, popularity {popularity:F3}");
             Assert.True(model > popularity, $"{name}: transformer {metric} {model:F3} ≤ popularity {popularity:F3}");
-            Assert.True(model >= mlp - 0.002, $"{name}: transformer {metric} {model:F3} < mlp-concat {mlp:F3}");
+            Assert.True(model >= mlp - 0.0005, $"{name}: transformer {metric} {model:F4} < mlp-concat {mlp:F4}");
         }
     }
 

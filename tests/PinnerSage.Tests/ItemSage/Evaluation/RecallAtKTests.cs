@@ -58,4 +58,48 @@ public sealed class RecallAtKTests
         Assert.False(only.ContainsKey("x"));
         Assert.Equal(2, only["y"]["pairs"]);
     }
+
+    [Fact]
+    public void Paired_difference_is_exact_on_degenerate_cases()
+    {
+        int[] hit = [0, 3, 9, 1], miss = [10, 50, 11, 99];
+        Assert.Equal((0.0, 0.0, 0.0), RecallAtK.PairedDifference(hit, hit, 10));
+        Assert.Equal((1.0, 1.0, 1.0), RecallAtK.PairedDifference(hit, miss, 10));
+        Assert.Equal((-1.0, -1.0, -1.0), RecallAtK.PairedDifference(miss, hit, 10));
+        // At k = 2 only ranks 0 and 1 hit: 2 of 4 pairs for the first model, none for the second.
+        Assert.Equal(0.5, RecallAtK.PairedDifference(hit, miss, 2).Difference);
+        Assert.Throws<ArgumentException>(() => RecallAtK.PairedDifference(hit, [1, 2], 10));
+    }
+
+    [Fact]
+    public void Paired_difference_equals_the_difference_of_recalls_and_its_interval_matches_the_normal_approximation()
+    {
+        // Two correlated models on the same 20,000 pairs: B agrees with A on most pairs, so the paired interval must be
+        // much narrower than either recall's own spread; the reference is the CLT interval Δ ± 1.96·sd(d)/√n.
+        var rng = new Random(9);
+        const int n = 20_000;
+        int[] a = new int[n], b = new int[n], tasks = new int[n], query = new int[n], positive = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            a[i] = rng.Next(100);
+            b[i] = rng.NextDouble() < 0.9 ? a[i] : rng.Next(100);
+            tasks[i] = i % 2;
+            query[i] = i;
+            positive[i] = i + 1;
+        }
+        var pairs = new PairSet(query, positive, tasks, new long[n]);
+        int[] all = [.. Enumerable.Range(0, n)];
+        foreach (int k in new[] { 10, 50 })
+        {
+            (double delta, double low, double high) = RecallAtK.PairedDifference(a, b, k);
+            double expected = RecallAtK.Summarize(pairs, ["x", "y"], all, a, [k])[RecallAtK.AllTasks][$"recall@{k}"]
+                            - RecallAtK.Summarize(pairs, ["x", "y"], all, b, [k])[RecallAtK.AllTasks][$"recall@{k}"];
+            Assert.Equal(expected, delta, 12);
+            double[] d = [.. Enumerable.Range(0, n).Select(i => (a[i] < k ? 1.0 : 0.0) - (b[i] < k ? 1.0 : 0.0))];
+            double mean = d.Average(), sd = Math.Sqrt(d.Sum(x => (x - mean) * (x - mean)) / (n - 1));
+            double halfWidth = 1.96 * sd / Math.Sqrt(n);
+            Assert.InRange(low, delta - 1.15 * halfWidth, delta - 0.85 * halfWidth);
+            Assert.InRange(high, delta + 0.85 * halfWidth, delta + 1.15 * halfWidth);
+        }
+    }
 }

@@ -38,4 +38,28 @@ public sealed class ItemSageCliTests
         Assert.Equal(2, bad.Exit);
         Assert.Contains("nope", bad.Err);
     }
+
+    [Fact]
+    public void Eval_writes_the_json_and_a_table_with_the_paired_intervals()
+    {
+        using var dir = new TempDir();
+        string data = MiniDataset.Write(dir.File("data"), actionTypes: ["click", "save"]);
+        string json = dir.File("eval.json");
+        var eval = CliProcess.Run(["itemsage", "eval", "--dataset", data, "--steps", "4", "--variants", "popularity,transformer,mlp-concat",
+            "--d-model", "16", "--heads", "4", "--layers", "2", "--ffn-dim", "32", "--head-hidden", "32", "--projection-per-vector-set", "false",
+            "--json", json]);
+        Assert.True(eval.Exit == 0, eval.Err + eval.Out);
+        Assert.Contains("mlp-concat", eval.Out); // the table was printed (its headers hold markup-like brackets)
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        var mlp = doc.RootElement.GetProperty("mlp-concat").GetProperty("all");
+        double delta = mlp.GetProperty("delta_recall@50_vs_transformer").GetDouble();
+        double expected = mlp.GetProperty("recall@50").GetDouble()
+                        - doc.RootElement.GetProperty("transformer").GetProperty("all").GetProperty("recall@50").GetDouble();
+        Assert.Equal(expected, delta, 12);
+        Assert.InRange(delta, mlp.GetProperty("delta_recall@50_vs_transformer_low").GetDouble(), mlp.GetProperty("delta_recall@50_vs_transformer_high").GetDouble());
+
+        var bad = CliProcess.Run(["itemsage", "eval", "--dataset", data, "--steps", "1", "--d-model", "16", "--heads", "5"]);
+        Assert.NotEqual(0, bad.Exit);
+        Assert.Contains("Heads", bad.Err);
+    }
 }
