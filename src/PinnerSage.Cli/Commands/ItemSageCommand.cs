@@ -208,6 +208,7 @@ internal static class ItemSageCommand
             if (pr.GetValue(json) is string jsonPath)
                 report.WriteJson(jsonPath);
             console.Write(ResultsTable(report));
+            if (DeltaTable(report) is Table deltas) console.Write(deltas);
             foreach ((string name, VariantRun run) in report.Runs)
             {
                 string selected = run.SelectedStep is int step
@@ -357,15 +358,7 @@ internal static class ItemSageCommand
 
     private static Table ResultsTable(ItemSageEvalReport report)
     {
-        var table = new Table().AddColumns("variant", "task", "recall@10", "recall@50", "pairs", "selected step",
-            "Δ recall@10 vs transformer [[95% CI]]", "Δ recall@50 vs transformer [[95% CI]]");
-        static string Delta(Dictionary<string, double> m, int k)
-        {
-            string key = ItemSageEvaluation.DeltaKey(k);
-            return m.TryGetValue(key, out double d)
-                ? string.Create(CultureInfo.InvariantCulture, $"{d:+0.0000;-0.0000;0.0000} [{m[key + "_low"]:+0.0000;-0.0000;0.0000}, {m[key + "_high"]:+0.0000;-0.0000;0.0000}]")
-                : "";
-        }
+        var table = new Table().AddColumns("variant", "task", "recall@10", "recall@50", "pairs", "selected step");
         foreach ((string variant, var tasks) in report.Results)
         {
             foreach ((string task, var m) in tasks)
@@ -374,10 +367,29 @@ internal static class ItemSageCommand
                     m.GetValueOrDefault("recall@10").ToString("F4", CultureInfo.InvariantCulture),
                     m.GetValueOrDefault("recall@50").ToString("F4", CultureInfo.InvariantCulture),
                     m.GetValueOrDefault("pairs").ToString("F0", CultureInfo.InvariantCulture),
-                    m.TryGetValue(ItemSageEvaluation.SelectedStepKey, out double step) ? step.ToString("F0", CultureInfo.InvariantCulture) : "–",
-                    Markup.Escape(Delta(m, 10)), Markup.Escape(Delta(m, 50)));
+                    m.TryGetValue(ItemSageEvaluation.SelectedStepKey, out double step) ? step.ToString("F0", CultureInfo.InvariantCulture) : "–");
             }
         }
         return table;
+    }
+
+    /// <summary>Every variant's pooled recall minus the transformer's on the same test pairs, with the 95 % paired
+    /// bootstrap interval; null when the report has no such comparison.</summary>
+    private static Table? DeltaTable(ItemSageEvalReport report)
+    {
+        static string Delta(Dictionary<string, double> m, int k)
+        {
+            string key = ItemSageEvaluation.DeltaKey(k);
+            return m.TryGetValue(key, out double d)
+                ? string.Create(CultureInfo.InvariantCulture, $"{d:+0.0000;-0.0000;0.0000} ({m[key + "_low"]:+0.0000;-0.0000;0.0000} … {m[key + "_high"]:+0.0000;-0.0000;0.0000})")
+                : "–";
+        }
+        var table = new Table().AddColumns("minus transformer", "Δ recall@10 (95% CI)", "Δ recall@50 (95% CI)");
+        foreach ((string variant, var tasks) in report.Results)
+        {
+            if (tasks.TryGetValue(RecallAtK.AllTasks, out var m) && m.ContainsKey(ItemSageEvaluation.DeltaKey(10)))
+                table.AddRow(Markup.Escape(variant), Delta(m, 10), Delta(m, 50));
+        }
+        return table.Rows.Count == 0 ? null : table;
     }
 }

@@ -49,7 +49,8 @@ public sealed class ItemSageCliTests
             "--d-model", "16", "--heads", "4", "--layers", "2", "--ffn-dim", "32", "--head-hidden", "32", "--projection-per-vector-set", "false",
             "--json", json]);
         Assert.True(eval.Exit == 0, eval.Err + eval.Out);
-        Assert.Contains("mlp-concat", eval.Out); // the table was printed (its headers hold markup-like brackets)
+        Assert.Contains("mlp-concat", eval.Out);
+        Assert.Contains("minus transformer", eval.Out); // the paired-difference table
         using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
         var mlp = doc.RootElement.GetProperty("mlp-concat").GetProperty("all");
         double delta = mlp.GetProperty("delta_recall@50_vs_transformer").GetDouble();
