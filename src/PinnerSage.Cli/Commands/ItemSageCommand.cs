@@ -156,9 +156,12 @@ internal static class ItemSageCommand
         var lr = new Option<float?>("--lr") { Description = "Peak AdamW learning rate of every tower (default: each tower's tuned rate)." };
         var dModel = new Option<int?>("--d-model") { Description = "Transformer width (default 64)." };
         var batch = new Option<int?>("--batch") { Description = "Pairs per batch (default 128; as many random negatives)." };
+        var temperature = new Option<float?>("--temperature") { Description = "Temperature τ of the cosine logits of every tower (default 0.05)." };
+        var learnTemperature = new Option<bool?>("--learn-temperature") { Description = "true/false: learn τ (starting at --temperature) in every tower (default false)." };
         var cmd = new Command("eval", "Ablation: recall@10/@50 of the engaged item on the later held-out period, per task, for popularity and ItemSage variants.")
         {
             Dataset, json, budget, steps, noSelect, maxSteps, validateEvery, maxValidation, variants, maxPairs, TextFields, Vectors, Seed, Window, MinValue, lr, dModel, Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, batch,
+            temperature, learnTemperature,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -169,6 +172,8 @@ internal static class ItemSageCommand
                 LearningRate = pr.GetValue(lr) ?? t.LearningRate,
                 BatchSize = pr.GetValue(batch) ?? t.BatchSize,
                 RandomNegatives = pr.GetValue(batch) ?? t.RandomNegatives,
+                Temperature = pr.GetValue(temperature) ?? t.Temperature,
+                LearnTemperature = pr.GetValue(learnTemperature) ?? t.LearnTemperature,
             };
             ItemSageModelOptions Model(ItemSageModelOptions m) => ApplyShape(pr, m) with
             {

@@ -47,6 +47,7 @@ public sealed class ItemSageCliTests
         string json = dir.File("eval.json");
         var eval = CliProcess.Run(["itemsage", "eval", "--dataset", data, "--steps", "4", "--variants", "popularity,transformer,mlp-concat",
             "--d-model", "16", "--heads", "4", "--layers", "2", "--ffn-dim", "32", "--head-hidden", "32", "--projection-per-vector-set", "false",
+            "--temperature", "0.1", "--learn-temperature", "true",
             "--json", json]);
         Assert.True(eval.Exit == 0, eval.Err + eval.Out);
         Assert.Contains("mlp-concat", eval.Out);
