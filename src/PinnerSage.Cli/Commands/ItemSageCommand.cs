@@ -47,6 +47,10 @@ internal static class ItemSageCommand
     private static readonly Option<bool?> ProjectionPerVectorSet = new("--projection-per-vector-set")
     { Description = "true/false: every vector set is its own feature group (own projection and slot; the MLP concatenates the sets instead of averaging them). Default: on in eval and with --small, off for the paper-size model." };
 
+    private static readonly Option<float?> Temperature = new("--temperature") { Description = "Temperature τ of the cosine logits (default 0.05)." };
+
+    private static readonly Option<bool?> LearnTemperature = new("--learn-temperature") { Description = "Learn τ, starting at --temperature (default off; eval also takes true/false)." };
+
     /// <summary>The shape options shared by train and eval, applied over <paramref name="shape"/>.</summary>
     private static ItemSageModelOptions ApplyShape(ParseResult pr, ItemSageModelOptions shape) => shape with
     {
@@ -77,8 +81,6 @@ internal static class ItemSageCommand
         var small = new Option<bool>("--small") { Description = "A small model for laptops (d_model 64, 4 heads, output 64) instead of the paper's 512/8/256." };
         var dModel = new Option<int?>("--d-model") { Description = "Transformer width (default 512, 64 with --small)." };
         var outputDim = new Option<int?>("--output-dim") { Description = "Embedding dimension (default 256, 64 with --small)." };
-        var temperature = new Option<float>("--temperature") { Description = "Temperature τ of the cosine logits.", DefaultValueFactory = _ => 0.05f };
-        var learnTemperature = new Option<bool>("--learn-temperature") { Description = "Learn τ (starting at --temperature)." };
         var noLogQ = new Option<bool>("--no-logq") { Description = "No logQ correction of the in-batch softmax." };
         var lr = new Option<float>("--lr") { Description = "Peak AdamW learning rate.", DefaultValueFactory = _ => 2e-3f };
         var queries = new Option<string?>("--query-embeddings")
@@ -88,7 +90,7 @@ internal static class ItemSageCommand
         var cmd = new Command("train", "Train an ItemSage tower on (item, next engaged item) pairs of a dataset; writes a model folder.")
         {
             Dataset, output, epochs, steps, batch, negatives, TextFields, Vectors, tasks, shares, Seed, tower, small, dModel,
-            Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, outputDim, temperature, learnTemperature, noLogQ, lr, Window, MinValue, queries, checkpointEvery, resume,
+            Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, outputDim, Temperature, LearnTemperature, noLogQ, lr, Window, MinValue, queries, checkpointEvery, resume,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -110,8 +112,8 @@ internal static class ItemSageCommand
                     BatchSize = pr.GetValue(batch),
                     RandomNegatives = pr.GetValue(negatives),
                     TaskShares = ParseShares(pr.GetValue(shares)),
-                    Temperature = pr.GetValue(temperature),
-                    LearnTemperature = pr.GetValue(learnTemperature),
+                    Temperature = pr.GetValue(Temperature) ?? new ItemSageTrainingOptions().Temperature,
+                    LearnTemperature = pr.GetValue(LearnTemperature) ?? false,
                     LogQCorrection = !pr.GetValue(noLogQ),
                     LearningRate = pr.GetValue(lr),
                     Seed = pr.GetValue(Seed),
@@ -156,12 +158,10 @@ internal static class ItemSageCommand
         var lr = new Option<float?>("--lr") { Description = "Peak AdamW learning rate of every tower (default: each tower's tuned rate)." };
         var dModel = new Option<int?>("--d-model") { Description = "Transformer width (default 64)." };
         var batch = new Option<int?>("--batch") { Description = "Pairs per batch (default 128; as many random negatives)." };
-        var temperature = new Option<float?>("--temperature") { Description = "Temperature τ of the cosine logits of every tower (default 0.05)." };
-        var learnTemperature = new Option<bool?>("--learn-temperature") { Description = "true/false: learn τ (starting at --temperature) in every tower (default false)." };
         var cmd = new Command("eval", "Ablation: recall@10/@50 of the engaged item on the later held-out period, per task, for popularity and ItemSage variants.")
         {
             Dataset, json, budget, steps, noSelect, maxSteps, validateEvery, maxValidation, variants, maxPairs, TextFields, Vectors, Seed, Window, MinValue, lr, dModel, Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, batch,
-            temperature, learnTemperature,
+            Temperature, LearnTemperature,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -172,8 +172,8 @@ internal static class ItemSageCommand
                 LearningRate = pr.GetValue(lr) ?? t.LearningRate,
                 BatchSize = pr.GetValue(batch) ?? t.BatchSize,
                 RandomNegatives = pr.GetValue(batch) ?? t.RandomNegatives,
-                Temperature = pr.GetValue(temperature) ?? t.Temperature,
-                LearnTemperature = pr.GetValue(learnTemperature) ?? t.LearnTemperature,
+                Temperature = pr.GetValue(Temperature) ?? t.Temperature,
+                LearnTemperature = pr.GetValue(LearnTemperature) ?? t.LearnTemperature,
             };
             ItemSageModelOptions Model(ItemSageModelOptions m) => ApplyShape(pr, m) with
             {

@@ -59,12 +59,15 @@ public static class RecallAtK
         for (int t = 0; t < taskCount; t++)
         {
             if (onlyTasks is not null && !onlyTasks.Contains(t)) continue;
-            int[] of = [.. Enumerable.Range(0, pairs.Count).Where(i => pairs.Task[i] == t)];
-            if (of.Length <= maxPairsPerTask) selected.AddRange(of);
-            else for (int k = 0; k < maxPairsPerTask; k++) selected.Add(of[(int)((long)k * of.Length / maxPairsPerTask)]);
+            selected.AddRange(EvenlySpaced([.. Enumerable.Range(0, pairs.Count).Where(i => pairs.Task[i] == t)], maxPairsPerTask));
         }
         return [.. selected];
     }
+
+    /// <summary><paramref name="of"/> itself when it has at most <paramref name="max"/> elements, else
+    /// <paramref name="max"/> of them evenly spaced over its order (test and validation samples alike).</summary>
+    internal static int[] EvenlySpaced(int[] of, int max) =>
+        of.Length <= max ? of : [.. Enumerable.Range(0, max).Select(j => of[(int)((long)j * of.Length / max)])];
 
     /// <summary>rank[i] of pair <paramref name="selected"/>[i]: the candidates (every item but the query) scoring above
     /// its positive, ties counted for lower catalogue rows; a hit at k is rank &lt; k.</summary>

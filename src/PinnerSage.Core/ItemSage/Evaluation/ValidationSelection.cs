@@ -84,7 +84,7 @@ public static class ValidationSelection
         ArgumentNullException.ThrowIfNull(pairs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPairs);
         int[] of = [.. Enumerable.Range(0, pairs.Count).Where(i => task is null || pairs.Task[i] == task)];
-        int[] chosen = of.Length <= maxPairs ? of : [.. Enumerable.Range(0, maxPairs).Select(j => of[(int)((long)j * of.Length / maxPairs)])];
+        int[] chosen = RecallAtK.EvenlySpaced(of, maxPairs);
         return new PairSet([.. chosen.Select(i => pairs.Query[i])], [.. chosen.Select(i => pairs.Positive[i])],
             [.. chosen.Select(i => pairs.Task[i])], [.. chosen.Select(i => pairs.Time[i])]);
     }
