@@ -47,6 +47,9 @@ internal static class ItemSageCommand
     private static readonly Option<bool?> ProjectionPerVectorSet = new("--projection-per-vector-set")
     { Description = "true/false: every vector set is its own feature group (own projection and slot; the MLP concatenates the sets instead of averaging them). Default: on in eval and with --small, off for the paper-size model." };
 
+    private static readonly Option<string?> Init = new("--init")
+    { Description = "Initial weights of the linear layers: orthogonal (default) or glorot (earlier versions)." };
+
     private static readonly Option<float?> Temperature = new("--temperature") { Description = "Temperature τ of the cosine logits (default 0.05)." };
 
     private static readonly Option<bool?> LearnTemperature = new("--learn-temperature") { Description = "Learn τ, starting at --temperature (default off; eval also takes true/false)." };
@@ -60,6 +63,13 @@ internal static class ItemSageCommand
         Dropout = pr.GetValue(Dropout) ?? shape.Dropout,
         HeadHidden = pr.GetValue(HeadHidden) ?? shape.HeadHidden,
         ProjectionPerVectorSet = pr.GetValue(ProjectionPerVectorSet) ?? shape.ProjectionPerVectorSet,
+        Initialization = pr.GetValue(Init) switch
+        {
+            null => shape.Initialization,
+            "orthogonal" => LinearInitialization.Orthogonal,
+            "glorot" => LinearInitialization.GlorotUniform,
+            string other => throw new ArgumentException($"--init must be orthogonal or glorot, not '{other}'."),
+        },
     };
 
     private static readonly Option<int> Window = new("--window")
@@ -90,7 +100,7 @@ internal static class ItemSageCommand
         var cmd = new Command("train", "Train an ItemSage tower on (item, next engaged item) pairs of a dataset; writes a model folder.")
         {
             Dataset, output, epochs, steps, batch, negatives, TextFields, Vectors, tasks, shares, Seed, tower, small, dModel,
-            Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, outputDim, Temperature, LearnTemperature, noLogQ, lr, Window, MinValue, queries, checkpointEvery, resume,
+            Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, Init, outputDim, Temperature, LearnTemperature, noLogQ, lr, Window, MinValue, queries, checkpointEvery, resume,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -153,6 +163,7 @@ internal static class ItemSageCommand
         var maxSteps = new Option<int>("--max-steps") { Description = "Validation selection (the default): train every model up to N steps and evaluate its checkpoint with the best validation recall@50.", DefaultValueFactory = _ => ItemSageEvaluation.DefaultMaxSteps };
         var validateEvery = new Option<int>("--validate-every") { Description = "Validation selection: steps between validation points.", DefaultValueFactory = _ => ItemSageEvaluation.DefaultValidateEvery };
         var maxValidation = new Option<int>("--max-validation-pairs") { Description = "Validation selection: validation pairs scored per point (evenly spaced, tasks pooled).", DefaultValueFactory = _ => ItemSageEvaluation.DefaultMaxValidationPairs };
+        var seeds = new Option<int>("--seeds") { Description = "Train every model with N seeds (--seed, --seed + 1, …) and report mean recalls; the intervals then cover the seeds' spread too.", DefaultValueFactory = _ => 1 };
         var variants = new Option<string?>("--variants") { Description = "Only these variants: " + string.Join(",", ItemSageEvaluation.VariantNames) };
         var maxPairs = new Option<int>("--max-test-pairs") { Description = "Evaluate at most N test pairs per task (evenly spaced).", DefaultValueFactory = _ => ItemSageEvaluation.DefaultMaxTestPairsPerTask };
         var lr = new Option<float?>("--lr") { Description = "Peak AdamW learning rate of every tower (default: each tower's tuned rate)." };
@@ -160,7 +171,7 @@ internal static class ItemSageCommand
         var batch = new Option<int?>("--batch") { Description = "Pairs per batch (default 128; as many random negatives)." };
         var cmd = new Command("eval", "Ablation: recall@10/@50 of the engaged item on the later held-out period, per task, for popularity and ItemSage variants.")
         {
-            Dataset, json, budget, steps, noSelect, maxSteps, validateEvery, maxValidation, variants, maxPairs, TextFields, Vectors, Seed, Window, MinValue, lr, dModel, Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, batch,
+            Dataset, json, budget, steps, noSelect, maxSteps, validateEvery, maxValidation, variants, seeds, maxPairs, TextFields, Vectors, Seed, Window, MinValue, lr, dModel, Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, Init, batch,
             Temperature, LearnTemperature,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
@@ -189,6 +200,7 @@ internal static class ItemSageCommand
                 ValidateEvery = pr.GetValue(validateEvery),
                 MaxValidationPairs = pr.GetValue(maxValidation),
                 Variants = SplitList(pr.GetValue(variants)),
+                Seeds = pr.GetValue(seeds),
                 MaxTestPairsPerTask = pr.GetValue(maxPairs),
                 Features = FeatureOptions(pr),
                 Pairs = PairOptions(pr),
@@ -368,9 +380,11 @@ internal static class ItemSageCommand
         {
             foreach ((string task, var m) in tasks)
             {
-                table.AddRow(Markup.Escape(variant), Markup.Escape(task),
-                    m.GetValueOrDefault("recall@10").ToString("F4", CultureInfo.InvariantCulture),
-                    m.GetValueOrDefault("recall@50").ToString("F4", CultureInfo.InvariantCulture),
+                // With several seeds: the mean ± the standard deviation over the seeds.
+                string Recall(int k) => m.TryGetValue($"recall@{k}{ItemSageEvaluation.SeedSdSuffix}", out double sd)
+                    ? string.Create(CultureInfo.InvariantCulture, $"{m.GetValueOrDefault($"recall@{k}"):F4} ± {sd:F4}")
+                    : m.GetValueOrDefault($"recall@{k}").ToString("F4", CultureInfo.InvariantCulture);
+                table.AddRow(Markup.Escape(variant), Markup.Escape(task), Recall(10), Recall(50),
                     m.GetValueOrDefault("pairs").ToString("F0", CultureInfo.InvariantCulture),
                     m.TryGetValue(ItemSageEvaluation.SelectedStepKey, out double step) ? step.ToString("F0", CultureInfo.InvariantCulture) : "–");
             }
@@ -379,7 +393,7 @@ internal static class ItemSageCommand
     }
 
     /// <summary>Every variant's pooled recall minus the transformer's on the same test pairs, with the 95 % paired
-    /// bootstrap interval; null when the report has no such comparison.</summary>
+    /// bootstrap interval (users and seeds resampled); null when the report has no such comparison.</summary>
     private static Table? DeltaTable(ItemSageEvalReport report)
     {
         static string Delta(Dictionary<string, double> m, int k)

@@ -55,6 +55,12 @@ public sealed record ItemSageEvalOptions
     /// <summary>Evaluate at most this many test pairs per task (evenly spaced).</summary>
     public int MaxTestPairsPerTask { get; init; } = ItemSageEvaluation.DefaultMaxTestPairsPerTask;
 
+    /// <summary>Trained models per variant, with seeds <c>Seed</c>, <c>Seed + 1</c>, … of the initialisation and the
+    /// training (both the model's and the training options' seeds are offset). Reported recalls are means over the
+    /// seeds, and the intervals of the differences resample the seeds too (<see cref="RecallAtK.Difference"/>).
+    /// Default 1.</summary>
+    public int Seeds { get; init; } = 1;
+
     /// <summary>Cut-offs k of recall@k.</summary>
     public IReadOnlyList<int> Ks { get; init; } = [10, 50];
 
@@ -69,6 +75,7 @@ public sealed record ItemSageEvalOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxSteps);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ValidateEvery);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxValidationPairs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Seeds);
         ArgumentNullException.ThrowIfNull(Model);
         ArgumentNullException.ThrowIfNull(Training);
         ArgumentNullException.ThrowIfNull(MlpModel);
@@ -153,9 +160,16 @@ public static class ItemSageEvaluation
     public const string SelectedStepKey = "selected_step";
 
     /// <summary>Metric key, in a variant's pooled ("all") results, of its recall@k minus the transformer's on the same
-    /// test pairs; "_low" and "_high" suffixed keys hold the 95 % paired-bootstrap interval
-    /// (<see cref="RecallAtK.PairedDifference"/>).</summary>
+    /// test pairs (means over the seeds); "_low" and "_high" suffixed keys hold the 95 % bootstrap interval, which
+    /// resamples the users who formed the test pairs (the same users for both models) and the seeds
+    /// (<see cref="RecallAtK.Difference"/>).</summary>
     public static string DeltaKey(int k) => $"delta_recall@{k}_vs_transformer";
+
+    /// <summary>Suffix of a recall's standard deviation over the seeds (with <see cref="ItemSageEvalOptions.Seeds"/> &gt; 1).</summary>
+    public const string SeedSdSuffix = "_seed_sd";
+
+    /// <summary>Metric key of the number of seeds averaged (with <see cref="ItemSageEvalOptions.Seeds"/> &gt; 1).</summary>
+    public const string SeedsKey = "seeds";
 
     /// <summary>Metric key of the selected checkpoint's validation recall@50 in <see cref="ItemSageEvalReport.Results"/>.</summary>
     public const string ValidationRecallKey = "validation_recall@50";
@@ -213,13 +227,17 @@ public static class ItemSageEvaluation
 
         var results = new Dictionary<string, Dictionary<string, Dictionary<string, double>>>(StringComparer.Ordinal);
         var runs = new Dictionary<string, VariantRun>(StringComparer.Ordinal);
-        // Every variant but single-task scores the same test pairs; their ranks are kept for the paired comparison.
+        // Every variant but single-task scores the same test pairs; their ranks (one array per seed) are kept for the
+        // paired comparison, which resamples the users who formed the pairs.
         int[] testPairs = RecallAtK.SelectPairs(pairs.Test, tasks.Count, options.MaxTestPairsPerTask);
-        var ranks = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        int[] testUsers = pairs.Test.User.Length == 0 ? [] : [.. testPairs.Select(i => pairs.Test.User[i])];
+        var ranks = new Dictionary<string, List<int[]>>(StringComparer.Ordinal);
         Dictionary<string, Dictionary<string, double>> Score(string variant, int itemCount, RecallAtK.Scorer scorer)
         {
-            ranks[variant] = RecallAtK.Ranks(pairs.Test, testPairs, itemCount, scorer);
-            return RecallAtK.Summarize(pairs.Test, tasks, testPairs, ranks[variant], options.Ks);
+            int[] r = RecallAtK.Ranks(pairs.Test, testPairs, itemCount, scorer);
+            if (!ranks.TryGetValue(variant, out List<int[]>? list)) ranks[variant] = list = [];
+            list.Add(r);
+            return RecallAtK.Summarize(pairs.Test, tasks, testPairs, r, options.Ks);
         }
         if (Wanted("popularity"))
         {
@@ -228,9 +246,6 @@ public static class ItemSageEvaluation
         }
         foreach (string v in plan)
         {
-            ItemSageTrainingOptions training = options.Training;
-            if (v == "no-random-negatives") training = training with { RandomNegatives = 0 };
-            if (v == "no-logq") training = training with { LogQCorrection = false };
             ItemSageFeatures? own = v switch
             {
                 "text-only" => ItemSageFeatures.Build(dataset, options.Features with { VectorSets = [] }),
@@ -240,31 +255,47 @@ public static class ItemSageEvaluation
             try
             {
                 ItemSageFeatures features = own ?? full;
-                if (v == "single-task")
+                var perSeed = new List<Dictionary<string, Dictionary<string, double>>>();
+                for (int seed = 0; seed < options.Seeds; seed++)
                 {
-                    var merged = new Dictionary<string, Dictionary<string, double>>(StringComparer.Ordinal);
-                    foreach (int t in trainedTasks)
+                    ItemSageEvalOptions o = options with
                     {
-                        ItemSageTrainingOptions one = training with { TaskShares = new Dictionary<string, double> { [tasks[t]] = 1 } };
-                        (float[] emb, VariantRun run) = TrainAndEmbed(v + ":" + tasks[t], false, features, pairs, one, options, perModel, progress, t, log);
-                        runs[v + ":" + tasks[t]] = run;
-                        foreach (var kv in RecallAtK.Evaluate(pairs.Test, tasks, features.ItemCount, RecallAtK.FromEmbeddings(emb, options.Model.OutputDim),
-                                     options.Ks, options.MaxTestPairsPerTask, new HashSet<int> { t }))
+                        Model = options.Model with { Seed = options.Model.Seed + (ulong)seed },
+                        Training = options.Training with { Seed = options.Training.Seed + (ulong)seed },
+                    };
+                    string name = options.Seeds == 1 ? v : $"{v} (seed {o.Training.Seed})";
+                    ItemSageTrainingOptions training = o.Training;
+                    if (v == "no-random-negatives") training = training with { RandomNegatives = 0 };
+                    if (v == "no-logq") training = training with { LogQCorrection = false };
+                    if (v == "single-task")
+                    {
+                        var merged = new Dictionary<string, Dictionary<string, double>>(StringComparer.Ordinal);
+                        foreach (int t in trainedTasks)
                         {
-                            if (kv.Key != RecallAtK.AllTasks) merged[kv.Key] = WithSelection(kv.Value, run);
+                            ItemSageTrainingOptions one = training with { TaskShares = new Dictionary<string, double> { [tasks[t]] = 1 } };
+                            (float[] emb, VariantRun run) = TrainAndEmbed(name + ":" + tasks[t], false, features, pairs, one, o, perModel, progress, t, log);
+                            runs[name + ":" + tasks[t]] = run;
+                            foreach (var kv in RecallAtK.Evaluate(pairs.Test, tasks, features.ItemCount, RecallAtK.FromEmbeddings(emb, o.Model.OutputDim),
+                                         o.Ks, o.MaxTestPairsPerTask, new HashSet<int> { t }))
+                            {
+                                if (kv.Key != RecallAtK.AllTasks) merged[kv.Key] = WithSelection(kv.Value, run);
+                            }
                         }
+                        perSeed.Add(merged);
                     }
-                    results[v] = merged;
+                    else
+                    {
+                        bool mlp = v == "mlp-concat";
+                        (float[] emb, VariantRun run) = TrainAndEmbed(name, mlp, features, pairs, mlp ? o.MlpTraining with { Seed = training.Seed } : training,
+                            o, perModel, progress, null, log);
+                        runs[name] = run;
+                        var scored = Score(v, features.ItemCount, RecallAtK.FromEmbeddings(emb, ShapeOf(o, mlp).OutputDim));
+                        foreach (var metrics in scored.Values) WithSelection(metrics, run);
+                        perSeed.Add(scored);
+                    }
+                    if (options.Seeds > 1) log?.Invoke(Summary(name, perSeed[^1], options.Ks));
                 }
-                else
-                {
-                    bool mlp = v == "mlp-concat";
-                    (float[] emb, VariantRun run) = TrainAndEmbed(v, mlp, features, pairs, mlp ? options.MlpTraining with { Seed = training.Seed } : training,
-                        options, perModel, progress, null, log);
-                    runs[v] = run;
-                    results[v] = Score(v, features.ItemCount, RecallAtK.FromEmbeddings(emb, ShapeOf(options, mlp).OutputDim));
-                    foreach (var metrics in results[v].Values) WithSelection(metrics, run);
-                }
+                results[v] = options.Seeds == 1 ? perSeed[0] : MeanOverSeeds(perSeed, options.Ks);
                 log?.Invoke(Summary(v, results[v], options.Ks));
             }
             finally
@@ -272,15 +303,15 @@ public static class ItemSageEvaluation
                 own?.Dispose();
             }
         }
-        if (ranks.TryGetValue("transformer", out int[]? transformerRanks))
+        if (ranks.TryGetValue("transformer", out List<int[]>? transformerRanks))
         {
-            foreach ((string v, int[] r) in ranks)
+            foreach ((string v, List<int[]> r) in ranks)
             {
                 if (v == "transformer") continue;
                 Dictionary<string, double> all = results[v][RecallAtK.AllTasks];
                 foreach (int k in options.Ks)
                 {
-                    (double delta, double low, double high) = RecallAtK.PairedDifference(r, transformerRanks, k);
+                    (double delta, double low, double high) = RecallAtK.Difference(r, transformerRanks, k, testUsers);
                     all[DeltaKey(k)] = delta;
                     all[DeltaKey(k) + "_low"] = low;
                     all[DeltaKey(k) + "_high"] = high;
@@ -339,6 +370,30 @@ public static class ItemSageEvaluation
         float[] embeddings = ItemSageEmbedder.EmbedAll(tower, features);
         return (embeddings, new VariantRun(trainer.Step, seconds, trainer.Step * training.BatchSize / Math.Max(1e-9, seconds),
             selection.FinalLoss, selection.SelectedStep, double.IsNaN(selection.SelectedRecall) ? null : selection.SelectedRecall));
+    }
+
+    /// <summary>Task → metric → mean over the seeds' results; every recall also gets its sample standard deviation over
+    /// the seeds (<c>recall@k_seed_sd</c>), and <c>seeds</c> counts them.</summary>
+    private static Dictionary<string, Dictionary<string, double>> MeanOverSeeds(
+        List<Dictionary<string, Dictionary<string, double>>> perSeed, IReadOnlyList<int> ks)
+    {
+        var mean = new Dictionary<string, Dictionary<string, double>>(StringComparer.Ordinal);
+        foreach ((string task, Dictionary<string, double> first) in perSeed[0])
+        {
+            var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (string metric in first.Keys)
+                metrics[metric] = perSeed.Average(r => r[task][metric]);
+            foreach (int k in ks)
+            {
+                string key = $"recall@{k}";
+                if (!metrics.TryGetValue(key, out double m)) continue;
+                double ss = perSeed.Sum(r => (r[task][key] - m) * (r[task][key] - m));
+                metrics[key + SeedSdSuffix] = Math.Sqrt(ss / (perSeed.Count - 1));
+            }
+            metrics[SeedsKey] = perSeed.Count;
+            mean[task] = metrics;
+        }
+        return mean;
     }
 
     private static Dictionary<string, double> WithSelection(Dictionary<string, double> metrics, VariantRun run)

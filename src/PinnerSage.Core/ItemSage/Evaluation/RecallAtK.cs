@@ -148,28 +148,90 @@ public static class RecallAtK
     }
 
     /// <summary>Recall@k of <paramref name="ranks"/> minus recall@k of <paramref name="baselineRanks"/> (the same pairs,
-    /// scored by two models) with a 95 % percentile bootstrap interval over the pairs.</summary>
-    /// <remarks>A paired bootstrap (Efron &amp; Tibshirani 1993, ch. 13; <see cref="PinnerSage.Evaluation.Bootstrap"/>):
-    /// every resample draws the same pairs for both models, so the interval reflects how often the two disagree, not
-    /// each recall's own spread. Our choice: pairs are resampled independently (pairs of one user or one query are
-    /// correlated, so the interval is somewhat too narrow).</remarks>
+    /// scored by two models) with a 95 % percentile bootstrap interval over the pairs: <see cref="Difference"/> with one
+    /// run each and every pair its own cluster.</summary>
     public static (double Difference, double Low, double High) PairedDifference(ReadOnlySpan<int> ranks, ReadOnlySpan<int> baselineRanks,
-        int k, int resamples = 2000, ulong seed = 1)
+        int k, int resamples = 2000, ulong seed = 1) =>
+        Difference([ranks.ToArray()], [baselineRanks.ToArray()], k, default, resamples, seed);
+
+    /// <summary>Mean recall@k over several runs of a model (e.g. training seeds) minus the mean over a baseline's runs,
+    /// all scored on the same pairs, with a 95 % percentile bootstrap interval that resamples clusters of pairs and runs.</summary>
+    /// <param name="runs">Per run, the rank of every pair (<see cref="Ranks"/>).</param>
+    /// <param name="baselineRuns">The baseline's runs on the same pairs.</param>
+    /// <param name="k">Cut-off.</param>
+    /// <param name="clusters">Per pair, its cluster (e.g. the user whose engagements formed it); empty = every pair is its
+    /// own cluster.</param>
+    /// <param name="resamples">Bootstrap resamples.</param>
+    /// <param name="seed">Seed of the draws.</param>
+    /// <remarks>A two-stage bootstrap (Davison &amp; Hinkley 1997, §3.8; Efron &amp; Tibshirani 1993, ch. 13). Each
+    /// resample draws clusters with replacement — the same clusters for both models, so the comparison stays paired —
+    /// and then, independently for each side, as many runs as it has with replacement (skipped for a single run). A
+    /// side's recall is then Σ_c w_c·hits_c / Σ_c w_c·pairs_c averaged over its drawn runs. Resampling whole clusters
+    /// keeps the correlation of one user's pairs inside the interval; resampling runs adds the spread between training
+    /// seeds, which a single run cannot show. With few runs the run stage underestimates that spread by a factor
+    /// (runs − 1)/runs in variance. One run per side and singleton clusters give the plain paired bootstrap over pairs.</remarks>
+    public static (double Difference, double Low, double High) Difference(IReadOnlyList<int[]> runs, IReadOnlyList<int[]> baselineRuns,
+        int k, ReadOnlySpan<int> clusters = default, int resamples = 2000, ulong seed = 1)
     {
-        if (ranks.Length != baselineRanks.Length) throw new ArgumentException("both rank arrays must score the same pairs", nameof(baselineRanks));
+        ArgumentNullException.ThrowIfNull(runs);
+        ArgumentNullException.ThrowIfNull(baselineRuns);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(resamples);
-        int n = ranks.Length;
+        if (runs.Count == 0 || baselineRuns.Count == 0) throw new ArgumentException("each side needs at least one run");
+        int n = runs[0].Length;
+        if (runs.Concat(baselineRuns).Any(r => r.Length != n)) throw new ArgumentException("every run must score the same pairs", nameof(baselineRuns));
+        if (!clusters.IsEmpty && clusters.Length != n) throw new ArgumentException("one cluster per pair", nameof(clusters));
         if (n == 0) return (double.NaN, double.NaN, double.NaN);
-        var d = new double[n];
-        double sum = 0;
+
+        // Dense cluster ids, pairs per cluster, and per run the hits per cluster.
+        var dense = new int[n];
+        var ids = new Dictionary<int, int>();
         for (int i = 0; i < n; i++)
         {
-            d[i] = (ranks[i] < k ? 1 : 0) - (baselineRanks[i] < k ? 1 : 0);
-            sum += d[i];
+            if (clusters.IsEmpty) dense[i] = i;
+            else if (!ids.TryGetValue(clusters[i], out dense[i])) ids[clusters[i]] = dense[i] = ids.Count;
         }
-        double[] means = PinnerSage.Evaluation.Bootstrap.ResampleMeans(d, 1, n, resamples, seed);
-        (double low, double high) = PinnerSage.Evaluation.Bootstrap.Interval(means);
-        return (sum / n, low, high);
+        int c = clusters.IsEmpty ? n : ids.Count, m = runs.Count, mb = baselineRuns.Count;
+        var size = new double[c];
+        foreach (int d in dense) size[d]++;
+        var hits = new double[(m + mb) * c];
+        for (int r = 0; r < m + mb; r++)
+        {
+            int[] ranks = r < m ? runs[r] : baselineRuns[r - m];
+            Span<double> h = hits.AsSpan(r * c, c);
+            for (int i = 0; i < n; i++)
+                if (ranks[i] < k) h[dense[i]]++;
+        }
+        double Mean(int first, int count)
+        {
+            double sum = 0;
+            for (int r = first; r < first + count; r++) sum += TensorPrimitives.Sum<double>(hits.AsSpan(r * c, c));
+            return sum / n / count;
+        }
+        double difference = Mean(0, m) - Mean(m, mb);
+
+        var weights = new double[c];
+        var sums = new double[m + mb];
+        var deltas = new double[resamples];
+        var rng = new PinnerSage.Numerics.SplitMix64(seed);
+        int Draw(int count) => (int)Math.BigMul(rng.Next(), (ulong)count, out _);
+        double Side(int first, int count, double denominator)
+        {
+            if (count == 1) return sums[first] / denominator;
+            double total = 0;
+            for (int j = 0; j < count; j++) total += sums[first + Draw(count)];
+            return total / count / denominator;
+        }
+        for (int b = 0; b < resamples; b++)
+        {
+            Array.Clear(weights);
+            for (int i = 0; i < c; i++) weights[Draw(c)]++;
+            double denominator = TensorPrimitives.Dot<double>(weights, size);
+            for (int r = 0; r < m + mb; r++) sums[r] = TensorPrimitives.Dot<double>(weights, hits.AsSpan(r * c, c));
+            double model = Side(0, m, denominator);
+            deltas[b] = model - Side(m, mb, denominator);
+        }
+        (double low, double high) = PinnerSage.Evaluation.Bootstrap.Interval(deltas);
+        return (difference, low, high);
     }
 }

@@ -86,6 +86,7 @@ public static class ValidationSelection
         int[] of = [.. Enumerable.Range(0, pairs.Count).Where(i => task is null || pairs.Task[i] == task)];
         int[] chosen = RecallAtK.EvenlySpaced(of, maxPairs);
         return new PairSet([.. chosen.Select(i => pairs.Query[i])], [.. chosen.Select(i => pairs.Positive[i])],
-            [.. chosen.Select(i => pairs.Task[i])], [.. chosen.Select(i => pairs.Time[i])]);
+            [.. chosen.Select(i => pairs.Task[i])], [.. chosen.Select(i => pairs.Time[i])],
+            pairs.User.Length == 0 ? null : [.. chosen.Select(i => pairs.User[i])]);
     }
 }

@@ -49,6 +49,10 @@ public sealed record ItemSageModelOptions
     /// <summary>Embedding dimension.</summary>
     public int OutputDim { get; init; } = 256;
 
+    /// <summary>Initial weights of every linear layer (default <see cref="LinearInitialization.Orthogonal"/>). Not stored
+    /// in model files: it only decides where training starts.</summary>
+    public LinearInitialization Initialization { get; init; } = LinearInitialization.Orthogonal;
+
     /// <summary>Seed of the parameter initialisation.</summary>
     public ulong Seed { get; init; } = 1;
 
@@ -78,10 +82,25 @@ public sealed record ItemSageModelOptions
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "must be in [0, 1)");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(HeadHidden);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(OutputDim);
+        if (!Enum.IsDefined(Initialization)) throw new ArgumentOutOfRangeException(nameof(Initialization), Initialization, "unknown initialisation");
         if ((long)HashRows * HashDim > int.MaxValue / 2) throw new ArgumentOutOfRangeException(nameof(HashRows), "HashRows·HashDim is too large");
     }
 
     /// <summary>Sequence length of the transformer: [CLS], MaxImages image slots (when images exist), one slot per
     /// text field.</summary>
     internal int SequenceLength => 1 + (ImageDim > 0 ? MaxImages : 0) + TextFields;
+}
+
+/// <summary>How a tower's linear layers draw their initial weights (biases start at zero either way).</summary>
+public enum LinearInitialization
+{
+    /// <summary>A random (semi-)orthogonal matrix: every singular value 1 (Saxe, McClelland &amp; Ganguli, "Exact solutions
+    /// to the nonlinear dynamics of learning in deep linear neural networks", ICLR 2014). The transformer's input
+    /// reaches [CLS] through a chain of linear maps (projection, value, output, head); with orthogonal factors the
+    /// chain starts as an isometry, so the weak directions that order close neighbours are not damped at the start and
+    /// learned last (bench/results/itemsage-eval.md).</summary>
+    Orthogonal,
+
+    /// <summary>Glorot-uniform, U(±√(6/(In + Out))) (Glorot &amp; Bengio 2010): the default of earlier versions.</summary>
+    GlorotUniform,
 }

@@ -38,7 +38,7 @@ internal sealed class ItemSageTransformer : IItemTower
     {
         options.Validate();
         Options = options;
-        _store = new ParameterStore(options.Seed);
+        _store = new ParameterStore(options.Seed, options.Initialization);
         _d = options.DModel;
         _imageSlots = options.ImageDim > 0 ? options.MaxImages : 0;
         _s = options.SequenceLength;

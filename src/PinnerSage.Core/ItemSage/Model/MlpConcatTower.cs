@@ -23,7 +23,7 @@ internal sealed class MlpConcatTower : IItemTower
     {
         options.Validate();
         Options = options;
-        _store = new ParameterStore(options.Seed);
+        _store = new ParameterStore(options.Seed, options.Initialization);
         if (options.TextFields > 0)
             _text = new TextFieldEncoder(_store, options.VocabularySize, options.HashRows, options.HashDim, options.TextFields);
         // One vector per set side by side when every set is its own feature group, else their mean.

@@ -12,9 +12,16 @@ internal sealed class ParameterStore
     private int _size;
     private int _nextStream;
 
-    public ParameterStore(ulong seed) => Seed = seed;
+    public ParameterStore(ulong seed, LinearInitialization initialization = LinearInitialization.Orthogonal)
+    {
+        Seed = seed;
+        Initialization = initialization;
+    }
 
     public ulong Seed { get; }
+
+    /// <summary>How every <see cref="Linear"/> of the tower draws its initial weights.</summary>
+    public LinearInitialization Initialization { get; }
 
     public float[] Parameters { get; private set; } = [];
 

@@ -34,12 +34,13 @@ public sealed record PairOptions
 /// <summary>A set of pairs: parallel arrays of query item, positive item (catalogue rows), task and the positive's time.</summary>
 public sealed class PairSet
 {
-    internal PairSet(int[] query, int[] positive, int[] task, long[] time)
+    internal PairSet(int[] query, int[] positive, int[] task, long[] time, int[]? user = null)
     {
         Query = query;
         Positive = positive;
         Task = task;
         Time = time;
+        User = user ?? [];
     }
 
     /// <summary>Query item (catalogue row).</summary>
@@ -53,6 +54,10 @@ public sealed class PairSet
 
     /// <summary>Timestamp of the positive's action.</summary>
     public long[] Time { get; }
+
+    /// <summary>The user whose engagements formed each pair (an index, the order of first appearance in the actions
+    /// file), so an evaluation can resample users instead of pairs; empty when unknown.</summary>
+    public int[] User { get; }
 
     /// <summary>Number of pairs.</summary>
     public int Count => Query.Length;
@@ -202,7 +207,7 @@ public sealed class EngagementPairs
                 if (item[b] == item[a]) continue;
                 taken++;
                 int set = time[b] >= testStart ? 2 : time[b] >= validationStart ? 1 : 0;
-                sets[set].Add(item[a], item[b], task[b], time[b]);
+                sets[set].Add(item[a], item[b], task[b], time[b], user[a]);
             }
         }
         return new EngagementPairs(tasks, sets[0].Build(), sets[1].Build(), sets[2].Build(), popularity, skipped, n,
@@ -211,17 +216,18 @@ public sealed class EngagementPairs
 
     private sealed class Builder
     {
-        private readonly List<int> _q = [], _p = [], _t = [];
+        private readonly List<int> _q = [], _p = [], _t = [], _u = [];
         private readonly List<long> _time = [];
 
-        public void Add(int q, int p, int t, long time)
+        public void Add(int q, int p, int t, long time, int user)
         {
             _q.Add(q);
             _p.Add(p);
             _t.Add(t);
             _time.Add(time);
+            _u.Add(user);
         }
 
-        public PairSet Build() => new([.. _q], [.. _p], [.. _t], [.. _time]);
+        public PairSet Build() => new([.. _q], [.. _p], [.. _t], [.. _time], [.. _u]);
     }
 }

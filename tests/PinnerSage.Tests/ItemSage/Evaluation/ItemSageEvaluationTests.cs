@@ -101,6 +101,39 @@ public sealed class ItemSageEvaluationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Several_seeds_report_the_mean_of_the_runs_each_seed_gives_alone()
+    {
+        using var dir = new TempDir();
+        var world = SyntheticWorld.Create(new SyntheticWorldOptions { Users = 300, Items = 400, Topics = 12, Days = 30, Dimension = 16, Seed = 5 });
+        SyntheticWorldWriter.Write(world, dir.Path, 1);
+        var layout = DatasetLayout.Open(dir.Path);
+        ItemSageEvalOptions options = Options(40, "popularity", "transformer", "mlp-concat");
+        ItemSageEvalReport both = ItemSageEvaluation.Run(layout, options with { Seeds = 2 }, line => output.WriteLine(line));
+        // Seed s of the pair is the single run with the model and training seeds offset by s.
+        ItemSageEvalReport first = ItemSageEvaluation.Run(layout, options);
+        ItemSageEvalReport second = ItemSageEvaluation.Run(layout, options with
+        {
+            Model = options.Model with { Seed = options.Model.Seed + 1 },
+            Training = options.Training with { Seed = options.Training.Seed + 1 },
+        });
+        foreach (string variant in new[] { "transformer", "mlp-concat" })
+        {
+            var mean = both.Results[variant][RecallAtK.AllTasks];
+            double a = first.Results[variant][RecallAtK.AllTasks]["recall@50"], b = second.Results[variant][RecallAtK.AllTasks]["recall@50"];
+            Assert.Equal((a + b) / 2, mean["recall@50"], 12);
+            Assert.Equal(Math.Abs(a - b) / Math.Sqrt(2), mean["recall@50" + ItemSageEvaluation.SeedSdSuffix], 12);
+            Assert.Equal(2, mean[ItemSageEvaluation.SeedsKey]);
+            Assert.True(a != b, $"{variant}: two seeds gave the same recall, so the seed did not reach the model");
+        }
+        Assert.Contains("transformer (seed 4)", both.Runs.Keys);
+        var mlp = both.Results["mlp-concat"][RecallAtK.AllTasks];
+        string delta = ItemSageEvaluation.DeltaKey(50);
+        Assert.Equal(mlp["recall@50"] - both.Results["transformer"][RecallAtK.AllTasks]["recall@50"], mlp[delta], 12);
+        Assert.InRange(mlp[delta], mlp[delta + "_low"], mlp[delta + "_high"]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => (options with { Seeds = 0 }).Validate());
+    }
+
+    [Fact]
     public void Unknown_variant_is_rejected()
     {
         Assert.Throws<ArgumentException>(() => new ItemSageEvalOptions { Variants = ["nope"] }.Validate());

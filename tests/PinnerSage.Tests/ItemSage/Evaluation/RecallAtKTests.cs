@@ -102,4 +102,87 @@ public sealed class RecallAtKTests
             Assert.InRange(high, delta + 0.85 * halfWidth, delta + 1.15 * halfWidth);
         }
     }
+
+    [Fact]
+    public void Clusters_of_identical_pairs_give_the_interval_of_the_pairs_they_repeat()
+    {
+        // Every pair copied five times into one cluster carries no more information than the pair itself, so the
+        // cluster bootstrap must reproduce the pair bootstrap of the originals exactly (the same draws over 2,000
+        // clusters as over 2,000 pairs); resampling the 10,000 copies as independent pairs would be √5 too narrow.
+        var rng = new Random(4);
+        const int n = 2_000, copies = 5;
+        int[] a = new int[n], b = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            a[i] = rng.Next(60);
+            b[i] = rng.NextDouble() < 0.7 ? a[i] : rng.Next(60);
+        }
+        int[] aa = [.. a.SelectMany(r => Enumerable.Repeat(r, copies))], bb = [.. b.SelectMany(r => Enumerable.Repeat(r, copies))];
+        int[] users = [.. Enumerable.Range(0, n).SelectMany(u => Enumerable.Repeat(1000 + 7 * u, copies))];
+        var single = RecallAtK.PairedDifference(a, b, 10);
+        var clustered = RecallAtK.Difference([aa], [bb], 10, users);
+        Assert.Equal(single.Difference, clustered.Difference, 12);
+        Assert.Equal(single.Low, clustered.Low, 12);
+        Assert.Equal(single.High, clustered.High, 12);
+        var naive = RecallAtK.PairedDifference(aa, bb, 10);
+        double ratio = (naive.High - naive.Low) / (clustered.High - clustered.Low);
+        Assert.InRange(ratio, 1 / Math.Sqrt(copies) * 0.85, 1 / Math.Sqrt(copies) * 1.15);
+        Assert.Throws<ArgumentException>(() => RecallAtK.Difference([aa], [bb], 10, users.AsSpan(1)));
+    }
+
+    [Fact]
+    public void Cluster_interval_matches_the_linearised_ratio_estimator()
+    {
+        // 3,000 users with 1–9 pairs each and a user effect on both models (correlated hits within a user). Reference:
+        // the delta-method standard error of Δ = Σ_c D_c / Σ_c N_c, SE² = C/(C−1)·Σ_c (D_c − Δ·N_c)² / (Σ_c N_c)².
+        var rng = new Random(21);
+        var a = new List<int>();
+        var b = new List<int>();
+        var users = new List<int>();
+        const int clusters = 3_000;
+        for (int u = 0; u < clusters; u++)
+        {
+            int size = 1 + rng.Next(9);
+            double skill = rng.NextDouble();
+            for (int j = 0; j < size; j++)
+            {
+                int ra = rng.NextDouble() < skill ? rng.Next(10) : 10 + rng.Next(50);
+                a.Add(ra);
+                b.Add(rng.NextDouble() < 0.8 ? ra : rng.NextDouble() < skill * 0.9 ? rng.Next(10) : 10 + rng.Next(50));
+                users.Add(u);
+            }
+        }
+        (double delta, double low, double high) = RecallAtK.Difference([a.ToArray()], [b.ToArray()], 10, users.ToArray(), resamples: 4000);
+        var d = new double[clusters];
+        var size2 = new double[clusters];
+        for (int i = 0; i < a.Count; i++)
+        {
+            d[users[i]] += (a[i] < 10 ? 1 : 0) - (b[i] < 10 ? 1 : 0);
+            size2[users[i]]++;
+        }
+        double total = size2.Sum();
+        Assert.Equal(d.Sum() / total, delta, 12);
+        double se = Math.Sqrt(clusters / (clusters - 1.0) * Enumerable.Range(0, clusters).Sum(c => Math.Pow(d[c] - delta * size2[c], 2))) / total;
+        Assert.InRange((high - low) / 2, 1.96 * se * 0.85, 1.96 * se * 1.15);
+    }
+
+    [Fact]
+    public void Seeds_are_resampled_so_their_spread_widens_the_interval()
+    {
+        // A model whose two seeds hit every pair and none: its mean recall is 0.5, the baseline's too, and the pairs
+        // alone would give a narrow interval around 0. Resampling the seeds draws both runs of one kind a quarter of the
+        // time each, so the interval must reach ±0.5.
+        const int n = 1_000;
+        int[] all = new int[n], none = [.. Enumerable.Repeat(99, n)], half = [.. Enumerable.Range(0, n).Select(i => i % 2 == 0 ? 0 : 99)];
+        (double delta, double low, double high) = RecallAtK.Difference([all, none], [half], 10);
+        Assert.Equal(0.0, delta, 12);
+        Assert.True(low <= -0.49 && high >= 0.49, $"interval [{low}, {high}] ignores the seeds' spread");
+        // Identical seeds add nothing: the interval is the single run's up to Monte-Carlo error.
+        var one = RecallAtK.Difference([half], [none], 10);
+        var three = RecallAtK.Difference([half, half, half], [none, none], 10);
+        Assert.Equal(one.Difference, three.Difference, 12);
+        Assert.InRange(three.High - three.Low, 0.85 * (one.High - one.Low), 1.15 * (one.High - one.Low));
+        Assert.Throws<ArgumentException>(() => RecallAtK.Difference([half], [], 10));
+        Assert.Throws<ArgumentException>(() => RecallAtK.Difference([half], [none[..10]], 10));
+    }
 }

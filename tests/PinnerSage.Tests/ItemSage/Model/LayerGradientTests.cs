@@ -16,6 +16,60 @@ public sealed class LayerGradientTests
         return store;
     }
 
+    [Theory]
+    [InlineData(64, 64)]
+    [InlineData(256, 64)]
+    [InlineData(64, 300)]
+    [InlineData(1, 5)]
+    public void Orthogonal_initialisation_gives_orthonormal_columns_or_rows(int rows, int cols)
+    {
+        var w = new float[rows * cols];
+        PinnerSage.ItemSage.Model.Linear.FillOrthogonal(w, rows, cols, new PinnerSage.Synthetic.SplitRandom(5, 1, 2));
+        // WᵀW = I (rows ≥ cols) or WWᵀ = I, computed in double.
+        int k = Math.Min(rows, cols), m = Math.Max(rows, cols);
+        double At(int vector, int i) => rows >= cols ? w[i * cols + vector] : w[vector * cols + i];
+        double worst = 0;
+        for (int p = 0; p < k; p++)
+            for (int q = p; q < k; q++)
+            {
+                double dot = 0;
+                for (int i = 0; i < m; i++) dot += At(p, i) * At(q, i);
+                worst = Math.Max(worst, Math.Abs(dot - (p == q ? 1 : 0)));
+            }
+        Assert.True(worst < 1e-5, $"{rows}×{cols}: largest deviation from the identity {worst:E2}");
+        var again = new float[rows * cols];
+        PinnerSage.ItemSage.Model.Linear.FillOrthogonal(again, rows, cols, new PinnerSage.Synthetic.SplitRandom(5, 1, 2));
+        Assert.Equal(w, again);
+    }
+
+    [Fact]
+    public void Initialisation_follows_the_store()
+    {
+        // Orthogonal by default: a square weight preserves every vector's norm; Glorot-uniform stays inside its bound.
+        foreach (LinearInitialization init in Enum.GetValues<LinearInitialization>())
+        {
+            var store = new ParameterStore(3, init);
+            var layer = new PinnerSage.ItemSage.Model.Linear(store, 32, 32);
+            store.Allocate();
+            layer.Initialize(store.NextRandom());
+            float[] x = RandomVector(new Random(1), 32), y = new float[32];
+            layer.Forward(x, 1, y);
+            double ratio = Math.Sqrt(Dot(y, y) / Dot(x, x));
+            float limit = MathF.Sqrt(6f / 64);
+            if (init == LinearInitialization.Orthogonal)
+            {
+                Assert.Equal(1.0, ratio, 4);
+                // Its entries are ≈ N(0, 1/32): some lie outside the Glorot bound (≈ 1.7 sd).
+                Assert.Contains(layer.Weights.ToArray(), v => Math.Abs(v) > limit);
+            }
+            else
+            {
+                Assert.All(layer.Weights.ToArray(), v => Assert.InRange(v, -limit, limit));
+            }
+        }
+        Assert.Equal(LinearInitialization.Orthogonal, new ItemSageModelOptions().Initialization);
+    }
+
     [Fact]
     public void Linear()
     {

@@ -24,6 +24,9 @@ public sealed class EngagementPairsTests
         Assert.Equal([(0, 1, 1), (0, 2, 1), (1, 0, 0), (1, 2, 1), (0, 2, 1), (0, 3, 1), (2, 3, 1), (4, 5, 1)], all);
         Assert.Equal(7, pairs.Train.Count);
         Assert.Equal(1, pairs.Test.Count);
+        // Every pair knows the user whose engagements formed it (the evaluation resamples users).
+        Assert.Equal([0, 0, 0, 0, 0, 0, 0], pairs.Train.User);
+        Assert.Equal([1], pairs.Test.User);
         Assert.Equal([2, 1, 1, 1, 0, 0], pairs.TrainPopularity); // engagements before t = 6
     }
 
