@@ -77,11 +77,10 @@ public sealed class ItemSageEvaluationTests(ITestOutputHelper output)
 
     /// <summary>The real-data acceptance of issue 4 ("beats popularity and is at least as good as MLP-concat") at the
     /// eval's default budget: both towers train up to the same maximum steps and are evaluated at their best validation
-    /// checkpoint, each with its tuned defaults (≈ 2.5 minutes on 2 idle cores). Run on movielens-small, the fastest; on
-    /// amazon-beauty it holds too (≈ 4 minutes, too slow for a test), on amazon-scientific at recall@50 but not at
-    /// recall@10 (bench/results/itemsage-eval.md has every number). The tolerance is 10 of movielens-small's 20,000
-    /// test pairs (0.0005; a recall of 0.1 has a standard error of ≈ 0.002 there): at recall@10 the two towers tie
-    /// within one pair's worth of hits.</summary>
+    /// checkpoint, each with its tuned defaults (≈ 2 minutes on 2 idle cores). Run on movielens-small, the fastest; one
+    /// seed, where the transformer leads by 0.0008 at recall@10 and 0.0062 at recall@50. The 5-seed comparison on all
+    /// three real datasets (too slow for a test: the transformer ahead on amazon-beauty and movielens-small, a tie within
+    /// the seeds' spread on amazon-scientific) is in bench/results/itemsage-eval.md.</summary>
     [Theory]
     [InlineData("movielens-small")]
     public void Transformer_beats_popularity_and_matches_mlp_concat_at_the_default_budget(string name)
@@ -96,7 +95,7 @@ public sealed class ItemSageEvaluationTests(ITestOutputHelper output)
             double model = Get("transformer"), mlp = Get("mlp-concat"), popularity = Get("popularity");
             output.WriteLine($"{name} {metric}: transformer {model:F3}, mlp-concat {mlp:F3}, popularity {popularity:F3}");
             Assert.True(model > popularity, $"{name}: transformer {metric} {model:F3} ≤ popularity {popularity:F3}");
-            Assert.True(model >= mlp - 0.0005, $"{name}: transformer {metric} {model:F4} < mlp-concat {mlp:F4}");
+            Assert.True(model >= mlp, $"{name}: transformer {metric} {model:F4} < mlp-concat {mlp:F4}");
         }
     }
 
