@@ -129,7 +129,9 @@ public sealed record VariantRun(int Steps, double Seconds, double ExamplesPerSec
 /// validation recall@50 (<see cref="ValidationSelection"/>: model selection on the validation period, never on the
 /// test period); optionally the same fixed steps for every model, or equal wall-clock time per model. Steps are fixed
 /// numbers, so results are reproducible and do not depend on the machine's load. Each tower has its own learning rate and shape,
-/// tuned with the same search effort (bench/results/itemsage-eval.md).</remarks>
+/// tuned with the same search effort (bench/results/itemsage-eval.md). With <see cref="ItemSageEvalOptions.Seeds"/> &gt; 1
+/// every model is trained once per seed and the recalls are means; every variant's difference from the transformer gets
+/// a bootstrap interval over the users who formed the test pairs and over the seeds.</remarks>
 public static class ItemSageEvaluation
 {
     /// <summary>Variant names in report order.</summary>

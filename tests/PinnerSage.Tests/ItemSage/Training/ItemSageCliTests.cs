@@ -47,7 +47,7 @@ public sealed class ItemSageCliTests
         string json = dir.File("eval.json");
         var eval = CliProcess.Run(["itemsage", "eval", "--dataset", data, "--steps", "4", "--variants", "popularity,transformer,mlp-concat",
             "--d-model", "16", "--heads", "4", "--layers", "2", "--ffn-dim", "32", "--head-hidden", "32", "--projection-per-vector-set", "false",
-            "--temperature", "0.1", "--learn-temperature", "true",
+            "--temperature", "0.1", "--learn-temperature", "true", "--seeds", "2", "--init", "glorot",
             "--json", json]);
         Assert.True(eval.Exit == 0, eval.Err + eval.Out);
         Assert.Contains("mlp-concat", eval.Out);
@@ -59,6 +59,13 @@ public sealed class ItemSageCliTests
                         - doc.RootElement.GetProperty("transformer").GetProperty("all").GetProperty("recall@50").GetDouble();
         Assert.Equal(expected, delta, 12);
         Assert.InRange(delta, mlp.GetProperty("delta_recall@50_vs_transformer_low").GetDouble(), mlp.GetProperty("delta_recall@50_vs_transformer_high").GetDouble());
+        Assert.Equal(2, mlp.GetProperty("seeds").GetDouble());
+        Assert.True(mlp.TryGetProperty("recall@50_seed_sd", out _));
+        Assert.Contains("transformer (seed 2)", eval.Out);
+
+        var badInit = CliProcess.Run(["itemsage", "eval", "--dataset", data, "--steps", "1", "--init", "xavier"]);
+        Assert.NotEqual(0, badInit.Exit);
+        Assert.Contains("--init", badInit.Err);
 
         var bad = CliProcess.Run(["itemsage", "eval", "--dataset", data, "--steps", "1", "--d-model", "16", "--heads", "5"]);
         Assert.NotEqual(0, bad.Exit);
