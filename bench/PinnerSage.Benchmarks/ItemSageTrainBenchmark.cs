@@ -110,8 +110,10 @@ public static class ItemSageTrainBenchmark
                  {
                      threads, config.Batch, config.Negatives, config.Steps, o.DModel, o.Heads, o.FfnDim, o.HeadHidden, o.OutputDim,
                      o.HashRows, o.HashDim, o.VocabularySize, o.TextFields, Tokens, o.MaxImages, o.ImageDim, Items,
+                     o.ProjectionPerVectorSet ? 1 : 0,
                  })
             info.ArgumentList.Add(v.ToString(CultureInfo.InvariantCulture));
+        info.ArgumentList.Add(o.Dropout.ToString(CultureInfo.InvariantCulture));
         foreach (string v in new[] { "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS" })
             info.Environment[v] = threads.ToString(CultureInfo.InvariantCulture);
         // Debian's python3-torch does its matrix multiplies through the system libblas.so.3, which is the reference
@@ -162,7 +164,8 @@ public static class ItemSageTrainBenchmark
         {
             ItemSageModelOptions o = c.Model;
             md.AppendLine($"| {c.Name} | d_model {o.DModel}, {o.Heads} heads, FFN {o.FfnDim}, head {o.HeadHidden} → {o.OutputDim}, hash {o.HashRows:N0} × {o.HashDim}, " +
-                          $"vocabulary {o.VocabularySize:N0}, {o.TextFields} fields, {o.MaxImages} × {o.ImageDim}-d vectors (S = {1 + o.MaxImages + o.TextFields}) | {c.Batch} + {c.Negatives} |");
+                          $"vocabulary {o.VocabularySize:N0}, {o.TextFields} fields, {o.MaxImages} × {o.ImageDim}-d vectors (S = {1 + o.MaxImages + o.TextFields}), " +
+                          $"{(o.ProjectionPerVectorSet ? "a projection per vector set (MLP: concatenated)" : "one shared vector projection (MLP: mean)")}, dropout {o.Dropout:0.##} | {c.Batch} + {c.Negatives} |");
         }
         md.AppendLine();
         md.AppendLine("| model | tower | threads | ours examples/s | PyTorch examples/s | ours / PyTorch |");

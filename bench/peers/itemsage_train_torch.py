@@ -8,12 +8,13 @@ weights W [vocab, 2], token vector W[t,0]*E[h1(t)] + W[t,1]*E[h2(t)], a field is
 one Linear per feature group into d_model, a learned [CLS] and per-slot embeddings, one pre-norm encoder layer whose
 query is only the [CLS] row (the only row the head reads; keys and values are projected for every position; torch 1.13 has no fused attention, so it is written out), the head
 LayerNorm -> Linear -> GELU -> Linear -> L2; or the MLP-concat baseline (mean image vector + per-field text vectors ->
-Linear -> GELU -> Linear -> L2). Loss: in-batch softmax with a logQ correction plus a softmax over random catalogue
+Linear -> GELU -> Linear -> L2). With PER_SET = 1 every vector slot has its own projection and the MLP concatenates
+the vectors instead of averaging them (ItemSageModelOptions.ProjectionPerVectorSet); DROPOUT is the encoder's. Loss: in-batch softmax with a logQ correction plus a softmax over random catalogue
 negatives, tau = 0.05. Dense parameters: AdamW (clip 1.0); embedding tables: sparse gradients with SparseAdam (lazy
 rows, as ours). Every item has all fields (TOKENS tokens each) and IMAGES vectors, as in the C# run.
 
 usage: itemsage_train_torch.py TOWER THREADS BATCH NEGATIVES STEPS D_MODEL HEADS FFN HEAD_HIDDEN OUT HASH_ROWS HASH_DIM
-       VOCAB FIELDS TOKENS IMAGES IMAGE_DIM ITEMS
+       VOCAB FIELDS TOKENS IMAGES IMAGE_DIM ITEMS PER_SET DROPOUT
 """
 import json
 import math
@@ -38,9 +39,10 @@ def multiply_shift(tokens, multiplier, rows):
 
 
 class Tower(nn.Module):
-    def __init__(self, kind, d, heads, ffn, hidden, out, hash_rows, hash_dim, vocab, fields, images, image_dim, dropout):
+    def __init__(self, kind, d, heads, ffn, hidden, out, hash_rows, hash_dim, vocab, fields, images, image_dim, dropout,
+                 per_set):
         super().__init__()
-        self.kind, self.d, self.heads, self.fields, self.images = kind, d, heads, fields, images
+        self.kind, self.d, self.heads, self.fields, self.images, self.per_set = kind, d, heads, fields, images, per_set
         self.e = nn.Embedding(hash_rows, hash_dim, sparse=True)
         self.w = nn.Embedding(vocab, 2, sparse=True)
         nn.init.normal_(self.e.weight, std=1 / math.sqrt(hash_dim))
@@ -50,7 +52,7 @@ class Tower(nn.Module):
         if kind == "transformer":
             s = 1 + images + fields
             self.text_proj = nn.Linear(hash_dim, d)
-            self.image_proj = nn.Linear(image_dim, d)
+            self.image_proj = nn.ModuleList(nn.Linear(image_dim, d) for _ in range(images if per_set else 1))
             self.cls = nn.Parameter(torch.randn(d) * 0.02)
             self.slots = nn.Parameter(torch.randn(s - 1, d) * 0.02)
             self.ln1, self.ln2, self.head_ln = nn.LayerNorm(d), nn.LayerNorm(d), nn.LayerNorm(d)
@@ -58,7 +60,8 @@ class Tower(nn.Module):
             self.w1, self.w2 = nn.Linear(d, ffn), nn.Linear(ffn, d)
             self.h1, self.h2 = nn.Linear(d, hidden), nn.Linear(hidden, out)
         else:
-            self.h1, self.h2 = nn.Linear(image_dim + fields * hash_dim, hidden), nn.Linear(hidden, out)
+            vector_in = image_dim * (images if per_set else 1)
+            self.h1, self.h2 = nn.Linear(vector_in + fields * hash_dim, hidden), nn.Linear(hidden, out)
 
     def text(self, rows1, rows2, tokens):
         # rows*, tokens: [N, fields, tokens]; field vector = sum over tokens of W[t,0] E[h1] + W[t,1] E[h2].
@@ -70,10 +73,14 @@ class Tower(nn.Module):
         n = tokens.shape[0]
         t = self.text(rows1, rows2, tokens)  # [N, F, hd]
         if self.kind == "mlp":
-            x = torch.cat([vectors.mean(dim=1), t.reshape(n, -1)], dim=1)
+            x = torch.cat([vectors.reshape(n, -1) if self.per_set else vectors.mean(dim=1), t.reshape(n, -1)], dim=1)
             return F.normalize(self.h2(F.gelu(self.h1(x))), dim=1)
+        if self.per_set:
+            projected = torch.stack([proj(vectors[:, j]) for j, proj in enumerate(self.image_proj)], dim=1)
+        else:
+            projected = self.image_proj[0](vectors)
         x = torch.cat([self.cls.expand(n, 1, self.d),
-                       torch.cat([self.image_proj(vectors), self.text_proj(t)], dim=1) + self.slots], dim=1)
+                       torch.cat([projected, self.text_proj(t)], dim=1) + self.slots], dim=1)
         xn = self.ln1(x)
         dh = self.d // self.heads
         q = self.wq(xn[:, :1]).view(n, 1, self.heads, dh).transpose(1, 2)
@@ -87,7 +94,8 @@ class Tower(nn.Module):
 
 def main():
     (tower, threads, batch, negatives, steps, d, heads, ffn, hidden, out, hash_rows, hash_dim, vocab, fields, tokens,
-     images, image_dim, items) = sys.argv[1], *map(int, sys.argv[2:])
+     images, image_dim, items, per_set) = sys.argv[1], *map(int, sys.argv[2:20])
+    dropout = float(sys.argv[20])
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     g = torch.Generator().manual_seed(2)
@@ -96,7 +104,8 @@ def main():
     rows1 = torch.tensor(multiply_shift(flat, 0x9E3779B97F4A7C15, hash_rows)).view(items, fields, tokens)
     rows2 = torch.tensor(multiply_shift(flat, 0xC2B2AE3D27D4EB4F, hash_rows)).view(items, fields, tokens)
     catalog_vectors = torch.randn(items, images, image_dim, generator=g)
-    model = Tower(tower, d, heads, ffn, hidden, out, hash_rows, hash_dim, vocab, fields, images, image_dim, 0.1)
+    model = Tower(tower, d, heads, ffn, hidden, out, hash_rows, hash_dim, vocab, fields, images, image_dim, dropout,
+                  per_set == 1)
     sparse = [model.e.weight, model.w.weight]
     dense = [p for p in model.parameters() if all(p is not s for s in sparse)]
     opt_dense = torch.optim.AdamW(dense, lr=1e-3, weight_decay=0.01)
