@@ -95,16 +95,19 @@ public sealed class PostgresProfileStore : IProfileStore
             string? schema = searchPath?.Split(',')[0].Trim().Trim('"');
             if (!string.IsNullOrEmpty(schema) && schema != "$user")
                 Execute(connection, tx, $"CREATE SCHEMA IF NOT EXISTS {QuoteIdentifier(schema)}");
-            Execute(connection, tx, """
-                CREATE TABLE IF NOT EXISTS pinnersage_meta (key text PRIMARY KEY, value text NOT NULL);
+            Execute(connection, tx,
+                "CREATE TABLE IF NOT EXISTS pinnersage_meta (key text PRIMARY KEY, value text NOT NULL)",
+                """
                 CREATE TABLE IF NOT EXISTS pinnersage_profiles (user_id text COLLATE "C" PRIMARY KEY,
-                                                                clusters integer NOT NULL, data bytea NOT NULL);
+                                                                clusters integer NOT NULL, data bytea NOT NULL)
+                """,
+                """
                 CREATE TABLE IF NOT EXISTS pinnersage_events (sequence bigserial PRIMARY KEY,
                                                               user_id text COLLATE "C" NOT NULL, item_id text NOT NULL,
                                                               action text NOT NULL, timestamp bigint NOT NULL,
-                                                              received_at timestamptz NOT NULL DEFAULT now());
-                CREATE INDEX IF NOT EXISTS pinnersage_events_user ON pinnersage_events (user_id, sequence);
-                """);
+                                                              received_at timestamptz NOT NULL DEFAULT now())
+                """,
+                "CREATE INDEX IF NOT EXISTS pinnersage_events_user ON pinnersage_events (user_id, sequence)");
             using (var cmd = new NpgsqlCommand("SELECT value FROM pinnersage_meta WHERE key = 'schema_version'", connection, tx))
             {
                 if (cmd.ExecuteScalar() is string version && version != SchemaVersion.ToString(CultureInfo.InvariantCulture))
@@ -307,10 +310,19 @@ public sealed class PostgresProfileStore : IProfileStore
         }
     }
 
-    private static void Execute(NpgsqlConnection connection, NpgsqlTransaction? tx, string sql)
+    /// <summary>Runs each statement as its own command. Never several statements in one synchronous command: since 8.0
+    /// Npgsql writes every statement after the first from a thread-pool task while the caller blocks on the reply (its
+    /// 8.0 release notes, "Synchronous command batching can cause threadpool starvation"; npgsql/npgsql#5861). With the
+    /// thread pool busy (a loaded server process, a parallel test run) such a command stalls until its 30-s timeout
+    /// while the server sits idle in transaction: our tests saw it about once in eight suite runs, in the batch commit
+    /// and in table creation. A single statement is written on the caller's thread.</summary>
+    private static void Execute(NpgsqlConnection connection, NpgsqlTransaction? tx, params string[] statements)
     {
-        using var cmd = new NpgsqlCommand(sql, connection, tx);
-        cmd.ExecuteNonQuery();
+        foreach (string sql in statements)
+        {
+            using var cmd = new NpgsqlCommand(sql, connection, tx);
+            cmd.ExecuteNonQuery();
+        }
     }
 
     private sealed class ReplaceSession : IProfileReplaceSession
@@ -375,12 +387,11 @@ public sealed class PostgresProfileStore : IProfileStore
                 _copy!.Complete();
                 _copy.Dispose();
                 _copy = null;
-                Execute(_connection, _transaction, $"""
-                    ALTER TABLE {_staging} ADD PRIMARY KEY (user_id);
-                    DROP TABLE pinnersage_profiles;
-                    ALTER TABLE {_staging} RENAME TO pinnersage_profiles;
-                    ALTER INDEX {_staging}_pkey RENAME TO pinnersage_profiles_pkey;
-                    """);
+                Execute(_connection, _transaction,
+                    $"ALTER TABLE {_staging} ADD PRIMARY KEY (user_id)",
+                    "DROP TABLE pinnersage_profiles",
+                    $"ALTER TABLE {_staging} RENAME TO pinnersage_profiles",
+                    $"ALTER INDEX {_staging}_pkey RENAME TO pinnersage_profiles_pkey");
                 StoreCommon.WriteMeta(_connection, _transaction, "pinnersage_meta", SchemaVersion, metadata, _users);
                 _transaction.Commit();
             }
