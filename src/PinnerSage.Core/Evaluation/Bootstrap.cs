@@ -21,12 +21,19 @@ internal static class Bootstrap
         var rng = new SplitMix64(seed);
         for (int r = 0; r < resamples; r++)
         {
-            Array.Clear(counts);
-            for (int i = 0; i < users; i++) counts[(int)Math.BigMul(rng.Next(), (ulong)users, out _)]++;
+            DrawCounts(ref rng, counts);
             for (int s = 0; s < series; s++)
                 means[s * resamples + r] = TensorPrimitives.Dot<double>(counts, values.Slice(s * users, users)) / users;
         }
         return means;
+    }
+
+    /// <summary>One resample of counts.Length units: counts[u] ← how often unit u is drawn in counts.Length draws with
+    /// replacement.</summary>
+    public static void DrawCounts(ref SplitMix64 rng, Span<double> counts)
+    {
+        counts.Clear();
+        for (int i = 0; i < counts.Length; i++) counts[rng.NextInt(counts.Length)]++;
     }
 
     /// <summary>The 2.5 % and 97.5 % quantiles of <paramref name="samples"/> (sorted in place).</summary>

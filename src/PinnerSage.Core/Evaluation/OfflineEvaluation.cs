@@ -558,7 +558,7 @@ public static class OfflineEvaluation
             var rng = new SplitMix64(seed);
             for (int i = 0; i < count;)
             {
-                int row = (int)Math.BigMul(rng.Next(), (ulong)n, out _);
+                int row = rng.NextInt(n);
                 if (positives.Contains(row)) continue;
                 _negatives[i++] = row;
             }

@@ -23,6 +23,10 @@ internal struct SplitMix64(ulong seed)
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong Next() => Mix(_state += Gamma);
 
+    /// <summary>Uniform in [0, <paramref name="n"/>) by Lemire's multiply-shift range reduction.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int NextInt(int n) => (int)Math.BigMul(Next(), (ulong)n, out _);
+
     /// <summary>Uniform in (0, 1]: safe under a logarithm.</summary>
     public double NextDoubleNonZero() => ToDoubleNonZero(Next());
 

@@ -214,22 +214,20 @@ public static class RecallAtK
         var sums = new double[m + mb];
         var deltas = new double[resamples];
         var rng = new PinnerSage.Numerics.SplitMix64(seed);
-        int Draw(int count) => (int)Math.BigMul(rng.Next(), (ulong)count, out _);
-        double Side(int first, int count, double denominator)
+        double Side(ref PinnerSage.Numerics.SplitMix64 random, int first, int count, double denominator)
         {
             if (count == 1) return sums[first] / denominator;
             double total = 0;
-            for (int j = 0; j < count; j++) total += sums[first + Draw(count)];
+            for (int j = 0; j < count; j++) total += sums[first + random.NextInt(count)];
             return total / count / denominator;
         }
         for (int b = 0; b < resamples; b++)
         {
-            Array.Clear(weights);
-            for (int i = 0; i < c; i++) weights[Draw(c)]++;
+            PinnerSage.Evaluation.Bootstrap.DrawCounts(ref rng, weights);
             double denominator = TensorPrimitives.Dot<double>(weights, size);
             for (int r = 0; r < m + mb; r++) sums[r] = TensorPrimitives.Dot<double>(weights, hits.AsSpan(r * c, c));
-            double model = Side(0, m, denominator);
-            deltas[b] = model - Side(m, mb, denominator);
+            double model = Side(ref rng, 0, m, denominator);
+            deltas[b] = model - Side(ref rng, m, mb, denominator);
         }
         (double low, double high) = PinnerSage.Evaluation.Bootstrap.Interval(deltas);
         return (difference, low, high);
