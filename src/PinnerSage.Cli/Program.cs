@@ -12,6 +12,7 @@ root.Subcommands.Add(SimilarCommand.Create());
 root.Subcommands.Add(IndexCommand.Create());
 root.Subcommands.Add(ItemSageCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(TuneCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(WorkspaceCommand.Create());
 return root.Parse(args).Invoke();

@@ -20,8 +20,9 @@ public sealed record InterestsResponse(string UserId, long BatchNow, int Pending
 /// <summary>A sampled medoid of a recommendation request.</summary>
 public sealed record SampledMedoid(string ItemId, string? Title, double Importance);
 
-/// <summary>Why an item was recommended: the cluster (index into the served interests) whose medoid retrieved it.</summary>
-public sealed record RecommendationReason(ItemRef Medoid, int Cluster, double Importance, int Size);
+/// <summary>Why an item was recommended: the cluster (index into the served interests) whose medoid retrieved it (paper
+/// policy) or whose term dominates its mixture score (mixture policy), and that cluster's share of the score.</summary>
+public sealed record RecommendationReason(ItemRef Medoid, int Cluster, double Importance, int Size, double Contribution);
 
 /// <summary>One recommended item; score = cosine similarity to the medoid that retrieved it.</summary>
 public sealed record RecommendedItem(string ItemId, string? Title, double Score, RecommendationReason Reason);

@@ -36,6 +36,10 @@ public sealed record ServeOptions
     /// <summary>Log each request (ASP.NET Core's informational logs). Default off: warnings and errors only.</summary>
     public bool Verbose { get; init; }
 
+    /// <summary>The retrieval settings served when a request names no policy (default
+    /// <see cref="Retrieval.RetrievalSettings.Default"/>; <c>serve --settings</c>).</summary>
+    public Retrieval.RetrievalSettings Retrieval { get; init; } = PinnerSage.Retrieval.RetrievalSettings.Default;
+
     /// <summary>The clock (tests inject a fixed one).</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 

@@ -139,13 +139,20 @@ public static class ServingApp
                                  ServingJsonContext.Default.InterestsResponse);
     }
 
-    private static IResult Recommendations(ServingState s, string id, string? k, string? medoids)
+    private static IResult Recommendations(ServingState s, string id, string? k, string? medoids, string? policy)
     {
         if (!TryParseRange(k, 20, 1, MaxK, "k", out int kk, out IResult? bad)) return bad;
         if (!TryParseRange(medoids, 3, 1, MaxMedoids, "medoids", out int e, out bad)) return bad;
+        RetrievalPolicy? chosen = null;
+        if (policy is not null)
+        {
+            if (!Enum.TryParse(policy, ignoreCase: true, out RetrievalPolicy parsed) || !Enum.IsDefined(parsed) || int.TryParse(policy, out _))
+                return Problem(400, "Bad policy", $"policy must be 'paper' or 'mixture', not '{policy}'.");
+            chosen = parsed;
+        }
         ServedProfile? served = s.Serve(id, out _);
         if (served is null) return UnknownUser(id);
-        Recommender recommender = s.Recommender(kk, e);
+        Recommender recommender = s.Recommender(kk, e, chosen);
         Recommendation[] buffer = ArrayPool<Recommendation>.Shared.Rent(kk);
         try
         {
@@ -157,7 +164,7 @@ public static class ServingApp
             {
                 Recommendation r = buffer[i];
                 sampled[r.Cluster] = true;
-                var reason = new RecommendationReason(new ItemRef(s.Items.Id(r.Medoid), s.Title(r.Medoid)), r.Cluster, r.Importance, r.Size);
+                var reason = new RecommendationReason(new ItemRef(s.Items.Id(r.Medoid), s.Title(r.Medoid)), r.Cluster, r.Importance, r.Size, r.Contribution);
                 items[i] = new RecommendedItem(s.Items.Id(r.Item), s.Title(r.Item), r.Similarity, reason);
             }
             var medoidList = new List<SampledMedoid>(e);

@@ -83,11 +83,16 @@ internal sealed class ServingState : IDisposable
 
     public string? Title(string itemId) => Items.TryGetRow(itemId, out int row) ? _titles[row] : null;
 
-    /// <summary>One recommender per (k, medoids): options are immutable, the cache and index are shared.</summary>
-    public Recommender Recommender(int k, int medoids) =>
-        _recommenders.GetOrAdd(k * 64 + medoids, static (_, a) =>
-            new Recommender(a.State.Index, a.State.Items, new RecommenderOptions { K = a.K, Medoids = a.Medoids }, a.State.Cache),
-            (State: this, K: k, Medoids: medoids));
+    /// <summary>One recommender per (k, medoids, policy): options are immutable, the cache and index are shared.</summary>
+    public Recommender Recommender(int k, int medoids, RetrievalPolicy? policy = null)
+    {
+        RetrievalPolicy p = policy ?? Options.Retrieval.Policy;
+        return _recommenders.GetOrAdd((k * 64 + medoids) * 2 + (int)p, static (_, a) =>
+            new Recommender(a.State.Index, a.State.Items,
+                            new RecommenderOptions { K = a.K, Medoids = a.Medoids, Policy = a.Policy, Mixture = a.State.Options.Retrieval.Mixture },
+                            a.State.Cache),
+            (State: this, K: k, Medoids: medoids, Policy: p));
+    }
 
     /// <summary>The current batch run's metadata, re-read from the store at most every
     /// <see cref="ServeOptions.RunCheckInterval"/> (always when the interval is zero).</summary>

@@ -31,6 +31,7 @@ internal static class EvalCommand
         var testShare = new Option<double>("--test-share")
         { Description = "Walk-forward: the test period is this last share of actions by time.", DefaultValueFactory = _ => 0.1 };
         var testFrom = new Option<string?>("--test-from") { Description = "Walk-forward: test period start (Unix seconds or ISO date)." };
+        var testUntil = new Option<string?>("--test-until") { Description = "Walk-forward: test period end, exclusive (Unix seconds or ISO date); with --test-from, a validation period." };
         var leaveOut = new Option<int>("--leave-out") { Description = "Leave-last-out: last N actions per user held out.", DefaultValueFactory = _ => 1 };
         var minWalkUsers = new Option<int>("--min-walk-users")
         { Description = "Auto: walk-forward needs at least this many test users.", DefaultValueFactory = _ => 500 };
@@ -57,10 +58,12 @@ internal static class EvalCommand
         var include = new Option<string?>("--actions-include") { Description = "Use only these action types (comma-separated)." };
         var cmd = new Command("eval", "The PinnerSage paper's offline evaluation: last item, averages, PinnerSage and variants; relevance, recall, ranking, coverage, diversity.")
         {
-            dataset, embeddings, ids, index, json, html, markdown, protocol, stepDays, windowDays, testShare, testFrom, leaveOut,
+            dataset, embeddings, ids, index, json, html, markdown, protocol, stepDays, windowDays, testShare, testFrom, testUntil, leaveOut,
             minWalkUsers, maxUsers, candidates, sampled, threshold, negatives, alpha, dropSingletons, methods, curve, bootstrap,
             seed, threads, unembedded, include, excludeHistory,
         };
+        var retrieval = new RetrievalSettingsOptions();
+        retrieval.AddTo(cmd);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             DatasetLayout layout = DatasetLayout.Open(pr.GetValue(dataset)!);
@@ -84,6 +87,8 @@ internal static class EvalCommand
                 WindowDays = pr.GetValue(windowDays),
                 TestShare = pr.GetValue(testShare),
                 TestFrom = pr.GetValue(testFrom) is string tf ? ParseTime(tf) : null,
+                TestUntil = pr.GetValue(testUntil) is string tu ? ParseTime(tu) : null,
+                Settings = retrieval.Resolve(pr),
                 LeaveOut = pr.GetValue(leaveOut),
                 MinWalkUsers = pr.GetValue(minWalkUsers),
                 MaxUsers = pr.GetValue(maxUsers),

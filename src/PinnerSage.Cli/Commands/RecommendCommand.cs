@@ -39,17 +39,22 @@ internal static class RecommendCommand
         { Description = "proportional (∝ importance, without replacement) or top (most important).", DefaultValueFactory = _ => "proportional" };
         var blend = new Option<string>("--blend")
         { Description = "round-robin (one per medoid in turn, by importance) or similarity (by distance).", DefaultValueFactory = _ => "round-robin" };
-        var cmd = new Command("recommend", "Recommend items for one user: sample medoids, search the index around each, blend, with reasons.")
+        var retrieval = new RetrievalSettingsOptions();
+        var cmd = new Command("recommend", "Recommend items for one user with reasons: the mixture over all interests (default) or the paper's sampled medoids.")
         {
             store, user, index, embeddings, ids, metric, k, items, medoids, seed, now, sampling, blend,
         };
+        retrieval.AddTo(cmd);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             string storePath = pr.GetValue(store)!;
             if (!ProfileStores.IsPostgres(storePath) && !File.Exists(storePath))
                 throw new FileNotFoundException($"{storePath}: no such profile store.");
+            RetrievalSettings settings = retrieval.Resolve(pr);
             var options = new RecommenderOptions
             {
+                Policy = settings.Policy,
+                Mixture = settings.Mixture,
                 K = pr.GetValue(k),
                 Medoids = pr.GetValue(medoids),
                 Seed = pr.GetValue(seed),
@@ -91,9 +96,11 @@ internal static class RecommendCommand
             var results = new Recommendation[options.K];
             RecommendationSummary summary = recommender.Recommend(profile, usedSeed, results);
             IAnsiConsole console = AnsiConsole.Console;
+            string how = options.Policy == RetrievalPolicy.Paper
+                ? string.Create(CultureInfo.InvariantCulture, $"{summary.MedoidsSampled} medoids sampled (seed {usedSeed})")
+                : $"mixture over every cluster ({settings})";
             console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"{profile.UserId}: {profile.Clusters.Count} clusters, {summary.MedoidsSampled} medoids sampled (seed {usedSeed}), " +
-                $"{summary.Count} recommendations from {inputs.Description}")));
+                $"{profile.UserId}: {profile.Clusters.Count} clusters, {how}, {summary.Count} recommendations from {inputs.Description}")));
             if (summary.MedoidsWithoutVector > 0)
                 console.MarkupLine(Markup.Escape(
                     $"warning: {summary.MedoidsWithoutVector} medoid(s) have no vector and were skipped: {string.Join(", ", recommender.MissingMedoids(profile).Take(5))}"));
@@ -125,7 +132,7 @@ internal static class RecommendCommand
             cells.Add(Markup.Escape(Shorten(titleOf(item) ?? "", 60)));
             cells.Add(r.Similarity.ToString("F3", CultureInfo.InvariantCulture));
             cells.Add(Markup.Escape(medoidText));
-            cells.Add(string.Create(CultureInfo.InvariantCulture, $"#{r.Cluster + 1} ({r.Importance:F2}, {r.Size})"));
+            cells.Add(string.Create(CultureInfo.InvariantCulture, $"#{r.Cluster + 1} ({r.Importance:F2}, {r.Size}){(r.Contribution < 1 ? $" {r.Contribution:P0}" : "")}"));
             table.AddRow(cells.ToArray());
         }
         console.Write(table);

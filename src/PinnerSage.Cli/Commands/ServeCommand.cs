@@ -25,10 +25,13 @@ internal static class ServeCommand
         {
             workspace, urls, cache, verbose,
         };
+        var retrieval = new RetrievalSettingsOptions();
+        retrieval.AddTo(cmd);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             var options = new ServeOptions
             {
+                Retrieval = retrieval.Resolve(pr),
                 Workspace = pr.GetValue(workspace)!,
                 Urls = pr.GetValue(urls),
                 NeighborCacheCapacity = pr.GetValue(cache),

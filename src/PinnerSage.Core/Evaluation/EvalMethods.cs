@@ -12,17 +12,25 @@ public static class EvalMethods
     /// <summary>The baseline every lift is relative to.</summary>
     public const string Baseline = "last-item";
 
+    /// <summary>What <c>recommend</c> and <c>serve</c> do by default (or with <c>--settings</c>).</summary>
+    public const string Default = "default";
+
     /// <summary>Every method, in display order.</summary>
     public static IReadOnlyList<string> Names { get; } =
     [
-        "last-item", "mean", "decay-avg-0", "decay-avg-0.01", "decay-avg-0.1", "decay-avg-0.25",
+        "last-item", "default", "mean", "decay-avg-0", "decay-avg-0.01", "decay-avg-0.1", "decay-avg-0.25",
         "pinnersage", "pinnersage-kmeans5", "pinnersage-complete", "pinnersage-centroid", "pinnersage-lambda0",
         "pinnersage-lambda0.1", "pinnersage-1-embedding", "pinnersage-all-embeddings",
     ];
 
     /// <summary>Creates the method named <paramref name="name"/> (one of <see cref="Names"/>).</summary>
-    internal static EvalMethod Create(string name, int sampled) => name switch
+    internal static EvalMethod Create(string name, int sampled, int dimension = 0, RetrievalSettings? settings = null) => name switch
     {
+        Default when (settings ?? RetrievalSettings.Default).Policy == RetrievalPolicy.Paper =>
+            new PinnerSageMethod(name, UserClustering.Ward, false, 0.01, sampled),
+        Default => new MixtureMethod(name, settings ?? RetrievalSettings.Default, dimension),
+        _ when name.StartsWith(MixtureMethod.Prefix, StringComparison.Ordinal) =>
+            new MixtureMethod(name, MixtureMethod.Parse(name), dimension),
         "last-item" => new LastItemMethod(),
         "mean" => new MeanMethod(),
         "decay-avg-0" => new DecayAverageMethod(name, 0),
@@ -160,4 +168,22 @@ internal sealed class PinnerSageMethod(string name, UserClustering clustering, b
         Span<float> centroids = history.Centroids(c);
         foreach (int k in picked) output.AddVector(centroids.Slice(k * history.Dimension, history.Dimension));
     }
+}
+
+/// <summary>The candidate source a scored method draws from (the worker: cached item queries, exact or HNSW search,
+/// history exclusion).</summary>
+internal interface INeighbourSource : ICandidateSource;
+
+/// <summary>A method that ranks items by a score of its own instead of by the maximum cosine to query embeddings.</summary>
+internal abstract class ScoredEvalMethod(string name) : EvalMethod(name)
+{
+    public sealed override void Build(UserHistory history, QuerySet output) =>
+        throw new NotSupportedException("A scored method ranks items itself.");
+
+    /// <summary>Writes the best rows by score, best first, into <paramref name="ranked"/>; returns how many. Then
+    /// <see cref="Score"/> scores any row for this point.</summary>
+    public abstract int Rank(UserHistory history, INeighbourSource source, Span<int> ranked);
+
+    /// <summary>The score of <paramref name="row"/> for the point of the last <see cref="Rank"/>.</summary>
+    public abstract float Score(int row);
 }

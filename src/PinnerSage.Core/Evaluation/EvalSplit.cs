@@ -41,7 +41,7 @@ internal static class EvalSplit
     /// <summary>Walk-forward points: for every user and every step [from + k·step, from + (k+1)·step) holding one of
     /// the user's actions.</summary>
     public static List<EvalInstance> WalkForward(EvalActions actions, long from, double stepDays, double windowDays,
-                                                 bool requireEmbeddedTest)
+                                                 bool requireEmbeddedTest, long until = long.MaxValue)
     {
         long step = Math.Max(1, (long)Math.Round(stepDays * SecondsPerDay));
         var result = new List<EvalInstance>();
@@ -50,6 +50,7 @@ internal static class EvalSplit
         {
             int start = actions.Offsets[u], end = actions.Offsets[u + 1];
             int i = LowerBound(times, start, end, from);
+            end = LowerBound(times, i, end, until);
             while (i < end)
             {
                 long k = (times[i] - from) / step;

@@ -44,6 +44,14 @@ public sealed record OfflineEvalOptions
     /// <summary>Walk-forward: start of the test period, Unix seconds (overrides <see cref="TestShare"/>).</summary>
     public long? TestFrom { get; init; }
 
+    /// <summary>Walk-forward: end of the test period, Unix seconds, exclusive (null = the end of the data). A validation
+    /// period is <c>[TestFrom, TestUntil)</c> with TestUntil the test period's start: nothing at or after it is
+    /// scored.</summary>
+    public long? TestUntil { get; init; }
+
+    /// <summary>The settings of the <c>default</c> row (what <c>recommend</c> and <c>serve</c> do with them).</summary>
+    public Retrieval.RetrievalSettings Settings { get; init; } = Retrieval.RetrievalSettings.Default;
+
     /// <summary>Leave-last-out: the number N of last actions per user held out (more on timestamp ties).</summary>
     public int LeaveOut { get; init; } = 1;
 
@@ -116,6 +124,10 @@ public sealed record OfflineEvalOptions
         if (!(TestShare > 0 && TestShare < 1))
             throw new ArgumentOutOfRangeException(nameof(TestShare), TestShare, "test-share must be in (0, 1).");
         ArgumentOutOfRangeException.ThrowIfLessThan(LeaveOut, 1, nameof(LeaveOut));
+        if (TestUntil is long until && TestFrom is long from && until <= from)
+            throw new ArgumentOutOfRangeException(nameof(TestUntil), until, "test-until must be after test-from.");
+        if (TestUntil is not null && Protocol == EvalProtocol.LeaveLastOut)
+            throw new ArgumentException("test-until applies to the walk-forward protocol only.", nameof(TestUntil));
         ArgumentOutOfRangeException.ThrowIfNegative(MinWalkUsers, nameof(MinWalkUsers));
         if (!(MinWalkShare >= 0 && MinWalkShare <= 1))
             throw new ArgumentOutOfRangeException(nameof(MinWalkShare), MinWalkShare, "must be in [0, 1].");
@@ -132,8 +144,10 @@ public sealed record OfflineEvalOptions
         ArgumentOutOfRangeException.ThrowIfNegative(CurveMaxEmbeddings, nameof(CurveMaxEmbeddings));
         ArgumentOutOfRangeException.ThrowIfLessThan(BootstrapResamples, 1, nameof(BootstrapResamples));
         ArgumentOutOfRangeException.ThrowIfNegative(Threads, nameof(Threads));
+        ArgumentNullException.ThrowIfNull(Settings, nameof(Settings));
+        Settings.Validate();
         if (!Enum.IsDefined(Unembedded)) throw new ArgumentOutOfRangeException(nameof(Unembedded), Unembedded, "unknown policy.");
-        if (Methods?.FirstOrDefault(m => !EvalMethods.Names.Contains(m)) is string bad)
+        if (Methods?.FirstOrDefault(m => !EvalMethods.Names.Contains(m) && !m.StartsWith(MixtureMethod.Prefix, StringComparison.Ordinal)) is string bad)
             throw new ArgumentException($"Unknown method '{bad}'; known: {string.Join(", ", EvalMethods.Names)}.", nameof(Methods));
     }
 }

@@ -70,7 +70,7 @@ public static class OfflineEvaluation
             $"{protocol}: {points.Count:N0} evaluation points of {EvalSplit.DistinctUsers(points):N0} users (of {eligibleUsers:N0} eligible)"));
 
         List<string> names = [EvalMethods.Baseline, .. (options.Methods ?? EvalMethods.Names).Where(n => n != EvalMethods.Baseline).Distinct()];
-        names.Sort((a, b) => IndexOf(a).CompareTo(IndexOf(b)));
+        names.Sort((a, b) => IndexOf(a).CompareTo(IndexOf(b)) is var c && c != 0 ? c : string.CompareOrdinal(a, b));
         var plan = new Plan(actions, unit, d, catalogue, alpha, index, options, names);
 
         // Users in order; each user's points are contiguous (the splits emit them user by user).
@@ -117,7 +117,7 @@ public static class OfflineEvaluation
         if (o.Protocol != EvalProtocol.LeaveLastOut)
         {
             from = o.TestFrom ?? EvalSplit.TestPeriodStart(actions, o.TestShare);
-            walk = EvalSplit.WalkForward(actions, from, o.StepDays, o.WindowDays, requireEmbedded);
+            walk = EvalSplit.WalkForward(actions, from, o.StepDays, o.WindowDays, requireEmbedded, o.TestUntil ?? long.MaxValue);
         }
         List<EvalInstance>? leave = null;
         if (o.Protocol != EvalProtocol.WalkForward)
@@ -133,7 +133,7 @@ public static class OfflineEvaluation
         }
         string protocol = useWalk
             ? string.Create(CultureInfo.InvariantCulture,
-                $"walk-forward in {o.StepDays:0.##}-day steps from {DateTimeOffset.FromUnixTimeSeconds(from):yyyy-MM-dd}, {Window()}")
+                $"walk-forward in {o.StepDays:0.##}-day steps from {DateTimeOffset.FromUnixTimeSeconds(from):yyyy-MM-dd}{(o.TestUntil is long u ? $" until {DateTimeOffset.FromUnixTimeSeconds(u):yyyy-MM-dd}" : "")}, {Window()}")
             : string.Create(CultureInfo.InvariantCulture, $"leave-last-{o.LeaveOut}-out by time per user, {Window()}");
         return (useWalk ? walk! : leave!, protocol, settings);
     }
@@ -218,6 +218,7 @@ public static class OfflineEvaluation
             new("negatives per test action", o.Negatives.ToString(CultureInfo.InvariantCulture)),
             new("bootstrap resamples", r.ToString(CultureInfo.InvariantCulture)),
             new("seed", o.Seed.ToString(CultureInfo.InvariantCulture)),
+            new("default row", o.Settings.ToString()),
             new("search", plan.Index is ExactIndex ? "exact" : "HNSW"),
             new("history items in candidates", o.ExcludeHistory ? "excluded" : "kept (the paper excludes nothing)"),
             new("catalogue (items with a vector)", plan.Catalogue.ToString("N0", CultureInfo.InvariantCulture)),
@@ -317,7 +318,7 @@ public static class OfflineEvaluation
     }
 
     /// <summary>Per-thread state: the history view, the methods, scratch. Processes one evaluation point at a time.</summary>
-    internal sealed class Worker
+    internal sealed class Worker : INeighbourSource
     {
         private readonly Plan _plan;
         private readonly Sums _sums;
@@ -344,6 +345,8 @@ public static class OfflineEvaluation
         private readonly int[] _ranked;
         private double _historyDiversitySum;
         private int _historyPoints;
+        private int[] _scoredRanking = new int[64];
+        private int _scoredCount;
 
         public Worker(Plan plan, Sums sums)
         {
@@ -351,7 +354,7 @@ public static class OfflineEvaluation
             _sums = sums;
             int d = plan.Dimension;
             _history = new UserHistory(plan.Unit, d, plan.Alpha, plan.Options.KeepSingletons);
-            _methods = plan.Names.Select(n => EvalMethods.Create(n, plan.Options.SampledEmbeddings)).ToArray();
+            _methods = plan.Names.Select(n => EvalMethods.Create(n, plan.Options.SampledEmbeddings, d, plan.Options.Settings)).ToArray();
             _curve = (PinnerSageMethod)EvalMethods.Create("pinnersage", plan.Options.SampledEmbeddings);
             _queries = new QuerySet(d);
             _buffer = new Neighbor[plan.CacheK];
@@ -411,7 +414,7 @@ public static class OfflineEvaluation
             for (int m = 0; m < _methods.Length; m++)
             {
                 _queries.Clear();
-                _methods[m].Build(_history, _queries);
+                if (_methods[m] is not ScoredEvalMethod) _methods[m].Build(_history, _queries);
                 Score(m, user, testRows, relevantRows, relevantTotal, unembedded, negatives);
             }
             for (int e = 1; e <= o.CurveMaxEmbeddings; e++)
@@ -445,7 +448,8 @@ public static class OfflineEvaluation
             int metrics = _plan.MetricCount, d = _plan.Dimension;
             int at = (user * _methods.Length + m) * metrics;
             double[] num = _sums.Num, den = _sums.Den;
-            int count = Candidates(_plan.MaxK);
+            var scored = _methods[m] as ScoredEvalMethod;
+            int count = scored is null ? Candidates(_plan.MaxK) : RankScored(scored);
             ReadOnlySpan<int> candidates = _candidates.AsSpan(0, count);
             byte[] covered = _sums.Covered[m];
             foreach (int c in candidates) covered[c] = 1;
@@ -461,19 +465,20 @@ public static class OfflineEvaluation
             UserHistory.Grow(ref _negativeScores, negatives);
             Span<float> pos = _positiveScores.AsSpan(0, positives);
             for (int i = 0; i < relevantRows.Length; i++)
-                pos[i] = EvalMetrics.MaxCosine(_plan.Unit, d, relevantRows[i], _queries.Vectors, _queries.Count);
+                pos[i] = scored?.Score(relevantRows[i]) ?? EvalMetrics.MaxCosine(_plan.Unit, d, relevantRows[i], _queries.Vectors, _queries.Count);
             pos[relevantRows.Length..].Fill(float.NegativeInfinity);
             Span<float> neg = _negativeScores.AsSpan(0, negatives);
             for (int i = 0; i < negatives; i++)
-                neg[i] = EvalMetrics.MaxCosine(_plan.Unit, d, _negatives[i], _queries.Vectors, _queries.Count);
+                neg[i] = scored?.Score(_negatives[i]) ?? EvalMetrics.MaxCosine(_plan.Unit, d, _negatives[i], _queries.Vectors, _queries.Count);
             double mrr = EvalMetrics.ReciprocalRank(pos, neg);
             num[at + 2] += EvalMetrics.RPrecision(pos, neg);
             den[at + 2] += 1;
             num[at + 3] += mrr;
             den[at + 3] += 1;
 
-            // Whole catalogue, ranked by the maximum cosine (merged per-embedding top lists, see Candidates).
-            int ranked = Math.Min(_merged.Count, _plan.MaxK);
+            // Whole catalogue, ranked by the maximum cosine (merged per-embedding top lists, see Candidates), or by the
+            // scored method's own ranking.
+            int ranked = scored is null ? Math.Min(_merged.Count, _plan.MaxK) : Math.Min(_scoredCount, _plan.MaxK);
             ReadOnlySpan<int> top = _ranked.AsSpan(0, ranked);
             for (int k = 0; k < _plan.Ks.Length; k++)
             {
@@ -533,6 +538,37 @@ public static class OfflineEvaluation
             }
             return count;
         }
+
+        /// <summary>A scored method's ranking: its first K rows are the candidates, its first MaxK the whole-catalogue
+        /// ranking (<c>_ranked</c>).</summary>
+        private int RankScored(ScoredEvalMethod method)
+        {
+            int want = Math.Max(_plan.Options.Candidates, _plan.MaxK);
+            UserHistory.Grow(ref _scoredRanking, want);
+            _scoredCount = method.Rank(_history, this, _scoredRanking.AsSpan(0, want));
+            int count = Math.Min(_scoredCount, _plan.Options.Candidates);
+            _scoredRanking.AsSpan(0, count).CopyTo(_candidates);
+            _scoredRanking.AsSpan(0, Math.Min(_scoredCount, _plan.MaxK)).CopyTo(_ranked);
+            return count;
+        }
+
+        public ReadOnlySpan<Neighbor> Neighbours(ReadOnlySpan<float> query, int row, int fetch)
+        {
+            if (row >= 0)
+            {
+                int n = _plan.Cache.Search(row, query, _plan.CacheK, _buffer);
+                if (fetch <= n || n < _plan.CacheK) return _buffer.AsSpan(0, Math.Min(fetch, n));
+            }
+            if (_buffer.Length < fetch) _buffer = new Neighbor[Math.Max(fetch, _buffer.Length * 2)];
+            int found = _plan.Index.Search(query, Math.Min(fetch, _plan.Catalogue), _buffer);
+            return _buffer.AsSpan(0, found);
+        }
+
+        public bool Excluded(int row) => _excluded[row] == _point;
+
+        public int ExcludedCount => _plan.Options.ExcludeHistory ? _history.Distinct : 0;
+
+        public ReadOnlySpan<float> Vector(int row) => _plan.Unit.AsSpan(row * _plan.Dimension, _plan.Dimension);
 
         private ReadOnlySpan<Neighbor> Neighbours(int j, int fetch)
         {

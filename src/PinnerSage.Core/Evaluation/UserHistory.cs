@@ -41,6 +41,9 @@ internal sealed class UserHistory
     private int[] _picked = new int[64];
     private float[] _centroids = [];
     private int _m, _n;
+    private ClusterResult[] _wardAt = new ClusterResult[4];
+    private double[] _wardAtAlpha = new double[4];
+    private int _wardAtCount;
 
     public UserHistory(float[] unit, int dimension, double alpha, bool keepSingletons)
     {
@@ -57,6 +60,12 @@ internal sealed class UserHistory
 
     /// <summary>The unit-normalised catalogue (rows × d).</summary>
     public ReadOnlySpan<float> Unit => _unit;
+
+    /// <summary>The same, as memory (kept by scored methods between calls).</summary>
+    public ReadOnlyMemory<float> UnitMemory => _unit;
+
+    /// <summary>The evaluation's Ward cut height α.</summary>
+    public double Alpha => _alpha;
 
     /// <summary>Item row of each history action, oldest first.</summary>
     public ReadOnlySpan<int> Rows => _rows.AsSpan(0, _m);
@@ -112,6 +121,7 @@ internal sealed class UserHistory
         Grow(ref _vectors, _n * d);
         for (int i = 0; i < _n; i++) DistinctVector(i).CopyTo(_vectors.AsSpan(i * d, d));
         foreach (ClusterResult c in _clusterings) c.Valid = false;
+        _wardAtCount = 0;
     }
 
     /// <summary>Age of history action i in days at <see cref="Now"/>.</summary>
@@ -133,11 +143,7 @@ internal sealed class UserHistory
         if (c.Valid) return c;
         Grow(ref c.Labels, _n);
         Grow(ref c.Medoids, _n);
-        if (_ones.Length < _n)
-        {
-            _ones = new int[Math.Max(_n, _ones.Length * 2)];
-            Array.Fill(_ones, 1);
-        }
+        EnsureOnes();
         ReadOnlySpan<float> vectors = _vectors.AsSpan(0, _n * Dimension);
         ReadOnlySpan<int> ones = _ones.AsSpan(0, _n);
         c.Count = kind switch
@@ -148,6 +154,48 @@ internal sealed class UserHistory
         };
         c.Valid = true;
         return c;
+    }
+
+    /// <summary>Ward at cut height <paramref name="alpha"/> (the variants that tune α), computed once per point and
+    /// height.</summary>
+    public ClusterResult WardAt(double alpha)
+    {
+        if (alpha == _alpha) return Clusters(UserClustering.Ward);
+        for (int i = 0; i < _wardAtCount; i++)
+        {
+            if (_wardAtAlpha[i] == alpha) return _wardAt[i];
+        }
+        if (_wardAtCount == _wardAt.Length)
+        {
+            Array.Resize(ref _wardAt, _wardAt.Length * 2 + 1);
+            Array.Resize(ref _wardAtAlpha, _wardAt.Length);
+        }
+        ClusterResult c = _wardAt[_wardAtCount] ??= new ClusterResult();
+        _wardAtAlpha[_wardAtCount++] = alpha;
+        Grow(ref c.Labels, _n);
+        Grow(ref c.Medoids, _n);
+        EnsureOnes();
+        c.Count = _ward.Cluster(_vectors.AsSpan(0, _n * Dimension), _ones.AsSpan(0, _n), alpha, _keepSingletons, c.Labels, c.Medoids);
+        c.Valid = true;
+        return c;
+    }
+
+    private void EnsureOnes()
+    {
+        if (_ones.Length >= _n) return;
+        _ones = new int[Math.Max(_n, _ones.Length * 2)];
+        Array.Fill(_ones, 1);
+    }
+
+    /// <summary>Mean of each cluster's member unit vectors, not normalised (a spread cluster's is shorter),
+    /// c.Count × d.</summary>
+    public Span<float> Means(ClusterResult c)
+    {
+        Grow(ref _centroids, c.Count * Dimension);
+        Span<float> means = _centroids.AsSpan(0, c.Count * Dimension);
+        Centroid.Compute(_vectors.AsSpan(0, _n * Dimension), Dimension, _ones.AsSpan(0, _n), c.Labels.AsSpan(0, _n),
+                         c.Count, normalize: false, means);
+        return means;
     }
 
     /// <summary>Importance Σ exp(−λ·Δdays) of each cluster over its actions (valid until the next call).</summary>

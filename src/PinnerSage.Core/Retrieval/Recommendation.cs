@@ -8,9 +8,12 @@ namespace PinnerSage.Retrieval;
 /// <param name="Medoid">Row of the cluster's medoid item in the embedding table.</param>
 /// <param name="Importance">The cluster's importance.</param>
 /// <param name="Size">The cluster's size (actions).</param>
-/// <param name="Rank">0-based position of the item in its medoid's neighbour list, after engaged items were removed.</param>
+/// <param name="Rank">Paper policy: 0-based position of the item in its medoid's neighbour list, after engaged items were
+/// removed. Mixture policy: the item's 0-based position in the ranking.</param>
+/// <param name="Contribution">The reason cluster's share of the item's score (mixture policy; 1 for the paper's, where one
+/// medoid retrieved it).</param>
 public readonly record struct Recommendation(int Item, float Similarity, float Distance, int Cluster, int Medoid,
-                                             double Importance, int Size, int Rank);
+                                             double Importance, int Size, int Rank, float Contribution = 1f);
 
 /// <summary>One item similar to a given item.</summary>
 /// <param name="Item">Row of the item in the embedding table.</param>

@@ -109,6 +109,7 @@ public sealed class Recommender
             throw new ArgumentException($"Destination has room for {destination.Length} results, K is {k}.", nameof(destination));
         Scratch s = t_scratch ??= new Scratch();
         IReadOnlyList<ProfileCluster> clusters = profile.Clusters;
+        if (Options.Policy == RetrievalPolicy.Mixture) return RecommendMixture(s, clusters, destination[..k]);
 
         // Clusters whose medoid has a vector: only those can be queried, so only those are sampled.
         s.EnsureClusters(clusters.Count);
@@ -129,22 +130,7 @@ public sealed class Recommender
         if (e == 0) return new RecommendationSummary(0, 0, missing, 0, 0, 0);
         int perMedoid = k / e;
 
-        s.Engaged.Clear();
-        if (Options.ExcludeEngaged)
-        {
-            // Indexed loops: foreach over IReadOnlyList would allocate an enumerator per list.
-            for (int c = 0; c < clusters.Count; c++)
-            {
-                IReadOnlyList<string> members = clusters[c].Members;
-                for (int m = 0; m < members.Count; m++)
-                {
-                    if (!Items.TryGetRow(members[m], out int row)) continue;
-                    s.Engaged.Add(row);
-                    // An engaged item the refined index dropped as a near-duplicate: its representative is engaged too.
-                    if (_hnsw is not null && _hnsw.TryGetRepresentative(row, out int representative)) s.Engaged.Add(representative);
-                }
-            }
-        }
+        CollectEngaged(s, clusters);
 
         s.EnsureLists(e);
         int cap = Math.Min(Options.MaxFetchPerMedoid, Index.Count);
@@ -176,6 +162,105 @@ public sealed class Recommender
         int engagedExcluded = 0;
         for (int i = 0; i < e; i++) engagedExcluded += s.Dropped[i];
         return new RecommendationSummary(count, e, missing, perMedoid, engagedExcluded, duplicates);
+    }
+
+    /// <summary>The rows of every member of every cluster (when <see cref="RecommenderOptions.ExcludeEngaged"/>), and of
+    /// the refined index's representatives of members it dropped as near-duplicates.</summary>
+    private void CollectEngaged(Scratch s, IReadOnlyList<ProfileCluster> clusters)
+    {
+        s.Engaged.Clear();
+        if (!Options.ExcludeEngaged) return;
+        // Indexed loops: foreach over IReadOnlyList would allocate an enumerator per list.
+        for (int c = 0; c < clusters.Count; c++)
+        {
+            IReadOnlyList<string> members = clusters[c].Members;
+            for (int m = 0; m < members.Count; m++)
+            {
+                if (!Items.TryGetRow(members[m], out int row)) continue;
+                s.Engaged.Add(row);
+                // An engaged item the refined index dropped as a near-duplicate: its representative is engaged too.
+                if (_hnsw is not null && _hnsw.TryGetRepresentative(row, out int representative)) s.Engaged.Add(representative);
+            }
+        }
+    }
+
+    /// <summary>The mixture policy (<see cref="MixtureRanker"/>): every cluster whose medoid has a vector is a component,
+    /// anchored at the mean of its members' unit vectors, weighted by its importance.</summary>
+    private RecommendationSummary RecommendMixture(Scratch s, IReadOnlyList<ProfileCluster> clusters, Span<Recommendation> destination)
+    {
+        int d = Items.Dimension;
+        s.EnsureClusters(clusters.Count);
+        s.EnsureMeans(clusters.Count * d);
+        int eligible = 0;
+        for (int c = 0; c < clusters.Count; c++)
+        {
+            if (!HasVector(clusters[c].Medoid, out int row)) continue;
+            Span<float> mean = s.Means.AsSpan(eligible * d, d);
+            mean.Clear();
+            int members = 0;
+            IReadOnlyList<string> ids = clusters[c].Members;
+            for (int m = 0; m < ids.Count; m++)
+            {
+                if (!Items.TryGetRow(ids[m], out int member)) continue;
+                ReadOnlySpan<float> v = Items.Vector(member);
+                float norm = TensorPrimitives.Norm(v);
+                if (!(norm > 0)) continue;
+                TensorPrimitives.MultiplyAdd(v, 1 / norm, mean, mean);
+                members++;
+            }
+            if (members == 0) continue;
+            TensorPrimitives.Multiply(mean, 1f / members, mean);
+            s.ClusterOf[eligible] = c;
+            s.MedoidRow[eligible] = row;
+            s.Weights[eligible] = clusters[c].Importance;
+            eligible++;
+        }
+        int missing = clusters.Count - eligible;
+        s.Ranker ??= new MixtureRanker(d);
+        if (eligible == 0 || !s.Ranker.Load(s.Means.AsSpan(0, eligible * d), s.Weights.AsSpan(0, eligible),
+                                            s.MedoidRow.AsSpan(0, eligible), Options.Mixture))
+            return new RecommendationSummary(0, 0, missing, 0, 0, 0);
+        CollectEngaged(s, clusters);
+        s.Source ??= new CandidateSource(this, s);
+        s.Source.Dropped = 0;
+        Span<RankedItem> ranked = s.Ranked(destination.Length);
+        int n = s.Ranker.Rank(s.Source, ranked);
+        for (int i = 0; i < n; i++)
+        {
+            RankedItem r = ranked[i];
+            int medoid = s.MedoidRow[r.Cluster];
+            ProfileCluster cluster = clusters[s.ClusterOf[r.Cluster]];
+            float similarity = TensorPrimitives.CosineSimilarity(Items.Vector(medoid), Items.Vector(r.Item));
+            destination[i] = new Recommendation(r.Item, similarity, 1 - similarity, s.ClusterOf[r.Cluster], medoid,
+                                                cluster.Importance, cluster.Size, i, r.Contribution);
+        }
+        return new RecommendationSummary(n, Math.Min(eligible, Options.Mixture.PoolClusters), missing, 0, s.Source.Dropped, 0);
+    }
+
+    /// <summary>The recommender's index, cache and engaged set as the mixture ranker's candidate source.</summary>
+    private sealed class CandidateSource(Recommender owner, Scratch s) : ICandidateSource
+    {
+        public int Dropped;
+
+        public ReadOnlySpan<Neighbor> Neighbours(ReadOnlySpan<float> query, int row, int fetch)
+        {
+            fetch = Math.Min(fetch, Math.Max(1, owner.Index.Count));
+            s.EnsureLists(1);
+            Span<Neighbor> list = s.List(0, fetch);
+            int n = row >= 0 ? owner.Fetch(row, fetch, list) : owner.Index.Search(query, fetch, list);
+            for (int i = 0; i < n; i++)
+            {
+                owner.CheckLabel(list[i].Label);
+                if (s.Engaged.Contains(list[i].Label)) Dropped++;
+            }
+            return list[..n];
+        }
+
+        public bool Excluded(int row) => s.Engaged.Contains(row);
+
+        public int ExcludedCount => s.Engaged.Count;
+
+        public ReadOnlySpan<float> Vector(int row) => owner.Items.Vector(row);
     }
 
     /// <summary>Convenience form of <see cref="Recommend(UserProfile, long, Span{Recommendation})"/> that allocates
@@ -395,6 +480,21 @@ public sealed class Recommender
         public readonly HashSet<int> Engaged = [];
         public readonly HashSet<int> Taken = [];
         private Candidate[] _candidates = [];
+        public float[] Means = [];
+        public MixtureRanker? Ranker;
+        public CandidateSource? Source;
+        private RankedItem[] _ranked = [];
+
+        public void EnsureMeans(int n)
+        {
+            if (Means.Length < n) Means = new float[Math.Max(n, 2 * Means.Length)];
+        }
+
+        public Span<RankedItem> Ranked(int n)
+        {
+            if (_ranked.Length < n) _ranked = new RankedItem[Math.Max(n, 2 * _ranked.Length)];
+            return _ranked.AsSpan(0, n);
+        }
 
         public void EnsureClusters(int n)
         {

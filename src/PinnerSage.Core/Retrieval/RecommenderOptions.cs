@@ -29,6 +29,13 @@ public sealed record RecommenderOptions
     /// <summary>Default options: K = 400 candidates (the paper's offline protocol), 3 medoids ∝ importance, round-robin.</summary>
     public static RecommenderOptions Default { get; } = new();
 
+    /// <summary>The retrieval policy. Default <see cref="RetrievalPolicy.Mixture"/>; <see cref="RetrievalPolicy.Paper"/>
+    /// is the paper's sampled-medoid retrieval (which the medoid, sampling, blending and fill options configure).</summary>
+    public RetrievalPolicy Policy { get; init; } = RetrievalPolicy.Mixture;
+
+    /// <summary>The mixture policy's options (used when <see cref="Policy"/> is <see cref="RetrievalPolicy.Mixture"/>).</summary>
+    public MixtureOptions Mixture { get; init; } = MixtureOptions.Default;
+
     /// <summary>Candidates returned per request (the paper's K = 400 for candidate generation).</summary>
     public int K { get; init; } = 400;
 
@@ -74,5 +81,8 @@ public sealed record RecommenderOptions
             throw new ArgumentOutOfRangeException(nameof(OverFetch), OverFetch, "OverFetch must be a finite number ≥ 1.");
         if (!Enum.IsDefined(Sampling)) throw new ArgumentOutOfRangeException(nameof(Sampling), Sampling, "Unknown sampling mode.");
         if (!Enum.IsDefined(Blending)) throw new ArgumentOutOfRangeException(nameof(Blending), Blending, "Unknown blending mode.");
+        if (!Enum.IsDefined(Policy)) throw new ArgumentOutOfRangeException(nameof(Policy), Policy, "Unknown retrieval policy.");
+        ArgumentNullException.ThrowIfNull(Mixture, nameof(Mixture));
+        Mixture.Validate();
     }
 }

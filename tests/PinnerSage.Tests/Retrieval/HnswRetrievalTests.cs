@@ -16,7 +16,7 @@ public sealed class HnswRetrievalTests
     {
         var hnsw = new HnswIndex(World.Items.Dimension, new HnswOptions(), World.Items.Count);
         hnsw.Build(World.Items.Matrix, World.Items.Count, 2);
-        var options = new RecommenderOptions { K = 100 };
+        var options = new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 100 };
         var approx = new Recommender(hnsw, World.Items, options);
         var exact = new Recommender(World.ExactIndex(), World.Items, options);
         var rng = new Random(8);
@@ -49,7 +49,7 @@ public sealed class HnswRetrievalTests
         Assert.True(hnsw.TryGetRepresentative(1, out int representative) || hnsw.TryGetRepresentative(0, out representative));
         int dropped = representative == 0 ? 1 : 0;
 
-        var recommender = new Recommender(hnsw, items);
+        var recommender = new Recommender(hnsw, items, new RecommenderOptions { Policy = RetrievalPolicy.Paper });
         var similar = new SimilarItem[10];
         int n = recommender.Similar(dropped, 10, similar);
         Assert.Equal(10, n);
@@ -58,7 +58,7 @@ public sealed class HnswRetrievalTests
         // A user who engaged with the dropped twin is not recommended its representative.
         var user = new UserProfile("u", [new ProfileCluster(items.Id(2), 1.0, 2, [items.Id(2), items.Id(dropped)])]);
         var result = new Recommendation[20];
-        int count = new Recommender(hnsw, items, new RecommenderOptions { K = 20 }).Recommend(user, 0UL, result).Count;
+        int count = new Recommender(hnsw, items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 20 }).Recommend(user, 0UL, result).Count;
         Assert.Equal(20, count);
         Assert.DoesNotContain(result, r => r.Item == representative);
     }

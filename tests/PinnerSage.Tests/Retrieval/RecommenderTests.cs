@@ -39,7 +39,7 @@ public sealed class RecommenderTests
             for (int u = 0; u < 40; u++)
             {
                 UserProfile user = RandomUser(rng, u);
-                var options = new RecommenderOptions { K = 1 + rng.Next(120), Medoids = 1 + rng.Next(4), Blending = blending, FillToK = fill };
+                var options = new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 1 + rng.Next(120), Medoids = 1 + rng.Next(4), Blending = blending, FillToK = fill };
                 var recommender = new Recommender(index, World.Items, options);
                 var result = new Recommendation[options.K];
                 RecommendationSummary summary = recommender.Recommend(user, (ulong)u, result);
@@ -80,7 +80,7 @@ public sealed class RecommenderTests
     public void EachMedoidContributesItsShareBeforeBlendingWhenInterestsAreDisjoint()
     {
         UserProfile user = World.User("u", (0, 3.0, 5), (3, 2.0, 5), (6, 1.0, 5));
-        var recommender = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { K = 50, FillToK = false });
+        var recommender = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 50, FillToK = false });
         var result = new Recommendation[50];
         RecommendationSummary s = recommender.Recommend(user, 1UL, result);
         Assert.Equal(48, s.Count); // 3 × ⌊50/3⌋, no overlap between far-apart topics
@@ -93,7 +93,7 @@ public sealed class RecommenderTests
             Assert.Equal(i / 3, result[i].Rank);
         }
 
-        RecommendationSummary filled = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { K = 50 })
+        RecommendationSummary filled = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 50 })
             .Recommend(user, 1UL, result);
         Assert.Equal(50, filled.Count);
         Assert.Equal([0, 1], result.Skip(48).Select(r => r.Cluster));
@@ -103,7 +103,7 @@ public sealed class RecommenderTests
     public void BySimilarityOrdersByDistanceAndRoundRobinByImportance()
     {
         UserProfile user = World.User("u", (0, 3.0, 5), (0, 2.0, 5), (4, 1.0, 5));
-        var options = new RecommenderOptions { K = 60, Blending = CandidateBlending.BySimilarity, FillToK = false };
+        var options = new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 60, Blending = CandidateBlending.BySimilarity, FillToK = false };
         var result = new Recommendation[60];
         RecommendationSummary s = new Recommender(World.ExactIndex(), World.Items, options).Recommend(user, 2UL, result);
         for (int i = 1; i < s.Count; i++) Assert.True(result[i - 1].Distance <= result[i].Distance);
@@ -116,7 +116,7 @@ public sealed class RecommenderTests
     public void SameSeedSameResultsAndSeedsDiffer()
     {
         UserProfile user = World.User("heavy", Enumerable.Range(0, 10).Select(t => (t % World.Topics, 1.0 + t, 4)).ToArray());
-        var recommender = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { K = 30 });
+        var recommender = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 30 });
         Recommendation[] Run(ulong seed)
         {
             var r = new Recommendation[30];
@@ -142,7 +142,7 @@ public sealed class RecommenderTests
     public void TopImportanceTakesTheMostImportantMedoids()
     {
         UserProfile user = World.User("u", (0, 1.0, 3), (1, 5.0, 3), (2, 0.5, 3), (3, 4.0, 3), (4, 2.0, 3));
-        var options = new RecommenderOptions { K = 30, Sampling = MedoidSampling.TopImportance };
+        var options = new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 30, Sampling = MedoidSampling.TopImportance };
         var result = new Recommendation[30];
         for (ulong seed = 0; seed < 5; seed++)
         {
@@ -158,7 +158,7 @@ public sealed class RecommenderTests
         UserProfile known = World.User("u", (0, 1.0, 3), (2, 2.0, 3));
         var clusters = known.Clusters.Append(new ProfileCluster("no-such-item", 9.0, 4, ["no-such-item"])).OrderByDescending(c => c.Importance).ToList();
         var user = new UserProfile("u", clusters);
-        var recommender = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { K = 20 });
+        var recommender = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 20 });
         var result = new Recommendation[20];
         RecommendationSummary s = recommender.Recommend(user, 3UL, result);
         Assert.Equal(1, s.MedoidsWithoutVector);
@@ -177,7 +177,7 @@ public sealed class RecommenderTests
         // One cluster engaged with 70 of its topic's 80 items: the nearest neighbours are mostly engaged.
         UserProfile user = World.User("u", (1, 1.0, 70));
         var result = new Recommendation[50];
-        RecommendationSummary s = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { K = 50, OverFetch = 1 })
+        RecommendationSummary s = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 50, OverFetch = 1 })
             .Recommend(user, 0UL, result);
         Assert.Equal(50, s.Count);
         Assert.True(s.EngagedExcluded >= 70);
@@ -188,7 +188,7 @@ public sealed class RecommenderTests
     [Fact]
     public void SimilarItemsAreTheExactNeighboursWithoutTheItem()
     {
-        var recommender = new Recommender(World.ExactIndex(), World.Items);
+        var recommender = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper });
         var result = new SimilarItem[10];
         foreach (int item in new[] { 0, 17, 639 })
         {
@@ -208,7 +208,7 @@ public sealed class RecommenderTests
         ExactIndex index = World.ExactIndex();
         foreach (CandidateBlending blending in Enum.GetValues<CandidateBlending>())
         {
-            var recommender = new Recommender(index, World.Items, new RecommenderOptions { K = 100, Blending = blending },
+            var recommender = new Recommender(index, World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 100, Blending = blending },
                                               new NeighborCache(index, 64));
             var result = new Recommendation[100];
             for (ulong seed = 0; seed < 20; seed++) recommender.Recommend(user, seed, result);
@@ -222,13 +222,13 @@ public sealed class RecommenderTests
     public void OptionsAreValidated()
     {
         ExactIndex index = World.ExactIndex();
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Recommender(index, World.Items, new RecommenderOptions { K = 0 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Recommender(index, World.Items, new RecommenderOptions { Medoids = 0 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Recommender(index, World.Items, new RecommenderOptions { OverFetch = 0.5 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Recommender(index, World.Items, new RecommenderOptions { Blending = (CandidateBlending)9 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Recommender(index, World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Recommender(index, World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, Medoids = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Recommender(index, World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, OverFetch = 0.5 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Recommender(index, World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, Blending = (CandidateBlending)9 }));
         Assert.Throws<ArgumentException>(() => new Recommender(new ExactIndex(3, VectorMetric.L2), World.Items));
         Assert.Throws<ArgumentException>(() => new Recommender(index, World.Items, cache: new NeighborCache(World.ExactIndex(), 4)));
-        var recommender = new Recommender(index, World.Items, new RecommenderOptions { K = 10 });
+        var recommender = new Recommender(index, World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 10 });
         Assert.Throws<ArgumentException>(() => recommender.Recommend(World.User("u", (0, 1.0, 2)), 0UL, new Recommendation[9]));
     }
 }

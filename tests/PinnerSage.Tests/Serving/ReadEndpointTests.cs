@@ -83,7 +83,7 @@ public sealed class ReadEndpointTests(ServingFixture fixture) : IClassFixture<Se
         await using RunningServer server = await fixture.StartAsync();
         using IProfileStore store = ProfileStores.Open(fixture.Workspace.StoreLocation);
         string user = store.ListUsers(null, null, 50).First(u => store.Get(u)!.Clusters.Count >= 4);
-        JsonElement json = await GetJson(server.Client, $"/v1/users/{user}/recommendations?k=30&medoids=2");
+        JsonElement json = await GetJson(server.Client, $"/v1/users/{user}/recommendations?k=30&medoids=2&policy=paper");
         Assert.Equal(30, json.GetProperty("k").GetInt32());
         JsonElement[] items = [.. json.GetProperty("items").EnumerateArray()];
         Assert.Equal(30, items.Length);
@@ -99,7 +99,7 @@ public sealed class ReadEndpointTests(ServingFixture fixture) : IClassFixture<Se
             Assert.NotNull(item.GetProperty("title").GetString());
         }
         // Same request twice (same day): same answer, the second from the medoid cache.
-        JsonElement again = await GetJson(server.Client, $"/v1/users/{user}/recommendations?k=30&medoids=2");
+        JsonElement again = await GetJson(server.Client, $"/v1/users/{user}/recommendations?k=30&medoids=2&policy=paper");
         Assert.Equal(json.GetProperty("items").GetRawText(), again.GetProperty("items").GetRawText());
         JsonElement metrics = await GetJson(server.Client, "/metrics");
         Assert.True(metrics.GetProperty("cache").GetProperty("hits").GetInt64() >= 1);
