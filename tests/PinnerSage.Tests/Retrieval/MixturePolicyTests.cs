@@ -1,0 +1,161 @@
+using System.Numerics.Tensors;
+using PinnerSage.Ann;
+using PinnerSage.IO;
+using PinnerSage.Profiles;
+using PinnerSage.Retrieval;
+
+namespace PinnerSage.Tests.Retrieval;
+
+/// <summary>The mixture policy (issue 13): the score against a naive log-sum-exp, its τ → ∞ limit against the
+/// importance-weighted centroid average, and the recommender's invariants under it.</summary>
+public sealed class MixturePolicyTests
+{
+    private static readonly RetrievalWorld World = RetrievalWorld.Create();
+
+    [Theory]
+    [InlineData(0.05)]
+    [InlineData(0.3)]
+    [InlineData(1.0)]
+    [InlineData(50.0)]
+    public void ScoreMatchesANaiveLogSumExp(double tau)
+    {
+        var rng = new Random(3);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            int c = 1 + rng.Next(12);
+            float[] dots = [.. Enumerable.Range(0, c).Select(_ => (float)(rng.NextDouble() * 2 - 1))];
+            double[] raw = [.. Enumerable.Range(0, c).Select(_ => rng.NextDouble() < 0.15 ? 0 : rng.NextDouble())];
+            if (raw.Sum() == 0) raw[0] = 1;
+            double[] w = [.. raw.Select(x => x / raw.Sum())];
+            // Naive: τ·log Σ w·exp(dot/τ), in double, no max-shift (the values here cannot overflow).
+            double naive = tau * Math.Log(Enumerable.Range(0, c).Sum(k => w[k] * Math.Exp(dots[k] / tau)));
+            float got = InterestMixture.Evaluate(dots, w, tau, out int reason, out float share);
+            Assert.Equal(naive, got, 1e-4);
+            double[] terms = [.. Enumerable.Range(0, c).Select(k => w[k] * Math.Exp(dots[k] / tau))];
+            Assert.Equal(terms.Max(), terms[reason], 1e-9);
+            Assert.Equal(terms.Max() / terms.Sum(), share, 1e-5);
+        }
+    }
+
+    [Fact]
+    public void LargeTemperatureApproachesTheLinearLimit()
+    {
+        float[] dots = [0.9f, -0.2f, 0.4f];
+        double[] w = [0.5, 0.3, 0.2];
+        float linear = InterestMixture.Evaluate(dots, w, double.PositiveInfinity, out _, out _);
+        Assert.Equal(0.5 * 0.9 - 0.3 * 0.2 + 0.2 * 0.4, linear, 1e-6);
+        Assert.Equal(linear, InterestMixture.Evaluate(dots, w, 1e5, out _, out _), 1e-3);
+        // τ → 0: the maximum over the weighted components.
+        Assert.Equal(0.9, InterestMixture.Evaluate(dots, w, 1e-4, out int reason, out _), 1e-3);
+        Assert.Equal(0, reason);
+    }
+
+    [Fact]
+    public void InfiniteTemperatureRanksAsTheImportanceWeightedCentroidAverage()
+    {
+        var rng = new Random(5);
+        int d = World.Items.Dimension;
+        for (int trial = 0; trial < 20; trial++)
+        {
+            // More clusters than components, so the merged "rest" component is exercised too.
+            UserProfile user = RandomUser(rng, trial, maxClusters: 12);
+            var options = new RecommenderOptions
+            {
+                K = 60,
+                Mixture = new MixtureOptions { Tau = double.PositiveInfinity, Components = 3 },
+                ExcludeEngaged = false,
+            };
+            var got = new Recommender(World.ExactIndex(), World.Items, options).Recommend(user, 0L, out _);
+            // Naive: the average Σ_c importance_c · mean of the members' unit vectors; rank by the dot product.
+            var centre = new float[d];
+            foreach (ProfileCluster c in user.Clusters)
+            {
+                var mean = new float[d];
+                foreach (string m in c.Members) TensorPrimitives.Add(mean, Unit(World.Items.Vector(World.Items.TryGetRow(m, out int r) ? r : -1)), mean);
+                TensorPrimitives.MultiplyAdd(mean, (float)(c.Importance / c.Members.Count), centre, centre);
+            }
+            double[] scores = [.. got.Select(x => (double)TensorPrimitives.Dot(Unit(World.Items.Vector(x.Item)), centre))];
+            for (int i = 1; i < scores.Length; i++) Assert.True(scores[i] <= scores[i - 1] + 1e-4, $"rank {i} out of order");
+            // And the top of the ranking is the average's exact top (the centre query is in the candidates).
+            int best = Enumerable.Range(0, World.Items.Count)
+                                 .OrderByDescending(r => TensorPrimitives.Dot(Unit(World.Items.Vector(r)), centre)).First();
+            Assert.Equal(TensorPrimitives.Dot(Unit(World.Items.Vector(best)), centre), (float)scores[0], 1e-4);
+        }
+    }
+
+    [Fact]
+    public void InvariantsHoldForRandomUsers()
+    {
+        var rng = new Random(17);
+        foreach (VectorMetric metric in Enum.GetValues<VectorMetric>())
+        {
+            ExactIndex index = World.ExactIndex(metric);
+            for (int u = 0; u < 30; u++)
+            {
+                UserProfile user = RandomUser(rng, u, maxClusters: 9);
+                var options = new RecommenderOptions
+                {
+                    K = 1 + rng.Next(120),
+                    Mixture = new MixtureOptions { Tau = new[] { 0.1, 1, double.PositiveInfinity }[rng.Next(3)], Components = 1 + rng.Next(6) },
+                };
+                var recommender = new Recommender(index, World.Items, options);
+                Recommendation[] got = recommender.Recommend(user, 0L, out RecommendationSummary summary);
+                Assert.True(got.Length <= options.K);
+                Assert.Equal(got.Length, summary.Count);
+                HashSet<int> engaged = [.. user.Clusters.SelectMany(c => c.Members).Select(m => World.Items.TryGetRow(m, out int r) ? r : -1)];
+                Assert.Equal(got.Length, got.Select(r => r.Item).Distinct().Count());
+                for (int i = 0; i < got.Length; i++)
+                {
+                    Recommendation r = got[i];
+                    Assert.DoesNotContain(r.Item, engaged);
+                    ProfileCluster c = user.Clusters[r.Cluster];
+                    Assert.Equal(c.Medoid, World.Items.Id(r.Medoid));
+                    Assert.Equal(c.Importance, r.Importance);
+                    Assert.InRange(r.Contribution, 0f, 1f);
+                    Assert.Equal(i, r.Rank);
+                    Assert.Equal(World.Cosine(r.Medoid, r.Item), r.Similarity, 1e-5);
+                }
+                // Deterministic: a second recommender (fresh scratch) gives the same list.
+                Recommendation[] again = new Recommender(index, World.Items, options).Recommend(user, 99L, out _);
+                Assert.Equal(got, again);
+            }
+        }
+    }
+
+    [Fact]
+    public void SettingsRoundTripAndBadFilesNameTheKey()
+    {
+        string dir = Directory.CreateTempSubdirectory("ps-settings").FullName;
+        try
+        {
+            var s = RetrievalSettings.Default with { Tau = double.PositiveInfinity, Lambda = 0.25, AlphaScale = 2 };
+            string path = Path.Combine(dir, "s.json");
+            File.WriteAllText(path, s.ToJson());
+            Assert.Equal(s, RetrievalSettings.Load(path));
+            File.WriteAllText(path, "{\"tau\": -1}");
+            Assert.Contains("Tau", Assert.Throws<DataFormatException>(() => RetrievalSettings.Load(path)).Message);
+            File.WriteAllText(path, "{\"temperature\": 1}");
+            Assert.Contains("temperature", Assert.Throws<DataFormatException>(() => RetrievalSettings.Load(path)).Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private static float[] Unit(ReadOnlySpan<float> v)
+    {
+        var u = v.ToArray();
+        float n = TensorPrimitives.Norm(u);
+        if (n > 0) TensorPrimitives.Multiply(u, 1 / n, u);
+        return u;
+    }
+
+    private static UserProfile RandomUser(Random rng, int id, int maxClusters)
+    {
+        int n = 1 + rng.Next(maxClusters);
+        var clusters = Enumerable.Range(0, n)
+            .Select(_ => (rng.Next(World.Topics), Math.Round(0.1 + rng.NextDouble() * 5, 3), 1 + rng.Next(30))).ToArray();
+        return World.User($"u{id}", clusters);
+    }
+}
