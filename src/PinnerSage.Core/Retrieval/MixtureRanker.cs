@@ -250,7 +250,7 @@ public sealed record MixtureOptions
     public static MixtureOptions Default { get; } = new();
 
     /// <summary>Temperature τ of <see cref="InterestMixture"/>; +∞ ranks like the importance-weighted centroid average.</summary>
-    public double Tau { get; init; } = 1;
+    public double Tau { get; init; } = 0.3;
 
     /// <summary>Clusters scored as their own component (the rest share one). Default 32.</summary>
     public int Components { get; init; } = 32;

@@ -35,13 +35,13 @@ public sealed record RetrievalSettings
     public double AlphaScale { get; init; } = 0.3;
 
     /// <summary>Importance decay λ per day.</summary>
-    public double Lambda { get; init; } = 0.01;
+    public double Lambda { get; init; } = 0.05;
 
     /// <summary>Keep one-item clusters (a light user's only interests).</summary>
     public bool KeepSingletons { get; init; } = true;
 
     /// <summary>Mixture temperature τ (<see cref="InterestMixture"/>).</summary>
-    public double Tau { get; init; } = 1;
+    public double Tau { get; init; } = 0.3;
 
     /// <summary>Clusters scored as their own mixture component.</summary>
     public int Components { get; init; } = MixtureOptions.Default.Components;
