@@ -17,24 +17,26 @@ namespace PinnerSage.Benchmarks;
 /// <summary>`serve`: the HTTP service under a real load generator (Debian's wrk) on loopback. A synthetic world
 /// (default 100k users, 100k items, d = 256) → batch profiles (SQLite) → HNSW → workspace, served in this process;
 /// wrk (-t1 -c16 by default: server and load generator share the machine's cores) spreads requests over every user id
-/// with a Lua script. Cases: recommendations (k = 20, 3 medoids) with the medoid cache warm (every user's request made
-/// once first) and cold (cache disabled: every medoid searches the index), and actions ingested (POST, durable).</summary>
+/// with a Lua script. Cases: recommendations (k = 20) under the paper's policy (3 medoids) and the mixture policy, each
+/// with the medoid cache warm (every user's request made once first) and cold (cache disabled: every medoid searches
+/// the index), and actions ingested (POST, durable).</summary>
 public static class ServeBenchmark
 {
     private const string Lua = """
         local users, items = {}, {}
-        local mode, k = "rec", "20"
+        local mode, k, policy = "rec", "20", "mixture"
         function init(args)
           mode = args[1]
           for line in io.lines(args[2]) do users[#users + 1] = line end
           for line in io.lines(args[3]) do items[#items + 1] = line end
           k = args[4] or "20"
+          policy = args[5] or "mixture"
           math.randomseed(os.time() + math.floor(os.clock() * 1000000))
         end
         function request()
           local u = users[math.random(#users)]
           if mode == "rec" then
-            return wrk.format("GET", "/v1/users/" .. u .. "/recommendations?k=" .. k)
+            return wrk.format("GET", "/v1/users/" .. u .. "/recommendations?k=" .. k .. "&policy=" .. policy)
           end
           local i = items[math.random(#items)]
           return wrk.format("POST", "/v1/users/" .. u .. "/actions", { ["Content-Type"] = "application/json" },
@@ -103,26 +105,32 @@ public static class ServeBenchmark
             return 0;
         }
         var runs = new List<RunResult>();
-        // 2. Recommendations, cache warm: every user's request once in-process first (same day → same medoids).
-        using (Server server = Server.Start(ws, root, cacheCapacity: 200_000))
+        // 2. Recommendations, cache warm: every user's request once in-process first (same day → same medoids); the
+        // paper's policy (the reference) and the mixture (the default) side by side.
+        string kText = k.ToString(CultureInfo.InvariantCulture);
+        foreach (RetrievalPolicy policy in Policies(args))
         {
-            var warm = Stopwatch.StartNew();
-            server.WarmUp(File.ReadAllLines(usersFile), k);
-            double warmSeconds = warm.Elapsed.TotalSeconds;
-            (long h0, long m0) = server.CacheCounters();
-            RunResult r = Measure(wrk, server.Url, luaFile, ["rec", usersFile, itemsFile, k.ToString(CultureInfo.InvariantCulture)],
-                              wrkThreads, connections, seconds, $"recommendations k = {k}, medoid cache warm");
-            (long h1, long m1) = server.CacheCounters();
-            runs.Add(r with { HitRate = Rate(h1 - h0, m1 - m0), Note = string.Create(CultureInfo.InvariantCulture, $"warm-up over every user: {warmSeconds:F1} s") });
-        }
-        // 3. Cold: a one-list cache, so every sampled medoid searches the HNSW index.
-        using (Server server = Server.Start(ws, root, cacheCapacity: 1))
-        {
-            (long h0, long m0) = server.CacheCounters();
-            RunResult r = Measure(wrk, server.Url, luaFile, ["rec", usersFile, itemsFile, k.ToString(CultureInfo.InvariantCulture)],
-                              wrkThreads, connections, seconds, $"recommendations k = {k}, cold (no medoid cache)");
-            (long h1, long m1) = server.CacheCounters();
-            runs.Add(r with { HitRate = Rate(h1 - h0, m1 - m0) });
+            string name = policy.ToString().ToLowerInvariant();
+            using (Server server = Server.Start(ws, root, cacheCapacity: 200_000))
+            {
+                var warm = Stopwatch.StartNew();
+                server.WarmUp(File.ReadAllLines(usersFile), k, policy);
+                double warmSeconds = warm.Elapsed.TotalSeconds;
+                (long h0, long m0) = server.CacheCounters();
+                RunResult r = Measure(wrk, server.Url, luaFile, ["rec", usersFile, itemsFile, kText, name],
+                                  wrkThreads, connections, seconds, $"recommendations k = {k}, {name} policy, medoid cache warm");
+                (long h1, long m1) = server.CacheCounters();
+                runs.Add(r with { HitRate = Rate(h1 - h0, m1 - m0), Note = string.Create(CultureInfo.InvariantCulture, $"warm-up over every user: {warmSeconds:F1} s") });
+            }
+            // 3. Cold: a one-list cache, so every medoid list searches the HNSW index.
+            using (Server server = Server.Start(ws, root, cacheCapacity: 1))
+            {
+                (long h0, long m0) = server.CacheCounters();
+                RunResult r = Measure(wrk, server.Url, luaFile, ["rec", usersFile, itemsFile, kText, name],
+                                  wrkThreads, connections, seconds, $"recommendations k = {k}, {name} policy, cold (no medoid cache)");
+                (long h1, long m1) = server.CacheCounters();
+                runs.Add(r with { HitRate = Rate(h1 - h0, m1 - m0) });
+            }
         }
         // 4. Actions ingested: POST one event each, acknowledged after the durable (WAL, synchronous=FULL) group commit.
         using (Server server = Server.Start(ws, root, cacheCapacity: 1000))
@@ -212,7 +220,7 @@ public static class ServeBenchmark
             $"wrk -t{wrkThreads} -c{connections} -d{seconds}s, a Lua script drawing a uniformly random user (and item) per request. " +
             $"Every recommendation request reads the user's batch profile and pending events from the store and applies the online rule."));
         md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Setup (world, batch, index, on all cores; kept in --dir and reused): {setupSeconds:F0} s. Load average (1/5/15 min): {load}."));
-        md.AppendLine("Command: `dotnet run -c Release --project bench/PinnerSage.Benchmarks -- serve` (options: --users, --items, --duration, --connections, --wrk-threads, --k, --dir).");
+        md.AppendLine("Command: `dotnet run -c Release --project bench/PinnerSage.Benchmarks -- serve` (options: --users, --items, --duration, --connections, --wrk-threads, --k, --policy paper|mixture|both, --dir).");
         md.AppendLine();
         md.AppendLine("| case | requests/s | p50 ms | p75 ms | p90 ms | p99 ms | non-2xx | cache hit rate | server CPU µs/request | notes |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
@@ -258,6 +266,15 @@ public static class ServeBenchmark
     private static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
+    /// <summary>--policy paper|mixture|both (default both: the reference and the default in one run).</summary>
+    private static RetrievalPolicy[] Policies(string[] args) => (Arg(args, "--policy") ?? "both") switch
+    {
+        "paper" => [RetrievalPolicy.Paper],
+        "mixture" => [RetrievalPolicy.Mixture],
+        "both" => [RetrievalPolicy.Paper, RetrievalPolicy.Mixture],
+        var other => throw new ArgumentException($"--policy must be paper, mixture or both, not '{other}'."),
+    };
+
     private static string? Arg(string[] args, string name)
     {
         int i = Array.IndexOf(args, name);
@@ -300,9 +317,9 @@ public static class ServeBenchmark
             return new Server(app, url, dir);
         }
 
-        public void WarmUp(string[] users, int k)
+        public void WarmUp(string[] users, int k, RetrievalPolicy policy = RetrievalPolicy.Mixture)
         {
-            Recommender recommender = _state.Recommender(k, 3);
+            Recommender recommender = _state.Recommender(k, 3, policy);
             Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, users.Length, 1024), range =>
             {
                 var buffer = new Recommendation[k];

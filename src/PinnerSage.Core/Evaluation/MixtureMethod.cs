@@ -41,6 +41,7 @@ internal sealed class MixtureMethod(string name, RetrievalSettings settings, int
                 "alpha" => s with { AlphaScale = v },
                 "m" => s with { Components = (int)v },
                 "pool" => s with { PoolClusters = (int)v },
+                "beta" => s with { LinearShare = v },
                 _ => throw new ArgumentException($"Unknown mixture setting '{kv[0]}' in '{name}'; known: tau, lambda, alpha, m, pool.", nameof(name)),
             };
         }

@@ -152,6 +152,13 @@ public sealed class MixtureRanker
         Span<float> dots = _dots.AsSpan(0, _components);
         for (int j = 0; j < _components; j++) dots[j] = inv * TensorPrimitives.Dot(vector, _anchors.AsSpan(j * d, d));
         float score = InterestMixture.Evaluate(dots, _w.AsSpan(0, _components), _options.Tau, out int best, out contribution);
+        double beta = _options.LinearShare;
+        if (beta > 0)
+        {
+            double linear = 0;
+            for (int j = 0; j < _components; j++) linear += _w[j] * dots[j];
+            score = (float)((1 - beta) * score + beta * linear);
+        }
         cluster = _componentCluster[best];
         if (cluster < 0) cluster = BestOfRest(vector, inv);
         return score;
@@ -252,6 +259,9 @@ public sealed record MixtureOptions
     /// <summary>Temperature τ of <see cref="InterestMixture"/>; +∞ ranks like the importance-weighted centroid average.</summary>
     public double Tau { get; init; } = 0.3;
 
+    /// <summary>Share β of the linear (τ = ∞) score in the final score (1 − β)·s_τ + β·s_∞. Default 0.</summary>
+    public double LinearShare { get; init; }
+
     /// <summary>Clusters scored as their own component (the rest share one). Default 32.</summary>
     public int Components { get; init; } = 32;
 
@@ -270,6 +280,8 @@ public sealed record MixtureOptions
     {
         if (!(Tau > 0) || double.IsNaN(Tau)) throw new ArgumentOutOfRangeException(nameof(Tau), Tau, "tau must be > 0 (or +∞).");
         ArgumentOutOfRangeException.ThrowIfLessThan(Components, 1, nameof(Components));
+        if (!(LinearShare >= 0 && LinearShare <= 1))
+            throw new ArgumentOutOfRangeException(nameof(LinearShare), LinearShare, "must be in [0, 1].");
         ArgumentOutOfRangeException.ThrowIfNegative(PoolClusters, nameof(PoolClusters));
         if (!(CentreFetch >= 0) || !double.IsFinite(CentreFetch))
             throw new ArgumentOutOfRangeException(nameof(CentreFetch), CentreFetch, "must be a finite number ≥ 0.");

@@ -43,6 +43,9 @@ public sealed record RetrievalSettings
     /// <summary>Mixture temperature τ (<see cref="InterestMixture"/>).</summary>
     public double Tau { get; init; } = 0.3;
 
+    /// <summary>Share of the linear (τ = ∞) score blended into the mixture score.</summary>
+    public double LinearShare { get; init; }
+
     /// <summary>Clusters scored as their own mixture component.</summary>
     public int Components { get; init; } = MixtureOptions.Default.Components;
 
@@ -51,7 +54,7 @@ public sealed record RetrievalSettings
 
     /// <summary>The mixture policy's options.</summary>
     [JsonIgnore]
-    public MixtureOptions Mixture => new() { Tau = Tau, Components = Components, PoolClusters = PoolClusters };
+    public MixtureOptions Mixture => new() { Tau = Tau, LinearShare = LinearShare, Components = Components, PoolClusters = PoolClusters };
 
     /// <summary>Checks every value.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value out of range (named).</exception>
