@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PinnerSage.Cli.Commands;
+using PinnerSage.Cli.Infrastructure;
 
 var root = new RootCommand("pinnersage: PinnerSage multi-embedding user profiles and ItemSage item embeddings.");
 root.Subcommands.Add(QuickstartCommand.Create());
@@ -14,4 +15,16 @@ root.Subcommands.Add(ItemSageCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(WorkspaceCommand.Create());
-return root.Parse(args).Invoke();
+UsageErrors.AddVerbose(root);
+
+ParseResult parsed = root.Parse(args);
+if (parsed.Errors.Count > 0) return UsageErrors.Report(parsed);
+CommandRunner.Verbose = args.Contains("--verbose");
+try
+{
+    return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (Exception e)
+{
+    return CommandRunner.Report(e);
+}
