@@ -16,6 +16,7 @@ root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(WorkspaceCommand.Create());
 UsageErrors.AddVerbose(root);
+OptionRanges.Apply(root);
 
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0) return UsageErrors.Report(parsed);

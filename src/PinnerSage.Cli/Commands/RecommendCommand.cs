@@ -46,8 +46,6 @@ internal static class RecommendCommand
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             string storePath = pr.GetValue(store)!;
-            if (!ProfileStores.IsPostgres(storePath) && !File.Exists(storePath))
-                throw new FileNotFoundException($"{storePath}: no such profile store.");
             var options = new RecommenderOptions
             {
                 K = pr.GetValue(k),
@@ -71,7 +69,7 @@ internal static class RecommendCommand
             string userId = pr.GetValue(user)!;
             UserProfile? profile;
             long storeNow;
-            using (IProfileStore profiles = ProfileStores.Open(storePath))
+            using (IProfileStore profiles = ProfileStores.OpenExisting(storePath))
             {
                 profile = profiles.Get(userId);
                 storeNow = profiles.GetMetadata()?.Now ?? 0;

@@ -27,7 +27,7 @@ internal static class CommandRunner
     {
         switch (e)
         {
-            case DataFormatException:
+            case DataFormatException or Batch.ShrinkRefusedException:
                 Console.Error.WriteLine($"error: {e.Message}");
                 return ExitCodes.BadData;
             case ArgumentException:
