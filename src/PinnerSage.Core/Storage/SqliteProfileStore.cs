@@ -456,7 +456,8 @@ public sealed class SqliteProfileStore : IProfileStore
         command.CommandText = "SELECT (SELECT user_version FROM pragma_user_version) = $v AND " +
                               "(SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'items', 'profiles', 'events')) = 4";
         command.Parameters.AddWithValue("$v", SchemaVersion);
-        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 1;
+        if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != 1) return false;
+        return ReadMeta(connection, "schema_version", null) is null or "2";
     }
 
     private static string? ReadMeta(SqliteConnection connection, string key, SqliteTransaction? transaction)
