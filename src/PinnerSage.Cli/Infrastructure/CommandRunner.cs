@@ -27,13 +27,13 @@ internal static class CommandRunner
     {
         switch (e)
         {
-            case DataFormatException or Batch.ShrinkRefusedException:
+            case DataFormatException or InvalidDataException or Batch.ShrinkRefusedException:
                 Console.Error.WriteLine($"error: {e.Message}");
                 return ExitCodes.BadData;
             case ArgumentException:
                 Console.Error.WriteLine($"error: {e.Message}");
                 return ExitCodes.BadUsage;
-            case IOException or UnauthorizedAccessException:
+            case IOException or UnauthorizedAccessException or OutOfMemoryException:
                 Console.Error.WriteLine($"error: {e.Message}");
                 return ExitCodes.IoError;
             default:

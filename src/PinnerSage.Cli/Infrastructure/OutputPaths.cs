@@ -9,7 +9,7 @@ internal static class OutputPaths
     /// <summary>Throws (exit 3, naming the option) when <paramref name="output"/> cannot or must not be written.</summary>
     /// <param name="option">The output's option, e.g. "--jsonl-out".</param>
     /// <param name="output">The output path, or null (nothing to check).</param>
-    /// <param name="inputs">The run's inputs as (option, path); null paths are skipped, "-" is standard input.</param>
+    /// <param name="inputs">The run's inputs and other outputs as (option, path); null paths are skipped, "-" is standard input.</param>
     /// <exception cref="ArgumentException">A folder, a missing parent folder, or the same file as an input.</exception>
     public static void Check(string option, string? output, params (string Option, string? Path)[] inputs)
     {
@@ -21,10 +21,13 @@ internal static class OutputPaths
             throw new ArgumentException($"{option}: the folder {parent} does not exist.");
         foreach ((string inOption, string? input) in inputs)
         {
-            if (input is null or "-" || !File.Exists(input)) continue;
-            if (FileIdentity.Same(output, input))
-                throw new ArgumentException($"{option}: {output} is the same file as the input {inOption} {input}; " +
-                                            "writing it would destroy the input. Choose another output path.");
+            if (input is null or "-") continue;
+            // An existing file by identity; a path not written yet (another output of the run) by name.
+            bool same = File.Exists(input) ? FileIdentity.Same(output, input)
+                : string.Equals(Path.GetFullPath(output), Path.GetFullPath(input), StringComparison.Ordinal);
+            if (same)
+                throw new ArgumentException($"{option}: {output} is the same file as {inOption} {input}; " +
+                                            "writing it would destroy that file. Choose another output path.");
         }
     }
 }
