@@ -12,9 +12,6 @@ internal static class ActionBodyParser
     /// <summary>Largest accepted timestamp: 2100-01-01 (as the actions.tsv reader).</summary>
     public const long MaxTimestamp = 4_102_444_800;
 
-    /// <summary>Largest accepted id length (characters).</summary>
-    public const int MaxIdLength = 256;
-
     /// <summary>Returns the events, or null with the problem's detail in <paramref name="error"/>.</summary>
     public static List<ActionEvent>? Parse(ReadOnlySequence<byte> body, string userId, long now, int maxEvents,
                                            IReadOnlySet<string>? actionTypes, long maxFutureSeconds, out string? error)
@@ -107,7 +104,7 @@ internal static class ActionBodyParser
             }
         }
         if (string.IsNullOrEmpty(item)) return Fail(index, "item_id", "is required", out error);
-        if (item.Length > MaxIdLength) return Fail(index, "item_id", $"is longer than {MaxIdLength} characters", out error);
+        if (IO.IdRules.Problem(item) is string problem) return Fail(index, "item_id", problem, out error);
         if (string.IsNullOrEmpty(action)) return Fail(index, "action", "is required", out error);
         if (!IsToken(action)) return Fail(index, "action", "must be 1–64 letters, digits, '_', '-' or '.'", out error);
         if (actionTypes is { Count: > 0 } && !actionTypes.Contains(action))

@@ -76,7 +76,9 @@ internal sealed class ServingState : IDisposable
 
     public string StoreKind { get; }
 
-    public long Now => Options.Clock.GetUtcNow().ToUnixTimeSeconds();
+    /// <summary>The service's now, Unix seconds: the wall clock, or the data clock when the data is older than one
+    /// profile window (<see cref="ServiceClock"/>).</summary>
+    public long Now => ServiceClock.Now(Options.Clock.GetUtcNow(), Metadata(), Online.Options.WindowDays);
 
     /// <summary>Title of item row <paramref name="row"/> (null without a catalogue).</summary>
     public string? Title(int row) => _titles[row];

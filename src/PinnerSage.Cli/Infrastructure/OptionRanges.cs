@@ -44,6 +44,7 @@ internal static class OptionRanges
         ["--sampled"] = (1, 1_000),
         ["--leave-out"] = (1, 100_000),
         ["--bootstrap"] = (0, 1_000_000),
+        ["--writes-per-second"] = (0, 1_000_000),
     };
 
     /// <summary>Adds the checks to every option of <paramref name="command"/> and its subcommands named in the table.</summary>
