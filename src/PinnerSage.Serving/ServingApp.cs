@@ -245,7 +245,7 @@ public static class ServingApp
                 if (read.IsCompleted) break;
                 reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
             }
-            events = ActionBodyParser.Parse(read.Buffer, id, s.Now, s.Options.MaxBatchEvents, s.ActionTypes,
+            events = ActionBodyParser.Parse(read.Buffer, id, s.Now, s.WallNow, s.Options.MaxBatchEvents, s.ActionTypes,
                                             s.Options.MaxFutureSeconds, out error);
             reader.AdvanceTo(read.Buffer.End);
         }

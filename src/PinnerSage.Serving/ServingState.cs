@@ -80,6 +80,9 @@ internal sealed class ServingState : IDisposable
     /// profile window (<see cref="ServiceClock"/>).</summary>
     public long Now => ServiceClock.Now(Options.Clock.GetUtcNow(), Metadata(), Online.Options.WindowDays);
 
+    /// <summary>The wall clock, Unix seconds: posted timestamps may reach it (plus the skew allowance).</summary>
+    public long WallNow => Options.Clock.GetUtcNow().ToUnixTimeSeconds();
+
     /// <summary>Title of item row <paramref name="row"/> (null without a catalogue).</summary>
     public string? Title(int row) => _titles[row];
 
@@ -135,12 +138,15 @@ internal sealed class ServingState : IDisposable
             run = after;
             if (batch is null && pending.Count == 0) return null;
             var actions = new OnlineAction[pending.Count];
+            long now = Now;
             for (int i = 0; i < actions.Length; i++)
             {
                 ActionEvent e = pending[i].Event;
                 actions[i] = new OnlineAction(e.ItemId, e.Action, e.Timestamp);
+                // An accepted event is never in its profile's future, whichever clock stamped it.
+                now = Math.Max(now, e.Timestamp);
             }
-            return Online.Apply(userId, batch, after?.Now ?? 0, actions, Now);
+            return Online.Apply(userId, batch, after?.Now ?? 0, actions, now);
         }
     }
 

@@ -149,7 +149,7 @@ internal static class ProfilesCommand
             string storePath = pr.GetValue(store)!;
             string? jsonlPath = pr.GetValue(jsonl);
             string embeddingsPath = pr.GetValue(model.Embeddings)!;
-            (string, string?)[] inputs = [("--actions", actionsPath), ("--embeddings", embeddingsPath), ("--ids", pr.GetValue(model.Ids))];
+            (string, string?)[] inputs = [("--actions", actionsPath), ("--embeddings", embeddingsPath), ("--ids", pr.GetValue(model.Ids) ?? ItemEmbeddings.DefaultIdsPath(embeddingsPath))];
             if (!ProfileStores.IsPostgres(storePath)) OutputPaths.Check("--store", storePath, inputs);
             OutputPaths.Check("--jsonl-out", jsonlPath, [.. inputs, ("--store", ProfileStores.IsPostgres(storePath) ? null : storePath)]);
             IAnsiConsole console = AnsiConsole.Console;

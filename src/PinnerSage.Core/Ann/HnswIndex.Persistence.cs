@@ -152,7 +152,7 @@ public sealed partial class HnswIndex
             throw Bad(path, "section sizes", 64, "negative or inconsistent section sizes");
 
         if (upperInts > length || duplicateCount > length || idsBytes > length || (idCount > 0 && idCount > idsBytes / 4))
-            throw Bad(path, "section sizes", 64, $"section sizes exceed the file's {length} bytes");
+            throw Bad(path, "section sizes", 64, $"section sizes exceed the file's {length} bytes (truncated or corrupted)");
         long level0Bytes = (long)n * strideBytes;
         long restBytes = 8L * n + 4 * upperInts + 8L * duplicateCount + idsBytes;
         long expected = FileHeaderBytes + level0Bytes + restBytes + 8;
