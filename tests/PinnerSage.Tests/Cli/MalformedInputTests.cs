@@ -20,6 +20,7 @@ public sealed class MalformedInputFixture : IDisposable
         TestWorld world = TestWorld.Create(60, seed: 7);
         System.IO.File.WriteAllText(File("actions.tsv"), TestWorld.Tsv(world.Actions.OrderBy(a => a.Time)));
         world.SaveEmbeddings(File("items.npy"));
+        System.IO.File.WriteAllText(File("items.tsv"), "item_id\ttitle\n" + string.Concat(world.Items.Ids.Select(id => $"{id}\tthing {id}\n")));
         float[] queries = world.Items.Matrix.Slice(0, 5 * world.Items.Dimension).ToArray();
         ItemEmbeddings.FromArray(["q0", "q1", "q2", "q3", "q4"], queries, world.Items.Dimension).Save(File("q.npy"));
         foreach (string args in new[]
@@ -387,6 +388,8 @@ public sealed class MalformedInputTests(MalformedInputFixture fixture, ITestOutp
         new("synth: --threads 100000", "synth --users 10 --out w --threads 100000", 3, ["--threads"]),
         new("quickstart: --users 0", "quickstart --users 0 --out qs", 3, ["--users"]),
         new("itemsage embed: not a dataset folder", "itemsage embed --model nosuch --dataset ws --out e.npy", 2, ["ws", "not a dataset folder"]),
+        new("itemsage train: an unknown task is named", "itemsage train --dataset . --out m --tasks nosuch --steps 1", 3,
+            ["--tasks", "'nosuch'", "click"]),
         new("itemsage train: --batch 0", "itemsage train --dataset ws --out m --batch 0", 3, ["--batch"]),
         new("unknown command", "frobnicate", 3, ["frobnicate"]),
     ];
