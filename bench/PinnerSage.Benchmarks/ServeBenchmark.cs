@@ -310,7 +310,7 @@ public static class ServeBenchmark
             (ws with { Directory = dir, StoreLocation = store }).Save();
             int port = FreePort();
             string url = $"http://127.0.0.1:{port}";
-            WebApplication app = ServingApp.Build(new ServeOptions { Workspace = dir, Urls = url, NeighborCacheCapacity = cacheCapacity });
+            WebApplication app = ServingApp.Build(new ServeOptions { Workspace = dir, Urls = url, NeighborCacheCapacity = cacheCapacity, WritesPerSecond = 0 });
             app.StartAsync().GetAwaiter().GetResult();
             using var client = new HttpClient();
             client.GetStringAsync(url + "/health").GetAwaiter().GetResult();

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PinnerSage.Cli.Commands;
+using PinnerSage.Cli.Infrastructure;
 
 var root = new RootCommand("pinnersage: PinnerSage multi-embedding user profiles and ItemSage item embeddings.");
 root.Subcommands.Add(QuickstartCommand.Create());
@@ -15,4 +16,17 @@ root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(TuneCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(WorkspaceCommand.Create());
-return root.Parse(args).Invoke();
+UsageErrors.AddVerbose(root);
+OptionRanges.Apply(root);
+
+ParseResult parsed = root.Parse(args);
+if (parsed.Errors.Count > 0) return UsageErrors.Report(parsed);
+CommandRunner.Verbose = args.Contains("--verbose");
+try
+{
+    return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (Exception e)
+{
+    return CommandRunner.Report(e);
+}

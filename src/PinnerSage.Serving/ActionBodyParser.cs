@@ -12,11 +12,16 @@ internal static class ActionBodyParser
     /// <summary>Largest accepted timestamp: 2100-01-01 (as the actions.tsv reader).</summary>
     public const long MaxTimestamp = 4_102_444_800;
 
-    /// <summary>Largest accepted id length (characters).</summary>
-    public const int MaxIdLength = 256;
-
     /// <summary>Returns the events, or null with the problem's detail in <paramref name="error"/>.</summary>
-    public static List<ActionEvent>? Parse(ReadOnlySequence<byte> body, string userId, long now, int maxEvents,
+    /// <param name="body">The request body.</param>
+    /// <param name="userId">The user of the route.</param>
+    /// <param name="defaultTimestamp">The timestamp of an event without one: the service clock (<see cref="ServiceClock"/>).</param>
+    /// <param name="now">The wall clock: timestamps up to now + <paramref name="maxFutureSeconds"/> are accepted.</param>
+    /// <param name="maxEvents">Most events in one body.</param>
+    /// <param name="actionTypes">Accepted action types; null or empty: any token.</param>
+    /// <param name="maxFutureSeconds">Tolerated clock skew.</param>
+    /// <param name="error">The problem's detail when null is returned.</param>
+    public static List<ActionEvent>? Parse(ReadOnlySequence<byte> body, string userId, long defaultTimestamp, long now, int maxEvents,
                                            IReadOnlySet<string>? actionTypes, long maxFutureSeconds, out string? error)
     {
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 8 });
@@ -30,7 +35,7 @@ internal static class ActionBodyParser
             }
             if (reader.TokenType == JsonTokenType.StartObject)
             {
-                if (!ReadEvent(ref reader, userId, now, actionTypes, maxFutureSeconds, 0, events, out error)) return null;
+                if (!ReadEvent(ref reader, userId, defaultTimestamp, now, actionTypes, maxFutureSeconds, 0, events, out error)) return null;
             }
             else if (reader.TokenType == JsonTokenType.StartArray)
             {
@@ -47,7 +52,7 @@ internal static class ActionBodyParser
                         error = $"[{index}]: expected an object, got {reader.TokenType}.";
                         return null;
                     }
-                    if (!ReadEvent(ref reader, userId, now, actionTypes, maxFutureSeconds, index, events, out error)) return null;
+                    if (!ReadEvent(ref reader, userId, defaultTimestamp, now, actionTypes, maxFutureSeconds, index, events, out error)) return null;
                     index++;
                 }
                 if (index == 0)
@@ -76,7 +81,7 @@ internal static class ActionBodyParser
         return events;
     }
 
-    private static bool ReadEvent(ref Utf8JsonReader reader, string userId, long now, IReadOnlySet<string>? actionTypes,
+    private static bool ReadEvent(ref Utf8JsonReader reader, string userId, long defaultTimestamp, long now, IReadOnlySet<string>? actionTypes,
                                   long maxFutureSeconds, int index, List<ActionEvent> events, out string? error)
     {
         string? item = null, action = null;
@@ -107,12 +112,12 @@ internal static class ActionBodyParser
             }
         }
         if (string.IsNullOrEmpty(item)) return Fail(index, "item_id", "is required", out error);
-        if (item.Length > MaxIdLength) return Fail(index, "item_id", $"is longer than {MaxIdLength} characters", out error);
+        if (IO.IdRules.Problem(item) is string problem) return Fail(index, "item_id", problem, out error);
         if (string.IsNullOrEmpty(action)) return Fail(index, "action", "is required", out error);
         if (!IsToken(action)) return Fail(index, "action", "must be 1–64 letters, digits, '_', '-' or '.'", out error);
         if (actionTypes is { Count: > 0 } && !actionTypes.Contains(action))
             return Fail(index, "action", $"unknown action type '{action}' (accepted: {string.Join(", ", actionTypes.Order(StringComparer.Ordinal))})", out error);
-        long ts = timestamp ?? now;
+        long ts = timestamp ?? defaultTimestamp;
         if (ts < 0) return Fail(index, "timestamp", "must be ≥ 0", out error);
         if (ts > MaxTimestamp)
             return Fail(index, "timestamp", $"{ts} is after 2100-01-01; Unix seconds are expected (milliseconds?)", out error);

@@ -40,6 +40,21 @@ public sealed record ServeOptions
     /// <see cref="Retrieval.RetrievalSettings.Default"/>; <c>serve --settings</c>).</summary>
     public Retrieval.RetrievalSettings Retrieval { get; init; } = PinnerSage.Retrieval.RetrievalSettings.Default;
 
+    /// <summary>The key every write (POST) must carry, as <c>Authorization: Bearer KEY</c> or <c>X-Api-Key: KEY</c>;
+    /// null: writes are open. Reads never need it. At least <see cref="MinApiKeyLength"/> characters.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Lets the service listen beyond loopback without an <see cref="ApiKey"/> (anyone who reaches the port
+    /// can then write). Default off: such a configuration is refused.</summary>
+    public bool AllowAnonymous { get; init; }
+
+    /// <summary>Write requests accepted per client address and second (a token bucket of as many tokens, refilled
+    /// every second; more get 429). 0: no limit. Default 1,000.</summary>
+    public int WritesPerSecond { get; init; } = 1000;
+
+    /// <summary>Shortest accepted API key: 16 characters (e.g. <c>openssl rand -hex 16</c> gives 32).</summary>
+    public const int MinApiKeyLength = 16;
+
     /// <summary>The clock (tests inject a fixed one).</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
@@ -55,5 +70,11 @@ public sealed record ServeOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxBatchEvents, nameof(MaxBatchEvents));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestBodyBytes, 1024, nameof(MaxRequestBodyBytes));
         ArgumentOutOfRangeException.ThrowIfNegative(MaxFutureSeconds, nameof(MaxFutureSeconds));
+        ArgumentOutOfRangeException.ThrowIfNegative(WritesPerSecond, nameof(WritesPerSecond));
+        if (ApiKey is not null && (ApiKey.Length < MinApiKeyLength || ApiKey.AsSpan().ContainsAnyInRange('\0', ' ')))
+            throw new ArgumentException($"the API key must be at least {MinApiKeyLength} characters without spaces or control characters.", nameof(ApiKey));
+        if (ApiKey is null && !AllowAnonymous && ListenAddresses.FirstNonLoopback(Urls) is string exposed)
+            throw new ArgumentException($"{exposed} listens beyond this machine, and without an API key anyone who reaches it " +
+                                        "could write events. Set a key (--api-key-file, PINNERSAGE_API_KEY or --api-key) or pass --allow-anonymous.");
     }
 }

@@ -2,11 +2,13 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Pipelines;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using PinnerSage.IO;
 using PinnerSage.Profiles;
 using PinnerSage.Retrieval;
 using PinnerSage.Storage;
@@ -40,6 +42,14 @@ public static class ServingApp
     /// <summary>Members listed per interest cluster.</summary>
     public const int MembersShown = 10;
 
+    /// <summary>The page's Content-Security-Policy: everything from this server only, no inline script or style, no
+    /// framing (the page loads /assets/app.js and app.css and calls the API on the same origin).</summary>
+    public const string ContentSecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+    private const string WritePolicy = "writes";
+
     /// <summary>Builds the application over <paramref name="options"/>' workspace (loads embeddings, index, titles and
     /// opens the store); run it with <c>app.Run()</c> or <c>StartAsync</c>.</summary>
     /// <exception cref="FileNotFoundException">The workspace or one of its files is missing.</exception>
@@ -61,6 +71,25 @@ public static class ServingApp
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         builder.Services.AddSingleton(_ => state); // factory-made: the container disposes it on shutdown
         builder.Services.AddProblemDetails();
+        builder.Services.AddRateLimiter(r =>
+        {
+            r.AddPolicy(WritePolicy, context => options.WritesPerSecond <= 0
+                ? RateLimitPartition.GetNoLimiter("all")
+                : RateLimitPartition.GetTokenBucketLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "", _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = options.WritesPerSecond,
+                    TokensPerPeriod = options.WritesPerSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                }));
+            r.OnRejected = (rejected, _) =>
+            {
+                rejected.HttpContext.Response.Headers.RetryAfter = "1";
+                return new ValueTask(TypedResults.Problem(statusCode: 429, title: "Too many writes",
+                    detail: $"At most {options.WritesPerSecond} write requests per second per client; retry after a second.")
+                    .ExecuteAsync(rejected.HttpContext));
+            };
+        });
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.TypeInfoResolverChain.Insert(0, ServingJsonContext.Default));
 
@@ -70,12 +99,19 @@ public static class ServingApp
         app.Use(async (context, next) =>
         {
             long start = Stopwatch.GetTimestamp();
+            IHeaderDictionary headers = context.Response.Headers;
+            headers.ContentSecurityPolicy = ContentSecurityPolicy;
+            headers.XContentTypeOptions = "nosniff";
+            headers.XFrameOptions = "DENY";
+            headers["Referrer-Policy"] = "no-referrer";
             await next(context);
             RouteMetrics route = context.GetEndpoint()?.Metadata.GetMetadata<RouteMetrics>() ?? other;
             route.Record(context.Response.StatusCode, (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds);
         });
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRateLimiter();
+        var auth = new ApiKeyAuth(options.ApiKey);
 
         app.MapOpenApi();
         app.MapGet("/", () => StaticPage.Serve("index.html")).ExcludeFromDescription().WithMetadata(state.Metrics.Route("page"));
@@ -94,8 +130,10 @@ public static class ServingApp
         app.MapGet("/v1/items/{id}/similar", Similar).WithName("similar").WithMetadata(state.Metrics.Route("similar"))
             .Produces<SimilarResponse>().ProducesProblem(400).ProducesProblem(404);
         app.MapPost("/v1/users/{id}/actions", PostActions).WithName("postActions").WithMetadata(state.Metrics.Route("actions"))
+            .AddEndpointFilter(auth.Filter).RequireRateLimiting(WritePolicy)
             .Accepts<ActionRequest[]>("application/json")
-            .Produces<ActionsResponse>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(413);
+            .Produces<ActionsResponse>().ProducesProblem(400).ProducesProblem(401).ProducesProblem(404).ProducesProblem(413)
+            .ProducesProblem(429);
         return app;
     }
 
@@ -199,8 +237,9 @@ public static class ServingApp
 
     private static async Task<IResult> PostActions(ServingState s, string id, HttpContext context)
     {
-        if (id.Length > ActionBodyParser.MaxIdLength)
-            return Problem(400, "Bad user id", $"User ids are at most {ActionBodyParser.MaxIdLength} characters.");
+        if (IdRules.Problem(id) is string idProblem)
+            return Problem(400, "Bad user id", $"The user id {idProblem}: ids are 1–{IdRules.MaxLength} characters, " +
+                                               "not only spaces, without control characters.");
         PipeReader reader = context.Request.BodyReader;
         List<ActionEvent>? events;
         string? error;
@@ -213,7 +252,7 @@ public static class ServingApp
                 if (read.IsCompleted) break;
                 reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
             }
-            events = ActionBodyParser.Parse(read.Buffer, id, s.Now, s.Options.MaxBatchEvents, s.ActionTypes,
+            events = ActionBodyParser.Parse(read.Buffer, id, s.Now, s.WallNow, s.Options.MaxBatchEvents, s.ActionTypes,
                                             s.Options.MaxFutureSeconds, out error);
             reader.AdvanceTo(read.Buffer.End);
         }

@@ -76,7 +76,12 @@ internal sealed class ServingState : IDisposable
 
     public string StoreKind { get; }
 
-    public long Now => Options.Clock.GetUtcNow().ToUnixTimeSeconds();
+    /// <summary>The service's now, Unix seconds: the wall clock, or the data clock when the data is older than one
+    /// profile window (<see cref="ServiceClock"/>).</summary>
+    public long Now => ServiceClock.Now(Options.Clock.GetUtcNow(), Metadata(), Online.Options.WindowDays);
+
+    /// <summary>The wall clock, Unix seconds: posted timestamps may reach it (plus the skew allowance).</summary>
+    public long WallNow => Options.Clock.GetUtcNow().ToUnixTimeSeconds();
 
     /// <summary>Title of item row <paramref name="row"/> (null without a catalogue).</summary>
     public string? Title(int row) => _titles[row];
@@ -138,12 +143,15 @@ internal sealed class ServingState : IDisposable
             run = after;
             if (batch is null && pending.Count == 0) return null;
             var actions = new OnlineAction[pending.Count];
+            long now = Now;
             for (int i = 0; i < actions.Length; i++)
             {
                 ActionEvent e = pending[i].Event;
                 actions[i] = new OnlineAction(e.ItemId, e.Action, e.Timestamp);
+                // An accepted event is never in its profile's future, whichever clock stamped it.
+                now = Math.Max(now, e.Timestamp);
             }
-            return Online.Apply(userId, batch, after?.Now ?? 0, actions, Now);
+            return Online.Apply(userId, batch, after?.Now ?? 0, actions, now);
         }
     }
 

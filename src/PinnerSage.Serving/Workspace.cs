@@ -110,9 +110,13 @@ public sealed record Workspace
     }
 
     /// <summary>Writes <c>workspace.json</c> into <see cref="Directory"/> (paths inside the folder stored relative).</summary>
-    public void Save()
+    public void Save() => SaveTo(Directory);
+
+    /// <summary>Writes the <c>workspace.json</c> of <see cref="Directory"/> into <paramref name="folder"/> (a staging
+    /// folder that becomes <see cref="Directory"/> by a rename).</summary>
+    internal void SaveTo(string folder)
     {
-        System.IO.Directory.CreateDirectory(Directory);
+        System.IO.Directory.CreateDirectory(folder);
         var m = new Manifest
         {
             Format = Format,
@@ -127,7 +131,7 @@ public sealed record Workspace
             ProfileOptions = ManifestProfileOptions.From(ProfileOptions),
         };
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(m, WorkspaceJsonContext.Default.Manifest);
-        AtomicFile.Write(Path.Combine(Directory, FileName), s => s.Write(json));
+        AtomicFile.Write(Path.Combine(folder, FileName), s => s.Write(json));
     }
 
     /// <summary>True when <paramref name="location"/> names a SQLite file rather than a server (see ProfileStores.Open).</summary>

@@ -49,45 +49,92 @@ public static class WorkspaceBuilder
     /// <summary>The index file inside the folder.</summary>
     public const string IndexFile = "items.hnsw";
 
-    /// <summary>Creates (or rebuilds) the workspace: HNSW index over the embeddings, workspace.json, then a batch run.</summary>
+    /// <summary>Creates (or rebuilds) the workspace: HNSW index over the embeddings, a batch run, workspace.json.</summary>
+    /// <remarks>All or nothing: the index and a new SQLite store are built in a hidden staging folder beside the
+    /// workspace, which then becomes the workspace by one rename (a new folder) or whose files are renamed into it with
+    /// workspace.json last (an existing folder, e.g. one holding the dataset). A failure removes the staging folder and
+    /// leaves the previous workspace as it was. A store that already exists (a rebuild, or one outside the folder)
+    /// is replaced by the batch's own transaction, so its event log is kept.</remarks>
     /// <param name="sources">Inputs and options.</param>
     /// <param name="threads">Threads for the index build and the batch (0: all cores).</param>
     /// <param name="summary">The batch run's summary.</param>
-    public static Workspace Create(WorkspaceSources sources, int threads, out BatchSummary summary)
+    /// <param name="batchOptions">Options of the batch run (null: defaults with <paramref name="threads"/>).</param>
+    public static Workspace Create(WorkspaceSources sources, int threads, out BatchSummary summary, BatchOptions? batchOptions = null)
     {
         ArgumentNullException.ThrowIfNull(sources);
         string dir = Path.GetFullPath(sources.Directory);
-        Directory.CreateDirectory(dir);
+        if (File.Exists(dir)) throw new ArgumentException($"{sources.Directory} is a file, not a workspace folder.");
+        string parent = Path.GetDirectoryName(dir) ?? throw new ArgumentException($"{sources.Directory}: cannot build a workspace at a file-system root.");
+        Directory.CreateDirectory(parent);
         if (threads <= 0) threads = Environment.ProcessorCount;
-        ProfileOptions options;
-        string indexPath = Path.Combine(dir, IndexFile);
-        using (ItemEmbeddings items = ItemEmbeddings.Load(sources.EmbeddingsPath, sources.IdsPath))
+        string staging = Path.Combine(parent, $".{Path.GetFileName(dir)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(staging);
+        try
         {
-            options = sources.AutoAlpha
-                ? sources.ProfileOptions with { Alpha = Profiles.AutoAlpha.Resolve(items, sources.ProfileOptions.NormalizeVectors) }
-                : sources.ProfileOptions;
-            options.Validate();
-            var index = new HnswIndex(items.Dimension, sources.IndexOptions, items.Count);
-            index.Build(items.Matrix, items.Count, threads);
-            index.SetItemIds(items.Ids);
-            index.Save(indexPath);
+            ProfileOptions options;
+            using (ItemEmbeddings items = ItemEmbeddings.Load(sources.EmbeddingsPath, sources.IdsPath))
+            {
+                options = sources.AutoAlpha
+                    ? sources.ProfileOptions with { Alpha = Profiles.AutoAlpha.Resolve(items, sources.ProfileOptions.NormalizeVectors) }
+                    : sources.ProfileOptions;
+                options.Validate();
+                var index = new HnswIndex(items.Dimension, sources.IndexOptions, items.Count);
+                index.Build(items.Matrix, items.Count, threads);
+                index.SetItemIds(items.Ids);
+                index.Save(Path.Combine(staging, IndexFile));
+            }
+            string store = sources.StoreLocation is null ? Path.Combine(dir, Workspace.DefaultStore)
+                : Workspace.IsFileStore(sources.StoreLocation) ? Path.GetFullPath(sources.StoreLocation) : sources.StoreLocation;
+            bool stageStore = Workspace.IsFileStore(store) && !File.Exists(store) && Path.GetDirectoryName(store) == dir;
+            var workspace = new Workspace
+            {
+                Directory = dir,
+                EmbeddingsPath = Path.GetFullPath(sources.EmbeddingsPath),
+                IdsPath = sources.IdsPath is null ? null : Path.GetFullPath(sources.IdsPath),
+                IndexPath = Path.Combine(dir, IndexFile),
+                ItemsPath = sources.ItemsPath is null ? null : Path.GetFullPath(sources.ItemsPath),
+                StoreLocation = store,
+                ActionsPath = Path.GetFullPath(sources.ActionsPath),
+                ActionTypes = sources.ActionTypes,
+                ProfileOptions = options,
+            };
+            string stagedStore = stageStore ? Path.Combine(staging, Path.GetFileName(store)) : store;
+            summary = RunBatch(workspace with { StoreLocation = stagedStore }, batchOptions ?? new BatchOptions { Threads = threads });
+            workspace.SaveTo(staging);
+            Publish(staging, dir, stageStore ? [IndexFile, Path.GetFileName(store), Workspace.FileName] : [IndexFile, Workspace.FileName]);
+            return workspace;
         }
-        var workspace = new Workspace
+        finally
         {
-            Directory = dir,
-            EmbeddingsPath = Path.GetFullPath(sources.EmbeddingsPath),
-            IdsPath = sources.IdsPath is null ? null : Path.GetFullPath(sources.IdsPath),
-            IndexPath = indexPath,
-            ItemsPath = sources.ItemsPath is null ? null : Path.GetFullPath(sources.ItemsPath),
-            StoreLocation = sources.StoreLocation is null ? Path.Combine(dir, Workspace.DefaultStore)
-                : Workspace.IsFileStore(sources.StoreLocation) ? Path.GetFullPath(sources.StoreLocation) : sources.StoreLocation,
-            ActionsPath = Path.GetFullPath(sources.ActionsPath),
-            ActionTypes = sources.ActionTypes,
-            ProfileOptions = options,
-        };
-        workspace.Save();
-        summary = RunBatch(workspace, new BatchOptions { Threads = threads });
-        return workspace;
+            if (Directory.Exists(staging)) TryDeleteFolder(staging);
+        }
+    }
+
+    /// <summary>Moves the staged files into <paramref name="dir"/>: the whole folder by one rename when
+    /// <paramref name="dir"/> does not exist yet, else file by file in the given order (workspace.json last: it is what
+    /// makes the folder a workspace); then syncs the folder so the renames are durable.</summary>
+    private static void Publish(string staging, string dir, string[] files)
+    {
+        if (!Directory.Exists(dir))
+        {
+            Directory.Move(staging, dir);
+            AtomicFile.SyncDirectory(Path.GetDirectoryName(dir)!);
+            return;
+        }
+        foreach (string file in files) File.Move(Path.Combine(staging, file), Path.Combine(dir, file), overwrite: true);
+        AtomicFile.SyncDirectory(dir);
+    }
+
+    private static void TryDeleteFolder(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: the original error matters more than a leftover staging folder.
+        }
     }
 
     /// <summary>The next batch run on <paramref name="workspace"/>: builds every profile from actions.tsv plus every

@@ -16,6 +16,9 @@ internal static class ClusterCommand
     private const int MembersShown = 12;
     private const int TopMerges = 10;
 
+    /// <summary>Most vectors `cluster` accepts: the condensed distance matrix of 20,000 is 1.5 GiB (our limit).</summary>
+    internal const int MaxVectors = 20_000;
+
     public static Command Create()
     {
         var vectors = new Option<string>("--vectors") { Description = "Vectors to cluster: .npy float32 [n, d].", Required = true };
@@ -42,8 +45,13 @@ internal static class ClusterCommand
                 throw new ArgumentException($"--linkage-out must name a .npy file, got '{zPath}'.");
             var options = new WardOptions { Alpha = pr.GetValue(alpha), KeepSingletons = pr.GetValue(keepSingletons) };
             options.Validate();
-            using ItemEmbeddings e = ItemEmbeddings.Load(pr.GetValue(vectors)!, pr.GetValue(ids), new EmbeddingsLoadOptions { AllowZeroVectors = true });
+            string vectorsPath = pr.GetValue(vectors)!;
+            OutputPaths.Check("--linkage-out", zPath, ("--vectors", vectorsPath), ("--ids", pr.GetValue(ids) ?? ItemEmbeddings.DefaultIdsPath(vectorsPath)));
+            using ItemEmbeddings e = ItemEmbeddings.Load(vectorsPath, pr.GetValue(ids), new EmbeddingsLoadOptions { AllowZeroVectors = true });
             if (e.Count == 0) throw new ArgumentException("--vectors has no rows.");
+            if (e.Count > MaxVectors)
+                throw new DataFormatException(vectorsPath, 0, "shape", string.Create(CultureInfo.InvariantCulture,
+                    $"{e.Count:N0} rows; cluster takes at most {MaxVectors:N0} (Ward keeps n(n−1)/2 distances: {8.0 * e.Count * (e.Count - 1) / 2 / (1 << 30):F1} GiB)"));
             long start = Stopwatch.GetTimestamp();
             WardDendrogram dendrogram = WardClustering.Linkage(e.Matrix, e.Dimension);
             WardClusters clusters = dendrogram.Cut(options.Alpha, options.KeepSingletons);

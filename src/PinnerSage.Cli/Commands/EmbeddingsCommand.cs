@@ -42,8 +42,11 @@ internal static partial class EmbeddingsCommand
             string outPath = pr.GetValue(output)!;
             if (!outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException($"--out must name a .npy file, got '{outPath}'.");
-            using ItemEmbeddings e = TextVectors.Read(pr.GetValue(text)!, options);
+            string textPath = pr.GetValue(text)!;
             string idsPath = pr.GetValue(ids) ?? ItemEmbeddings.DefaultIdsPath(outPath);
+            OutputPaths.Check("--out", outPath, ("--text", textPath));
+            OutputPaths.Check("--ids", idsPath, ("--text", textPath), ("--out", outPath));
+            using ItemEmbeddings e = TextVectors.Read(textPath, options);
             e.Save(outPath, idsPath);
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"wrote {outPath} ({e.Count:N0} × {e.Dimension} float32{(options.Normalize ? ", L2-normalised" : "")}) and {idsPath}"));
@@ -115,9 +118,10 @@ internal static partial class EmbeddingsCommand
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
-            using ItemEmbeddings e = ItemEmbeddings.Load(pr.GetValue(vectors)!, pr.GetValue(ids),
+            string vectorsPath = pr.GetValue(vectors)!, outPath = pr.GetValue(text)!;
+            OutputPaths.Check("--text", outPath, ("--vectors", vectorsPath), ("--ids", pr.GetValue(ids) ?? ItemEmbeddings.DefaultIdsPath(vectorsPath)));
+            using ItemEmbeddings e = ItemEmbeddings.Load(vectorsPath, pr.GetValue(ids),
                                                          new EmbeddingsLoadOptions { AllowZeroVectors = true });
-            string outPath = pr.GetValue(text)!;
             TextVectors.Write(outPath, e);
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {outPath} ({e.Count:N0} × {e.Dimension})"));
             return ExitCodes.Ok;

@@ -54,6 +54,8 @@ internal static class IndexCommand
             if (threadCount < 1) throw new ArgumentException("--threads must be ≥ 1.");
             string npy = pr.GetValue(vectors)!;
             string? idsPath = pr.GetValue(ids);
+            OutputPaths.Check("--out", pr.GetValue(output), ("--vectors", npy), ("--ids", idsPath ?? ItemEmbeddings.DefaultIdsPath(npy)),
+                              ("--exclude", pr.GetValue(exclude)));
             bool hasIds = idsPath is not null || File.Exists(Path.ChangeExtension(npy, ".ids"));
             using ItemEmbeddings e = ItemEmbeddings.Load(npy, idsPath, new EmbeddingsLoadOptions { AllowZeroVectors = true });
             var refinement = new HnswRefinement { DuplicateCosine = pr.GetValue(dedup), Excluded = ReadExcluded(pr.GetValue(exclude), e, out int unknown) };
@@ -122,12 +124,18 @@ internal static class IndexCommand
             int threadCount = pr.GetValue(threads);
             if (kValue < 1) throw new ArgumentException("--k must be ≥ 1.");
             if (threadCount < 1) throw new ArgumentException("--threads must be ≥ 1.");
+            string queriesPath = pr.GetValue(queries)!;
+            OutputPaths.Check("--out", pr.GetValue(output), ("--index", pr.GetValue(indexPath)), ("--queries", queriesPath));
             HnswIndex index = HnswIndex.Load(pr.GetValue(indexPath)!);
             int efValue = pr.GetValue(ef) ?? index.Options.Ef;
             if (efValue < 1) throw new ArgumentException("--ef must be ≥ 1.");
-            string queriesPath = pr.GetValue(queries)!;
             float[] q = Npy.ReadFloat32(queriesPath, out int rows, out int cols);
             if (cols != index.Dimension) throw new DataFormatException(queriesPath, 0, "shape", $"queries have dimension {cols}; the index has {index.Dimension}");
+            if ((long)rows * kValue > Array.MaxLength)
+                throw new ArgumentException($"--k: {kValue} neighbours for each of {rows:N0} queries is more than one output can hold; lower --k or split the queries.");
+            int bad = q.AsSpan().IndexOfAnyExceptInRange(float.MinValue, float.MaxValue);
+            if (bad >= 0)
+                throw new DataFormatException(queriesPath, bad / cols + 1, "vector", $"query row {bad / cols + 1} has a non-finite value ({q[bad]}) at column {bad % cols}");
             var results = new Neighbor[(long)rows * kValue];
             var counts = new int[rows];
 

@@ -250,6 +250,13 @@ internal static class ItemSageCommand
         DatasetLayout dataset = DatasetLayout.Open(r.Dataset);
         using ItemSageFeatures features = ItemSageFeatures.Build(dataset, r.Features);
         EngagementPairs pairs = EngagementPairs.Load(dataset.ActionsPath, features.Catalog, r.Pairs);
+        if (r.Pairs.Tasks?.FirstOrDefault(t => !pairs.Tasks.Contains(t)) is string unknown)
+        {
+            // The error path only: which types the dataset does have takes a second, unfiltered pass.
+            IReadOnlyList<string> present = EngagementPairs.Load(dataset.ActionsPath, features.Catalog, r.Pairs with { Tasks = null }).Tasks;
+            throw new ArgumentException($"--tasks: no training pairs of action type '{unknown}' in {dataset.ActionsPath} " +
+                                        $"(types with pairs: {(present.Count == 0 ? "none" : string.Join(", ", present))}).");
+        }
         if (pairs.Train.Count == 0) throw new DataFormatException(dataset.ActionsPath, 0, null, "no training pairs (no user has two engagements with catalogue items)");
         int steps = r.Steps ?? (int)Math.Ceiling((r.Epochs ?? 1) * pairs.Train.Count / r.Training.BatchSize);
         float[]? frozen = r.QueryEmbeddings is null ? null : LoadQuerySpace(r.QueryEmbeddings, features);

@@ -122,26 +122,40 @@ internal static class ProfilesCommand
             Required = true,
         };
         var jsonl = new Option<string?>("--jsonl-out") { Description = "Also export the profiles as JSON lines." };
+        var allowShrink = new Option<bool>("--allow-shrink")
+        {
+            Description = "Commit even a run that read no actions or that keeps fewer than half of the store's profiles " +
+                          "(refused by default: an empty file or a wrong --now would wipe the store).",
+        };
         var cmd = new Command("build",
             "Build every user's profile from actions.tsv into a store, replacing the previous run in one transaction. " +
             "Input sorted by user id (e.g. LC_ALL=C sort -t$'\\t' -k1,1 -s) is streamed with bounded memory; any other order " +
             "is loaded and sorted in memory (about 24 bytes per action), which the summary reports.")
         {
-            actions, store, jsonl,
+            actions, store, jsonl, allowShrink,
         };
         model.AddTo(cmd);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ProfileOptions options = model.Profile(pr, out double? alpha);
-            var batchOptions = new BatchOptions { Threads = pr.GetValue(model.Threads), Strict = pr.GetValue(model.Strict) };
+            var batchOptions = new BatchOptions
+            {
+                Threads = pr.GetValue(model.Threads),
+                Strict = pr.GetValue(model.Strict),
+                AllowShrink = pr.GetValue(allowShrink),
+            };
             batchOptions.Validate();
             string actionsPath = pr.GetValue(actions)!;
             string storePath = pr.GetValue(store)!;
             string? jsonlPath = pr.GetValue(jsonl);
+            string embeddingsPath = pr.GetValue(model.Embeddings)!;
+            (string, string?)[] inputs = [("--actions", actionsPath), ("--embeddings", embeddingsPath), ("--ids", pr.GetValue(model.Ids) ?? ItemEmbeddings.DefaultIdsPath(embeddingsPath))];
+            if (!ProfileStores.IsPostgres(storePath)) OutputPaths.Check("--store", storePath, inputs);
+            OutputPaths.Check("--jsonl-out", jsonlPath, [.. inputs, ("--store", ProfileStores.IsPostgres(storePath) ? null : storePath)]);
             IAnsiConsole console = AnsiConsole.Console;
             bool interactive = !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive;
 
-            using ItemEmbeddings items = ItemEmbeddings.Load(pr.GetValue(model.Embeddings)!, pr.GetValue(model.Ids));
+            using ItemEmbeddings items = ItemEmbeddings.Load(embeddingsPath, pr.GetValue(model.Ids));
             options = ResolveAlpha(options, alpha, items);
             console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"embeddings: {items.Count:N0} items × {items.Dimension}; {AlphaText(options.Alpha, alpha is null)}"));
@@ -153,7 +167,8 @@ internal static class ProfilesCommand
                 job.RunIntoStore(actionsPath, profileStore,
                                  s => new ProfileRunMetadata(SqliteProfileStore.SchemaVersion, s.Now, DateTimeOffset.UtcNow,
                                                              OptionsJson(options, s.Now, alpha is null), s.UsersWritten, actionsPath),
-                                 export is null ? null : [export], progress));
+                                 export is null ? null : [export], progress, beforeCommit: _ => export?.Prepare()));
+            // The store has committed; the export is complete and synced on disk, so only its rename remains.
             export?.Commit();
             WriteSummary(console, summary, options, alpha is null, ProfileStores.IsPostgres(storePath) ? "PostgreSQL" : storePath, jsonlPath);
             return ExitCodes.Ok;
@@ -209,12 +224,10 @@ internal static class ProfilesCommand
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             string storePath = pr.GetValue(store)!;
-            if (!ProfileStores.IsPostgres(storePath) && !File.Exists(storePath))
-                throw new FileNotFoundException($"{storePath}: no such profile store.");
             string userId = pr.GetValue(user)!;
             int shown = pr.GetValue(membersShown);
             ArgumentOutOfRangeException.ThrowIfNegative(shown, "--members");
-            using IProfileStore profileStore = ProfileStores.Open(storePath);
+            using IProfileStore profileStore = ProfileStores.OpenExisting(storePath);
             UserProfile? profile = profileStore.Get(userId);
             if (profile is null)
             {

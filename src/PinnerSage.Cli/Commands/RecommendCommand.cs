@@ -48,8 +48,6 @@ internal static class RecommendCommand
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             string storePath = pr.GetValue(store)!;
-            if (!ProfileStores.IsPostgres(storePath) && !File.Exists(storePath))
-                throw new FileNotFoundException($"{storePath}: no such profile store.");
             RetrievalSettings settings = retrieval.Resolve(pr);
             var options = new RecommenderOptions
             {
@@ -76,7 +74,7 @@ internal static class RecommendCommand
             string userId = pr.GetValue(user)!;
             UserProfile? profile;
             long storeNow;
-            using (IProfileStore profiles = ProfileStores.Open(storePath))
+            using (IProfileStore profiles = ProfileStores.OpenExisting(storePath))
             {
                 profile = profiles.Get(userId);
                 storeNow = profiles.GetMetadata()?.Now ?? 0;

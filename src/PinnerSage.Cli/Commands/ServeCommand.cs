@@ -19,11 +19,18 @@ internal static class ServeCommand
         var cache = new Option<int>("--cache")
         { Description = "Neighbour lists cached by medoid item.", DefaultValueFactory = _ => 100_000 };
         var verbose = new Option<bool>("--verbose") { Description = "Log every request." };
+        var apiKey = new Option<string?>("--api-key")
+        { Description = $"Key required on writes (POST), ≥ {ServeOptions.MinApiKeyLength} characters; visible to other local users in the process list, so prefer --api-key-file or {ApiKeyVariable}." };
+        var apiKeyFile = new Option<string?>("--api-key-file") { Description = "File holding the write key (its first line)." };
+        var allowAnonymous = new Option<bool>("--allow-anonymous")
+        { Description = "Allow listening beyond loopback without an API key (anyone who reaches the port can write)." };
+        var writesPerSecond = new Option<int>("--writes-per-second")
+        { Description = "Write requests accepted per client address and second; more get 429 (0: no limit).", DefaultValueFactory = _ => 1000 };
         var cmd = new Command("serve",
             "Serve a workspace over HTTP: users, interests, recommendations with reasons, similar items, online actions, " +
             "health, metrics, the OpenAPI document (/openapi/v1.json) and the web page (/).")
         {
-            workspace, urls, cache, verbose,
+            workspace, urls, cache, verbose, apiKey, apiKeyFile, allowAnonymous, writesPerSecond,
         };
         var retrieval = new RetrievalSettingsOptions();
         retrieval.AddTo(cmd);
@@ -36,14 +43,32 @@ internal static class ServeCommand
                 Urls = pr.GetValue(urls),
                 NeighborCacheCapacity = pr.GetValue(cache),
                 Verbose = pr.GetValue(verbose),
+                ApiKey = ApiKey(pr.GetValue(apiKeyFile), pr.GetValue(apiKey)),
+                AllowAnonymous = pr.GetValue(allowAnonymous),
+                WritesPerSecond = pr.GetValue(writesPerSecond),
             };
             options.Validate();
             WebApplication app = ServingApp.Build(options);
-            Console.Error.WriteLine($"pinnersage serve: {Path.GetFullPath(options.Workspace)} on {options.Urls} (page: {PageUrl(options.Urls!)}; Ctrl+C stops)");
+            Console.Error.WriteLine($"pinnersage serve: {Path.GetFullPath(options.Workspace)} on {options.Urls} (page: {PageUrl(options.Urls!)}; " +
+                                    $"writes {(options.ApiKey is null ? "open to anyone who reaches the port" : "need the API key")}; Ctrl+C stops)");
             app.Run();
             return ExitCodes.Ok;
         }));
         return cmd;
+    }
+
+    /// <summary>The environment variable holding the write key when neither option gives one.</summary>
+    internal const string ApiKeyVariable = "PINNERSAGE_API_KEY";
+
+    /// <summary>The write key: the key file's first line, else --api-key, else <see cref="ApiKeyVariable"/>; null: none.</summary>
+    private static string? ApiKey(string? file, string? option)
+    {
+        if (file is not null)
+        {
+            string? line = File.ReadLines(file).FirstOrDefault()?.Trim();
+            return string.IsNullOrEmpty(line) ? throw new ArgumentException($"--api-key-file: {file} holds no key on its first line.") : line;
+        }
+        return option ?? (Environment.GetEnvironmentVariable(ApiKeyVariable) is { Length: > 0 } key ? key.Trim() : null);
     }
 
     /// <summary>The page's URL for the first of <paramref name="urls"/>.</summary>

@@ -42,6 +42,12 @@ internal static class WorkspaceCommand
             ProfileOptions options = model.Profile(pr, out double? alpha);
             var clock = Stopwatch.StartNew();
             string? types = pr.GetValue(actionTypes);
+            string? storePath = pr.GetValue(store);
+            if (storePath is not null && Workspace.IsFileStore(storePath))
+                OutputPaths.Check("--store", storePath, ("--actions", pr.GetValue(actions)), ("--embeddings", pr.GetValue(model.Embeddings)),
+                                  ("--ids", pr.GetValue(model.Ids)), ("--items", pr.GetValue(items)));
+            var batchOptions = new BatchOptions { Threads = pr.GetValue(model.Threads), Strict = pr.GetValue(model.Strict) };
+            batchOptions.Validate();
             Workspace ws = WorkspaceBuilder.Create(new WorkspaceSources
             {
                 Directory = pr.GetValue(output)!,
@@ -49,11 +55,11 @@ internal static class WorkspaceCommand
                 EmbeddingsPath = pr.GetValue(model.Embeddings)!,
                 IdsPath = pr.GetValue(model.Ids),
                 ItemsPath = pr.GetValue(items),
-                StoreLocation = pr.GetValue(store),
+                StoreLocation = storePath,
                 ActionTypes = types is null ? [] : [.. ProfileOptions.ParseActionList(types).Order(StringComparer.Ordinal)],
                 ProfileOptions = options,
                 AutoAlpha = alpha is null,
-            }, pr.GetValue(model.Threads), out BatchSummary summary);
+            }, pr.GetValue(model.Threads), out BatchSummary summary, batchOptions);
             Report(ws, summary, clock);
             AnsiConsole.Console.Profile.Out.Writer.WriteLine(
                 $"serve it: pinnersage serve --workspace {ws.Directory} --urls {ServeCommand.DefaultUrls}");
@@ -66,17 +72,19 @@ internal static class WorkspaceCommand
     {
         var workspace = new Option<string>("--workspace") { Description = "Workspace folder.", Required = true };
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores).", DefaultValueFactory = _ => 0 };
+        var allowShrink = new Option<bool>("--allow-shrink")
+        { Description = "Commit even a run that read no actions or that keeps fewer than half of the store's profiles." };
         var cmd = new Command("batch",
             "The next batch run: rebuild every profile from the workspace's actions.tsv plus every online event logged so far, " +
             "replacing the profiles and the users' online state in one transaction (events logged meanwhile stay online).")
         {
-            workspace, threads,
+            workspace, threads, allowShrink,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             var clock = Stopwatch.StartNew();
             Workspace ws = Workspace.Load(pr.GetValue(workspace)!);
-            BatchSummary summary = WorkspaceBuilder.RunBatch(ws, new BatchOptions { Threads = pr.GetValue(threads) });
+            BatchSummary summary = WorkspaceBuilder.RunBatch(ws, new BatchOptions { Threads = pr.GetValue(threads), AllowShrink = pr.GetValue(allowShrink) });
             Report(ws, summary, clock);
             return ExitCodes.Ok;
         }));

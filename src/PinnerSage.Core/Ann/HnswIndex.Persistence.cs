@@ -144,21 +144,26 @@ public sealed partial class HnswIndex
         if (ef < 1 || ef > 100_000) throw Bad(path, "ef", 28, $"{ef} is out of range");
         var options = new HnswOptions { M = m, EfConstruction = efConstruction, Ef = ef, Seed = seed, Metric = (VectorMetric)metric };
         if (n < 0) throw Bad(path, "count", 40, $"{n} elements");
-        var index = new HnswIndex(dimension, options, Math.Max(n, 16));
-        if (headerInts != index._headerInts || strideBytes != index._strideBytes)
-            throw Bad(path, "stride", 56, $"layer-0 layout {headerInts} ints / {strideBytes} bytes does not match d = {dimension}, M = {m}");
+        if (headerInts <= 0 || strideBytes <= 0) throw Bad(path, "stride", 56, $"layer-0 layout {headerInts} ints / {strideBytes} bytes");
         if (deleted < 0 || deleted > n) throw Bad(path, "deleted", 44, $"{deleted} deleted of {n}");
         if (n > 0 && (entryId < 0 || entryId >= n || entryLevel < 0 || entryLevel > MaxLevelCap))
             throw Bad(path, "entry point", 48, $"element {entryId} at level {entryLevel} is out of range");
         if (upperInts < 0 || duplicateCount < 0 || idCount < -1 || idsBytes < 0 || (idCount == -1 && idsBytes != 0))
             throw Bad(path, "section sizes", 64, "negative or inconsistent section sizes");
 
+        if (upperInts > length || duplicateCount > length || idsBytes > length || (idCount > 0 && idCount > idsBytes / 4))
+            throw Bad(path, "section sizes", 64, $"section sizes exceed the file's {length} bytes (truncated or corrupted)");
         long level0Bytes = (long)n * strideBytes;
         long restBytes = 8L * n + 4 * upperInts + 8L * duplicateCount + idsBytes;
         long expected = FileHeaderBytes + level0Bytes + restBytes + 8;
         if (length < expected) throw Bad(path, "length", length, $"truncated: the header announces {expected} bytes, the file has {length}");
         if (length > expected) throw Bad(path, "length", expected, $"{length - expected} unexpected bytes after the checksum");
         if (restBytes > Array.MaxLength) throw Bad(path, "section sizes", 64, "sections too large");
+
+        // Only now, with every size checked against the file's length, is memory sized by the header.
+        var index = new HnswIndex(dimension, options, Math.Max(n, 16));
+        if (headerInts != index._headerInts || strideBytes != index._strideBytes)
+            throw Bad(path, "stride", 56, $"layer-0 layout {headerInts} ints / {strideBytes} bytes does not match d = {dimension}, M = {m}");
 
         NodeStore s = index._store;
         Span<byte> level0 = s.Level0(n, strideBytes);
@@ -263,7 +268,7 @@ public sealed partial class HnswIndex
             if (at + 4 > bytes.Length) throw Bad(path, "ids", fileOffset + at, $"item ids end after {i} of {count}");
             int len = BinaryPrimitives.ReadInt32LittleEndian(bytes[at..]);
             at += 4;
-            if (len < 0 || at + len > bytes.Length) throw Bad(path, "ids", fileOffset + at, $"item id {i} has bad length {len}");
+            if (len < 0 || len > bytes.Length - at) throw Bad(path, "ids", fileOffset + at, $"item id {i} has bad length {len}");
             ids[i] = Encoding.UTF8.GetString(bytes.Slice(at, len));
             at += len;
         }

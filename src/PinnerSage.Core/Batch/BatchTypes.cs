@@ -33,8 +33,17 @@ public enum InputOrder
 /// <see cref="Profiles.ProfileOptions"/>).</summary>
 public sealed record BatchOptions
 {
-    /// <summary>Worker threads clustering users; 0 = one per core. The output does not depend on it.</summary>
+    /// <summary>Most worker threads: each holds its own clustering scratch (up to 16 MB), so a typo such as 100000
+    /// must fail instead of exhausting memory.</summary>
+    public const int MaxThreads = 256;
+
+    /// <summary>Worker threads clustering users; 0 = one per core, at most <see cref="MaxThreads"/>. The output does
+    /// not depend on it.</summary>
     public int Threads { get; init; }
+
+    /// <summary>Lets <see cref="ProfileBatchJob.RunIntoStore"/> commit a run that read no actions or that would drop
+    /// more than half of the store's profiles (default: refused with a <see cref="ShrinkRefusedException"/>).</summary>
+    public bool AllowShrink { get; init; }
 
     /// <summary>An action whose item is not in the embeddings is an error (default: skipped and counted).</summary>
     public bool Strict { get; init; }
@@ -50,10 +59,11 @@ public sealed record BatchOptions
     public int UsersPerBatch { get; init; } = 256;
 
     /// <summary>Checks the options.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">Threads &lt; 0 or UsersPerBatch &lt; 1.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Threads outside 0…<see cref="MaxThreads"/> or UsersPerBatch &lt; 1.</exception>
     public void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfNegative(Threads, nameof(Threads));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Threads, MaxThreads, nameof(Threads));
         ArgumentOutOfRangeException.ThrowIfLessThan(UsersPerBatch, 1, nameof(UsersPerBatch));
     }
 

@@ -93,18 +93,26 @@ public sealed class ProfileBatchJob
     /// <param name="extraSinks">Further sinks, or null.</param>
     /// <param name="progress">Progress, or null.</param>
     /// <param name="cancellationToken">Cancels the run (nothing is committed).</param>
+    /// <param name="beforeCommit">Runs once every profile is written, just before the store commits: finish the
+    /// extra sinks' temporary files here (<see cref="JsonLinesProfileWriter.Prepare"/>), so that a failure in any
+    /// output leaves the store untouched and only a rename remains after the commit.</param>
     /// <returns>The summary, with <see cref="BatchSummary.ConsumedEventSequence"/> = upTo.</returns>
+    /// <exception cref="ShrinkRefusedException">The run read no actions, or would replace the store's profiles by
+    /// fewer than half as many, without <see cref="BatchOptions.AllowShrink"/>.</exception>
     public BatchSummary RunIntoStore(string actionsPath, IProfileStore store, Func<BatchSummary, ProfileRunMetadata> metadata,
                                      IReadOnlyList<IProfileSink>? extraSinks = null, IProgress<BatchProgress>? progress = null,
-                                     CancellationToken cancellationToken = default)
+                                     CancellationToken cancellationToken = default, Action<BatchSummary>? beforeCommit = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(metadata);
         long upTo = store.LastEventSequence();
+        long previousUsers = store.CountUsers();
         using IProfileReplaceSession session = store.BeginReplaceAll();
         List<IProfileSink> sinks = [session, .. extraSinks ?? []];
         BatchSummary summary = Run(actionsPath, store.ReadEvents(0, upTo), sinks, progress, cancellationToken)
             with { ConsumedEventSequence = upTo };
+        if (!_options.AllowShrink) ShrinkRefusedException.ThrowIfShrinks(summary, previousUsers, actionsPath);
+        beforeCommit?.Invoke(summary);
         session.Commit(metadata(summary) with { ConsumedEventSequence = upTo });
         return summary;
     }

@@ -35,6 +35,9 @@ public sealed class ActionsTsvReader : IDisposable
     /// <summary>Largest accepted timestamp: 2100-01-01T00:00:00Z.</summary>
     public const long MaxTimestamp = 4_102_444_800;
 
+    /// <summary>2000-01-01 in milliseconds: the smallest value worth the hint "looks like milliseconds".</summary>
+    private const long MinMillisecondsHint = 946_684_800_000;
+
     private static readonly string[] DefaultNames = ["user_id", "item_id", "timestamp", "action", "value"];
     private const int InitialBufferChars = 1 << 16;
 
@@ -367,6 +370,7 @@ public sealed class ActionsTsvReader : IDisposable
         }
         if (_fieldLength[_userCol] == 0) throw new DataFormatException(FileName, _lineNumber, _names[_userCol], "empty user id");
         if (_fieldLength[_itemCol] == 0) throw new DataFormatException(FileName, _lineNumber, _names[_itemCol], "empty item id");
+        CheckIds(_names[_userCol], _names[_itemCol]);
         _timestamp = ParseTimestamp(Field(_timeCol));
         _value = _valueCol >= 0 && _fieldLength[_valueCol] > 0 ? ParseValue(Field(_valueCol)) : double.NaN;
     }
@@ -382,12 +386,22 @@ public sealed class ActionsTsvReader : IDisposable
         }
         if (_fieldLength[_userCol] == 0) throw new DataFormatException(FileName, _lineNumber, json.UserKey, "missing or empty user id");
         if (_fieldLength[_itemCol] == 0) throw new DataFormatException(FileName, _lineNumber, json.ItemKey, "missing or empty item id");
+        CheckIds(json.UserKey, json.ItemKey);
         _names[_timeCol] = json.TimeKey;
         if (_fieldLength[_timeCol] == 0) throw new DataFormatException(FileName, _lineNumber, json.TimeKey, "missing timestamp");
         _timestamp = json.TimeIsMilliseconds
             ? ParseTimestamp(Field(_timeCol)[..^Math.Min(3, _fieldLength[_timeCol])])
             : ParseTimestamp(Field(_timeCol));
         _value = json.Value;
+    }
+
+    /// <summary>The id rules (<see cref="IdRules"/>) on the current line's user and item.</summary>
+    private void CheckIds(string userField, string itemField)
+    {
+        if (IdRules.Problem(UserId) is string user)
+            throw new DataFormatException(FileName, _lineNumber, userField, $"user id '{Shorten(UserId)}' {user}");
+        if (IdRules.Problem(ItemId) is string item)
+            throw new DataFormatException(FileName, _lineNumber, itemField, $"item id '{Shorten(ItemId)}' {item}");
     }
 
     private ReadOnlySpan<char> LineSpan(int start, int end) => _buffer.AsSpan(start, end - start);
@@ -439,7 +453,8 @@ public sealed class ActionsTsvReader : IDisposable
     private DataFormatException TimestampError(ReadOnlySpan<char> s, long v)
     {
         string name = _names[_timeCol];
-        string hint = v is > MaxTimestamp and <= MaxTimestamp * 1000
+        // Milliseconds of 2000…2100 are 13-digit numbers; a value just past 2100 is not a millisecond time.
+        string hint = v is >= MinMillisecondsHint and <= MaxTimestamp * 1000
             ? $"; it looks like milliseconds ({DateTimeOffset.FromUnixTimeMilliseconds(v):yyyy-MM-dd}): divide by 1000"
             : "";
         return new DataFormatException(FileName, _lineNumber, name,

@@ -30,6 +30,9 @@ public static class AtomicFile
             write(writer);
         }, bufferSize: 1);
 
+    /// <summary>Fsyncs a folder, so a rename inside it is durable (Linux and macOS; elsewhere a no-op).</summary>
+    public static void SyncDirectory(string directory) => PosixFiles.SyncDirectory(directory);
+
     /// <summary>Deletes a leftover temp file, ignoring failures.</summary>
     public static void TryDelete(string path)
     {
@@ -62,12 +65,40 @@ internal sealed class PendingFile : IDisposable
     /// <summary>The temp file.</summary>
     public FileStream Stream { get; }
 
+    /// <summary>Flushes the data to the disk (fsync), closes the file and renames it over the target, then fsyncs the
+    /// folder so the rename survives a power loss too. On failure the temp file is deleted and the target untouched.</summary>
     public void Commit()
     {
-        ObjectDisposedException.ThrowIf(_done, this);
-        Stream.Dispose();
-        File.Move(_tempPath, _path, overwrite: true);
+        Prepare();
+        try
+        {
+            File.Move(_tempPath, _path, overwrite: true);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
         _done = true;
+        AtomicFile.SyncDirectory(Path.GetDirectoryName(_path)!);
+    }
+
+    /// <summary>Flushes the data to the disk and closes the file, short of the rename: a second output of a run is
+    /// prepared before the run's main output (a store transaction) commits, and renamed right after it.</summary>
+    public void Prepare()
+    {
+        ObjectDisposedException.ThrowIf(_done, this);
+        if (!Stream.CanWrite) return;
+        try
+        {
+            Stream.Flush(flushToDisk: true);
+            Stream.Dispose();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     public void Dispose()

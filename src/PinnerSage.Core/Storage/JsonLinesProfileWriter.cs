@@ -15,6 +15,7 @@ public sealed class JsonLinesProfileWriter : IProfileSink, IDisposable
     private readonly PendingFile? _file;
     private readonly ArrayBufferWriter<byte> _buffer = new(FlushThreshold * 2);
     private bool _committed;
+    private bool _prepared;
 
     /// <summary>Starts an export to <paramref name="path"/> (written on <see cref="Commit"/>).</summary>
     public JsonLinesProfileWriter(string path)
@@ -37,7 +38,7 @@ public sealed class JsonLinesProfileWriter : IProfileSink, IDisposable
     /// <inheritdoc/>
     public void Write(UserProfile profile)
     {
-        ObjectDisposedException.ThrowIf(_committed, this);
+        ObjectDisposedException.ThrowIf(_committed || _prepared, this);
         ProfileJson.WriteLine(_buffer, profile);
         Count++;
         if (_buffer.WrittenCount >= FlushThreshold) FlushBuffer();
@@ -47,10 +48,21 @@ public sealed class JsonLinesProfileWriter : IProfileSink, IDisposable
     public void Commit()
     {
         if (_committed) return;
-        FlushBuffer();
-        _stream.Flush();
+        if (!_prepared) Prepare();
         _committed = true;
         _file?.Commit();
+    }
+
+    /// <summary>Writes everything to the temporary file and syncs it to the disk, short of the rename that
+    /// <see cref="Commit"/> does: call it before committing the run's other output (the store), so that only the
+    /// rename can still fail after that. A stream is only flushed.</summary>
+    public void Prepare()
+    {
+        ObjectDisposedException.ThrowIf(_committed || _prepared, this);
+        FlushBuffer();
+        if (_file is null) _stream.Flush();
+        else _file.Prepare();
+        _prepared = true;
     }
 
     /// <inheritdoc/>

@@ -37,16 +37,18 @@ internal static class ProfileBlobCodec
     /// <summary>Reads the cluster layout at <paramref name="position"/> with item keys resolved by <paramref name="item"/>.</summary>
     public static UserProfile Decode(string userId, ReadOnlySpan<byte> data, ref int position, Func<uint, string> item)
     {
-        int clusters = (int)ReadVarint(data, ref position);
+        // Counts are checked against the bytes left before anything is sized by them (each element takes ≥ 1 byte).
+        int clusters = ReadCount(userId, data, ref position, "cluster count");
         var result = new ProfileCluster[clusters];
         for (int k = 0; k < clusters; k++)
         {
             string medoid = item(ReadVarint(data, ref position));
             double importance = ReadDouble(data, ref position);
-            int size = (int)ReadVarint(data, ref position);
-            var members = new string[ReadVarint(data, ref position)];
+            uint size = ReadVarint(data, ref position);
+            if (size > int.MaxValue) throw Corrupt(userId, position, $"cluster size {size} is out of range");
+            var members = new string[ReadCount(userId, data, ref position, "member count")];
             for (int j = 0; j < members.Length; j++) members[j] = item(ReadVarint(data, ref position));
-            result[k] = new ProfileCluster(medoid, importance, size, members);
+            result[k] = new ProfileCluster(medoid, importance, (int)size, members);
         }
         return new UserProfile(userId, result);
     }
@@ -78,18 +80,31 @@ internal static class ProfileBlobCodec
     public static UserProfile DecodeSelfContained(string userId, ReadOnlySpan<byte> data)
     {
         int p = 0;
-        var items = new string[ReadVarint(data, ref p)];
+        var items = new string[ReadCount(userId, data, ref p, "item count")];
         for (int i = 0; i < items.Length; i++)
         {
             int length = (int)ReadVarint(data, ref p);
-            if (p + length > data.Length) throw new InvalidDataException("corrupt profile blob (item id).");
+            if (length < 0 || length > data.Length - p) throw Corrupt(userId, p, $"item id length {length} exceeds the blob");
             items[i] = Encoding.UTF8.GetString(data.Slice(p, length));
             p += length;
         }
         return Decode(userId, data, ref p, k => k < items.Length
             ? items[k]
-            : throw new InvalidDataException("corrupt profile blob (item key)."));
+            : throw Corrupt(userId, p, $"item key {k} is not among the blob's {items.Length} items"));
     }
+
+    /// <summary>A count of elements that take at least one byte each, checked against the bytes left.</summary>
+    private static int ReadCount(string userId, ReadOnlySpan<byte> data, ref int position, string what)
+    {
+        int at = position;
+        uint count = ReadVarint(data, ref position);
+        if (count > (uint)(data.Length - position))
+            throw Corrupt(userId, at, $"{what} {count} exceeds the {data.Length - position} bytes left");
+        return (int)count;
+    }
+
+    private static InvalidDataException Corrupt(string userId, int offset, string problem) =>
+        new($"profile of '{userId}': corrupt profile blob at byte {offset}: {problem}.");
 
     public static void WriteVarint(List<byte> buffer, uint value)
     {

@@ -27,6 +27,22 @@ public static class ProfileStores
             : ConnectionStringFromUri(location));
     }
 
+    /// <summary>Opens an existing store for reading (<c>profiles show</c>, <c>recommend</c>): a SQLite path must name
+    /// a non-empty file, so a typo or an empty file is reported instead of being turned into an empty store.</summary>
+    /// <exception cref="FileNotFoundException">No such SQLite file.</exception>
+    /// <exception cref="IOException">An empty file, or the store cannot be opened.</exception>
+    public static IProfileStore OpenExisting(string location)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(location);
+        if (!IsPostgres(location))
+        {
+            var file = new FileInfo(location);
+            if (!file.Exists) throw new FileNotFoundException($"{location}: no such profile store.");
+            if (file.Length == 0) throw new IOException($"{location}: the file is empty, not a profile store.");
+        }
+        return Open(location);
+    }
+
     /// <summary>Converts a <c>postgresql://[user[:password]@]host[:port][/database][?key=value&amp;…]</c> URI into an
     /// Npgsql connection string (query keys: sslmode, application_name, search_path, or any Npgsql keyword).</summary>
     /// <exception cref="ArgumentException">Not a valid URI.</exception>

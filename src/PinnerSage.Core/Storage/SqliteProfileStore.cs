@@ -94,26 +94,30 @@ public sealed class SqliteProfileStore : IProfileStore
         try
         {
             Execute(connection, "PRAGMA journal_mode=WAL;");
-            using (SqliteTransaction tx = connection.BeginTransaction(deferred: false))
+            // A current store is left as it is: opening it to read (or for a run that is then refused) writes nothing.
+            if (!IsCurrentSchema(connection))
             {
-                Execute(connection, """
-                    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-                    CREATE TABLE IF NOT EXISTS items (item INTEGER PRIMARY KEY, item_id TEXT NOT NULL UNIQUE);
-                    CREATE TABLE IF NOT EXISTS profiles (user_id TEXT PRIMARY KEY, clusters INTEGER NOT NULL,
-                                                         data BLOB NOT NULL) WITHOUT ROWID;
-                    CREATE TABLE IF NOT EXISTS events (sequence INTEGER PRIMARY KEY AUTOINCREMENT,
-                                                       user_id TEXT NOT NULL, item_id TEXT NOT NULL,
-                                                       action TEXT NOT NULL, timestamp INTEGER NOT NULL,
-                                                       received_at INTEGER NOT NULL);
-                    CREATE INDEX IF NOT EXISTS events_user ON events (user_id, sequence);
-                    """, tx);
-                string? version = ReadMeta(connection, "schema_version", tx);
-                if (version is "1")
-                    Execute(connection, "UPDATE meta SET value = '2' WHERE key = 'schema_version'", tx);
-                else if (version is not null && version != "2")
-                    throw new IOException($"{path}: profile store schema version {version} is not supported (expected 1 or {SchemaVersion}).");
-                Execute(connection, $"PRAGMA user_version = {SchemaVersion};", tx);
-                tx.Commit();
+                using (SqliteTransaction tx = connection.BeginTransaction(deferred: false))
+                {
+                    Execute(connection, """
+                        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                        CREATE TABLE IF NOT EXISTS items (item INTEGER PRIMARY KEY, item_id TEXT NOT NULL UNIQUE);
+                        CREATE TABLE IF NOT EXISTS profiles (user_id TEXT PRIMARY KEY, clusters INTEGER NOT NULL,
+                                                             data BLOB NOT NULL) WITHOUT ROWID;
+                        CREATE TABLE IF NOT EXISTS events (sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                                                           user_id TEXT NOT NULL, item_id TEXT NOT NULL,
+                                                           action TEXT NOT NULL, timestamp INTEGER NOT NULL,
+                                                           received_at INTEGER NOT NULL);
+                        CREATE INDEX IF NOT EXISTS events_user ON events (user_id, sequence);
+                        """, tx);
+                    string? version = ReadMeta(connection, "schema_version", tx);
+                    if (version is "1")
+                        Execute(connection, "UPDATE meta SET value = '2' WHERE key = 'schema_version'", tx);
+                    else if (version is not null && version != "2")
+                        throw new IOException($"{path}: profile store schema version {version} is not supported (expected 1 or {SchemaVersion}).");
+                    Execute(connection, $"PRAGMA user_version = {SchemaVersion};", tx);
+                    tx.Commit();
+                }
             }
         }
         catch (SqliteException e)
@@ -442,6 +446,18 @@ public sealed class SqliteProfileStore : IProfileStore
         cmd.Transaction = transaction;
         cmd.CommandText = sql;
         cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>True when the file is at <see cref="SchemaVersion"/> with every table (an older or new file needs the
+    /// creating/migrating transaction).</summary>
+    private static bool IsCurrentSchema(SqliteConnection connection)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT (SELECT user_version FROM pragma_user_version) = $v AND " +
+                              "(SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'items', 'profiles', 'events')) = 4";
+        command.Parameters.AddWithValue("$v", SchemaVersion);
+        if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != 1) return false;
+        return ReadMeta(connection, "schema_version", null) is null or "2";
     }
 
     private static string? ReadMeta(SqliteConnection connection, string key, SqliteTransaction? transaction)

@@ -548,11 +548,7 @@
     const submit = $("action-submit");
     submit.disabled = true;
     try {
-      const ack = await api(`/v1/users/${enc(user)}/actions`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-      });
+      const ack = await postAction(user, body);
       clearError(errorBox);
       const sequences = ack?.sequences ?? [];
       result.textContent = `Accepted ${plural(ack?.accepted ?? 1, "event")}: ${action} on ${itemId}`
@@ -565,6 +561,30 @@
     } finally {
       submit.disabled = false;
     }
+  }
+
+  /** POSTs one action; a server started with an API key answers 401, and the key the user then types is kept
+   * for this tab only (sessionStorage) and sent as X-Api-Key. */
+  async function postAction(user, body) {
+    const send = () => api(`/v1/users/${enc(user)}/actions`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...apiKeyHeader() },
+      body: JSON.stringify(body),
+    });
+    try {
+      return await send();
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 401) throw e;
+      const key = window.prompt("This server needs its API key for writes:");
+      if (!key) throw e;
+      sessionStorage.setItem("pinnersage-api-key", key.trim());
+      return await send();
+    }
+  }
+
+  function apiKeyHeader() {
+    const key = sessionStorage.getItem("pinnersage-api-key");
+    return key ? { "X-Api-Key": key } : {};
   }
 
   /** Re-fetches interests and recommendations and highlights what the action changed. */

@@ -188,8 +188,16 @@ public sealed class ItemSageFeatures : IItemFeatureSource, IDisposable
         ArgumentNullException.ThrowIfNull(modelDirectory);
         ArgumentNullException.ThrowIfNull(dataset);
         string specPath = Path.Combine(modelDirectory, SpecFile);
-        Spec spec = JsonSerializer.Deserialize<Spec>(File.ReadAllText(specPath))
-                    ?? throw new DataFormatException(specPath, 1, null, "empty feature spec");
+        Spec spec;
+        try
+        {
+            spec = JsonSerializer.Deserialize<Spec>(File.ReadAllText(specPath))
+                   ?? throw new DataFormatException(specPath, 1, null, "empty feature spec");
+        }
+        catch (JsonException e)
+        {
+            throw new DataFormatException(specPath, (e.LineNumber ?? 0) + 1, e.Path, $"malformed feature spec (truncated?): {e.Message}");
+        }
         ItemCatalog catalog = LoadCatalog(dataset);
         var vocabulary = TextVocabulary.Load(Path.Combine(modelDirectory, VocabularyFile));
         var features = new ItemSageFeatures(catalog, vocabulary, spec.TextFields, ResolveColumns(catalog, spec.TextFields),
