@@ -36,9 +36,9 @@ public sealed record ServeOptions
     /// <summary>Log each request (ASP.NET Core's informational logs). Default off: warnings and errors only.</summary>
     public bool Verbose { get; init; }
 
-    /// <summary>The retrieval settings served when a request names no policy (default
-    /// <see cref="Retrieval.RetrievalSettings.Default"/>; <c>serve --settings</c>).</summary>
-    public Retrieval.RetrievalSettings Retrieval { get; init; } = PinnerSage.Retrieval.RetrievalSettings.Default;
+    /// <summary>The retrieval settings served when a request names no policy (<c>serve --settings</c>); null: the
+    /// workspace's (<see cref="Workspace.Retrieval"/>).</summary>
+    public Retrieval.RetrievalSettings? Retrieval { get; init; }
 
     /// <summary>The key every write (POST) must carry, as <c>Authorization: Bearer KEY</c> or <c>X-Api-Key: KEY</c>;
     /// null: writes are open. Reads never need it. At least <see cref="MinApiKeyLength"/> characters.</summary>

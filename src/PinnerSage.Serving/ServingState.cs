@@ -58,6 +58,9 @@ internal sealed class ServingState : IDisposable
 
     public Workspace Workspace { get; }
 
+    /// <summary>The retrieval settings served: serve --settings, else the workspace's.</summary>
+    public RetrievalSettings Retrieval => Options.Retrieval ?? Workspace.Retrieval;
+
     public ItemEmbeddings Items { get; }
 
     public HnswIndex Index { get; }
@@ -91,10 +94,10 @@ internal sealed class ServingState : IDisposable
     /// <summary>One recommender per (k, medoids, policy): options are immutable, the cache and index are shared.</summary>
     public Recommender Recommender(int k, int medoids, RetrievalPolicy? policy = null)
     {
-        RetrievalPolicy p = policy ?? Options.Retrieval.Policy;
+        RetrievalPolicy p = policy ?? Retrieval.Policy;
         return _recommenders.GetOrAdd((k * 64 + medoids) * 2 + (int)p, static (_, a) =>
             new Recommender(a.State.Index, a.State.Items,
-                            new RecommenderOptions { K = a.K, Medoids = a.Medoids, Policy = a.Policy, Mixture = a.State.Options.Retrieval.Mixture },
+                            new RecommenderOptions { K = a.K, Medoids = a.Medoids, Policy = a.Policy, Mixture = a.State.Retrieval.Mixture },
                             a.State.Cache),
             (State: this, K: k, Medoids: medoids, Policy: p));
     }

@@ -62,6 +62,10 @@ public sealed record Workspace
     /// <summary>The options of the user model, α resolved (the batch run and the online rule both use them).</summary>
     public required ProfileOptions ProfileOptions { get; init; }
 
+    /// <summary>The retrieval settings served by default (<c>"retrieval"</c>; absent in older workspaces: the shipped
+    /// defaults).</summary>
+    public Retrieval.RetrievalSettings Retrieval { get; init; } = PinnerSage.Retrieval.RetrievalSettings.Default;
+
     /// <summary>Reads <c>DIR/workspace.json</c>.</summary>
     /// <exception cref="DataFormatException">The manifest is malformed (the message names the field).</exception>
     /// <exception cref="FileNotFoundException">The folder has no manifest.</exception>
@@ -106,6 +110,8 @@ public sealed record Workspace
             ActionsPath = m.Actions is null ? null : Resolve(dir, m.Actions),
             ActionTypes = m.ActionTypes ?? [],
             ProfileOptions = options,
+            Retrieval = m.Retrieval is JsonElement r ? PinnerSage.Retrieval.RetrievalSettings.Parse(r.GetRawText(), path + " (retrieval)")
+                                                     : PinnerSage.Retrieval.RetrievalSettings.Default,
         };
     }
 
@@ -129,6 +135,7 @@ public sealed record Workspace
             Actions = ActionsPath is null ? null : Relative(ActionsPath),
             ActionTypes = ActionTypes.Count == 0 ? null : [.. ActionTypes],
             ProfileOptions = ManifestProfileOptions.From(ProfileOptions),
+            Retrieval = JsonDocument.Parse(Retrieval.ToJson()).RootElement.Clone(),
         };
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(m, WorkspaceJsonContext.Default.Manifest);
         AtomicFile.Write(Path.Combine(folder, FileName), s => s.Write(json));
@@ -159,6 +166,7 @@ public sealed record Workspace
         public string? Actions { get; set; }
         public List<string>? ActionTypes { get; set; }
         public ManifestProfileOptions? ProfileOptions { get; set; }
+        public JsonElement? Retrieval { get; set; }
     }
 
     internal sealed class ManifestProfileOptions

@@ -37,6 +37,12 @@ public sealed record WorkspaceSources
     /// <summary>Resolve α from the embeddings (<see cref="Profiles.AutoAlpha.Resolve"/>), as profiles build does by default.</summary>
     public bool AutoAlpha { get; init; } = true;
 
+    /// <summary>The automatic α is multiplied by this (<see cref="Retrieval.RetrievalSettings.AlphaScale"/>).</summary>
+    public double AutoAlphaScale { get; init; } = PinnerSage.Retrieval.RetrievalSettings.Default.AlphaScale;
+
+    /// <summary>The retrieval settings the workspace serves by default.</summary>
+    public Retrieval.RetrievalSettings Retrieval { get; init; } = PinnerSage.Retrieval.RetrievalSettings.Default;
+
     /// <summary>Options of the HNSW index over the embeddings (cosine by default).</summary>
     public HnswOptions IndexOptions { get; init; } = new() { Metric = VectorMetric.Cosine };
 }
@@ -75,7 +81,7 @@ public static class WorkspaceBuilder
             using (ItemEmbeddings items = ItemEmbeddings.Load(sources.EmbeddingsPath, sources.IdsPath))
             {
                 options = sources.AutoAlpha
-                    ? sources.ProfileOptions with { Alpha = Profiles.AutoAlpha.Resolve(items, sources.ProfileOptions.NormalizeVectors) }
+                    ? sources.ProfileOptions with { Alpha = sources.AutoAlphaScale * Profiles.AutoAlpha.Resolve(items, sources.ProfileOptions.NormalizeVectors) }
                     : sources.ProfileOptions;
                 options.Validate();
                 var index = new HnswIndex(items.Dimension, sources.IndexOptions, items.Count);
@@ -97,6 +103,7 @@ public static class WorkspaceBuilder
                 ActionsPath = Path.GetFullPath(sources.ActionsPath),
                 ActionTypes = sources.ActionTypes,
                 ProfileOptions = options,
+                Retrieval = sources.Retrieval,
             };
             string stagedStore = stageStore ? Path.Combine(staging, Path.GetFileName(store)) : store;
             summary = RunBatch(workspace with { StoreLocation = stagedStore }, batchOptions ?? new BatchOptions { Threads = threads });

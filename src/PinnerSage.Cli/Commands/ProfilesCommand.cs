@@ -7,6 +7,7 @@ using PinnerSage.Cli.Infrastructure;
 using PinnerSage.Clustering;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
+using PinnerSage.Retrieval;
 using PinnerSage.Storage;
 using Spectre.Console;
 
@@ -42,7 +43,14 @@ internal static class ProfilesCommand
         public readonly Option<bool> CountRepeats = new("--count-repeats")
         { Description = "Ward sizes = numbers of actions (an item engaged k times weighs k) instead of 1 per distinct item." };
         public readonly Option<double?> Lambda = new("--lambda")
-        { Description = "Importance decay per day: sum of w*exp(-lambda*days) (default 0.01)." };
+        { Description = "Importance decay per day: sum of w*exp(-lambda*days) (default: the settings', 0.05; the paper's 0.01)." };
+        public readonly Option<string?> Settings = new("--settings")
+        {
+            Description = "Retrieval settings (a file from `pinnersage tune`, or a preset: default, paper): α as a multiple of auto, λ, " +
+                          "singletons. Explicit --alpha, --lambda, --keep-singletons/--drop-singletons override them.",
+        };
+        public readonly Option<bool> DropSingletons = new("--drop-singletons")
+        { Description = "Drop items whose first merge is above alpha (the paper's default; the shipped settings keep them)." };
         public readonly Option<double?> WindowDays = new("--window-days")
         { Description = "Use actions of the last N days before now (default 90)." };
         public readonly Option<int?> MaxActions = new("--max-actions")
@@ -50,7 +58,7 @@ internal static class ProfilesCommand
         public readonly Option<long?> Now = new("--now")
         { Description = "The profiles' now, Unix seconds (default: the latest timestamp in the input)." };
         public readonly Option<bool> KeepSingletons = new("--keep-singletons")
-        { Description = "Keep items whose first merge is above alpha as one-item clusters." };
+        { Description = "Keep items whose first merge is above alpha as one-item clusters (the shipped settings' default)." };
         public readonly Option<string?> ActionWeights = new("--action-weights")
         { Description = "Importance weight per action type, e.g. click=1,save=2 (unlisted types weigh 1)." };
         public readonly Option<string?> ActionsInclude = new("--actions-include")
@@ -65,27 +73,34 @@ internal static class ProfilesCommand
         public void AddTo(Command cmd)
         {
             foreach (Option o in new Option[]
-                     { Embeddings, Ids, Alpha, CountRepeats, Lambda, WindowDays, MaxActions, Now, KeepSingletons, ActionWeights,
+                     { Embeddings, Ids, Alpha, CountRepeats, Lambda, WindowDays, MaxActions, Now, KeepSingletons, DropSingletons, Settings, ActionWeights,
                        ActionsInclude, NoNormalize, Threads, Strict })
                 cmd.Options.Add(o);
         }
 
         /// <summary>The options with α still unresolved when it is auto (<paramref name="alpha"/> null): call
         /// <see cref="ResolveAlpha"/> once the embeddings are loaded.</summary>
-        public ProfileOptions Profile(ParseResult pr, out double? alpha)
+        public ProfileOptions Profile(ParseResult pr, out double? alpha) => Profile(pr, out alpha, out _);
+
+        /// <summary>As <see cref="Profile(ParseResult, out double?)"/>, with the settings that chose the defaults
+        /// (auto α is <see cref="RetrievalSettings.AlphaScale"/> × <see cref="AutoAlpha.Resolve"/>).</summary>
+        public ProfileOptions Profile(ParseResult pr, out double? alpha, out RetrievalSettings settings)
         {
             var defaults = new ProfileOptions();
+            settings = pr.GetValue(Settings) is string s ? RetrievalSettings.FromPresetOrFile(s) : RetrievalSettings.Default;
+            if (pr.GetValue(KeepSingletons) && pr.GetValue(DropSingletons))
+                throw new ArgumentException("--keep-singletons and --drop-singletons contradict each other.");
             alpha = ParseAlpha(pr.GetValue(Alpha));
             string? weights = pr.GetValue(ActionWeights), include = pr.GetValue(ActionsInclude);
             var options = new ProfileOptions
             {
                 Alpha = alpha ?? defaults.Alpha,
                 CountRepeats = pr.GetValue(CountRepeats),
-                DecayLambda = pr.GetValue(Lambda) ?? defaults.DecayLambda,
+                DecayLambda = pr.GetValue(Lambda) ?? settings.Lambda,
                 WindowDays = pr.GetValue(WindowDays) ?? defaults.WindowDays,
                 MaxActions = pr.GetValue(MaxActions) ?? defaults.MaxActions,
                 Now = pr.GetValue(Now),
-                KeepSingletons = pr.GetValue(KeepSingletons),
+                KeepSingletons = pr.GetValue(KeepSingletons) || (!pr.GetValue(DropSingletons) && settings.KeepSingletons),
                 ActionWeights = weights is null ? null : ProfileOptions.ParseActionWeights(weights),
                 IncludeActions = include is null ? null : ProfileOptions.ParseActionList(include),
                 NormalizeVectors = !pr.GetValue(NoNormalize),
@@ -107,8 +122,8 @@ internal static class ProfilesCommand
 
     /// <summary>The options with α resolved: the given number, or <see cref="AutoAlpha.Resolve"/> on the embeddings
     /// (deterministic, so build, map and quickstart agree on the same embeddings).</summary>
-    internal static ProfileOptions ResolveAlpha(ProfileOptions options, double? alpha, ItemEmbeddings items) =>
-        options with { Alpha = alpha ?? AutoAlpha.Resolve(items, options.NormalizeVectors) };
+    internal static ProfileOptions ResolveAlpha(ProfileOptions options, double? alpha, ItemEmbeddings items, double autoScale = 1) =>
+        options with { Alpha = alpha ?? autoScale * AutoAlpha.Resolve(items, options.NormalizeVectors) };
 
     private static Command CreateBuild()
     {
@@ -137,7 +152,7 @@ internal static class ProfilesCommand
         model.AddTo(cmd);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
-            ProfileOptions options = model.Profile(pr, out double? alpha);
+            ProfileOptions options = model.Profile(pr, out double? alpha, out RetrievalSettings settings);
             var batchOptions = new BatchOptions
             {
                 Threads = pr.GetValue(model.Threads),
@@ -156,7 +171,7 @@ internal static class ProfilesCommand
             bool interactive = !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive;
 
             using ItemEmbeddings items = ItemEmbeddings.Load(embeddingsPath, pr.GetValue(model.Ids));
-            options = ResolveAlpha(options, alpha, items);
+            options = ResolveAlpha(options, alpha, items, settings.AlphaScale);
             console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"embeddings: {items.Count:N0} items × {items.Dimension}; {AlphaText(options.Alpha, alpha is null)}"));
             using IProfileStore profileStore = ProfileStores.Open(storePath);
@@ -186,7 +201,7 @@ internal static class ProfilesCommand
         model.AddTo(cmd);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
-            ProfileOptions options = model.Profile(pr, out double? alpha);
+            ProfileOptions options = model.Profile(pr, out double? alpha, out RetrievalSettings settings);
             var batchOptions = new BatchOptions
             {
                 Threads = pr.GetValue(model.Threads),
@@ -196,7 +211,7 @@ internal static class ProfilesCommand
             };
             batchOptions.Validate();
             using ItemEmbeddings items = ItemEmbeddings.Load(pr.GetValue(model.Embeddings)!, pr.GetValue(model.Ids));
-            options = ResolveAlpha(options, alpha, items);
+            options = ResolveAlpha(options, alpha, items, settings.AlphaScale);
             using Stream stdout = Console.OpenStandardOutput();
             using var writer = new JsonLinesProfileWriter(stdout);
             BatchSummary summary = new ProfileBatchJob(items, options, batchOptions).Run("-", [writer]);

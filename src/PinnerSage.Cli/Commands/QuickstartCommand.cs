@@ -71,7 +71,9 @@ internal static class QuickstartCommand
 
         // 2. Profiles through the batch job, exactly as `pinnersage profiles build` runs it.
         clock.Restart();
-        var profileOptions = new ProfileOptions();
+        // The shipped retrieval settings decide the profile's λ, singletons and α scale, as in profiles build.
+        RetrievalSettings settings = RetrievalSettings.Default;
+        var profileOptions = new ProfileOptions { DecayLambda = settings.Lambda, KeepSingletons = settings.KeepSingletons };
         string storePath = Path.Combine(directory, "profiles.db"), jsonlPath = Path.Combine(directory, "profiles.jsonl");
         BatchSummary batch;
         string embeddingsPath = itemSage
@@ -83,7 +85,7 @@ internal static class QuickstartCommand
         using (IProfileReplaceSession session = store.BeginReplaceAll())
         using (var jsonl = new JsonLinesProfileWriter(jsonlPath))
         {
-            profileOptions = ProfilesCommand.ResolveAlpha(profileOptions, alpha, itemTable);
+            profileOptions = ProfilesCommand.ResolveAlpha(profileOptions, alpha, itemTable, settings.AlphaScale);
             profileOptions.Validate();
             batch = new ProfileBatchJob(itemTable, profileOptions, new BatchOptions()).Run(actionsPath, [session, jsonl]);
             jsonl.Commit();

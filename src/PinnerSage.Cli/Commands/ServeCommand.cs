@@ -38,7 +38,8 @@ internal static class ServeCommand
         {
             var options = new ServeOptions
             {
-                Retrieval = retrieval.Resolve(pr),
+                Retrieval = pr.GetValue(retrieval.Settings) is null && pr.GetValue(retrieval.Policy) is null && pr.GetValue(retrieval.Tau) is null
+                    ? null : retrieval.Resolve(pr),
                 Workspace = pr.GetValue(workspace)!,
                 Urls = pr.GetValue(urls),
                 NeighborCacheCapacity = pr.GetValue(cache),

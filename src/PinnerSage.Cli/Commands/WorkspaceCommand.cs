@@ -4,6 +4,7 @@ using System.Globalization;
 using PinnerSage.Batch;
 using PinnerSage.Cli.Infrastructure;
 using PinnerSage.Profiles;
+using PinnerSage.Retrieval;
 using PinnerSage.Serving;
 using Spectre.Console;
 
@@ -39,7 +40,7 @@ internal static class WorkspaceCommand
         model.AddTo(cmd);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
-            ProfileOptions options = model.Profile(pr, out double? alpha);
+            ProfileOptions options = model.Profile(pr, out double? alpha, out RetrievalSettings settings);
             var clock = Stopwatch.StartNew();
             string? types = pr.GetValue(actionTypes);
             string? storePath = pr.GetValue(store);
@@ -59,6 +60,8 @@ internal static class WorkspaceCommand
                 ActionTypes = types is null ? [] : [.. ProfileOptions.ParseActionList(types).Order(StringComparer.Ordinal)],
                 ProfileOptions = options,
                 AutoAlpha = alpha is null,
+                AutoAlphaScale = settings.AlphaScale,
+                Retrieval = settings,
             }, pr.GetValue(model.Threads), out BatchSummary summary, batchOptions);
             Report(ws, summary, clock);
             AnsiConsole.Console.Profile.Out.Writer.WriteLine(

@@ -9,13 +9,16 @@ namespace PinnerSage.Cli.Infrastructure;
 internal sealed class RetrievalSettingsOptions
 {
     public Option<string?> Settings { get; } = new("--settings")
-    { Description = "Retrieval settings JSON from `pinnersage tune` (default: the shipped defaults)." };
+    { Description = "Retrieval settings: a JSON file from `pinnersage tune`, or a preset: default (the shipped defaults) or paper." };
 
     public Option<string?> Policy { get; } = new("--policy")
     { Description = "Retrieval policy: mixture (default: every interest scored at once) or paper (3 sampled medoids)." };
 
     public Option<string?> Tau { get; } = new("--tau")
     { Description = "Mixture temperature τ > 0, or inf (ranks like the importance-weighted average)." };
+
+    /// <summary>The settings without --settings (a workspace's own, or the shipped defaults).</summary>
+    public RetrievalSettings Fallback { get; set; } = RetrievalSettings.Default;
 
     public void AddTo(Command command)
     {
@@ -29,9 +32,7 @@ internal sealed class RetrievalSettingsOptions
     /// <exception cref="IO.DataFormatException">A bad settings file (exit 2).</exception>
     public RetrievalSettings Resolve(ParseResult pr)
     {
-        RetrievalSettings s = pr.GetValue(Settings) is string path
-            ? File.Exists(path) ? RetrievalSettings.Load(path) : throw new FileNotFoundException($"{path}: no such settings file.")
-            : RetrievalSettings.Default;
+        RetrievalSettings s = pr.GetValue(Settings) is string path ? RetrievalSettings.FromPresetOrFile(path) : Fallback;
         if (pr.GetValue(Policy) is string policy)
         {
             s = s with

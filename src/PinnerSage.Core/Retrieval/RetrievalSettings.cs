@@ -23,6 +23,23 @@ public enum RetrievalPolicy
 /// without it.</summary>
 public sealed record RetrievalSettings
 {
+    /// <summary>The paper's configuration (Pal et al., KDD 2020): sampled medoids, λ = 0.01, α automatic, singletons
+    /// dropped — the faithful reference (<c>--settings paper</c>).</summary>
+    public static RetrievalSettings Paper { get; } = new()
+    {
+        Policy = RetrievalPolicy.Paper, AlphaScale = 1, Lambda = 0.01, KeepSingletons = false,
+    };
+
+    /// <summary>A named preset (<c>default</c>, <c>paper</c>) or a settings file.</summary>
+    /// <exception cref="FileNotFoundException">Neither a preset nor an existing file.</exception>
+    public static RetrievalSettings FromPresetOrFile(string nameOrPath) => nameOrPath switch
+    {
+        "default" => Default,
+        "paper" => Paper,
+        _ when File.Exists(nameOrPath) => Load(nameOrPath),
+        _ => throw new FileNotFoundException($"{nameOrPath}: no such settings file (presets: default, paper)."),
+    };
+
     /// <summary>The shipped defaults, chosen by <c>pinnersage tune</c>'s objective on the validation periods of the
     /// shared datasets (bench/results/retrieval-policies.md), never on a test period.</summary>
     public static RetrievalSettings Default { get; } = new();
@@ -90,10 +107,19 @@ public sealed record RetrievalSettings
     public static RetrievalSettings Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Settings from JSON text; <paramref name="source"/> names it in errors.</summary>
+    /// <exception cref="DataFormatException">As <see cref="Load"/>.</exception>
+    public static RetrievalSettings Parse(string json, string source)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        string path = source;
         RetrievalSettings? settings;
         try
         {
-            settings = JsonSerializer.Deserialize<RetrievalSettings>(File.ReadAllText(path), s_json);
+            settings = JsonSerializer.Deserialize<RetrievalSettings>(json, s_json);
         }
         catch (JsonException e)
         {
