@@ -42,6 +42,7 @@ internal sealed class MixtureMethod(string name, RetrievalSettings settings, int
                 "m" => s with { Components = (int)v },
                 "pool" => s with { PoolClusters = (int)v },
                 "beta" => s with { LinearShare = v },
+                "select" => s with { SelectTau = v },
                 _ => throw new ArgumentException($"Unknown mixture setting '{kv[0]}' in '{name}'; known: tau, lambda, alpha, m, pool.", nameof(name)),
             };
         }

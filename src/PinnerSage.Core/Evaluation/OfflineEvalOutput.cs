@@ -46,6 +46,23 @@ public static class OfflineEvalOutput
             }
             sb.AppendLine();
         }
+        if (r.ByClusterCount.Count > 0)
+        {
+            string[] bucketMetrics = [.. r.ByClusterCount[0].Means.Values.First().Keys];
+            sb.AppendLine().AppendLine("By the users' number of Ward clusters (at their last point; plain means over the users):").AppendLine();
+            sb.Append("| users | method |");
+            foreach (string m in bucketMetrics) sb.Append(ic, $" {m} |");
+            sb.AppendLine().Append("|---|---|").Append(string.Concat(bucketMetrics.Select(_ => "---:|"))).AppendLine();
+            foreach (ClusterBucket b in r.ByClusterCount)
+            {
+                foreach (string method in r.Methods)
+                {
+                    sb.Append(ic, $"| {b.Label} ({b.Users:N0}) | {method} |");
+                    foreach (string m in bucketMetrics) sb.Append(ic, $" {b.Means[method][m]:0.0000} |");
+                    sb.AppendLine();
+                }
+            }
+        }
         if (r.ByEmbeddingCount.Count > 0)
         {
             sb.AppendLine().AppendLine("PinnerSage with e sampled medoids (the paper's Figure 7):").AppendLine();

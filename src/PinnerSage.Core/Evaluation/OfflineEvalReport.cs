@@ -11,6 +11,12 @@ public sealed record MetricEstimate(double Value, double Low, double High);
 /// <param name="Clusters">Clusters of the user's profile.</param>
 public sealed record ClusterCountPoint(int Actions, int Clusters);
 
+/// <summary>The users with a given number of Ward clusters and every method's mean metrics over them.</summary>
+/// <param name="Label">The bucket, e.g. "4–9 clusters".</param>
+/// <param name="Users">Users in it.</param>
+/// <param name="Means">Method → metric → mean over those users.</param>
+public sealed record ClusterBucket(string Label, int Users, IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Means);
+
 /// <summary>One point of the paper's Figure 7: relevance and diversity when e embeddings are sampled per user.</summary>
 /// <param name="Embeddings">Number of sampled embeddings e.</param>
 /// <param name="Relevance">Relevance at e.</param>
@@ -50,6 +56,10 @@ public sealed record OfflineEvalReport
 
     /// <summary>Relevance and diversity against the number of sampled embeddings (the paper's Figure 7).</summary>
     public IReadOnlyList<EmbeddingCountPoint> ByEmbeddingCount { get; init; } = [];
+
+    /// <summary>Mean relevance, recall and recall@50 of every method over the users whose history had a given number of
+    /// Ward clusters at their last point (where several embeddings should matter: heavy users).</summary>
+    public IReadOnlyList<ClusterBucket> ByClusterCount { get; init; } = [];
 
     /// <summary>Users evaluated.</summary>
     public long Users { get; init; }

@@ -228,8 +228,31 @@ public static class OfflineEvaluation
             new("history actions / Ward clusters per user (median, at the last point)", MedianActionsAndClusters(sums.ClusterPoints)),
         ]);
 
+        // Users by their number of Ward clusters (at the last point): plain means per bucket, no intervals.
+        (string Label, int Min, int Max)[] buckets = [("1 cluster", 1, 1), ("2–3 clusters", 2, 3), ("4–9 clusters", 4, 9), ("10+ clusters", 10, int.MaxValue)];
+        string[] bucketMetrics = [.. new[] { "relevance", "recall", "recall@50" }.Where(plan.MetricNames.Contains)];
+        var byClusters = new List<ClusterBucket>();
+        foreach ((string label, int min, int max) in buckets)
+        {
+            int[] members = [.. Enumerable.Range(0, users).Where(u => sums.ClusterPoints[u] is { } p && p.Clusters >= min && p.Clusters <= max)];
+            if (members.Length == 0) continue;
+            var means = new Dictionary<string, IReadOnlyDictionary<string, double>>(StringComparer.Ordinal);
+            for (int m = 0; m < methods; m++)
+            {
+                var row = new Dictionary<string, double>(StringComparer.Ordinal);
+                foreach (string metric in bucketMetrics)
+                {
+                    int sIndex = m * metrics + Array.IndexOf(plan.MetricNames, metric);
+                    row[metric] = members.Average(u => values[sIndex * users + u]);
+                }
+                means[plan.Names[m]] = row;
+            }
+            byClusters.Add(new ClusterBucket(label, members.Length, means));
+        }
+
         var report = new OfflineEvalReport
         {
+            ByClusterCount = byClusters,
             Dataset = dataset,
             Embeddings = embeddings,
             Protocol = protocol,

@@ -144,14 +144,17 @@ public sealed class MixtureRanker
 
     /// <summary>The mixture score of <paramref name="vector"/> (normalised here), its reason cluster and the reason's
     /// share.</summary>
-    public float Score(ReadOnlySpan<float> vector, out int cluster, out float contribution)
+    public float Score(ReadOnlySpan<float> vector, out int cluster, out float contribution) =>
+        Score(vector, _options.Tau, out cluster, out contribution);
+
+    private float Score(ReadOnlySpan<float> vector, double tau, out int cluster, out float contribution)
     {
         int d = _d;
         float norm = TensorPrimitives.Norm(vector);
         float inv = norm > 0 ? 1 / norm : 0;
         Span<float> dots = _dots.AsSpan(0, _components);
         for (int j = 0; j < _components; j++) dots[j] = inv * TensorPrimitives.Dot(vector, _anchors.AsSpan(j * d, d));
-        float score = InterestMixture.Evaluate(dots, _w.AsSpan(0, _components), _options.Tau, out int best, out contribution);
+        float score = InterestMixture.Evaluate(dots, _w.AsSpan(0, _components), tau, out int best, out contribution);
         double beta = _options.LinearShare;
         if (beta > 0)
         {
@@ -186,13 +189,20 @@ public sealed class MixtureRanker
             int fetch = Math.Max(_options.MinListFetch, (int)Math.Ceiling(k * share)) + extra;
             AddAll(source, source.Neighbours(source.Vector(row), row, fetch), ref pooled);
         }
+        // Two stages when SelectTau differs: the k candidates by the select score, then ordered by the rank score.
+        double selectTau = _options.SelectTau ?? _options.Tau;
         Grow(ref _keys, pooled);
-        for (int i = 0; i < pooled; i++) _keys[i] = -Score(source.Vector(_pool[i]), out _, out _);
+        for (int i = 0; i < pooled; i++) _keys[i] = -Score(source.Vector(_pool[i]), selectTau, out _, out _);
         // Best first; equal scores by row (deterministic whatever the pool order).
         Span<float> keys = _keys.AsSpan(0, pooled);
         Span<int> pool = _pool.AsSpan(0, pooled);
         SortWithTies(keys, pool);
         int n = Math.Min(pooled, k);
+        if (selectTau != _options.Tau)
+        {
+            for (int i = 0; i < n; i++) keys[i] = -Score(source.Vector(pool[i]), out _, out _);
+            SortWithTies(keys[..n], pool[..n]);
+        }
         for (int i = 0; i < n; i++)
         {
             float score = Score(source.Vector(pool[i]), out int cluster, out float contribution);
@@ -259,6 +269,10 @@ public sealed record MixtureOptions
     /// <summary>Temperature τ of <see cref="InterestMixture"/>; +∞ ranks like the importance-weighted centroid average.</summary>
     public double Tau { get; init; } = 0.3;
 
+    /// <summary>Temperature of the first stage, which chooses the K candidates (null: <see cref="Tau"/>, one stage);
+    /// <see cref="Tau"/> then orders them.</summary>
+    public double? SelectTau { get; init; }
+
     /// <summary>Share β of the linear (τ = ∞) score in the final score (1 − β)·s_τ + β·s_∞. Default 0.</summary>
     public double LinearShare { get; init; }
 
@@ -279,6 +293,8 @@ public sealed record MixtureOptions
     public void Validate()
     {
         if (!(Tau > 0) || double.IsNaN(Tau)) throw new ArgumentOutOfRangeException(nameof(Tau), Tau, "tau must be > 0 (or +∞).");
+        if (SelectTau is double st && !(st > 0))
+            throw new ArgumentOutOfRangeException(nameof(SelectTau), st, "select_tau must be > 0 (or +∞).");
         ArgumentOutOfRangeException.ThrowIfLessThan(Components, 1, nameof(Components));
         if (!(LinearShare >= 0 && LinearShare <= 1))
             throw new ArgumentOutOfRangeException(nameof(LinearShare), LinearShare, "must be in [0, 1].");

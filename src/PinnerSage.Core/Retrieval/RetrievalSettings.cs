@@ -60,6 +60,9 @@ public sealed record RetrievalSettings
     /// <summary>Mixture temperature τ (<see cref="InterestMixture"/>).</summary>
     public double Tau { get; init; } = 0.3;
 
+    /// <summary>Temperature of the candidate-choosing stage (null: one stage at <see cref="Tau"/>).</summary>
+    public double? SelectTau { get; init; }
+
     /// <summary>Share of the linear (τ = ∞) score blended into the mixture score.</summary>
     public double LinearShare { get; init; }
 
@@ -71,7 +74,7 @@ public sealed record RetrievalSettings
 
     /// <summary>The mixture policy's options.</summary>
     [JsonIgnore]
-    public MixtureOptions Mixture => new() { Tau = Tau, LinearShare = LinearShare, Components = Components, PoolClusters = PoolClusters };
+    public MixtureOptions Mixture => new() { Tau = Tau, SelectTau = SelectTau, LinearShare = LinearShare, Components = Components, PoolClusters = PoolClusters };
 
     /// <summary>Checks every value.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value out of range (named).</exception>

@@ -78,7 +78,7 @@ public sealed class ProfilesCommandTests(ITestOutputHelper output)
         Assert.True(auto);
         Assert.Contains(PinnerSage.Cli.Commands.ProfilesCommand.AlphaText(alpha, auto: true), err);
         using (PinnerSage.IO.ItemEmbeddings items = PinnerSage.IO.ItemEmbeddings.Load(embeddings))
-            Assert.Equal(PinnerSage.Profiles.AutoAlpha.Resolve(items, normalizeVectors: true), alpha);
+            Assert.Equal(PinnerSage.Retrieval.RetrievalSettings.Default.AlphaScale * PinnerSage.Profiles.AutoAlpha.Resolve(items, normalizeVectors: true), alpha);
     }
 
     private static double StoredAlpha(string store, out bool auto)
