@@ -220,7 +220,7 @@ internal static class QuickstartCommand
         {
             IReadOnlyDictionary<string, MetricEstimate> m = r.Results[method];
             string Metric(string name) => string.Create(c, $"{name} {m[name].Value:F3} [{m[name].Low:F3}, {m[name].High:F3}]");
-            console.Profile.Out.Writer.WriteLine($"  {method,-16}{Metric("relevance")}  {Metric("recall")}  {Metric("recall@10")}");
+            console.Profile.Out.Writer.WriteLine($"  {method,-15} {Metric("relevance")}  {Metric("recall")}  {Metric("recall@10")}");
         }
         console.MarkupLine(string.Create(c, $"  [grey]relevance: share of test actions whose item is within cosine {options.RelevanceThreshold} of one of the K = {options.Candidates} candidates; recall: whose item is a candidate; recall@10: in the top 10 of the whole catalogue ({clock.Elapsed.TotalSeconds:F1} s). Full table: pinnersage eval --dataset {Markup.Escape(Quote(directory))} --embeddings item[/]"));
         console.WriteLine();

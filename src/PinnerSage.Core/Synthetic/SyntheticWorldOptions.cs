@@ -72,7 +72,8 @@ public sealed record SyntheticWorldOptions
     public double MeanProductSize { get; init; } = 2;
 
     /// <summary>Spread of an item around its product, in the residual space (0.6 gives two variants a residual cosine
-    /// of about 1/(1+0.6²) = 0.74).</summary>
+    /// of about 1/(1+0.6²) = 0.74). Unused when <see cref="MeanProductSize"/> is 1 (every item is its own
+    /// product).</summary>
     public double VariantNoise { get; init; } = 0.6;
 
     /// <summary>Share of sessions that are one-off explorations of a random topic outside the user's interests
