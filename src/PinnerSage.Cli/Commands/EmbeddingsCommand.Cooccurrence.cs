@@ -19,7 +19,7 @@ internal static partial class EmbeddingsCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of the randomised SVD and of the vectors of unseen items.", DefaultValueFactory = _ => 0UL };
         var power = new Option<int>("--power-iterations") { Description = "Power iterations of the randomised SVD (more: more accurate tail singular vectors, slower).", DefaultValueFactory = _ => new CooccurrenceOptions().PowerIterations };
         var unseen = new Option<string>("--unseen") { Description = "Items without any co-occurrence before T: 'random' (a seeded random unit vector: loadable, near-orthogonal to everything) or 'zero' (a zero row: load with --allow-zero / AllowZeroVectors).", DefaultValueFactory = _ => "random" };
-        var cmd = new Command("cooccurrence", "Item embeddings from engagement alone: co-occurrence in users' histories before T, PPMI, randomised truncated SVD (rows in items.tsv order, then items only in actions.tsv; written atomically).")
+        var cmd = new Command("cooccurrence", "Item embeddings from engagement alone: co-occurrence in users' histories before T, PPMI, randomised truncated SVD (rows in items.tsv order, then items only in actions.tsv; written atomically; the cut T goes to E.meta.json, which eval checks).")
         {
             dataset, until, output, dim, window, seed, power, unseen,
         };
@@ -58,14 +58,17 @@ internal static partial class EmbeddingsCommand
                 missing++;
                 if (unseenMode == "random") CooccurrenceEmbedding.ColdStartVector(options.Seed, h.Ids[i], row);
             }
-            string idsPath = ItemEmbeddings.DefaultIdsPath(outPath);
+            string idsPath = ItemEmbeddings.DefaultIdsPath(outPath), metaPath = EmbeddingsMeta.PathFor(outPath);
+            // The old sidecar goes first, so a failed run cannot leave a new .npy beside an old cut.
+            File.Delete(metaPath);
             Npy.Write(outPath, vectors, h.Ids.Count, k);
             IdsFile.Write(idsPath, h.Ids);
+            new EmbeddingsMeta("cooccurrence", cut).Write(metaPath);
             var c = CultureInfo.InvariantCulture;
             Console.Out.WriteLine(string.Create(c, $"actions before {cut}: {h.UsedActions:N0} of {h.TotalActions:N0}, {h.Users:N0} users; items: {h.Ids.Count:N0} ({(layout.ItemsPath is null ? "from actions.tsv" : "items.tsv order")})"));
             Console.Out.WriteLine(string.Create(c, $"items without co-occurrence before T: {missing:N0} ({(unseenMode == "random" ? "seeded random unit vectors" : "zero rows")})"));
             Console.Out.WriteLine(string.Create(c, $"singular values: {string.Join(", ", sigma.Take(5).Select(s => s.ToString("G4", c)))}{(sigma.Length > 5 ? ", …" : "")} … {sigma[^1]:G4}"));
-            Console.Out.WriteLine(string.Create(c, $"wrote {outPath} ({h.Ids.Count:N0} × {k} float32, rows L2-normalised) and {idsPath} in {clock.Elapsed.TotalSeconds:F1} s"));
+            Console.Out.WriteLine(string.Create(c, $"wrote {outPath} ({h.Ids.Count:N0} × {k} float32, rows L2-normalised), {idsPath} and {metaPath} (trained until {EmbeddingsMeta.FormatTime(cut)}) in {clock.Elapsed.TotalSeconds:F1} s"));
             return ExitCodes.Ok;
         }));
         return cmd;

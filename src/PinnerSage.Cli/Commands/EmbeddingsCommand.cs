@@ -16,6 +16,7 @@ internal static partial class EmbeddingsCommand
         cmd.Subcommands.Add(CreateInfo());
         cmd.Subcommands.Add(CreateExport());
         cmd.Subcommands.Add(CreateCooccurrence());
+        cmd.Subcommands.Add(CreateGeometry());
         return cmd;
     }
 

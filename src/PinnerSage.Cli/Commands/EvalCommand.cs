@@ -56,11 +56,13 @@ internal static class EvalCommand
         var excludeHistory = new Option<bool>("--exclude-history")
         { Description = "Leave the user's own history items out of the candidates and the whole-catalogue ranking." };
         var include = new Option<string?>("--actions-include") { Description = "Use only these action types (comma-separated)." };
+        var allowOverlap = new Option<bool>("--allow-training-overlap")
+        { Description = "Evaluate even when the embeddings' recorded training cut (E.meta.json) is after the test period start (with a warning)." };
         var cmd = new Command("eval", "The PinnerSage paper's offline evaluation: last item, averages, PinnerSage and variants; relevance, recall, ranking, coverage, diversity.")
         {
             dataset, embeddings, ids, index, json, html, markdown, protocol, stepDays, windowDays, testShare, testFrom, testUntil, leaveOut,
             minWalkUsers, maxUsers, candidates, sampled, threshold, negatives, alpha, dropSingletons, methods, curve, bootstrap,
-            seed, threads, unembedded, include, excludeHistory,
+            seed, threads, unembedded, include, excludeHistory, allowOverlap,
         };
         var retrieval = new RetrievalSettingsOptions();
         retrieval.AddTo(cmd);
@@ -126,6 +128,7 @@ internal static class EvalCommand
             if (actions.Count > 0 && actions.UnembeddedActions * 20 > actions.Count)
                 Log(string.Create(CultureInfo.InvariantCulture,
                     $"warning: {(double)actions.UnembeddedActions / actions.Count:P1} of the actions are on items without a vector (--unembedded {pr.GetValue(unembedded)})"));
+            options = CheckTrainingCut(npy, actions, options, pr.GetValue(allowOverlap), Log);
             string description = string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(npy)} ({items.Count:N0} × {items.Dimension})");
             OfflineEvalResult result = OfflineEvaluation.Run(actions, items, options, Path.GetFileName(Path.GetFullPath(layout.Root)),
                 description, pr.GetValue(index) is null ? null : inputs.Index, Log);
@@ -139,6 +142,40 @@ internal static class EvalCommand
             return ExitCodes.Ok;
         }));
         return cmd;
+    }
+
+    /// <summary>Issue 13: engagement-trained embeddings (their <c>E.meta.json</c> records the cut T) must not be
+    /// evaluated on actions before T. Auto resolves to walk-forward (leave-last-out tests each user's last actions,
+    /// which can fall anywhere in time); a test period starting before T is refused (exit 3) unless
+    /// <paramref name="allow"/>, and nothing is moved silently.</summary>
+    internal static OfflineEvalOptions CheckTrainingCut(string npy, EvalActions actions, OfflineEvalOptions options, bool allow,
+                                                        Action<string> log)
+    {
+        string metaPath = EmbeddingsMeta.PathFor(npy);
+        EmbeddingsMeta? meta = EmbeddingsMeta.TryRead(metaPath);
+        if (meta is null) return options;
+        if (meta.TrainedUntil is not long cut)
+        {
+            log($"warning: {metaPath}: {meta.Kind} embeddings with an unknown training cut; they may have been trained on the test actions");
+            return options;
+        }
+        string until = EmbeddingsMeta.FormatTime(cut);
+        if (options.Protocol == EvalProtocol.Auto && !allow)
+        {
+            options = options with { Protocol = EvalProtocol.WalkForward };
+            log($"protocol: walk-forward (auto), since {metaPath} records training on actions before {until} and leave-last-out would test each user's last actions whatever their time");
+        }
+        long start = TrainingOverlap.TestPeriodStart(actions, options);
+        if (start == long.MaxValue || start >= cut) return options;
+        string problem = $"{npy} was trained ({meta.Kind}) on the actions before {until} ({metaPath}), but the test period starts at " +
+                         $"{EmbeddingsMeta.FormatTime(start)}: the evaluation would test on actions inside the training period.";
+        if (allow)
+        {
+            log($"warning: {problem} Proceeding (--allow-training-overlap).");
+            return options;
+        }
+        throw new ArgumentException($"{problem} Refit the embeddings on the actions before the test start (e.g. `pinnersage embeddings cooccurrence --until {EmbeddingsMeta.FormatTime(start)}`), " +
+                                    $"or test from the cut on (`--protocol walk --test-from {until}`), or pass --allow-training-overlap to evaluate anyway.");
     }
 
     private static long ParseTime(string text)

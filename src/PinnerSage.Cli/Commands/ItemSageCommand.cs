@@ -147,8 +147,11 @@ internal static class ItemSageCommand
         {
             string outPath = pr.GetValue(output)!;
             (int items, int d) = ItemSageModelFolder.Embed(pr.GetValue(model)!, DatasetLayout.Open(pr.GetValue(Dataset)!), outPath);
-            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                $"embedded {items:N0} items, d = {d} → {Markup.Escape(outPath)} + {Markup.Escape(ItemEmbeddings.DefaultIdsPath(outPath))}"));
+            string metaPath = EmbeddingsMeta.PathFor(outPath);
+            string cut = EmbeddingsMeta.TryRead(metaPath)?.TrainedUntil is long t
+                ? $"trained on actions before {EmbeddingsMeta.FormatTime(t)}" : "training cut unknown (model saved before cuts were recorded)";
+            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"embedded {items:N0} items, d = {d} → {outPath} + {ItemEmbeddings.DefaultIdsPath(outPath)} + {metaPath} ({cut})")));
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -313,7 +316,7 @@ internal static class ItemSageCommand
             });
         }
         trainer.SaveCheckpoint(checkpoint);
-        ItemSageModelFolder.Save(r.Output, trainer.Tower, features);
+        ItemSageModelFolder.Save(r.Output, trainer.Tower, features, pairs.TrainedUntil);
         if (!quiet) console.MarkupLine(Markup.Escape($"model → {r.Output} (tower, features.json, vocabulary.tsv; checkpoint/)"));
         return loss;
     }

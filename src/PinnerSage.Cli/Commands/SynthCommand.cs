@@ -23,13 +23,14 @@ internal static class SynthCommand
         var days = new Option<int>("--days") { Description = "Length of the activity window in days.", DefaultValueFactory = _ => 120 };
         var dimension = new Option<int>("--dimension") { Description = "Embedding dimension.", DefaultValueFactory = _ => 256 };
         var threads = new Option<int>("--threads") { Description = "Worker threads (0 = all cores); output does not depend on it.", DefaultValueFactory = _ => 0 };
+        Option<string> geometry = GeometryOption();
         var cmd = new Command("synth", "Generate a synthetic world: items in topics with embeddings and titles, users with drifting interests, bursty actions and the ground truth.")
         {
-            users, output, seed, items, topics, days, dimension, threads,
+            users, output, seed, items, topics, days, dimension, threads, geometry,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
-            var options = new SyntheticWorldOptions
+            var options = Geometry(pr.GetValue(geometry)!) with
             {
                 Users = pr.GetValue(users),
                 Items = pr.GetValue(items),
@@ -45,6 +46,19 @@ internal static class SynthCommand
         return cmd;
     }
 
+    private static Option<string> GeometryOption() => new("--geometry")
+    {
+        Description = "Item vectors: calibrated (to real content vectors: a shared direction, anisotropic noise, products with variants, loose topics) or separable (the first world's near-orthogonal topics).",
+        DefaultValueFactory = _ => "calibrated",
+    };
+
+    private static SyntheticWorldOptions Geometry(string name) => name switch
+    {
+        "calibrated" => new SyntheticWorldOptions(),
+        "separable" => SyntheticWorldOptions.Separable,
+        _ => throw new ArgumentException($"--geometry must be calibrated or separable, not '{name}'."),
+    };
+
     /// <summary>`pinnersage synth evaluate`: interest recovery (ARI against the ground truth) of in-memory profiles of a
     /// generated world for several α values: the α sweep of bench/results/alpha-sweep.md.</summary>
     private static Command CreateEvaluate()
@@ -54,15 +68,16 @@ internal static class SynthCommand
         var alphas = new Option<string>("--alphas")
         { Description = "Comma-separated α values (Ward distance, squared Euclidean).", DefaultValueFactory = _ => "0.5,0.75,1,1.25,1.5,2,2.5,3,4" };
         var keepSingletons = new Option<bool>("--keep-singletons") { Description = "Keep items whose first merge is above α as singleton clusters." };
-        var itemNoise = new Option<double>("--item-noise") { Description = "Item spread around topic centres.", DefaultValueFactory = _ => new SyntheticWorldOptions().ItemNoise };
-        var topicSpread = new Option<double>("--topic-spread") { Description = "Topic spread around family centres.", DefaultValueFactory = _ => new SyntheticWorldOptions().TopicSpread };
+        var itemNoise = new Option<double?>("--item-noise") { Description = $"Item spread around topic centres (default: {new SyntheticWorldOptions().ItemNoise}, separable {SyntheticWorldOptions.Separable.ItemNoise})." };
+        var topicSpread = new Option<double?>("--topic-spread") { Description = $"Topic spread around family centres (default: {new SyntheticWorldOptions().TopicSpread}, separable {SyntheticWorldOptions.Separable.TopicSpread})." };
+        Option<string> geometry = GeometryOption();
         var threads = new Option<int>("--threads") { Description = "Worker threads (0 = all cores).", DefaultValueFactory = _ => 0 };
         var countRepeats = new Option<bool>("--count-repeats")
         { Description = "Ward sizes = numbers of actions (an item engaged k times weighs k) instead of 1 per distinct item." };
         var cmd = new Command("evaluate",
             "Build profiles of a generated world in memory for each α and print the adjusted Rand index against the true interests (markdown).")
         {
-            users, seed, alphas, keepSingletons, itemNoise, topicSpread, threads, countRepeats,
+            users, seed, alphas, keepSingletons, itemNoise, topicSpread, threads, countRepeats, geometry,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -70,10 +85,11 @@ internal static class SynthCommand
                 .Select(a => double.TryParse(a, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
                     ? v : throw new ArgumentException($"--alphas: '{a}' is not a number."))
                 .ToArray();
-            var worldOptions = new SyntheticWorldOptions
+            SyntheticWorldOptions baseOptions = Geometry(pr.GetValue(geometry)!);
+            var worldOptions = baseOptions with
             {
                 Users = pr.GetValue(users), Seed = pr.GetValue(seed),
-                ItemNoise = pr.GetValue(itemNoise), TopicSpread = pr.GetValue(topicSpread),
+                ItemNoise = pr.GetValue(itemNoise) ?? baseOptions.ItemNoise, TopicSpread = pr.GetValue(topicSpread) ?? baseOptions.TopicSpread,
             };
             var clock = Stopwatch.StartNew();
             SyntheticWorld world = SyntheticWorld.Create(worldOptions);

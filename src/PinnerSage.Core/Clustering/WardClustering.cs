@@ -90,7 +90,8 @@ public static class WardClustering
     }
 
     /// <summary>Factor of <see cref="SuggestAlpha"/>: α = 1.0 × the catalogue's median pairwise squared distance
-    /// (calibrated on the synthetic world for Ward sizes 1 per distinct item; see <see cref="DefaultAlphaUnitNorm"/>
+    /// (calibrated on the synthetic world's separable geometry, SyntheticWorldOptions.Separable, for Ward sizes 1 per
+    /// distinct item; see <see cref="DefaultAlphaUnitNorm"/>
     /// for the measurements and the reasoning).</summary>
     public const double AlphaPerMedianDistance = 1.0;
 

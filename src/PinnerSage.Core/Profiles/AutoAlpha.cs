@@ -10,7 +10,8 @@ namespace PinnerSage.Profiles;
 /// <remarks>(our choice; the paper does not publish α) α is a squared distance, so its right value scales with how far
 /// apart unrelated items of the embedding are: ≈ 2 for near-orthogonal unit vectors, ≈ 1 for normalised text-model
 /// vectors whose random pairs have cos ≈ 0.5. Auto measures that scale as the median squared distance of random pairs
-/// and multiplies it by <see cref="WardClustering.AlphaPerMedianDistance"/> (calibrated on the synthetic world, see
+/// and multiplies it by <see cref="WardClustering.AlphaPerMedianDistance"/> (calibrated on the synthetic world's
+/// separable geometry, SyntheticWorldOptions.Separable, see
 /// <see cref="WardClustering.DefaultAlphaUnitNorm"/>). The library itself always takes a numeric
 /// <see cref="ProfileOptions.Alpha"/>; resolve it here first.</remarks>
 public static class AutoAlpha

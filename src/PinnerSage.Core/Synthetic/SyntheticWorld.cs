@@ -42,10 +42,16 @@ public sealed record SyntheticTopic(int Id, string Name, string Family, int Fami
 /// Generative model (all our choice; PinnerSage, Pal et al. KDD 2020, only motivates it: users have several
 /// unrelated interests, and item embeddings cluster by interest):
 /// <list type="bullet">
-/// <item>Geometry: family centres F are random unit vectors; topic centre = normalise(F + s·g/√d); item =
-/// normalise(topic + σ_t·g/√d), g ~ N(0, I), with a per-topic σ_t = σ·exp(0.25·g) (tight and broad topics). In high
-/// d this gives cos(sibling topics) ≈ 1/(1+s²) and cos(items of one topic) ≈ 1/(1+σ_t²); unrelated items are nearly
-/// orthogonal.</item>
+/// <item>Geometry, calibrated to real content vectors (amazon-scientific text and image; issue 13,
+/// bench/results/synthetic-geometry.md): a residual r built as a hierarchy, family centre F (a random direction) →
+/// topic centre normalise(F + s·g) → product normalise(topic + σ_t·g) → item normalise(product + ν·g), with
+/// anisotropic noise g ~ N(0, Λ), Λ_kk ∝ (k+1)^−β, tr Λ = 1 (so family centres, and everything else, share the
+/// top directions instead of being orthogonal), a per-topic σ_t = σ·exp(0.25·g) (tight and broad topics) and items
+/// grouped into products of geometric size (variants); then item = normalise(√a·c + √(1−a)·r) with one shared
+/// direction c. In the residual, cos(sibling topics) ≈ 1/(1+s²), cos(products of one topic) ≈ 1/(1+σ_t²) and
+/// cos(variants) ≈ 1/(1+ν²); every cosine is ≈ a + (1−a)·(residual cosine), so random pairs sit near a with a spread
+/// from the anisotropy, as in real embeddings. The shared share a and β = 0, one item per product, give the older
+/// near-orthogonal world.</item>
 /// <item>Popularity: topics Zipf(<see cref="SyntheticWorldOptions.TopicZipfExponent"/>) over a random order; a topic
 /// holds items ∝ √popularity; items inside a topic Zipf(<see cref="SyntheticWorldOptions.ItemZipfExponent"/>).</item>
 /// <item>Users: actions ~ log-normal (mean <see cref="SyntheticWorldOptions.MeanActionsPerUser"/>); interests
@@ -63,13 +69,16 @@ public sealed class SyntheticWorld
     /// <summary>Users per block of <see cref="GenerateBlock"/> (the unit of parallel work).</summary>
     public const int UsersPerBlock = 1024;
 
-    private const ulong StreamCatalogue = 1, StreamItems = 2, StreamUsers = 3;
+    private const ulong StreamCatalogue = 1, StreamItems = 2, StreamUsers = 3, StreamProducts = 4, StreamShared = 5;
     private const int ItemsPerBlock = 4096;
     private const double RevisitProbability = 0.3;
     private const double WholeWindowProbability = 0.5;
 
     private readonly float[] _itemVectors;
     private readonly int[] _itemTopic;
+    private readonly int[] _itemProduct;
+    private readonly float[] _noiseScale;   // √Λ_kk, the per-coordinate sd of the anisotropic noise; empty = isotropic
+    private readonly float[] _shared;       // the direction common to every item
     private readonly string[] _itemTitle;
     private readonly string[] _itemBrand;
     private readonly float[] _itemPrice;
@@ -98,7 +107,12 @@ public sealed class SyntheticWorld
         _topicIdWidth = Digits(TopicCount - 1);
 
         var rng = new SplitRandom(options.Seed, StreamCatalogue, 0);
-        (_topics, _topicStyle, float[] topicCentres) = BuildTopics(options, rng);
+        // Isotropic noise, one item per product and no shared direction draw exactly what the first (separable) world
+        // drew, so SyntheticWorldOptions.Separable reproduces its worlds byte for byte.
+        _noiseScale = options.Anisotropy == 0 ? [] : NoiseScale(options.Dimension, options.Anisotropy);
+        _shared = new float[options.Dimension];
+        RandomDirection(_shared, [], new SplitRandom(options.Seed, StreamShared, 0));
+        (_topics, _topicStyle, float[] topicCentres) = BuildTopics(options, _noiseScale, rng);
         _topicNoise = new double[TopicCount];
         for (int t = 0; t < TopicCount; t++) _topicNoise[t] = options.ItemNoise * Math.Exp(options.ItemNoiseVariation * rng.NextGaussian());
         FamilyCount = _topics.Max(t => t.FamilyIndex) + 1;
@@ -129,6 +143,7 @@ public sealed class SyntheticWorld
             double s = 0;
             for (int r = 0; r < members.Length; r++) cumulative[r] = s += Math.Pow(r + 1, -options.ItemZipfExponent);
         }
+        _itemProduct = GroupIntoProducts(options.MeanProductSize, rng);
 
         string[][] brands = new string[TopicCount][];
         for (int t = 0; t < TopicCount; t++)
@@ -361,7 +376,37 @@ public sealed class SyntheticWorld
         return _topicItems[start + rng.NextFromCumulative(_topicItemCumulative.AsSpan(start, count))];
     }
 
-    private static (SyntheticTopic[] Topics, string[] Styles, float[] Centres) BuildTopics(SyntheticWorldOptions options, SplitRandom rng)
+    /// <summary>Consecutive members of each topic (in popularity order) form products of geometric size with the given
+    /// mean; returns every item's product index.</summary>
+    private int[] GroupIntoProducts(double meanSize, SplitRandom rng)
+    {
+        var product = new int[ItemCount];
+        double logStay = Math.Log(1 - 1 / meanSize); // −∞ for size 1: every draw ends the product
+        int next = 0;
+        for (int t = 0; t < TopicCount; t++)
+        {
+            ReadOnlySpan<int> members = _topicItems.AsSpan(_topicItemStart[t], _topicItemStart[t + 1] - _topicItemStart[t]);
+            for (int m = 0; m < members.Length; next++)
+            {
+                int size = meanSize <= 1 ? 1 : 1 + (int)Math.Min(members.Length, Math.Floor(Math.Log(rng.NextDoubleNonZero()) / logStay));
+                for (int end = Math.Min(members.Length, m + size); m < end; m++) product[members[m]] = next;
+            }
+        }
+        return product;
+    }
+
+    /// <summary>√Λ_kk = √((k+1)^−β / Σ_j (j+1)^−β): E‖g‖² = 1 for g ~ N(0, Λ), as g/√d has when β = 0.</summary>
+    private static float[] NoiseScale(int d, double beta)
+    {
+        double total = 0;
+        for (int k = 0; k < d; k++) total += Math.Pow(k + 1, -beta);
+        var scale = new float[d];
+        for (int k = 0; k < d; k++) scale[k] = (float)Math.Sqrt(Math.Pow(k + 1, -beta) / total);
+        return scale;
+    }
+
+    private static (SyntheticTopic[] Topics, string[] Styles, float[] Centres) BuildTopics(SyntheticWorldOptions options,
+        float[] noiseScale, SplitRandom rng)
     {
         Vocabulary.Category[] categories = Vocabulary.Categories;
         int styles = categories.Min(c => c.Styles.Length);
@@ -392,13 +437,13 @@ public sealed class SyntheticWorld
             topics[t] = topics[t] with { Popularity = Math.Pow(rank[t] + 1, -options.TopicZipfExponent) };
 
         float[] familyCentres = new float[familyCount * d];
-        for (int f = 0; f < familyCount; f++) RandomDirection(familyCentres.AsSpan(f * d, d), rng);
+        for (int f = 0; f < familyCount; f++) RandomDirection(familyCentres.AsSpan(f * d, d), noiseScale, rng);
         float[] centres = new float[topicCount * d];
         Span<float> g = new float[d];
         for (int t = 0; t < topicCount; t++)
         {
             Span<float> c = centres.AsSpan(t * d, d);
-            NormalisedOffset(familyCentres.AsSpan(topics[t].FamilyIndex * d, d), options.TopicSpread, g, c, rng);
+            NormalisedOffset(familyCentres.AsSpan(topics[t].FamilyIndex * d, d), options.TopicSpread, noiseScale, g, c, rng);
         }
         return (topics, topicStyles, centres);
     }
@@ -422,12 +467,30 @@ public sealed class SyntheticWorld
     {
         var rng = new SplitRandom(Options.Seed, StreamItems, (ulong)block);
         int d = Dimension;
-        Span<float> g = new float[d];
+        Span<float> g = new float[d], product = new float[d];
+        float shared = (float)Math.Sqrt(Options.SharedShare), residual = (float)Math.Sqrt(1 - Options.SharedShare);
         int end = Math.Min(ItemCount, (block + 1) * ItemsPerBlock);
         for (int i = block * ItemsPerBlock; i < end; i++)
         {
             int t = _itemTopic[i];
-            NormalisedOffset(topicCentres.AsSpan(t * d, d), _topicNoise[t], g, _itemVectors.AsSpan((int)((long)i * d), d), rng);
+            Span<float> v = _itemVectors.AsSpan((int)((long)i * d), d);
+            if (Options.MeanProductSize <= 1)
+            {
+                NormalisedOffset(topicCentres.AsSpan(t * d, d), _topicNoise[t], _noiseScale, g, v, rng);
+            }
+            else
+            {
+                // The product's offset comes from its own stream, so its variants agree whatever block they fall in.
+                NormalisedOffset(topicCentres.AsSpan(t * d, d), _topicNoise[t], _noiseScale, g, product,
+                                 new SplitRandom(Options.Seed, StreamProducts, (ulong)_itemProduct[i]));
+                NormalisedOffset(product, Options.VariantNoise, _noiseScale, g, v, rng);
+            }
+            if (Options.SharedShare > 0)
+            {
+                TensorPrimitives.Multiply(v, residual, v);
+                TensorPrimitives.MultiplyAdd(_shared, shared, v, v);
+                VectorNorms.Normalize(v, v);
+            }
             SyntheticTopic topic = _topics[t];
             int round = topic.FamilyIndex / Vocabulary.Categories.Length;
             Vocabulary.Category category = Vocabulary.Categories[topic.FamilyIndex % Vocabulary.Categories.Length];
@@ -441,19 +504,30 @@ public sealed class SyntheticWorld
         }
     }
 
-    private static void RandomDirection(Span<float> destination, SplitRandom rng)
+    /// <summary>A random unit direction, isotropic when <paramref name="noiseScale"/> is empty, else drawn from
+    /// N(0, Λ).</summary>
+    private static void RandomDirection(Span<float> destination, ReadOnlySpan<float> noiseScale, SplitRandom rng)
     {
         for (int i = 0; i < destination.Length; i++) destination[i] = (float)rng.NextGaussian();
+        if (!noiseScale.IsEmpty) TensorPrimitives.Multiply(destination, noiseScale, destination);
         VectorNorms.Normalize(destination, destination);
     }
 
-    /// <summary>destination = normalise(centre + spread·g/√d), g ~ N(0, I).</summary>
-    private static void NormalisedOffset(ReadOnlySpan<float> centre, double spread, Span<float> g, Span<float> destination,
-                                         SplitRandom rng)
+    /// <summary>destination = normalise(centre + spread·g), g ~ N(0, Λ) with Λ = diag(noiseScale²), tr Λ = 1;
+    /// Λ = I/d when <paramref name="noiseScale"/> is empty.</summary>
+    private static void NormalisedOffset(ReadOnlySpan<float> centre, double spread, ReadOnlySpan<float> noiseScale,
+                                         Span<float> g, Span<float> destination, SplitRandom rng)
     {
-        float scale = (float)(spread / Math.Sqrt(centre.Length));
         for (int i = 0; i < g.Length; i++) g[i] = (float)rng.NextGaussian();
-        TensorPrimitives.MultiplyAdd(g, scale, centre, destination);
+        if (noiseScale.IsEmpty)
+        {
+            TensorPrimitives.MultiplyAdd(g, (float)(spread / Math.Sqrt(centre.Length)), centre, destination);
+        }
+        else
+        {
+            TensorPrimitives.Multiply(g, noiseScale, g);
+            TensorPrimitives.MultiplyAdd(g, (float)spread, centre, destination);
+        }
         VectorNorms.Normalize(destination, destination);
     }
 

@@ -174,6 +174,10 @@ public static class SyntheticWorldWriter
                 json.WriteNumber("topic_spread", o.TopicSpread);
                 json.WriteNumber("item_noise", o.ItemNoise);
                 json.WriteNumber("item_noise_variation", o.ItemNoiseVariation);
+                json.WriteNumber("shared_share", o.SharedShare);
+                json.WriteNumber("anisotropy", o.Anisotropy);
+                json.WriteNumber("mean_product_size", o.MeanProductSize);
+                json.WriteNumber("variant_noise", o.VariantNoise);
                 json.WriteNumber("exploration_share", o.ExplorationShare);
                 json.WriteNumber("mean_session_length", o.MeanSessionLength);
                 json.WriteNumber("mean_gap_seconds", o.MeanGapSeconds);

@@ -51,6 +51,10 @@ public sealed class QuickstartCommandTests : IDisposable
         Assert.Contains("Recommended for", printed);
         Assert.Contains("from medoid", printed);
         Assert.Contains("pinnersage recommend", printed);
+        // The held-out comparison: one line per compared method, each with its measured metrics.
+        Assert.Contains("Held-out days", printed);
+        foreach (string method in QuickstartCommand.ComparedMethods)
+            Assert.Matches($@"\n  {System.Text.RegularExpressions.Regex.Escape(method)} +relevance [01]\.\d{{3}} \[", printed);
     }
 
     [Fact]

@@ -83,8 +83,9 @@ public sealed class PairSet
 public sealed class EngagementPairs
 {
     private EngagementPairs(string[] tasks, PairSet train, PairSet validation, PairSet test, long[] popularity,
-        long skipped, long used, long validationStart, long testStart)
+        long skipped, long used, long validationStart, long testStart, long trainedUntil)
     {
+        TrainedUntil = trainedUntil;
         Tasks = tasks;
         Train = train;
         Validation = validation;
@@ -122,6 +123,10 @@ public sealed class EngagementPairs
 
     /// <summary>First timestamp of the test period.</summary>
     public long TestStart { get; }
+
+    /// <summary>Exclusive end of the actions the training pairs (and the popularity) were drawn from: the validation
+    /// start, or one second after the last action when nothing is held out.</summary>
+    public long TrainedUntil { get; }
 
     /// <summary>Reads an actions file and builds the pairs over the items of <paramref name="catalog"/>.</summary>
     /// <exception cref="DataFormatException">A malformed actions line.</exception>
@@ -178,11 +183,12 @@ public sealed class EngagementPairs
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         int n = user.Length;
-        long validationStart = long.MaxValue, testStart = long.MaxValue;
+        long validationStart = long.MaxValue, testStart = long.MaxValue, last = 0;
         if (n > 0)
         {
             long[] sorted = [.. time];
             Array.Sort(sorted);
+            last = sorted[^1];
             testStart = options.TestShare > 0 ? sorted[Math.Min(n - 1, (int)Math.Floor(n * (1 - options.TestShare)))] : long.MaxValue;
             validationStart = options.ValidationShare > 0 || options.TestShare > 0
                 ? sorted[Math.Min(n - 1, (int)Math.Floor(n * (1 - options.TestShare - options.ValidationShare)))]
@@ -211,7 +217,7 @@ public sealed class EngagementPairs
             }
         }
         return new EngagementPairs(tasks, sets[0].Build(), sets[1].Build(), sets[2].Build(), popularity, skipped, n,
-            validationStart, testStart);
+            validationStart, testStart, validationStart == long.MaxValue ? last + 1 : validationStart);
     }
 
     private sealed class Builder

@@ -16,8 +16,13 @@ public static class ItemSageModelFolder
     /// <summary>The checkpoint sub-folder.</summary>
     public const string CheckpointFolder = "checkpoint";
 
-    /// <summary>Writes the tower and the features' spec and vocabulary (each file atomically).</summary>
-    public static void Save(string directory, IItemTower tower, ItemSageFeatures features)
+    /// <summary>The training cut's file inside the folder (an <see cref="EmbeddingsMeta"/>), copied beside every
+    /// embedding written by <see cref="Embed"/>.</summary>
+    public const string TrainingMetaFile = "training.meta.json";
+
+    /// <summary>Writes the tower, the features' spec and vocabulary and, when known, the exclusive end of the actions
+    /// the training pairs came from (<see cref="EngagementPairs.TrainedUntil"/>), each file atomically.</summary>
+    public static void Save(string directory, IItemTower tower, ItemSageFeatures features, long? trainedUntil = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(tower);
@@ -25,7 +30,10 @@ public static class ItemSageModelFolder
         Directory.CreateDirectory(directory);
         features.Save(directory);
         tower.Save(Path.Combine(directory, TowerFile));
+        new EmbeddingsMeta(MetaKind, trainedUntil).Write(Path.Combine(directory, TrainingMetaFile));
     }
+
+    private const string MetaKind = "itemsage";
 
     /// <summary>Loads the tower and featurises <paramref name="dataset"/>'s catalogue with the saved vocabulary.</summary>
     /// <exception cref="DataFormatException">The dataset's features do not fit the model.</exception>
@@ -46,7 +54,8 @@ public static class ItemSageModelFolder
     }
 
     /// <summary>Embeds the whole catalogue of <paramref name="dataset"/> (including items never seen in training) and
-    /// writes <paramref name="npyPath"/> (float32 [n, OutputDim], unit rows) and its <c>.ids</c>.</summary>
+    /// writes <paramref name="npyPath"/> (float32 [n, OutputDim], unit rows), its <c>.ids</c> and its
+    /// <c>.meta.json</c> (the model's training cut; null = unknown for a model saved before cuts were recorded).</summary>
     /// <returns>Number of items and dimension.</returns>
     public static (int Items, int Dimension) Embed(string directory, DatasetLayout dataset, string npyPath, string? idsPath = null,
         Action<int, int>? progress = null)
@@ -58,7 +67,10 @@ public static class ItemSageModelFolder
             float[] embeddings = ItemSageEmbedder.EmbedAll(tower, features, progress: done => progress?.Invoke(done, features.ItemCount));
             int d = tower.Options.OutputDim;
             using var table = ItemEmbeddings.FromArray(features.Catalog.Ids, embeddings, d);
+            string metaPath = EmbeddingsMeta.PathFor(npyPath);
+            File.Delete(metaPath);
             table.Save(npyPath, idsPath);
+            (EmbeddingsMeta.TryRead(Path.Combine(directory, TrainingMetaFile)) ?? new EmbeddingsMeta(MetaKind, null)).Write(metaPath);
             return (features.ItemCount, d);
         }
     }

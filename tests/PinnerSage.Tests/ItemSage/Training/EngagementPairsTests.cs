@@ -17,6 +17,7 @@ public sealed class EngagementPairsTests
             new PairOptions { Window = 2, TestShare = 2.0 / 7, ValidationShare = 0 });
         // Cut: the time at index floor(7·5/7) = 5 of the sorted times → testStart = 6.
         Assert.Equal(6, pairs.TestStart);
+        Assert.Equal(6, pairs.TrainedUntil); // no validation period: training ends where the test begins
         var all = Enumerable.Range(0, pairs.Train.Count).Select(i => (pairs.Train.Query[i], pairs.Train.Positive[i], pairs.Train.Task[i]))
             .Concat(Enumerable.Range(0, pairs.Test.Count).Select(i => (pairs.Test.Query[i], pairs.Test.Positive[i], pairs.Test.Task[i])))
             .ToArray();
@@ -42,6 +43,7 @@ public sealed class EngagementPairsTests
         Assert.Equal(["click", "save"], pairs.Tasks);
         Assert.Equal(1, pairs.SkippedActions);
         Assert.Equal(3, pairs.Train.Count); // a→b, a→c, b→c
+        Assert.Equal(14, pairs.TrainedUntil); // nothing held out: one second after the last used action (c at 13)
         var high = EngagementPairs.Load(dir.File("actions.tsv"), catalog, new PairOptions { TestShare = 0, ValidationShare = 0, MinValue = 4 });
         Assert.Equal(1, high.Train.Count); // a (5) → c (4)
         Assert.Equal(2, high.Train.Positive[0]);

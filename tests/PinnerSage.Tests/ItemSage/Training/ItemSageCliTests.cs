@@ -1,4 +1,5 @@
 using PinnerSage.IO;
+using PinnerSage.ItemSage.Training;
 using PinnerSage.Tests.Cli;
 
 namespace PinnerSage.Tests.ItemSage.Training;
@@ -25,6 +26,11 @@ public sealed class ItemSageCliTests
         string npy = dir.File("e.npy");
         var embed = CliProcess.Run(["itemsage", "embed", "--model", model, "--dataset", data, "--out", npy]);
         Assert.True(embed.Exit == 0, embed.Err + embed.Out);
+        // The cut of the training pairs travels from the model folder to the embeddings' sidecar (eval checks it).
+        long cut = EngagementPairs.Load(Path.Combine(data, "actions.tsv"), ItemCatalog.Load(Path.Combine(data, "items.tsv")), new PairOptions()).TrainedUntil;
+        Assert.Equal(new EmbeddingsMeta("itemsage", cut), EmbeddingsMeta.TryRead(Path.Combine(model, ItemSageModelFolder.TrainingMetaFile)));
+        Assert.Equal(new EmbeddingsMeta("itemsage", cut), EmbeddingsMeta.TryRead(dir.File("e.meta.json")));
+        Assert.Contains("trained on actions before", System.Text.RegularExpressions.Regex.Replace(embed.Out, @"\s+", " "));
         using (ItemEmbeddings e = ItemEmbeddings.Load(npy))
         {
             Assert.Equal(60, e.Count); // the whole catalogue, including items no one engaged with
