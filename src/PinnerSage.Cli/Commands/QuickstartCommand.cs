@@ -29,7 +29,7 @@ internal static class QuickstartCommand
     /// <summary>The offline-evaluation methods (<see cref="EvalMethods.Names"/>) the quickstart compares on the world's
     /// held-out last days, one line each, in this order: the one list to edit to show another method. The decay average
     /// is the best one on this world (λ = 0.01: relevance 0.49 against 0.47 for λ = 0.1, bench/results/synthetic-geometry.md).</summary>
-    internal static readonly IReadOnlyList<string> ComparedMethods = ["pinnersage", "decay-avg-0.01", "last-item"];
+    internal static readonly IReadOnlyList<string> ComparedMethods = ["default", "pinnersage", "decay-avg-0.01", "last-item"];
 
     /// <summary>Users sampled for that comparison (our choice: a few seconds on two cores).</summary>
     private const int ComparedUsers = 400;
