@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using PinnerSage.Ann;
+using PinnerSage.Numerics;
 
 namespace PinnerSage.Retrieval;
 
@@ -54,6 +55,10 @@ public sealed class MixtureRanker
     private readonly HashSet<int> _seen = [];
     private int[] _pool = [];
     private float[] _keys = [];
+    private int[] _positions = [];
+    private float[] _x = [];
+    private float[] _inv = [];
+    private float[] _poolDots = [];
 
     /// <summary>A ranker for vectors of dimension <paramref name="dimension"/>.</summary>
     public MixtureRanker(int dimension)
@@ -154,14 +159,7 @@ public sealed class MixtureRanker
         float inv = norm > 0 ? 1 / norm : 0;
         Span<float> dots = _dots.AsSpan(0, _components);
         for (int j = 0; j < _components; j++) dots[j] = inv * TensorPrimitives.Dot(vector, _anchors.AsSpan(j * d, d));
-        float score = InterestMixture.Evaluate(dots, _w.AsSpan(0, _components), tau, out int best, out contribution);
-        double beta = _options.LinearShare;
-        if (beta > 0)
-        {
-            double linear = 0;
-            for (int j = 0; j < _components; j++) linear += _w[j] * dots[j];
-            score = (float)((1 - beta) * score + beta * linear);
-        }
+        float score = Combine(dots, tau, out int best, out contribution);
         cluster = _componentCluster[best];
         if (cluster < 0) cluster = BestOfRest(vector, inv);
         return score;
@@ -189,26 +187,71 @@ public sealed class MixtureRanker
             int fetch = Math.Max(_options.MinListFetch, (int)Math.Ceiling(k * share)) + extra;
             AddAll(source, source.Neighbours(source.Vector(row), row, fetch), ref pooled);
         }
+        // One GEMM for every candidate × component dot product (pool × d times d × C), then the mixture per row.
+        int d = _d, c = _components;
+        Grow(ref _x, pooled * d);
+        Grow(ref _inv, pooled);
+        Grow(ref _poolDots, pooled * c);
+        for (int i = 0; i < pooled; i++)
+        {
+            ReadOnlySpan<float> v = source.Vector(_pool[i]);
+            Span<float> x = _x.AsSpan(i * d, d);
+            v.CopyTo(x);
+            float norm = TensorPrimitives.Norm(x);
+            _inv[i] = norm > 0 ? 1 / norm : 0;
+        }
+        Gemm.Multiply(transA: false, transB: true, pooled, c, d, 1f, _x, d, _anchors, d, 0f, _poolDots, c, threads: 1);
+
         // Two stages when SelectTau differs: the k candidates by the select score, then ordered by the rank score.
         double selectTau = _options.SelectTau ?? _options.Tau;
         Grow(ref _keys, pooled);
-        for (int i = 0; i < pooled; i++) _keys[i] = -Score(source.Vector(_pool[i]), selectTau, out _, out _);
-        // Best first; equal scores by row (deterministic whatever the pool order).
+        Grow(ref _positions, pooled);
+        for (int i = 0; i < pooled; i++)
+        {
+            _keys[i] = -RowScore(i, selectTau, out _, out _);
+            _positions[i] = i;
+        }
+        // Best first; equal scores in pool order (deterministic: the pool is built in a fixed order).
         Span<float> keys = _keys.AsSpan(0, pooled);
-        Span<int> pool = _pool.AsSpan(0, pooled);
-        SortWithTies(keys, pool);
+        Span<int> order = _positions.AsSpan(0, pooled);
+        SortWithTies(keys, order);
         int n = Math.Min(pooled, k);
         if (selectTau != _options.Tau)
         {
-            for (int i = 0; i < n; i++) keys[i] = -Score(source.Vector(pool[i]), out _, out _);
-            SortWithTies(keys[..n], pool[..n]);
+            for (int i = 0; i < n; i++) keys[i] = -RowScore(order[i], _options.Tau, out _, out _);
+            SortWithTies(keys[..n], order[..n]);
         }
         for (int i = 0; i < n; i++)
         {
-            float score = Score(source.Vector(pool[i]), out int cluster, out float contribution);
-            destination[i] = new RankedItem(pool[i], score, cluster, contribution);
+            int at = order[i];
+            float score = RowScore(at, _options.Tau, out int best, out float contribution);
+            int cluster = _componentCluster[best];
+            if (cluster < 0) cluster = BestOfRest(_x.AsSpan(at * d, d), _inv[at]);
+            destination[i] = new RankedItem(_pool[at], score, cluster, contribution);
         }
         return n;
+    }
+
+    /// <summary>The mixture score of pooled candidate <paramref name="at"/> from its row of the GEMM's dots.</summary>
+    private float RowScore(int at, double tau, out int best, out float contribution)
+    {
+        int c = _components;
+        Span<float> dots = _poolDots.AsSpan(at * c, c);
+        float inv = _inv[at];
+        Span<float> scaled = _dots.AsSpan(0, c);
+        TensorPrimitives.Multiply(dots, inv, scaled);
+        return Combine(scaled, tau, out best, out contribution);
+    }
+
+    /// <summary>The mixture of the (unit-scaled) dots, blended with the linear score when <see cref="MixtureOptions.LinearShare"/> &gt; 0.</summary>
+    private float Combine(ReadOnlySpan<float> dots, double tau, out int best, out float contribution)
+    {
+        float score = InterestMixture.Evaluate(dots, _w.AsSpan(0, _components), tau, out best, out contribution);
+        double beta = _options.LinearShare;
+        if (!(beta > 0)) return score;
+        double linear = 0;
+        for (int j = 0; j < _components; j++) linear += _w[j] * dots[j];
+        return (float)((1 - beta) * score + beta * linear);
     }
 
     private void AddAll(ICandidateSource source, ReadOnlySpan<Neighbor> list, ref int pooled)
