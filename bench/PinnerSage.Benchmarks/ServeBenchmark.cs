@@ -101,7 +101,7 @@ public static class ServeBenchmark
         if (args.Contains("--stages"))
         {
             using Server server = Server.Start(ws, root, cacheCapacity: 200_000);
-            server.Stages(File.ReadAllLines(usersFile), k);
+            foreach (RetrievalPolicy policy in Policies(args)) server.Stages(File.ReadAllLines(usersFile), k, policy);
             return 0;
         }
         var runs = new List<RunResult>();
@@ -332,10 +332,10 @@ public static class ServeBenchmark
         }
 
         /// <summary>Single-threaded cost of each stage of the recommendation request path (in-process, no HTTP).</summary>
-        public void Stages(string[] users, int k)
+        public void Stages(string[] users, int k, RetrievalPolicy policy)
         {
-            WarmUp(users, k);
-            Recommender recommender = _state.Recommender(k, 3);
+            WarmUp(users, k, policy);
+            Recommender recommender = _state.Recommender(k, 3, policy);
             var buffer = new Recommendation[k];
             long get = 0, pending = 0, online = 0, recommend = 0, metadata = 0, serve = 0;
             int n = Math.Min(users.Length, 20_000);
@@ -360,7 +360,7 @@ public static class ServeBenchmark
             }
             double us(long ticks) => ticks * 1e6 / Stopwatch.Frequency / n;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"per request (µs, mean over {n:N0} users, 1 thread): store.Get {us(get):F1}, GetPendingEvents {us(pending):F1}, metadata {us(metadata):F1}, online rule {us(online):F1}, recommend (warm cache) {us(recommend):F1}; the whole served-profile read with the profile cache warm {us(serve):F1}"));
+                $"{policy.ToString().ToLowerInvariant()} policy, per request (µs, mean over {n:N0} users, 1 thread): store.Get {us(get):F1}, GetPendingEvents {us(pending):F1}, metadata {us(metadata):F1}, online rule {us(online):F1}, recommend (warm cache) {us(recommend):F1}; the whole served-profile read with the profile cache warm {us(serve):F1}"));
         }
 
         public (long Hits, long Misses) CacheCounters() => (_state.Cache.Hits, _state.Cache.Misses);

@@ -33,8 +33,8 @@ public readonly record struct RankedItem(int Item, float Score, int Cluster, flo
 /// rest (their importance-weighted mean anchor and summed weight), so the τ → ∞ limit stays exact while the cost per
 /// candidate is bounded for users with hundreds of clusters.</para>
 /// <para>Candidates (our choice): the centre Σ w_c·q_c is the τ → ∞ query, the neighbourhood a decay average would
-/// search; the medoid lists reach interests the centre averages away (τ → 0). Both fetch deeper by the number of
-/// excluded items. Not thread-safe: one instance per thread; nothing is allocated once warm.</para>
+/// search; the medoid lists reach interests the centre averages away (τ → 0). The centre fetches deeper by the number of
+/// excluded items (the centre list; it alone guarantees K candidates when the index has them). Not thread-safe: one instance per thread; nothing is allocated once warm.</para>
 /// </remarks>
 public sealed class MixtureRanker
 {
@@ -184,7 +184,8 @@ public sealed class MixtureRanker
             int row = _medoid[cluster];
             if (row < 0) continue;
             double share = Math.Max(_weight[cluster], 1.0 / lists);
-            int fetch = Math.Max(_options.MinListFetch, (int)Math.Ceiling(k * share)) + extra;
+            // Not deepened by the excluded count: the centre list alone already guarantees k candidates.
+            int fetch = Math.Max(_options.MinListFetch, (int)Math.Ceiling(k * share));
             AddAll(source, source.Neighbours(source.Vector(row), row, fetch), ref pooled);
         }
         // One GEMM for every candidate × component dot product (pool × d times d × C), then the mixture per row.
