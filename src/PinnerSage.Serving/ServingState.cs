@@ -34,6 +34,7 @@ internal sealed class ServingState : IDisposable
                 throw new DataFormatException(Workspace.IndexPath, 0, "dimension",
                     $"the index has dimension {Index.Dimension}, the embeddings {Items.Dimension}");
             Cache = new NeighborCache(Index, options.NeighborCacheCapacity);
+            CentreCache = new NeighborCache(Index, options.NeighborCacheCapacity);
             _titles = new string?[Items.Count];
             if (Workspace.ItemsPath is not null && File.Exists(Workspace.ItemsPath))
             {
@@ -67,6 +68,9 @@ internal sealed class ServingState : IDisposable
 
     public NeighborCache Cache { get; }
 
+    /// <summary>The mixture policy's centre lists, keyed by a hash of the centre vector (as many as medoid lists).</summary>
+    public NeighborCache CentreCache { get; }
+
     public OnlineProfile Online { get; }
 
     public IReadOnlySet<string>? ActionTypes { get; }
@@ -98,7 +102,7 @@ internal sealed class ServingState : IDisposable
         return _recommenders.GetOrAdd((k * 64 + medoids) * 2 + (int)p, static (_, a) =>
             new Recommender(a.State.Index, a.State.Items,
                             new RecommenderOptions { K = a.K, Medoids = a.Medoids, Policy = a.Policy, Mixture = a.State.Retrieval.Mixture },
-                            a.State.Cache),
+                            a.State.Cache, a.State.CentreCache),
             (State: this, K: k, Medoids: medoids, Policy: p));
     }
 

@@ -18,8 +18,9 @@ public sealed class NeighborCache
 {
     private const int None = -1;
     private readonly Lock _lock = new();
-    private readonly Dictionary<int, int> _slotOf;
-    private readonly int[] _key, _prev, _next, _length, _requested;
+    private readonly Dictionary<long, int> _slotOf;
+    private readonly long[] _key;
+    private readonly int[] _prev, _next, _length, _requested;
     private readonly Neighbor[]?[] _lists;
     private int _head = None, _tail = None, _used;
     private long _hits, _misses, _evictions;
@@ -33,8 +34,8 @@ public sealed class NeighborCache
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
         Index = index;
         Capacity = capacity;
-        _slotOf = new Dictionary<int, int>(Math.Min(capacity, 1 << 16));
-        _key = new int[capacity];
+        _slotOf = new Dictionary<long, int>(Math.Min(capacity, 1 << 16));
+        _key = new long[capacity];
         _prev = new int[capacity];
         _next = new int[capacity];
         _length = new int[capacity];
@@ -74,13 +75,19 @@ public sealed class NeighborCache
     /// <paramref name="query"/>: from the cache when it holds a list for the row at least that long, else from
     /// <see cref="Index"/> (and then cached). Same contract as <see cref="IVectorIndex.Search"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> ≤ 0 or larger than the destination.</exception>
-    public int Search(int row, ReadOnlySpan<float> query, int k, Span<Neighbor> destination)
+    public int Search(int row, ReadOnlySpan<float> query, int k, Span<Neighbor> destination) =>
+        Search((long)row, query, k, destination);
+
+    /// <summary>As <see cref="Search(int, ReadOnlySpan{float}, int, Span{Neighbor})"/> for any 64-bit key that
+    /// identifies <paramref name="query"/> (e.g. a hash of a user's query vector; keep item rows and hashes in separate
+    /// caches).</summary>
+    public int Search(long key, ReadOnlySpan<float> query, int k, Span<Neighbor> destination)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(k, destination.Length);
-        if (TryGet(row, k, destination, out int count)) return count;
+        if (TryGet(key, k, destination, out int count)) return count;
         count = Index.Search(query, k, destination);
-        Add(row, k, destination[..count]);
+        Add(key, k, destination[..count]);
         return count;
     }
 
@@ -95,7 +102,7 @@ public sealed class NeighborCache
         }
     }
 
-    private bool TryGet(int row, int k, Span<Neighbor> destination, out int count)
+    private bool TryGet(long row, int k, Span<Neighbor> destination, out int count)
     {
         lock (_lock)
         {
@@ -114,7 +121,7 @@ public sealed class NeighborCache
         }
     }
 
-    private void Add(int row, int requested, ReadOnlySpan<Neighbor> list)
+    private void Add(long row, int requested, ReadOnlySpan<Neighbor> list)
     {
         lock (_lock)
         {

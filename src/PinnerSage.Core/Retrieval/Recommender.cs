@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using PinnerSage.Ann;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
@@ -41,7 +42,10 @@ public sealed class Recommender
     /// <param name="options">Options (default <see cref="RecommenderOptions.Default"/>); validated.</param>
     /// <param name="cache">Optional cache of neighbour lists by medoid; must wrap <paramref name="index"/>.</param>
     /// <exception cref="ArgumentException">Dimensions differ, or the cache wraps another index.</exception>
-    public Recommender(IVectorIndex index, ItemEmbeddings items, RecommenderOptions? options = null, NeighborCache? cache = null)
+    /// <param name="centreCache">Optional cache of the mixture policy's centre lists, keyed by a hash of the centre
+    /// vector (a user's centre changes only when their profile does); must wrap <paramref name="index"/>.</param>
+    public Recommender(IVectorIndex index, ItemEmbeddings items, RecommenderOptions? options = null, NeighborCache? cache = null,
+                       NeighborCache? centreCache = null)
     {
         ArgumentNullException.ThrowIfNull(index);
         ArgumentNullException.ThrowIfNull(items);
@@ -51,6 +55,9 @@ public sealed class Recommender
             throw new ArgumentException($"The index has dimension {index.Dimension} but the embeddings have {items.Dimension}.", nameof(index));
         if (cache is not null && !ReferenceEquals(cache.Index, index))
             throw new ArgumentException("The cache wraps a different index.", nameof(cache));
+        if (centreCache is not null && (!ReferenceEquals(centreCache.Index, index) || ReferenceEquals(centreCache, cache)))
+            throw new ArgumentException("The centre cache must wrap the same index and be another cache than the medoid lists'.", nameof(centreCache));
+        CentreCache = centreCache;
         Index = index;
         Items = items;
         Options = options;
@@ -70,6 +77,9 @@ public sealed class Recommender
 
     /// <summary>The neighbour-list cache, if any.</summary>
     public NeighborCache? Cache { get; }
+
+    /// <summary>The mixture policy's centre-list cache, if any.</summary>
+    public NeighborCache? CentreCache { get; }
 
     /// <summary>The default per-request seed: a stable 64-bit hash (FNV-1a over the UTF-16 code units, SplitMix64
     /// finalised) of <paramref name="userId"/> and the UTC day of <paramref name="now"/> (Unix seconds). Identical on
@@ -221,7 +231,9 @@ public sealed class Recommender
                                             s.MedoidRow.AsSpan(0, eligible), Options.Mixture))
             return new RecommendationSummary(0, 0, missing, 0, 0, 0);
         CollectEngaged(s, clusters);
-        s.Source ??= new CandidateSource(this, s);
+        // The scratch is per thread, shared by every recommender on it: point the source at this one.
+        s.Source ??= new CandidateSource(s);
+        s.Source.Owner = this;
         s.Source.Dropped = 0;
         Span<RankedItem> ranked = s.Ranked(destination.Length);
         int n = s.Ranker.Rank(s.Source, ranked);
@@ -238,19 +250,22 @@ public sealed class Recommender
     }
 
     /// <summary>The recommender's index, cache and engaged set as the mixture ranker's candidate source.</summary>
-    private sealed class CandidateSource(Recommender owner, Scratch s) : ICandidateSource
+    private sealed class CandidateSource(Scratch s) : ICandidateSource
     {
         public int Dropped;
+        public Recommender Owner = null!;
 
         public ReadOnlySpan<Neighbor> Neighbours(ReadOnlySpan<float> query, int row, int fetch)
         {
-            fetch = Math.Min(fetch, Math.Max(1, owner.Index.Count));
+            fetch = Math.Min(fetch, Math.Max(1, Owner.Index.Count));
             s.EnsureLists(1);
             Span<Neighbor> list = s.List(0, fetch);
-            int n = row >= 0 ? owner.Fetch(row, fetch, list) : owner.Index.Search(query, fetch, list);
+            int n = row >= 0 ? Owner.Fetch(row, fetch, list)
+                  : Owner.CentreCache is { } centres ? centres.Search(unchecked((long)Checksum64.Hash(MemoryMarshal.AsBytes(query))), query, fetch, list)
+                  : Owner.Index.Search(query, fetch, list);
             for (int i = 0; i < n; i++)
             {
-                owner.CheckLabel(list[i].Label);
+                Owner.CheckLabel(list[i].Label);
                 if (s.Engaged.Contains(list[i].Label)) Dropped++;
             }
             return list[..n];
@@ -260,7 +275,7 @@ public sealed class Recommender
 
         public int ExcludedCount => s.Engaged.Count;
 
-        public ReadOnlySpan<float> Vector(int row) => owner.Items.Vector(row);
+        public ReadOnlySpan<float> Vector(int row) => Owner.Items.Vector(row);
     }
 
     /// <summary>Convenience form of <see cref="Recommend(UserProfile, long, Span{Recommendation})"/> that allocates

@@ -123,6 +123,26 @@ public sealed class MixturePolicyTests
     }
 
     [Fact]
+    public void CentreCacheChangesNothingButTheSearches()
+    {
+        var rng = new Random(23);
+        ExactIndex index = World.ExactIndex();
+        var centres = new NeighborCache(index, 1000);
+        var options = new RecommenderOptions { K = 40 };
+        var plain = new Recommender(index, World.Items, options);
+        var cached = new Recommender(index, World.Items, options, new NeighborCache(index, 1000), centres);
+        for (int u = 0; u < 20; u++)
+        {
+            UserProfile user = RandomUser(rng, u, maxClusters: 6);
+            Recommendation[] expected = plain.Recommend(user, 0L, out _);
+            Assert.Equal(expected, cached.Recommend(user, 0L, out _));
+            Assert.Equal(expected, cached.Recommend(user, 0L, out _)); // served from the centre cache
+        }
+        Assert.Equal(20, centres.Hits);
+        Assert.Throws<ArgumentException>(() => new Recommender(index, World.Items, options, centres, centres));
+    }
+
+    [Fact]
     public void SettingsRoundTripAndBadFilesNameTheKey()
     {
         string dir = Directory.CreateTempSubdirectory("ps-settings").FullName;
