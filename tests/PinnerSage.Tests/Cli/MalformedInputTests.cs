@@ -10,10 +10,11 @@ using Xunit.Abstractions;
 namespace PinnerSage.Tests.Cli;
 
 /// <summary>The prior outputs every malformed-input case starts from: a dataset, a store and its JSON lines, an index,
-/// query vectors, a text vector table and a workspace, all made by the CLI itself.</summary>
+/// query vectors, a text vector table, a workspace and a tiny ItemSage model, all made by the CLI itself.</summary>
 public sealed class MalformedInputFixture : IDisposable
 {
     private readonly TempDir _root = new();
+    private readonly TempDir _model = new();
 
     public MalformedInputFixture()
     {
@@ -34,6 +35,11 @@ public sealed class MalformedInputFixture : IDisposable
             (int exit, string stdout, string stderr) = CliProcess.Shell($"{CliProcess.ShellCommand} {args}", _root.Path);
             Assert.True(exit == 0, $"{args}: {stdout}{stderr}");
         }
+        // The model (≈ 20 MB with its checkpoint) lives outside the copied folder; its cases copy the three files they need.
+        (int trained, _, string trainErr) = CliProcess.Shell(
+            $"{CliProcess.ShellCommand} itemsage train --dataset {_root.Path} --out {_model.Path}/m --steps 2 --small --vectors none", _root.Path);
+        Assert.True(trained == 0, trainErr);
+        ModelDirectory = Path.Combine(_model.Path, "m");
         User = System.Text.Json.JsonDocument.Parse(System.IO.File.ReadLines(File("p.jsonl")).First())
             .RootElement.GetProperty("user_id").GetString()!;
     }
@@ -44,9 +50,16 @@ public sealed class MalformedInputFixture : IDisposable
     /// <summary>A user with a stored profile.</summary>
     public string User { get; }
 
+    /// <summary>The tiny ItemSage model's folder (static: the case table's setups are static).</summary>
+    public static string ModelDirectory { get; private set; } = "";
+
     public string File(string name) => _root.File(name);
 
-    public void Dispose() => _root.Dispose();
+    public void Dispose()
+    {
+        _root.Dispose();
+        _model.Dispose();
+    }
 }
 
 /// <summary>One malformed input: the command line (run in a private copy of the fixture's folder, so file names are
@@ -103,6 +116,17 @@ public sealed class MalformedInputTests(MalformedInputFixture fixture, ITestOutp
         // A cluster count of 2^32 − 1 in a 6-byte blob: sized from the count, this would allocate 32 GB.
         cmd.CommandText = "UPDATE profiles SET data = x'FFFFFFFF0F00'";
         cmd.ExecuteNonQuery();
+    };
+
+    /// <summary>The model's files in m/, with <paramref name="file"/> passed through <paramref name="damage"/>.</summary>
+    private static Action<string> Model(string file, Func<byte[], byte[]> damage) => dir =>
+    {
+        Directory.CreateDirectory(Path.Combine(dir, "m"));
+        foreach (string name in new[] { "features.json", "tower.bin", "vocabulary.tsv" })
+        {
+            byte[] bytes = File.ReadAllBytes(Path.Combine(MalformedInputFixture.ModelDirectory, name));
+            WriteBytes(dir, Path.Combine("m", name), name == file ? damage(bytes) : bytes);
+        }
     };
 
     private static Action<string> Npy(string name, byte[] bytes) => dir => WriteBytes(dir, name, bytes);
@@ -388,6 +412,16 @@ public sealed class MalformedInputTests(MalformedInputFixture fixture, ITestOutp
         new("synth: --threads 100000", "synth --users 10 --out w --threads 100000", 3, ["--threads"]),
         new("quickstart: --users 0", "quickstart --users 0 --out qs", 3, ["--users"]),
         new("itemsage embed: not a dataset folder", "itemsage embed --model nosuch --dataset ws --out e.npy", 2, ["ws", "not a dataset folder"]),
+        new("itemsage embed: truncated features.json", "itemsage embed --model m --dataset . --out e.npy", 2,
+            ["features.json", "malformed feature spec"], Model("features.json", bytes => bytes[..60])),
+        new("itemsage embed: a flipped byte in the tower", "itemsage embed --model m --dataset . --out e.npy", 2, ["tower.bin", "checksum"],
+            Model("tower.bin", bytes =>
+            {
+                bytes[^40] ^= 0x10;
+                return bytes;
+            })),
+        new("itemsage embed: a truncated tower", "itemsage embed --model m --dataset . --out e.npy", 2, ["tower.bin"],
+            Model("tower.bin", bytes => bytes[..100])),
         new("itemsage train: an unknown task is named", "itemsage train --dataset . --out m --tasks nosuch --steps 1", 3,
             ["--tasks", "'nosuch'", "click"]),
         new("itemsage train: --batch 0", "itemsage train --dataset ws --out m --batch 0", 3, ["--batch"]),
