@@ -71,6 +71,11 @@ internal static class EvalCommand
                 : throw new ArgumentException($"--embeddings: '{embeddingsArg}' is neither a .npy file nor a vector set of {layout.Root} " +
                                               $"(has: {(layout.Vectors.Count == 0 ? "none" : string.Join(", ", layout.Vectors.Keys))}).");
             if (!File.Exists(npy)) throw new FileNotFoundException($"{npy}: no such embeddings file.");
+            (string, string?)[] inputFiles = [.. OutputPaths.DatasetFiles(layout), ("--embeddings", npy),
+                                          ("--ids", pr.GetValue(ids) ?? ItemEmbeddings.DefaultIdsPath(npy)), ("--index", pr.GetValue(index))];
+            OutputPaths.Check("--json", pr.GetValue(json), inputFiles);
+            OutputPaths.Check("--html", pr.GetValue(html), [.. inputFiles, ("--json", pr.GetValue(json))]);
+            OutputPaths.Check("--markdown", pr.GetValue(markdown), [.. inputFiles, ("--json", pr.GetValue(json)), ("--html", pr.GetValue(html))]);
             var options = new OfflineEvalOptions
             {
                 Protocol = pr.GetValue(protocol) switch

@@ -146,7 +146,10 @@ internal static class ItemSageCommand
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             string outPath = pr.GetValue(output)!;
-            (int items, int d) = ItemSageModelFolder.Embed(pr.GetValue(model)!, DatasetLayout.Open(pr.GetValue(Dataset)!), outPath);
+            DatasetLayout layout = DatasetLayout.Open(pr.GetValue(Dataset)!);
+            OutputPaths.Check("--out", outPath, OutputPaths.DatasetFiles(layout));
+            OutputPaths.Check("--out", ItemEmbeddings.DefaultIdsPath(outPath), OutputPaths.DatasetFiles(layout));
+            (int items, int d) = ItemSageModelFolder.Embed(pr.GetValue(model)!, layout, outPath);
             AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
                 $"embedded {items:N0} items, d = {d} → {Markup.Escape(outPath)} + {Markup.Escape(ItemEmbeddings.DefaultIdsPath(outPath))}"));
             return ExitCodes.Ok;

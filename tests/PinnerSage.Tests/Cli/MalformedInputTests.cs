@@ -129,6 +129,14 @@ public sealed class MalformedInputTests(MalformedInputFixture fixture, ITestOutp
         }
     };
 
+    /// <summary>A vector set vectors/v.npy + v.ids in the dataset folder (the items' vectors).</summary>
+    private static void VectorSet(string dir)
+    {
+        Directory.CreateDirectory(Path.Combine(dir, "vectors"));
+        File.Copy(Path.Combine(dir, "items.npy"), Path.Combine(dir, "vectors", "v.npy"));
+        File.Copy(Path.Combine(dir, "items.ids"), Path.Combine(dir, "vectors", "v.ids"));
+    }
+
     private static Action<string> Npy(string name, byte[] bytes) => dir => WriteBytes(dir, name, bytes);
 
     /// <summary>A float32 .npy of [rows, cols] whose cell <paramref name="nanAt"/> (if ≥ 0) is NaN.</summary>
@@ -372,6 +380,17 @@ public sealed class MalformedInputTests(MalformedInputFixture fixture, ITestOutp
         new("export: --text = --vectors", "embeddings export --vectors items.npy --text items.npy", 3, ["--text", "--vectors"]),
         new("export: --text = the ids", "embeddings export --vectors items.npy --text items.ids", 3, ["--text", "--ids"]),
         new("info: not a .npy", "embeddings info --vectors e.npy", 2, ["e.npy"], Npy("e.npy", NotNpy)),
+        new("cooccurrence: --out = a vector set of the dataset", "embeddings cooccurrence --dataset . --until 1710000000 --out vectors/v.npy", 3,
+            ["--out", "--dataset"], VectorSet),
+        new("itemsage embed: --out = a vector set of the dataset", "itemsage embed --model m --dataset . --out vectors/v.npy", 3, ["--out", "--dataset"],
+            d =>
+            {
+                VectorSet(d);
+                Model("features.json", bytes => bytes)(d);
+            }),
+        new("eval: --json = --embeddings", "eval --dataset . --embeddings items.npy --json items.npy", 3, ["--json", "--embeddings"]),
+        new("eval: --html = --json", "eval --dataset . --embeddings items.npy --json r.json --html r.json", 3, ["--html", "--json"]),
+        new("eval: --markdown = the actions", "eval --dataset . --embeddings items.npy --markdown actions.tsv", 3, ["--markdown", "--dataset"]),
         new("cooccurrence: --until text", "embeddings cooccurrence --dataset ws --until soon --out e.npy", 3, ["--until", "soon"]),
         new("cooccurrence: --dim 0", "embeddings cooccurrence --dataset ws --until 1710000000 --out e.npy --dim 0", 3, ["--dim"]),
 
