@@ -321,6 +321,10 @@ public sealed class MalformedInputTests(MalformedInputFixture fixture, ITestOutp
         new("index: 0-byte file", "similar --index bad.hnsw --item t0-i00", 2, ["bad.hnsw"], d => WriteBytes(d, "bad.hnsw", [])),
         new("index: not an index", "similar --index actions.tsv --item t0-i00", 2, ["actions.tsv", "magic"]),
         new("index: missing file", "similar --index nosuch.hnsw --item t0-i00", 4, ["nosuch.hnsw"]),
+        new("catalogue: a control character in an item id", "similar --index x.hnsw --item t0-i00 --items bad.tsv", 2,
+            ["bad.tsv:3", "'item_id'", "\\u0007"], d => Write(d, "bad.tsv", "item_id\ttitle\nt0-i00\tone\nt0\u0007i01\ttwo\n")),
+        new("catalogue: a duplicate item id", "similar --index x.hnsw --item t0-i00 --items bad.tsv", 2,
+            ["bad.tsv:3", "'item_id'", "duplicate"], d => Write(d, "bad.tsv", "item_id\ttitle\nt0-i00\tone\nt0-i00\ttwo\n")),
         new("similar: --k 1000000000", "similar --index x.hnsw --item t0-i00 --k 1000000000", 3, ["--k"]),
         new("recommend: corrupted index", "recommend --store p.db --index bad.hnsw --user {user}", 2, ["bad.hnsw", "checksum"], d =>
         {

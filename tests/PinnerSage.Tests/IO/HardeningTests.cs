@@ -28,6 +28,15 @@ public sealed class HardeningTests
     }
 
     [Fact]
+    public void Errors_show_ids_escaped_and_shortened()
+    {
+        Assert.Equal("user id 'a\\u0000b\\u001B[2J' contains a control character (U+0000) at position 2",
+                     IdRules.Describe("user id", "a\0b\u001b[2J"));
+        Assert.Equal("item id '" + new string('x', 40) + "…' is longer than 256 characters (300)", IdRules.Describe("item id", new string('x', 300)));
+        Assert.Null(IdRules.Describe("item id", "fine"));
+    }
+
+    [Fact]
     public void Ids_have_a_length_limit()
     {
         Assert.Null(IdRules.Problem(new string('x', IdRules.MaxLength)));
