@@ -132,10 +132,13 @@ internal static class EvalCommand
 
             string report = OfflineEvalOutput.Markdown(result);
             Console.Out.Write(report);
-            if (pr.GetValue(markdown) is string md) AtomicFile.WriteText(md, w => w.Write(report));
-            if (pr.GetValue(json) is string jsonPath) OfflineEvalOutput.WriteJson(jsonPath, result);
+            // The report files of one run are committed together: all written, then all renamed.
+            var outputs = new List<(string, Action<string>)>();
+            if (pr.GetValue(markdown) is string md) outputs.Add((md, p => AtomicFile.WriteText(p, w => w.Write(report))));
+            if (pr.GetValue(json) is string jsonPath) outputs.Add((jsonPath, p => OfflineEvalOutput.WriteJson(p, result)));
             if (pr.GetValue(html) is string htmlPath)
-                AtomicFile.WriteText(htmlPath, w => w.Write(OfflineEvalHtmlReport.Render(result.Report)));
+                outputs.Add((htmlPath, p => AtomicFile.WriteText(p, w => w.Write(OfflineEvalHtmlReport.Render(result.Report)))));
+            AtomicFile.WriteAll(outputs);
             return ExitCodes.Ok;
         }));
         return cmd;

@@ -74,6 +74,26 @@ public sealed class HardeningTests
     }
 
     [Fact]
+    public void Outputs_written_together_are_all_or_nothing()
+    {
+        using var dir = new TempDir();
+        string a = dir.File("a.md"), b = dir.File("b.json");
+        File.WriteAllText(a, "old a");
+        File.WriteAllText(b, "old b");
+        Assert.Throws<InvalidOperationException>(() => AtomicFile.WriteAll(
+        [
+            (a, p => File.WriteAllText(p, "new a")),
+            (b, _ => throw new InvalidOperationException("the second output failed")),
+        ]));
+        Assert.Equal(("old a", "old b"), (File.ReadAllText(a), File.ReadAllText(b)));
+        Assert.Equal(2, Directory.EnumerateFileSystemEntries(dir.Path).Count()); // no temporary file left
+
+        AtomicFile.WriteAll([(a, p => File.WriteAllText(p, "new a")), (b, p => AtomicFile.WriteText(p, w => w.Write("new b")))]);
+        Assert.Equal(("new a", "new b"), (File.ReadAllText(a), File.ReadAllText(b)));
+        Assert.Equal(2, Directory.EnumerateFileSystemEntries(dir.Path).Count());
+    }
+
+    [Fact]
     public void An_export_prepared_but_not_committed_leaves_the_previous_file()
     {
         using var dir = new TempDir();
