@@ -221,8 +221,8 @@ public sealed class MalformedInputTests(MalformedInputFixture fixture, ITestOutp
         new("build: --now after 2100", BuildWith + " --now 99999999999", 3, ["--now", "4102444800"]),
         new("build: --now negative", BuildWith + " --now -5", 3, ["--now"]),
         new("build: --now text", BuildWith + " --now abc", 3, ["--now", "abc", "an integer"], Absent: ["System.", "Nullable"]),
-        new("build: --lambda negative", BuildWith + " --lambda -1", 3, ["lambda"]),
-        new("build: --lambda NaN", BuildWith + " --lambda NaN", 3, ["lambda"]),
+        new("build: --lambda negative", BuildWith + " --lambda -1", 3, ["--lambda"]),
+        new("build: --lambda NaN", BuildWith + " --lambda NaN", 3, ["--lambda"]),
         new("build: --window-days 0", BuildWith + " --window-days 0", 3, ["window-days"]),
         new("build: --window-days negative", BuildWith + " --window-days -3", 3, ["--window-days"]),
         new("build: --max-actions 0", BuildWith + " --max-actions 0", 3, ["--max-actions"]),
@@ -343,6 +343,9 @@ public sealed class MalformedInputTests(MalformedInputFixture fixture, ITestOutp
         new("index build: --ef 0", "index build --vectors items.npy --out y.hnsw --ef 0", 3, ["--ef"]),
         new("index build: --threads 100000", "index build --vectors items.npy --out y.hnsw --threads 100000", 3, ["--threads"]),
         new("index build: --metric unknown", "index build --vectors items.npy --out y.hnsw --metric manhattan", 3, ["manhattan"]),
+        new("index build: --dedup-threshold 5", "index build --vectors items.npy --out y.hnsw --dedup-threshold 5", 3, ["--dedup-threshold"]),
+        new("index build: --dedup-threshold 0 (one line)", "index build --vectors items.npy --out y.hnsw --dedup-threshold 0", 3,
+            ["(0, 1]", "(got 0)"], Absent: ["\nActual value"]),
         new("index build: 0-byte vectors", "index build --vectors e.npy --ids items.ids --out y.hnsw", 2, ["e.npy"], d => WriteBytes(d, "e.npy", [])),
 
         // index search.
