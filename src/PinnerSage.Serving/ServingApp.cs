@@ -26,7 +26,12 @@ namespace PinnerSage.Serving;
 /// <para>Served profile = batch profile + pending online actions (<see cref="OnlineProfile"/>), read from the store
 /// on every request. A POST is acknowledged only after the store committed its events (the stores group concurrent
 /// appends into one transaction). Bad input never yields a 500: unknown user or item → 404; malformed JSON, too many events, k or
-/// medoids out of range, unknown action type, bad timestamp → 400; a body over the size limit → 413.</para>
+/// medoids out of range, unknown action type, bad timestamp, an id breaking <see cref="IdRules"/> → 400; a body over the
+/// size limit → 413.</para>
+/// <para>Hardening (issue 12): POSTs need <see cref="ServeOptions.ApiKey"/> when one is set (401 otherwise, see
+/// <see cref="ApiKeyAuth"/>) and pass ASP.NET Core's rate limiter (<see cref="ServeOptions.WritesPerSecond"/>, 429);
+/// every response carries <see cref="ContentSecurityPolicy"/>, X-Content-Type-Options and X-Frame-Options; default
+/// timestamps follow <see cref="ServiceClock"/>.</para>
 /// </remarks>
 public static class ServingApp
 {

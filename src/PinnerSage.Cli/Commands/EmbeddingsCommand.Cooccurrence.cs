@@ -29,6 +29,9 @@ internal static partial class EmbeddingsCommand
             string outPath = pr.GetValue(output)!;
             if (!outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException($"--out must name a .npy file, got '{outPath}'.");
+            DatasetLayout layout = DatasetLayout.Open(pr.GetValue(dataset)!);
+            OutputPaths.Check("--out", outPath, OutputPaths.DatasetFiles(layout));
+            OutputPaths.Check("--out", ItemEmbeddings.DefaultIdsPath(outPath), OutputPaths.DatasetFiles(layout));
             string unseenMode = pr.GetValue(unseen)!;
             if (unseenMode is not ("random" or "zero"))
                 throw new ArgumentException($"--unseen must be 'random' or 'zero', got '{unseenMode}'.");
@@ -43,7 +46,6 @@ internal static partial class EmbeddingsCommand
             catch (ArgumentOutOfRangeException e) { throw new ArgumentException($"--{OptionName(e.ParamName)}: {e.Message}", e); }
 
             var clock = Stopwatch.StartNew();
-            DatasetLayout layout = DatasetLayout.Open(pr.GetValue(dataset)!);
             TrainingHistories h = TrainingHistories.Read(layout, cut);
             if (h.UsedActions == 0)
                 throw new ArgumentException(h.FirstTimestamp is long first

@@ -76,6 +76,11 @@ internal static class EvalCommand
                 : throw new ArgumentException($"--embeddings: '{embeddingsArg}' is neither a .npy file nor a vector set of {layout.Root} " +
                                               $"(has: {(layout.Vectors.Count == 0 ? "none" : string.Join(", ", layout.Vectors.Keys))}).");
             if (!File.Exists(npy)) throw new FileNotFoundException($"{npy}: no such embeddings file.");
+            (string, string?)[] inputFiles = [.. OutputPaths.DatasetFiles(layout), ("--embeddings", npy),
+                                          ("--ids", pr.GetValue(ids) ?? ItemEmbeddings.DefaultIdsPath(npy)), ("--index", pr.GetValue(index))];
+            OutputPaths.Check("--json", pr.GetValue(json), inputFiles);
+            OutputPaths.Check("--html", pr.GetValue(html), [.. inputFiles, ("--json", pr.GetValue(json))]);
+            OutputPaths.Check("--markdown", pr.GetValue(markdown), [.. inputFiles, ("--json", pr.GetValue(json)), ("--html", pr.GetValue(html))]);
             var options = new OfflineEvalOptions
             {
                 Protocol = pr.GetValue(protocol) switch
@@ -135,10 +140,13 @@ internal static class EvalCommand
 
             string report = OfflineEvalOutput.Markdown(result);
             Console.Out.Write(report);
-            if (pr.GetValue(markdown) is string md) AtomicFile.WriteText(md, w => w.Write(report));
-            if (pr.GetValue(json) is string jsonPath) OfflineEvalOutput.WriteJson(jsonPath, result);
+            // The report files of one run are committed together: all written, then all renamed.
+            var outputs = new List<(string, Action<string>)>();
+            if (pr.GetValue(markdown) is string md) outputs.Add((md, p => AtomicFile.WriteText(p, w => w.Write(report))));
+            if (pr.GetValue(json) is string jsonPath) outputs.Add((jsonPath, p => OfflineEvalOutput.WriteJson(p, result)));
             if (pr.GetValue(html) is string htmlPath)
-                AtomicFile.WriteText(htmlPath, w => w.Write(OfflineEvalHtmlReport.Render(result.Report)));
+                outputs.Add((htmlPath, p => AtomicFile.WriteText(p, w => w.Write(OfflineEvalHtmlReport.Render(result.Report)))));
+            AtomicFile.WriteAll(outputs);
             return ExitCodes.Ok;
         }));
         return cmd;

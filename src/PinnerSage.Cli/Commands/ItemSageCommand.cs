@@ -146,7 +146,10 @@ internal static class ItemSageCommand
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             string outPath = pr.GetValue(output)!;
-            (int items, int d) = ItemSageModelFolder.Embed(pr.GetValue(model)!, DatasetLayout.Open(pr.GetValue(Dataset)!), outPath);
+            DatasetLayout layout = DatasetLayout.Open(pr.GetValue(Dataset)!);
+            OutputPaths.Check("--out", outPath, OutputPaths.DatasetFiles(layout));
+            OutputPaths.Check("--out", ItemEmbeddings.DefaultIdsPath(outPath), OutputPaths.DatasetFiles(layout));
+            (int items, int d) = ItemSageModelFolder.Embed(pr.GetValue(model)!, layout, outPath);
             string metaPath = EmbeddingsMeta.PathFor(outPath);
             string cut = EmbeddingsMeta.TryRead(metaPath)?.TrainedUntil is long t
                 ? $"trained on actions before {EmbeddingsMeta.FormatTime(t)}" : "training cut unknown (model saved before cuts were recorded)";

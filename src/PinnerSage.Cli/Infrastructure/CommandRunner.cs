@@ -30,8 +30,11 @@ internal static class CommandRunner
             case DataFormatException or InvalidDataException or Batch.ShrinkRefusedException:
                 Console.Error.WriteLine($"error: {e.Message}");
                 return ExitCodes.BadData;
+            case ArgumentOutOfRangeException { ActualValue: { } actual }:
+                Console.Error.WriteLine($"error: {FirstLine(e.Message)} (got {actual})");
+                return ExitCodes.BadUsage;
             case ArgumentException:
-                Console.Error.WriteLine($"error: {e.Message}");
+                Console.Error.WriteLine($"error: {FirstLine(e.Message)}");
                 return ExitCodes.BadUsage;
             case IOException or UnauthorizedAccessException or OutOfMemoryException:
                 Console.Error.WriteLine($"error: {e.Message}");

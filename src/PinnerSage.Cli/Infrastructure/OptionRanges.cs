@@ -45,6 +45,8 @@ internal static class OptionRanges
         ["--leave-out"] = (1, 100_000),
         ["--bootstrap"] = (0, 1_000_000),
         ["--writes-per-second"] = (0, 1_000_000),
+        ["--lambda"] = (0, 1_000_000),
+        ["--dedup-threshold"] = (0, 1),
     };
 
     /// <summary>Adds the checks to every option of <paramref name="command"/> and its subcommands named in the table.</summary>

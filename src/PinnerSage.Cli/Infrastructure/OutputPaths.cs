@@ -6,6 +6,13 @@ namespace PinnerSage.Cli.Infrastructure;
 /// not one of the run's inputs (by file identity, so a hard link or "./a/../x" is caught too).</summary>
 internal static class OutputPaths
 {
+    /// <summary>The files of a dataset folder as inputs: actions, catalogue, every vector set and its ids.</summary>
+    public static (string Option, string? Path)[] DatasetFiles(DatasetLayout layout) =>
+    [
+        ("--dataset", layout.ActionsPath), ("--dataset", layout.ItemsPath),
+        .. layout.Vectors.Values.SelectMany(npy => new (string, string?)[] { ("--dataset", npy), ("--dataset", ItemEmbeddings.DefaultIdsPath(npy)) }),
+    ];
+
     /// <summary>Throws (exit 3, naming the option) when <paramref name="output"/> cannot or must not be written.</summary>
     /// <param name="option">The output's option, e.g. "--jsonl-out".</param>
     /// <param name="output">The output path, or null (nothing to check).</param>

@@ -398,10 +398,8 @@ public sealed class ActionsTsvReader : IDisposable
     /// <summary>The id rules (<see cref="IdRules"/>) on the current line's user and item.</summary>
     private void CheckIds(string userField, string itemField)
     {
-        if (IdRules.Problem(UserId) is string user)
-            throw new DataFormatException(FileName, _lineNumber, userField, $"user id '{Shorten(UserId)}' {user}");
-        if (IdRules.Problem(ItemId) is string item)
-            throw new DataFormatException(FileName, _lineNumber, itemField, $"item id '{Shorten(ItemId)}' {item}");
+        if (IdRules.Describe("user id", UserId) is string user) throw new DataFormatException(FileName, _lineNumber, userField, user);
+        if (IdRules.Describe("item id", ItemId) is string item) throw new DataFormatException(FileName, _lineNumber, itemField, item);
     }
 
     private ReadOnlySpan<char> LineSpan(int start, int end) => _buffer.AsSpan(start, end - start);

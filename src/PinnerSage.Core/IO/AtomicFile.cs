@@ -30,6 +30,32 @@ public static class AtomicFile
             write(writer);
         }, bufferSize: 1);
 
+    /// <summary>Commits several outputs of one run together: each is first written completely under a hidden temporary
+    /// name beside its target (its callback gets that name and may itself write atomically), and only when every one
+    /// succeeded are they renamed over their targets and their folders synced. A failure in any write deletes every
+    /// temporary file and leaves every target as it was.</summary>
+    /// <param name="outputs">(target path, write-to-this-path callback) for each output.</param>
+    public static void WriteAll(IReadOnlyList<(string Path, Action<string> WriteTo)> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        var staged = new List<(string Temp, string Target)>(outputs.Count);
+        try
+        {
+            foreach ((string path, Action<string> writeTo) in outputs)
+            {
+                string target = Path.GetFullPath(path);
+                staged.Add((TempPathFor(target), target));
+                writeTo(staged[^1].Temp);
+            }
+            foreach ((string temp, string target) in staged) File.Move(temp, target, overwrite: true);
+            foreach (string dir in staged.Select(s => Path.GetDirectoryName(s.Target)!).Distinct(StringComparer.Ordinal)) SyncDirectory(dir);
+        }
+        finally
+        {
+            foreach ((string temp, _) in staged) if (File.Exists(temp)) TryDelete(temp);
+        }
+    }
+
     /// <summary>Fsyncs a folder, so a rename inside it is durable (Linux and macOS; elsewhere a no-op).</summary>
     public static void SyncDirectory(string directory) => PosixFiles.SyncDirectory(directory);
 

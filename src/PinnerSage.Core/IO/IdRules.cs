@@ -20,4 +20,22 @@ public static class IdRules
         if (id.IsWhiteSpace()) return "is whitespace only";
         return null;
     }
+
+    /// <summary>Null when <paramref name="id"/> is acceptable, else an error text such as
+    /// <c>user id 'a\u0000b' contains a control character (U+0000) at position 2</c>: the id is shortened to 40
+    /// characters and its control characters escaped, so the message stays one harmless line.</summary>
+    /// <param name="kind">"user id" or "item id".</param>
+    /// <param name="id">The id.</param>
+    public static string? Describe(string kind, ReadOnlySpan<char> id)
+    {
+        if (Problem(id) is not string problem) return null;
+        var shown = new System.Text.StringBuilder(48);
+        foreach (char c in id.Length > 40 ? id[..40] : id)
+        {
+            if (c < ' ' || c is >= '\u007f' and <= '\u009f') shown.Append($"\\u{(int)c:X4}");
+            else shown.Append(c);
+        }
+        if (id.Length > 40) shown.Append('…');
+        return $"{kind} '{shown}' {problem}";
+    }
 }

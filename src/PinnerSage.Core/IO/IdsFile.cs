@@ -55,8 +55,7 @@ public static class IdsFile
             throw new DataFormatException(path, lineNo, "item_id", "empty item id (blank line)");
         if (id.Contains('\t'))
             throw new DataFormatException(path, lineNo, "item_id", $"item id '{id}' contains a tab");
-        if (IdRules.Problem(id) is string problem)
-            throw new DataFormatException(path, lineNo, "item_id", $"item id '{(id.Length > 40 ? id[..40] + "…" : id)}' {problem}");
+        if (IdRules.Describe("item id", id) is string problem) throw new DataFormatException(path, lineNo, "item_id", problem);
         if (!rows.TryAdd(id, row))
             throw new DataFormatException(path, lineNo, "item_id", $"duplicate item id '{id}' (first on line {lineNo - row + rows[id]})");
     }

@@ -140,6 +140,7 @@ public sealed class ItemCatalog
                 int idEnd = k > 1 ? bounds[^k] - 1 : lineEnd;
                 string id = Encoding.UTF8.GetString(bytes, pos, idEnd - pos);
                 if (id.Length == 0) throw new DataFormatException(path, lineNo, columns[0], "empty item id");
+                if (IdRules.Describe("item id", id) is string problem) throw new DataFormatException(path, lineNo, columns[0], problem);
                 if (!rows.TryAdd(id, ids.Count))
                     throw new DataFormatException(path, lineNo, columns[0], $"duplicate item id '{id}'");
                 ids.Add(id);

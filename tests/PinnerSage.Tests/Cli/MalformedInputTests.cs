@@ -10,10 +10,11 @@ using Xunit.Abstractions;
 namespace PinnerSage.Tests.Cli;
 
 /// <summary>The prior outputs every malformed-input case starts from: a dataset, a store and its JSON lines, an index,
-/// query vectors, a text vector table and a workspace, all made by the CLI itself.</summary>
+/// query vectors, a text vector table, a workspace and a tiny ItemSage model, all made by the CLI itself.</summary>
 public sealed class MalformedInputFixture : IDisposable
 {
     private readonly TempDir _root = new();
+    private readonly TempDir _model = new();
 
     public MalformedInputFixture()
     {
@@ -34,6 +35,11 @@ public sealed class MalformedInputFixture : IDisposable
             (int exit, string stdout, string stderr) = CliProcess.Shell($"{CliProcess.ShellCommand} {args}", _root.Path);
             Assert.True(exit == 0, $"{args}: {stdout}{stderr}");
         }
+        // The model (≈ 20 MB with its checkpoint) lives outside the copied folder; its cases copy the three files they need.
+        (int trained, _, string trainErr) = CliProcess.Shell(
+            $"{CliProcess.ShellCommand} itemsage train --dataset {_root.Path} --out {_model.Path}/m --steps 2 --small --vectors none", _root.Path);
+        Assert.True(trained == 0, trainErr);
+        ModelDirectory = Path.Combine(_model.Path, "m");
         User = System.Text.Json.JsonDocument.Parse(System.IO.File.ReadLines(File("p.jsonl")).First())
             .RootElement.GetProperty("user_id").GetString()!;
     }
@@ -44,9 +50,16 @@ public sealed class MalformedInputFixture : IDisposable
     /// <summary>A user with a stored profile.</summary>
     public string User { get; }
 
+    /// <summary>The tiny ItemSage model's folder (static: the case table's setups are static).</summary>
+    public static string ModelDirectory { get; private set; } = "";
+
     public string File(string name) => _root.File(name);
 
-    public void Dispose() => _root.Dispose();
+    public void Dispose()
+    {
+        _root.Dispose();
+        _model.Dispose();
+    }
 }
 
 /// <summary>One malformed input: the command line (run in a private copy of the fixture's folder, so file names are
@@ -104,6 +117,25 @@ public sealed class MalformedInputTests(MalformedInputFixture fixture, ITestOutp
         cmd.CommandText = "UPDATE profiles SET data = x'FFFFFFFF0F00'";
         cmd.ExecuteNonQuery();
     };
+
+    /// <summary>The model's files in m/, with <paramref name="file"/> passed through <paramref name="damage"/>.</summary>
+    private static Action<string> Model(string file, Func<byte[], byte[]> damage) => dir =>
+    {
+        Directory.CreateDirectory(Path.Combine(dir, "m"));
+        foreach (string name in new[] { "features.json", "tower.bin", "vocabulary.tsv" })
+        {
+            byte[] bytes = File.ReadAllBytes(Path.Combine(MalformedInputFixture.ModelDirectory, name));
+            WriteBytes(dir, Path.Combine("m", name), name == file ? damage(bytes) : bytes);
+        }
+    };
+
+    /// <summary>A vector set vectors/v.npy + v.ids in the dataset folder (the items' vectors).</summary>
+    private static void VectorSet(string dir)
+    {
+        Directory.CreateDirectory(Path.Combine(dir, "vectors"));
+        File.Copy(Path.Combine(dir, "items.npy"), Path.Combine(dir, "vectors", "v.npy"));
+        File.Copy(Path.Combine(dir, "items.ids"), Path.Combine(dir, "vectors", "v.ids"));
+    }
 
     private static Action<string> Npy(string name, byte[] bytes) => dir => WriteBytes(dir, name, bytes);
 
@@ -189,8 +221,8 @@ public sealed class MalformedInputTests(MalformedInputFixture fixture, ITestOutp
         new("build: --now after 2100", BuildWith + " --now 99999999999", 3, ["--now", "4102444800"]),
         new("build: --now negative", BuildWith + " --now -5", 3, ["--now"]),
         new("build: --now text", BuildWith + " --now abc", 3, ["--now", "abc", "an integer"], Absent: ["System.", "Nullable"]),
-        new("build: --lambda negative", BuildWith + " --lambda -1", 3, ["lambda"]),
-        new("build: --lambda NaN", BuildWith + " --lambda NaN", 3, ["lambda"]),
+        new("build: --lambda negative", BuildWith + " --lambda -1", 3, ["--lambda"]),
+        new("build: --lambda NaN", BuildWith + " --lambda NaN", 3, ["--lambda"]),
         new("build: --window-days 0", BuildWith + " --window-days 0", 3, ["window-days"]),
         new("build: --window-days negative", BuildWith + " --window-days -3", 3, ["--window-days"]),
         new("build: --max-actions 0", BuildWith + " --max-actions 0", 3, ["--max-actions"]),
@@ -289,6 +321,10 @@ public sealed class MalformedInputTests(MalformedInputFixture fixture, ITestOutp
         new("index: 0-byte file", "similar --index bad.hnsw --item t0-i00", 2, ["bad.hnsw"], d => WriteBytes(d, "bad.hnsw", [])),
         new("index: not an index", "similar --index actions.tsv --item t0-i00", 2, ["actions.tsv", "magic"]),
         new("index: missing file", "similar --index nosuch.hnsw --item t0-i00", 4, ["nosuch.hnsw"]),
+        new("catalogue: a control character in an item id", "similar --index x.hnsw --item t0-i00 --items bad.tsv", 2,
+            ["bad.tsv:3", "'item_id'", "\\u0007"], d => Write(d, "bad.tsv", "item_id\ttitle\nt0-i00\tone\nt0\u0007i01\ttwo\n")),
+        new("catalogue: a duplicate item id", "similar --index x.hnsw --item t0-i00 --items bad.tsv", 2,
+            ["bad.tsv:3", "'item_id'", "duplicate"], d => Write(d, "bad.tsv", "item_id\ttitle\nt0-i00\tone\nt0-i00\ttwo\n")),
         new("similar: --k 1000000000", "similar --index x.hnsw --item t0-i00 --k 1000000000", 3, ["--k"]),
         new("recommend: corrupted index", "recommend --store p.db --index bad.hnsw --user {user}", 2, ["bad.hnsw", "checksum"], d =>
         {
@@ -307,6 +343,9 @@ public sealed class MalformedInputTests(MalformedInputFixture fixture, ITestOutp
         new("index build: --ef 0", "index build --vectors items.npy --out y.hnsw --ef 0", 3, ["--ef"]),
         new("index build: --threads 100000", "index build --vectors items.npy --out y.hnsw --threads 100000", 3, ["--threads"]),
         new("index build: --metric unknown", "index build --vectors items.npy --out y.hnsw --metric manhattan", 3, ["manhattan"]),
+        new("index build: --dedup-threshold 5", "index build --vectors items.npy --out y.hnsw --dedup-threshold 5", 3, ["--dedup-threshold"]),
+        new("index build: --dedup-threshold 0 (one line)", "index build --vectors items.npy --out y.hnsw --dedup-threshold 0", 3,
+            ["(0, 1]", "(got 0)"], Absent: ["\nActual value"]),
         new("index build: 0-byte vectors", "index build --vectors e.npy --ids items.ids --out y.hnsw", 2, ["e.npy"], d => WriteBytes(d, "e.npy", [])),
 
         // index search.
@@ -348,6 +387,17 @@ public sealed class MalformedInputTests(MalformedInputFixture fixture, ITestOutp
         new("export: --text = --vectors", "embeddings export --vectors items.npy --text items.npy", 3, ["--text", "--vectors"]),
         new("export: --text = the ids", "embeddings export --vectors items.npy --text items.ids", 3, ["--text", "--ids"]),
         new("info: not a .npy", "embeddings info --vectors e.npy", 2, ["e.npy"], Npy("e.npy", NotNpy)),
+        new("cooccurrence: --out = a vector set of the dataset", "embeddings cooccurrence --dataset . --until 1710000000 --out vectors/v.npy", 3,
+            ["--out", "--dataset"], VectorSet),
+        new("itemsage embed: --out = a vector set of the dataset", "itemsage embed --model m --dataset . --out vectors/v.npy", 3, ["--out", "--dataset"],
+            d =>
+            {
+                VectorSet(d);
+                Model("features.json", bytes => bytes)(d);
+            }),
+        new("eval: --json = --embeddings", "eval --dataset . --embeddings items.npy --json items.npy", 3, ["--json", "--embeddings"]),
+        new("eval: --html = --json", "eval --dataset . --embeddings items.npy --json r.json --html r.json", 3, ["--html", "--json"]),
+        new("eval: --markdown = the actions", "eval --dataset . --embeddings items.npy --markdown actions.tsv", 3, ["--markdown", "--dataset"]),
         new("cooccurrence: --until text", "embeddings cooccurrence --dataset ws --until soon --out e.npy", 3, ["--until", "soon"]),
         new("cooccurrence: --dim 0", "embeddings cooccurrence --dataset ws --until 1710000000 --out e.npy --dim 0", 3, ["--dim"]),
 
@@ -388,6 +438,16 @@ public sealed class MalformedInputTests(MalformedInputFixture fixture, ITestOutp
         new("synth: --threads 100000", "synth --users 10 --out w --threads 100000", 3, ["--threads"]),
         new("quickstart: --users 0", "quickstart --users 0 --out qs", 3, ["--users"]),
         new("itemsage embed: not a dataset folder", "itemsage embed --model nosuch --dataset ws --out e.npy", 2, ["ws", "not a dataset folder"]),
+        new("itemsage embed: truncated features.json", "itemsage embed --model m --dataset . --out e.npy", 2,
+            ["features.json", "malformed feature spec"], Model("features.json", bytes => bytes[..60])),
+        new("itemsage embed: a flipped byte in the tower", "itemsage embed --model m --dataset . --out e.npy", 2, ["tower.bin", "checksum"],
+            Model("tower.bin", bytes =>
+            {
+                bytes[^40] ^= 0x10;
+                return bytes;
+            })),
+        new("itemsage embed: a truncated tower", "itemsage embed --model m --dataset . --out e.npy", 2, ["tower.bin"],
+            Model("tower.bin", bytes => bytes[..100])),
         new("itemsage train: an unknown task is named", "itemsage train --dataset . --out m --tasks nosuch --steps 1", 3,
             ["--tasks", "'nosuch'", "click"]),
         new("itemsage train: --batch 0", "itemsage train --dataset ws --out m --batch 0", 3, ["--batch"]),

@@ -192,6 +192,26 @@ public sealed class SecurityTests(ServingFixture fixture) : IClassFixture<Servin
         Assert.Throws<ArgumentException>(new ServeOptions { Workspace = "ws", ApiKey = key }.Validate);
 
     [Fact]
+    public async Task A_corrupted_stored_profile_is_a_problem_for_that_user_only()
+    {
+        string ws = fixture.CloneWorkspace();
+        string broken = fixture.World.UserId(4), intact = fixture.World.UserId(6);
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Workspace.Load(ws).StoreLocation};Pooling=False"))
+        {
+            c.Open();
+            using Microsoft.Data.Sqlite.SqliteCommand cmd = c.CreateCommand();
+            cmd.CommandText = $"UPDATE profiles SET data = x'FFFFFFFF0F00' WHERE user_id = '{broken}'";
+            Assert.Equal(1, cmd.ExecuteNonQuery());
+        }
+        await using RunningServer server = await fixture.StartAsync(ws);
+        HttpResponseMessage r = await server.Client.GetAsync($"/v1/users/{broken}/interests");
+        Assert.Equal(HttpStatusCode.InternalServerError, r.StatusCode);
+        Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain("   at ", await r.Content.ReadAsStringAsync()); // no stack trace to the client
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync($"/v1/users/{intact}/interests")).StatusCode);
+    }
+
+    [Fact]
     public void The_service_clock_is_the_wall_clock_for_live_data_and_the_data_clock_for_old_data()
     {
         DateTimeOffset built = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000);
