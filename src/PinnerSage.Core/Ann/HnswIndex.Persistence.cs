@@ -239,7 +239,7 @@ public sealed partial class HnswIndex
 
     private static int LevelOfRaw(ReadOnlySpan<int> levels, int id) => levels[id];
 
-    private static byte[] EncodeIds(IReadOnlyList<string>? ids)
+    internal static byte[] EncodeIds(IReadOnlyList<string>? ids)
     {
         if (ids is null) return [];
         using var buffer = new MemoryStream();
@@ -254,7 +254,7 @@ public sealed partial class HnswIndex
         return buffer.ToArray();
     }
 
-    private static string[] DecodeIds(string path, ReadOnlySpan<byte> bytes, int count, long fileOffset)
+    internal static string[] DecodeIds(string path, ReadOnlySpan<byte> bytes, int count, long fileOffset)
     {
         var ids = new string[count];
         int at = 0;

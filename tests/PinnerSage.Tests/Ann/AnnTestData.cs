@@ -63,19 +63,26 @@ internal static class AnnTestData
     }
 
     /// <summary>Mean recall@k of the index over the queries against exact search.</summary>
-    public static double RecallAtK(HnswIndex index, float[] data, int n, int d, float[] queries, int k, int ef)
+    public static double RecallAtK(HnswIndex index, float[] data, int n, int d, float[] queries, int k, int ef) =>
+        RecallAtK(index, index.Metric, data, n, d, queries, k, ef);
+
+    /// <summary>Mean recall@k of an HNSW index (float or quantized) over the queries against exact search among the
+    /// labels <paramref name="filter"/> allows (all when null).</summary>
+    public static double RecallAtK(IFilteredSearch index, VectorMetric metric, float[] data, int n, int d, float[] queries, int k, int ef,
+                                   SearchFilter? filter = null)
     {
         int q = queries.Length / d;
         var found = new Neighbor[k];
-        double hits = 0;
+        double hits = 0, possible = 0;
         for (int i = 0; i < q; i++)
         {
             ReadOnlySpan<float> query = queries.AsSpan(i * d, d);
-            int[] truth = ExactTopK(index.Metric, data, n, d, query, k);
-            int got = index.Search(query, k, ef, found);
+            int[] truth = ExactTopK(metric, data, n, d, query, k, filter is null ? null : label => !filter.Allows(label));
+            int got = index.Search(query, k, ef, filter, found);
             var set = new HashSet<int>(truth);
             for (int j = 0; j < got; j++) if (set.Contains(found[j].Label)) hits++;
+            possible += truth.Length;
         }
-        return hits / (q * (double)k);
+        return hits / possible;
     }
 }
