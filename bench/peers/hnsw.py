@@ -1,10 +1,18 @@
 """hnswlib peer for `bench hnsw`: build (M, efConstruction, threads) on base.npy, then single-threaded searches of
-queries.npy at each ef, recall@k against truth.npy (int32 [q, k] labels from exact search). Prints one JSON object.
+queries.npy at each ef (after saving the index and reading it back), recall@k against truth.npy (int32 [q, k] labels from exact search). Prints one JSON object.
 Run with Debian's /usr/bin/python3 (python3-hnswlib, python3-numpy)."""
 import json, os, sys, tempfile, time
 
 import hnswlib
 import numpy as np
+
+
+def anonymous_bytes():
+    with open("/proc/self/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Anonymous:"):
+                return int(line.split()[1]) * 1024
+    return -1
 
 
 def main():
@@ -23,6 +31,12 @@ def main():
         path = os.path.join(tmp, "x.bin")
         index.save_index(path)
         file_bytes = os.path.getsize(path)
+        del index
+        # Resident bytes: the process's anonymous memory before and after reading the saved index back.
+        before = anonymous_bytes()
+        index = hnswlib.Index(space=space, dim=d)
+        index.load_index(path, max_elements=n)
+        resident = anonymous_bytes() - before
     index.set_num_threads(1)
     sweep = []
     for ef in [int(e) for e in efs.split(",")]:
@@ -37,7 +51,8 @@ def main():
         hits = sum(len(set(labels[i].tolist()) & set(t[i].tolist())) for i in range(len(q)))
         sweep.append({"ef": ef, "recall": hits / (len(q) * k), "qps": len(q) / best})
     print(json.dumps({"version": getattr(hnswlib, "__version__", "?"), "build_seconds": build, "build_cpu_seconds": build_cpu,
-                      "file_bytes_per_vector": file_bytes / n, "sweep": sweep}))
+                      "file_bytes_per_vector": file_bytes / n, "resident_bytes_per_vector": resident / n,
+                      "sweep": sweep}))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,12 @@ public sealed class QuantizedHnswIndexTests(ITestOutputHelper output)
         // d = 40 clustered data is harder than the float tests' d = 32 (the float index itself reaches ≈ 0.93 here).
         Assert.True(recall >= 0.9, $"recall@10 {recall:F4} < 0.9");
         Assert.True(recall >= floatRecall - 0.02, $"int8 recall {recall:F4} far below the float index's {floatRecall:F4}");
+        // Re-ranking every ef candidate finds at least what re-ranking the 2·k nearest estimates finds, minus noise.
+        index.RerankFactor = 0;
+        double all = AnnTestData.RecallAtK(index, metric, data, n, D, queries, 10, 64);
+        output.WriteLine($"{metric}: int8 recall@10 re-ranking all ef = {all:F4}");
+        Assert.True(all >= recall - 0.005);
+        Assert.Throws<ArgumentOutOfRangeException>(() => index.RerankFactor = -1);
     }
 
     [Theory]
