@@ -5,14 +5,7 @@ import json, os, sys, tempfile, time
 
 import hnswlib
 import numpy as np
-
-
-def anonymous_bytes():
-    with open("/proc/self/smaps_rollup") as f:
-        for line in f:
-            if line.startswith("Anonymous:"):
-                return int(line.split()[1]) * 1024
-    return -1
+from resident import anonymous_bytes
 
 
 def main():

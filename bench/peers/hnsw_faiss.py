@@ -7,14 +7,7 @@ import json, os, sys, tempfile, time
 
 import faiss
 import numpy as np
-
-
-def anonymous_bytes():
-    with open("/proc/self/smaps_rollup") as f:
-        for line in f:
-            if line.startswith("Anonymous:"):
-                return int(line.split()[1]) * 1024
-    return -1
+from resident import anonymous_bytes
 
 
 def run(kind, x, q, t, m, efc, threads, efs, repeats):

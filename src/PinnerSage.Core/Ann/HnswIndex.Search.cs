@@ -34,10 +34,7 @@ public sealed partial class HnswIndex
     public int Search(ReadOnlySpan<float> query, int k, int ef, SearchFilter? filter, Span<Neighbor> destination)
     {
         ValidateSearch(query.Length, Dimension, k, ef, destination.Length);
-        if (filter is null) return SearchWith(query, k, ef, default(NoFilter), destination);
-        return filter.Bits is { } bits
-            ? SearchWith(query, k, ef, new BitsetFilter(bits, filter.AllowSet), destination)
-            : SearchWith(query, k, ef, new PredicateFilter(filter.Predicate!), destination);
+        return FilterDispatch.Search(this, query, k, ef, filter, destination);
     }
 
     /// <summary>Searches every row of <paramref name="queries"/> (q × <see cref="Dimension"/>, row-major) on
@@ -57,8 +54,7 @@ public sealed partial class HnswIndex
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ef);
     }
 
-    private int SearchWith<TFilter>(ReadOnlySpan<float> query, int k, int ef, TFilter filter, Span<Neighbor> destination)
-        where TFilter : struct, ILabelFilter =>
+    int IFilterSpecialisedSearch.SearchWith<TFilter>(ReadOnlySpan<float> query, int k, int ef, TFilter filter, Span<Neighbor> destination) =>
         _options.Metric == VectorMetric.L2
             ? SearchCore<SquaredL2Distance, TFilter>(query, k, Math.Max(ef, k), filter, destination)
             : SearchCore<InnerProductDistance, TFilter>(query, k, Math.Max(ef, k), filter, destination);

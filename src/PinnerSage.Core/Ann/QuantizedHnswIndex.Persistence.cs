@@ -35,39 +35,16 @@ public sealed partial class QuantizedHnswIndex
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         int n = _nodeCount;
-        var levels = new int[n];
-        long upperInts = 0;
-        for (int i = 0; i < n; i++)
-        {
-            levels[i] = _store.Upper[i] is { } u ? u.Length / (_m + 1) : 0;
-            upperInts += _store.Upper[i]?.Length ?? 0;
-        }
-        var upper = new int[upperInts];
-        long at = 0;
-        for (int i = 0; i < n; i++)
-            if (_store.Upper[i] is { } u)
-            {
-                u.CopyTo(upper, at);
-                at += u.Length;
-            }
+        (int[] levels, int[] upper) = HnswIndex.FlattenUpperLayers(_store.Upper, n, _m);
+        long upperInts = upper.Length;
         byte[] ids = HnswIndex.EncodeIds(ItemIds);
         long beforeFloats = FileHeaderBytes + (long)n * _strideBytes + 8L * n + 4 * upperInts + 8L * Dimension + ids.Length;
         long floatsOffset = (beforeFloats + 63) & ~63L;
 
         var header = new byte[FileHeaderBytes];
-        Magic.CopyTo(header);
         Span<byte> h = header;
-        BinaryPrimitives.WriteInt32LittleEndian(h[8..], FormatVersion);
-        BinaryPrimitives.WriteInt32LittleEndian(h[12..], Dimension);
-        BinaryPrimitives.WriteInt32LittleEndian(h[16..], (int)_options.Metric);
-        BinaryPrimitives.WriteInt32LittleEndian(h[20..], _m);
-        BinaryPrimitives.WriteInt32LittleEndian(h[24..], _options.EfConstruction);
-        BinaryPrimitives.WriteInt32LittleEndian(h[28..], _options.Ef);
-        BinaryPrimitives.WriteInt64LittleEndian(h[32..], _options.Seed);
-        BinaryPrimitives.WriteInt32LittleEndian(h[40..], n);
-        BinaryPrimitives.WriteInt32LittleEndian(h[44..], _deletedCount);
-        BinaryPrimitives.WriteInt32LittleEndian(h[48..], n > 0 ? _entryId : -1);
-        BinaryPrimitives.WriteInt32LittleEndian(h[52..], n > 0 ? _entryLevel : -1);
+        HnswIndex.WriteCommonHeader(h, Magic, FormatVersion,
+                                    new HnswIndex.CommonHeader(Dimension, _options, n, _deletedCount, n > 0 ? _entryId : -1, n > 0 ? _entryLevel : -1));
         BinaryPrimitives.WriteInt32LittleEndian(h[56..], _headerInts);
         BinaryPrimitives.WriteInt32LittleEndian(h[60..], _codeBytes);
         BinaryPrimitives.WriteInt32LittleEndian(h[64..], _strideBytes);
@@ -78,27 +55,19 @@ public sealed partial class QuantizedHnswIndex
 
         AtomicFile.Write(path, stream =>
         {
-            ulong checksum = Checksum64.Hash(header);
-            stream.Write(header);
-            void Section(ReadOnlySpan<byte> bytes)
-            {
-                checksum = Checksum64.Combine(checksum, Checksum64.Hash(bytes));
-                stream.Write(bytes);
-            }
-            Section(_store.Level0(n, _strideBytes));
-            Section(MemoryMarshal.AsBytes(_store.Labels.AsSpan(0, n)));
-            Section(MemoryMarshal.AsBytes(levels.AsSpan()));
-            Section(MemoryMarshal.AsBytes(upper.AsSpan()));
-            Section(MemoryMarshal.AsBytes(_quantizer.Min.AsSpan()));
-            Section(MemoryMarshal.AsBytes(_quantizer.Step.AsSpan()));
-            Section(ids);
-            stream.Write(new byte[floatsOffset - beforeFloats]);
+            var writer = new ChecksummedWriter(stream, header);
+            writer.Section(_store.Level0(n, _strideBytes));
+            writer.Section(MemoryMarshal.AsBytes(_store.Labels.AsSpan(0, n)));
+            writer.Section(MemoryMarshal.AsBytes(levels.AsSpan()));
+            writer.Section(MemoryMarshal.AsBytes(upper.AsSpan()));
+            writer.Section(MemoryMarshal.AsBytes(_quantizer.Min.AsSpan()));
+            writer.Section(MemoryMarshal.AsBytes(_quantizer.Step.AsSpan()));
+            writer.Section(ids);
+            writer.Padding(floatsOffset - beforeFloats);
             byte* floats = (byte*)_floats.Rows;
             for (long done = 0, total = 4L * n * Dimension; done < total; done += ChecksumSlice)
-                Section(new ReadOnlySpan<byte>(floats + done, (int)Math.Min(ChecksumSlice, total - done)));
-            Span<byte> tail = stackalloc byte[8];
-            BinaryPrimitives.WriteUInt64LittleEndian(tail, checksum);
-            stream.Write(tail);
+                writer.Section(new ReadOnlySpan<byte>(floats + done, (int)Math.Min(ChecksumSlice, total - done)));
+            writer.Finish();
         }, bufferSize: 1 << 20);
     }
 
@@ -118,22 +87,9 @@ public sealed partial class QuantizedHnswIndex
         {
             length = file.Length;
             var header = new byte[FileHeaderBytes];
-            if (length < FileHeaderBytes + 8) throw Bad(path, "header", 0, $"file is {length} bytes, shorter than the {FileHeaderBytes + 8}-byte minimum (truncated or not an index)");
-            file.ReadExactly(header);
+            (int dimension, HnswOptions options, int n, int deleted, int entryId, int entryLevel) =
+                HnswIndex.ReadCommonHeader(path, file, header, Magic, FormatVersion, "quantized HNSW index");
             ReadOnlySpan<byte> h = header;
-            if (!h[..8].SequenceEqual(Magic)) throw Bad(path, "magic", 0, "not a PinnerSage quantized HNSW index file");
-            int version = BinaryPrimitives.ReadInt32LittleEndian(h[8..]);
-            if (version != FormatVersion) throw Bad(path, "version", 8, $"format version {version}; this build reads version {FormatVersion}");
-            int dimension = BinaryPrimitives.ReadInt32LittleEndian(h[12..]);
-            int metric = BinaryPrimitives.ReadInt32LittleEndian(h[16..]);
-            int m = BinaryPrimitives.ReadInt32LittleEndian(h[20..]);
-            int efConstruction = BinaryPrimitives.ReadInt32LittleEndian(h[24..]);
-            int ef = BinaryPrimitives.ReadInt32LittleEndian(h[28..]);
-            long seed = BinaryPrimitives.ReadInt64LittleEndian(h[32..]);
-            int n = BinaryPrimitives.ReadInt32LittleEndian(h[40..]);
-            int deleted = BinaryPrimitives.ReadInt32LittleEndian(h[44..]);
-            int entryId = BinaryPrimitives.ReadInt32LittleEndian(h[48..]);
-            int entryLevel = BinaryPrimitives.ReadInt32LittleEndian(h[52..]);
             int headerInts = BinaryPrimitives.ReadInt32LittleEndian(h[56..]);
             int codeBytes = BinaryPrimitives.ReadInt32LittleEndian(h[60..]);
             int strideBytes = BinaryPrimitives.ReadInt32LittleEndian(h[64..]);
@@ -141,19 +97,8 @@ public sealed partial class QuantizedHnswIndex
             int idCount = BinaryPrimitives.ReadInt32LittleEndian(h[76..]);
             long idsBytes = BinaryPrimitives.ReadInt64LittleEndian(h[80..]);
             floatsOffset = BinaryPrimitives.ReadInt64LittleEndian(h[88..]);
-
-            if (dimension < 1 || dimension > 1 << 20) throw Bad(path, "dimension", 12, $"{dimension} is out of range");
-            if (!Enum.IsDefined((VectorMetric)metric)) throw Bad(path, "metric", 16, $"unknown metric {metric}");
-            if (m < 2 || m > 256) throw Bad(path, "M", 20, $"{m} is out of range 2…256");
-            if (efConstruction < 1 || efConstruction > 100_000) throw Bad(path, "efConstruction", 24, $"{efConstruction} is out of range");
-            if (ef < 1 || ef > 100_000) throw Bad(path, "ef", 28, $"{ef} is out of range");
-            if (n < 0) throw Bad(path, "count", 40, $"{n} elements");
-            if (deleted < 0 || deleted > n) throw Bad(path, "deleted", 44, $"{deleted} deleted of {n}");
-            if (n > 0 && (entryId < 0 || entryId >= n || entryLevel < 0 || entryLevel > 31))
-                throw Bad(path, "entry point", 48, $"element {entryId} at level {entryLevel} is out of range");
             if (upperInts < 0 || idCount < -1 || idsBytes < 0 || (idCount == -1 && idsBytes != 0))
                 throw Bad(path, "section sizes", 68, "negative or inconsistent section sizes");
-            var options = new HnswOptions { M = m, EfConstruction = efConstruction, Ef = ef, Seed = seed, Metric = (VectorMetric)metric };
             floatCount = (long)n * dimension;
             long level0Bytes = (long)n * strideBytes;
             long restBytes = 8L * n + 4 * upperInts + 8L * dimension + idsBytes;
@@ -170,7 +115,7 @@ public sealed partial class QuantizedHnswIndex
             if (headerInts != index._headerInts || codeBytes != index._codeBytes || strideBytes != index._strideBytes)
             {
                 index.Dispose();
-                throw Bad(path, "stride", 56, $"layer-0 layout {headerInts} ints / {codeBytes} code bytes / {strideBytes} bytes does not match d = {dimension}, M = {m}");
+                throw Bad(path, "stride", 56, $"layer-0 layout {headerInts} ints / {codeBytes} code bytes / {strideBytes} bytes does not match d = {dimension}, M = {options.M}");
             }
             try
             {
@@ -217,7 +162,6 @@ public sealed partial class QuantizedHnswIndex
         int n = _nodeCount;
         long labelsOffset = FileHeaderBytes + (long)n * _strideBytes;
         int actualDeleted = 0;
-        long upperAt = 0;
         for (int i = 0; i < n; i++)
         {
             byte* node = Node(i);
@@ -229,31 +173,11 @@ public sealed partial class QuantizedHnswIndex
             if ((*(int*)(node + 4) & FlagDeleted) != 0) actualDeleted++;
             if (labels[i] < 0) throw Bad(path, "labels", labelsOffset + 4L * i, $"negative label {labels[i]}");
             _store.Labels[i] = labels[i];
-            int level = levels[i];
-            if (level < 0 || level > _entryLevel) throw Bad(path, "levels", labelsOffset + 4L * (n + i), $"element {i} has level {level} (top {_entryLevel})");
-            if (level == 0) continue;
-            int size = level * (_m + 1);
-            if (upperAt + size > upper.Length) throw Bad(path, "upper layers", labelsOffset + 8L * n, "fewer upper-layer links than the levels need");
-            int[] lists = upper.Slice((int)upperAt, size).ToArray();
-            for (int layer = 0; layer < level; layer++)
-            {
-                int c = lists[layer * (_m + 1)];
-                if (c < 0 || c > _m) throw Bad(path, "upper layers", labelsOffset + 8L * n + 4 * upperAt, $"element {i} has {c} links on layer {layer + 1}");
-                for (int j = 1; j <= c; j++)
-                {
-                    int link = lists[layer * (_m + 1) + j];
-                    if ((uint)link >= (uint)n || levels[link] <= layer)
-                        throw Bad(path, "upper layers", labelsOffset + 8L * n + 4 * upperAt, $"element {i} links to {link} on layer {layer + 1}, which it does not reach");
-                }
-            }
-            _store.Upper[i] = lists;
-            upperAt += size;
         }
-        if (upperAt != upper.Length) throw Bad(path, "upper layers", labelsOffset + 8L * n, "more upper-layer links than the levels need");
+        HnswIndex.RestoreUpperLayers(path, _m, _entryLevel, levels, upper, labelsOffset, _store.Upper);
         if (actualDeleted != _deletedCount) throw Bad(path, "deleted", 44, $"header says {_deletedCount} deleted, the flags say {actualDeleted}");
         if (n > 0 && levels[_entryId] != _entryLevel) throw Bad(path, "entry point", 48, "the entry point is not on the top level");
     }
 
-    private static DataFormatException Bad(string path, string field, long offset, string problem) =>
-        new(path, 0, field, $"at byte {offset}: {problem}");
+    private static DataFormatException Bad(string path, string field, long offset, string problem) => HnswIndex.Bad(path, field, offset, problem);
 }

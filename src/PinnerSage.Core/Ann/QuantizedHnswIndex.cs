@@ -20,7 +20,7 @@ namespace PinnerSage.Ann;
 /// The index is immutable: searches take no lock. Elements deleted in the source index stay tombstoned. Memory per
 /// element ≈ 4·(MaxM0 + 3) + d bytes at layer 0 plus the upper layers and the label, against 4·(MaxM0 + 2) + 4·d.
 /// </remarks>
-public sealed partial class QuantizedHnswIndex : IVectorIndex, IFilteredSearch, IDisposable
+public sealed partial class QuantizedHnswIndex : IVectorIndex, IFilteredSearch, IFilterSpecialisedSearch, IDisposable
 {
     private const int FlagDeleted = 1;
     /// <summary>Byte offset of the first link in an element's layer-0 record (after count, flags and ‖x‖²).</summary>
@@ -161,10 +161,7 @@ public sealed partial class QuantizedHnswIndex : IVectorIndex, IFilteredSearch, 
     public int Search(ReadOnlySpan<float> query, int k, int ef, SearchFilter? filter, Span<Neighbor> destination)
     {
         HnswIndex.ValidateSearch(query.Length, Dimension, k, ef, destination.Length);
-        if (filter is null) return SearchWith(query, k, ef, default(NoFilter), destination);
-        return filter.Bits is { } bits
-            ? SearchWith(query, k, ef, new BitsetFilter(bits, filter.AllowSet), destination)
-            : SearchWith(query, k, ef, new PredicateFilter(filter.Predicate!), destination);
+        return FilterDispatch.Search(this, query, k, ef, filter, destination);
     }
 
     /// <summary>Searches every row of <paramref name="queries"/> on <paramref name="threads"/> threads, as
@@ -174,8 +171,7 @@ public sealed partial class QuantizedHnswIndex : IVectorIndex, IFilteredSearch, 
     public void SearchBatch(ReadOnlySpan<float> queries, int k, int ef, SearchFilter? filter, Span<Neighbor> destination, Span<int> counts, int threads) =>
         BatchSearch.Run(this, Dimension, queries, k, ef, filter, destination, counts, threads);
 
-    private int SearchWith<TFilter>(ReadOnlySpan<float> query, int k, int ef, TFilter filter, Span<Neighbor> destination)
-        where TFilter : struct, ILabelFilter =>
+    int IFilterSpecialisedSearch.SearchWith<TFilter>(ReadOnlySpan<float> query, int k, int ef, TFilter filter, Span<Neighbor> destination) =>
         _options.Metric == VectorMetric.L2
             ? SearchCore<SquaredL2Distance, TFilter>(query, k, Math.Max(ef, k), filter, destination)
             : SearchCore<InnerProductDistance, TFilter>(query, k, Math.Max(ef, k), filter, destination);

@@ -55,6 +55,25 @@ public sealed class SearchFilter
     }
 }
 
+/// <summary>An index whose search is specialised per filter struct (the float and the quantized HNSW index).</summary>
+internal interface IFilterSpecialisedSearch
+{
+    int SearchWith<TFilter>(ReadOnlySpan<float> query, int k, int ef, TFilter filter, Span<Neighbor> destination) where TFilter : struct, ILabelFilter;
+}
+
+/// <summary>From a <see cref="SearchFilter"/> to the struct operator the walk is compiled for: one branch per search.</summary>
+internal static class FilterDispatch
+{
+    public static int Search<TIndex>(TIndex index, ReadOnlySpan<float> query, int k, int ef, SearchFilter? filter, Span<Neighbor> destination)
+        where TIndex : IFilterSpecialisedSearch
+    {
+        if (filter is null) return index.SearchWith(query, k, ef, default(NoFilter), destination);
+        return filter.Bits is { } bits
+            ? index.SearchWith(query, k, ef, new BitsetFilter(bits, filter.AllowSet), destination)
+            : index.SearchWith(query, k, ef, new PredicateFilter(filter.Predicate!), destination);
+    }
+}
+
 /// <summary>A label filter as a generic struct operator, so the unfiltered walk compiles to the same code as before.</summary>
 internal interface ILabelFilter
 {

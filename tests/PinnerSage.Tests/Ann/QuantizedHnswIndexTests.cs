@@ -10,14 +10,7 @@ public sealed class QuantizedHnswIndexTests(ITestOutputHelper output)
 {
     private const int D = 40; // not a multiple of 32: the codes' zero padding is exercised
 
-    private static HnswIndex Build(VectorMetric metric, int n, out float[] data, int seed = 1)
-    {
-        data = AnnTestData.Clustered(n, D, clusters: 40, seed);
-        if (metric == VectorMetric.InnerProduct) AnnTestData.NormalizeRows(data, D);
-        var index = new HnswIndex(D, new HnswOptions { Metric = metric, EfConstruction = 100 });
-        index.Build(data, n, 1);
-        return index;
-    }
+    private static HnswIndex Build(VectorMetric metric, int n, out float[] data) => AnnTestData.BuildHnsw(metric, n, D, out data);
 
     [Theory]
     [InlineData(VectorMetric.Cosine)]
@@ -115,40 +108,14 @@ public sealed class QuantizedHnswIndexTests(ITestOutputHelper output)
         string path = dir.File("x.hnswq");
         index.Save(path);
         byte[] good = File.ReadAllBytes(path);
-
-        DataFormatException Fails(byte[] bytes)
-        {
-            string bad = dir.File("bad.hnswq");
-            File.WriteAllBytes(bad, bytes);
-            var e = Assert.Throws<DataFormatException>(() => QuantizedHnswIndex.Load(bad).Dispose());
-            Assert.Equal(bad, e.File);
-            Assert.Contains("at byte", e.Problem);
-            output.WriteLine(e.Message);
-            return e;
-        }
-
-        foreach (int cut in new[] { 0, 10, 127, 200, good.Length / 2, good.Length - 1 })
-            Fails(good[..cut]);
-        Assert.Equal("length", Fails(good[..(good.Length / 2)]).Field);
-        Assert.Equal("length", Fails([.. good, 0]).Field);
-        // A flipped bit in the header's padding, the codes block, the labels, the float rows and the checksum itself.
-        foreach (int at in new[] { 120, 300, good.Length / 3, good.Length / 2, good.Length - 20, good.Length - 3 })
-        {
-            byte[] flipped = (byte[])good.Clone();
-            flipped[at] ^= 0x40;
-            Assert.Equal("checksum", Fails(flipped).Field);
-        }
-        byte[] magic = (byte[])good.Clone();
-        magic[0] = (byte)'X';
-        Assert.Equal("magic", Fails(magic).Field);
-        byte[] version = (byte[])good.Clone();
-        version[8] = 99;
-        Assert.Equal("version", Fails(version).Field);
+        // Bit flips in the header's padding, the codes block, the labels, the float rows and the checksum itself.
+        AnnTestData.AssertCorruptionDetected(dir, good, bad => QuantizedHnswIndex.Load(bad).Dispose(),
+                                             [120, 300, good.Length / 3, good.Length / 2, good.Length - 20, good.Length - 3], output);
         // A float index is not a quantized one, and the other way round.
         string floatPath = dir.File("f.hnsw");
         Build(VectorMetric.Cosine, 100, out _).Save(floatPath);
         Assert.False(QuantizedHnswIndex.IsQuantizedFile(floatPath));
-        Assert.Equal("magic", Fails(File.ReadAllBytes(floatPath)).Field);
+        Assert.Equal("magic", Assert.Throws<DataFormatException>(() => QuantizedHnswIndex.Load(floatPath)).Field);
         Assert.Equal("magic", Assert.Throws<DataFormatException>(() => HnswIndex.Load(path)).Field);
     }
 
