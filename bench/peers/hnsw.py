@@ -1,14 +1,23 @@
 """hnswlib peer for `bench hnsw`: build (M, efConstruction, threads) on base.npy, then single-threaded searches of
-queries.npy at each ef (after saving the index and reading it back), recall@k against truth.npy (int32 [q, k] labels from exact search). Prints one JSON object.
+queries.npy at each ef, recall@k against truth.npy (int32 [q, k] labels from exact search). Prints one JSON object. Resident bytes: a fresh process reading the saved index (resident.py).
 Run with Debian's /usr/bin/python3 (python3-hnswlib, python3-numpy)."""
 import json, os, sys, tempfile, time
 
 import hnswlib
 import numpy as np
-from resident import anonymous_bytes
+from resident import anonymous_bytes, measure_in_fresh_process
+
+
+def resident(path, space, d, n):
+    before = anonymous_bytes()
+    index = hnswlib.Index(space=space, dim=int(d))
+    index.load_index(path, max_elements=int(n))
+    print(anonymous_bytes() - before)
 
 
 def main():
+    if sys.argv[1] == "--resident":
+        return resident(*sys.argv[2:6])
     base, queries, truth, space, m, efc, threads, efs, repeats = sys.argv[1:10]
     x = np.load(base).astype(np.float32, copy=False)
     q = np.load(queries).astype(np.float32, copy=False)
@@ -24,12 +33,7 @@ def main():
         path = os.path.join(tmp, "x.bin")
         index.save_index(path)
         file_bytes = os.path.getsize(path)
-        del index
-        # Resident bytes: the process's anonymous memory before and after reading the saved index back.
-        before = anonymous_bytes()
-        index = hnswlib.Index(space=space, dim=d)
-        index.load_index(path, max_elements=n)
-        resident = anonymous_bytes() - before
+        resident = measure_in_fresh_process(__file__, path, space, d, n)
     index.set_num_threads(1)
     sweep = []
     for ef in [int(e) for e in efs.split(",")]:

@@ -1,13 +1,13 @@
 """FAISS peer for `bench hnsw` (Debian's python3-faiss): IndexHNSWFlat and IndexHNSWSQ (QT_8bit, per-dimension 8-bit
 codes, no re-ranking) with inner product on L2-normalised rows (cosine), M, efConstruction, build on `threads` OpenMP
-threads, written and read back (resident bytes = the process's anonymous memory before and after the read), then
+threads, written (resident bytes: a fresh process reading it back, resident.py), then
 single-threaded searches of queries.npy (one batch call, one OpenMP thread) at each efSearch, recall@k against truth.npy. Prints one JSON object
 {"flat": {...}, "sq8": {...}} in hnsw.py's shape. Run with /usr/bin/python3."""
 import json, os, sys, tempfile, time
 
 import faiss
 import numpy as np
-from resident import anonymous_bytes
+from resident import anonymous_bytes, measure_in_fresh_process
 
 
 def run(kind, x, q, t, m, efc, threads, efs, repeats):
@@ -28,10 +28,7 @@ def run(kind, x, q, t, m, efc, threads, efs, repeats):
         path = os.path.join(tmp, "x.faiss")
         faiss.write_index(index, path)
         file_bytes = os.path.getsize(path)
-        del index
-        before = anonymous_bytes()
-        index = faiss.read_index(path)
-        resident = anonymous_bytes() - before
+        resident = measure_in_fresh_process(__file__, path)
     faiss.omp_set_num_threads(1)
     sweep = []
     for ef in efs:
@@ -49,7 +46,17 @@ def run(kind, x, q, t, m, efc, threads, efs, repeats):
             "resident_bytes_per_vector": resident / n, "sweep": sweep}
 
 
+def resident(path):
+    before = anonymous_bytes()
+    index = faiss.read_index(path)
+    print(anonymous_bytes() - before)
+    return index
+
+
 def main():
+    if sys.argv[1] == "--resident":
+        resident(sys.argv[2])
+        return
     base, queries, truth, m, efc, threads, efs, repeats = sys.argv[1:9]
     x = np.ascontiguousarray(np.load(base).astype(np.float32, copy=False))
     q = np.ascontiguousarray(np.load(queries).astype(np.float32, copy=False))
