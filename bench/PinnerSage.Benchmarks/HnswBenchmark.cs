@@ -27,8 +27,8 @@ namespace PinnerSage.Benchmarks;
 /// to 256-d by a fixed Gaussian random projection, then points drawn as a real row mixed with a random other real row
 /// (weight 0.7…1) plus 5% noise.
 /// Options: <c>--quick</c> (20k vectors, 500 queries, fewer repeats), <c>--n N</c>, <c>--queries Q</c>,
-/// <c>--repeats R</c>, <c>--data zipf,synthetic,real-derived</c> (default zipf), <c>--kernels</c>; development:
-/// <c>--ours-only</c>, <c>--no-python</c>.</summary>
+/// <c>--repeats R</c>, <c>--data zipf,synthetic,real-derived</c> (default zipf), <c>--append</c> (keep the other sizes'
+/// rows of hnsw.json), <c>--no-python</c> (ours and native hnswlib only), <c>--kernels</c>; development: <c>--ours-only</c>.</summary>
 internal static class HnswBenchmark
 {
     private const int Dimension = 256;
@@ -37,7 +37,7 @@ internal static class HnswBenchmark
     private const int EfConstruction = 200;
     private const int BuildThreads = 2;
     private const string Python = "/usr/bin/python3";
-    private static readonly int[] EfSweep = [10, 12, 14, 16, 20, 24, 28, 32, 36, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 256, 384, 512];
+    private static readonly int[] EfSweep = [10, 12, 14, 16, 20, 24, 28, 32, 36, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 256];
     private static readonly double[] Targets = [0.90, 0.95, 0.99];
     private static readonly string[] Libraries = ["ours_int8", "ours_float", "hnswlib_native", "hnswlib_python", "faiss_hnsw_flat", "faiss_hnsw_sq8"];
 
@@ -73,7 +73,14 @@ internal static class HnswBenchmark
             int[] truth = ExactTopK(data, n, q, queries);
             results.Add(RunOne(root, dataset, data, n, q, queries, truth, repeats, args));
         }
-        Write(root, results, quick, n, queries, repeats);
+        // Rows of other sizes or data sets from an earlier run stay (one results file for the 100k and the 1M run).
+        string jsonPath = Path.Combine(root, "bench", "results", "hnsw.json");
+        if (args.Contains("--append") && File.Exists(jsonPath) && JsonNode.Parse(File.ReadAllText(jsonPath))?["rows"] is JsonArray earlier)
+            foreach (JsonNode? old in earlier)
+                if (old is JsonObject o && o["libraries"] is not null &&
+                    !results.Any(r => (string)r["dataset"]! == (string)o["dataset"]! && (int)r["n"]! == (int)o["n"]!))
+                    results.Insert(0, o.DeepClone().AsObject());
+        Write(root, results, quick, repeats);
         return 0;
     }
 
@@ -421,6 +428,9 @@ internal static class HnswBenchmark
     {
         var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in arguments) info.ArgumentList.Add(a);
+        // FAISS's OpenMP threads spin while waiting by default; on a machine shared with other jobs that spinning competes
+        // with the work itself, so they sleep instead (no effect on the single-threaded searches).
+        info.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
         try
         {
             using var process = Process.Start(info)!;
@@ -460,14 +470,14 @@ internal static class HnswBenchmark
         ["faiss_hnsw_sq8"] = "FAISS HNSWSQ8",
     };
 
-    private static void Write(string root, List<JsonObject> rows, bool quick, int n, int queries, int repeats)
+    private static void Write(string root, List<JsonObject> rows, bool quick, int repeats)
     {
         CultureInfo c = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
         md.AppendLine("# HNSW: ours (int8 and float) vs native hnswlib, Python hnswlib and FAISS");
         md.AppendLine();
-        md.AppendLine(string.Create(c, $"`nice -n 19 dotnet run -c Release --project bench/PinnerSage.Benchmarks -- hnsw{(quick ? " --quick" : "")} --n {n} --queries {queries} --repeats {repeats} --data {string.Join(",", rows.Select(r => (string)r["dataset"]!))}` — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC. " +
-            $"{n:N0} × {Dimension} vectors, {queries:N0} held-out queries, cosine, M = {M}, efConstruction = {EfConstruction}, build on {BuildThreads} threads (all), " +
+        md.AppendLine(string.Create(c, $"`nice -n 19 dotnet run -c Release --project bench/PinnerSage.Benchmarks -- hnsw{(quick ? " --quick" : "")} --n N --queries Q --repeats {repeats} [--append]` — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC. " +
+            $"Rows: {string.Join("; ", rows.Select(r => string.Create(c, $"{r["dataset"]} {(int)r["n"]!:N0} × {Dimension} with {(int)r["queries"]!:N0} held-out queries")))}; cosine, M = {M}, efConstruction = {EfConstruction}, build on {BuildThreads} threads (all), " +
             $"search single-threaded (all; ours one `Search` call per query, hnswlib native a C++ `searchKnn` loop, hnswlib Python and FAISS one batch call on one thread), process CPU time, best of {repeats}. " +
             $"Recall@{K} against exact search on the floats; for each library separately, the smallest ef in {{{string.Join(", ", EfSweep)}}} reaching the target. "));
         md.AppendLine();
