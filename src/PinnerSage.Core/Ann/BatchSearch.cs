@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace PinnerSage.Ann;
 
 /// <summary>An index with K-NN-SEARCH at a given ef and an optional label filter (HNSW, float or quantized).</summary>
@@ -11,7 +13,7 @@ internal interface IFilteredSearch
 /// <remarks>Queries are handed out in blocks of <see cref="Block"/> rows from a shared counter, so a thread that drew
 /// easy queries takes more blocks (our choice; a static split leaves a core idle at the end). Each query runs the
 /// single-query search, so results equal q separate calls. The caller's thread works too; with one thread nothing is
-/// started.</remarks>
+/// started. An exception in any thread (a throwing filter predicate) stops all of them and is rethrown to the caller.</remarks>
 internal static class BatchSearch
 {
     private const int Block = 16;
@@ -37,13 +39,23 @@ internal static class BatchSearch
             float* queryBase = qp;
             Neighbor* destinationBase = dp;
             int* countBase = cp;
+            ExceptionDispatchInfo? failure = null;
             void Work()
             {
-                int b;
-                while ((b = Interlocked.Increment(ref next)) < blocks)
-                    for (int i = b * Block, end = Math.Min(q, i + Block); i < end; i++)
-                        countBase[i] = index.Search(new ReadOnlySpan<float>(queryBase + (long)i * dimension, dimension), k, ef, filter,
-                                                    new Span<Neighbor>(destinationBase + (long)i * k, k));
+                try
+                {
+                    int b;
+                    while ((b = Interlocked.Increment(ref next)) < blocks)
+                        for (int i = b * Block, end = Math.Min(q, i + Block); i < end; i++)
+                            countBase[i] = index.Search(new ReadOnlySpan<float>(queryBase + (long)i * dimension, dimension), k, ef, filter,
+                                                        new Span<Neighbor>(destinationBase + (long)i * k, k));
+                }
+                catch (Exception e)
+                {
+                    // A throwing filter predicate: stop every thread and rethrow on the caller's.
+                    Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null);
+                    Volatile.Write(ref next, blocks);
+                }
             }
             int helpers = Math.Min(threads, blocks) - 1;
             var workers = new Thread[Math.Max(helpers, 0)];
@@ -54,6 +66,7 @@ internal static class BatchSearch
             }
             Work();
             foreach (Thread w in workers) w.Join();
+            failure?.Throw();
         }
     }
 }

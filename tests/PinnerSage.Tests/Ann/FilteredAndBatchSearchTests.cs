@@ -133,6 +133,10 @@ public sealed class FilteredAndBatchSearchTests(ITestOutputHelper output)
             Assert.Throws<ArgumentOutOfRangeException>(() => quantized.SearchBatch(q, 2, 10, null, new Neighbor[6], new int[3], 0));
             Assert.Throws<ArgumentOutOfRangeException>(() => SearchFilter.Excluding([-1]));
             floatIndex.SearchBatch([], 2, 10, null, [], [], 2);
+            // A throwing predicate surfaces on the calling thread, whichever thread evaluated it.
+            float[] many = AnnTestData.Clustered(200, D, clusters: 30, seed: 23);
+            SearchFilter throwing = SearchFilter.Where(label => label % 50 == 17 ? throw new InvalidOperationException("bad label") : true);
+            Assert.Throws<InvalidOperationException>(() => quantized.SearchBatch(many, 5, 64, throwing, new Neighbor[1000], new int[200], 2));
         }
     }
 }
