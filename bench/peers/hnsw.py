@@ -33,7 +33,7 @@ def main():
         path = os.path.join(tmp, "x.bin")
         index.save_index(path)
         file_bytes = os.path.getsize(path)
-        resident = measure_in_fresh_process(__file__, path, space, d, n)
+        resident_bytes = measure_in_fresh_process(__file__, path, space, d, n)
     index.set_num_threads(1)
     sweep = []
     for ef in [int(e) for e in efs.split(",")]:
@@ -48,7 +48,7 @@ def main():
         hits = sum(len(set(labels[i].tolist()) & set(t[i].tolist())) for i in range(len(q)))
         sweep.append({"ef": ef, "recall": hits / (len(q) * k), "qps": len(q) / best})
     print(json.dumps({"version": getattr(hnswlib, "__version__", "?"), "build_seconds": build, "build_cpu_seconds": build_cpu,
-                      "file_bytes_per_vector": file_bytes / n, "resident_bytes_per_vector": resident / n,
+                      "file_bytes_per_vector": file_bytes / n, "resident_bytes_per_vector": resident_bytes / n,
                       "sweep": sweep}))
 
 

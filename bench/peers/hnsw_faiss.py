@@ -28,7 +28,7 @@ def run(kind, x, q, t, m, efc, threads, efs, repeats):
         path = os.path.join(tmp, "x.faiss")
         faiss.write_index(index, path)
         file_bytes = os.path.getsize(path)
-        resident = measure_in_fresh_process(__file__, path)
+        resident_bytes = measure_in_fresh_process(__file__, path)
     faiss.omp_set_num_threads(1)
     sweep = []
     for ef in efs:
@@ -43,7 +43,7 @@ def run(kind, x, q, t, m, efc, threads, efs, repeats):
         hits = sum(len(set(labels[i].tolist()) & set(t[i].tolist())) for i in range(len(q)))
         sweep.append({"ef": ef, "recall": hits / (len(q) * k), "qps": len(q) / best})
     return {"build_seconds": build, "build_cpu_seconds": build_cpu, "file_bytes_per_vector": file_bytes / n,
-            "resident_bytes_per_vector": resident / n, "sweep": sweep}
+            "resident_bytes_per_vector": resident_bytes / n, "sweep": sweep}
 
 
 def resident(path):
