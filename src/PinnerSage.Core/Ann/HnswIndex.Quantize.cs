@@ -8,8 +8,11 @@ public sealed partial class HnswIndex
     /// graph, levels, entry point, labels, tombstones and item ids; codes trained on the stored vectors. The float copy
     /// for re-ranking lives in pinned heap memory until the quantized index is saved and loaded again (then it is
     /// memory-mapped). Inserts wait while it copies; searches do not.</summary>
+    /// <exception cref="InvalidOperationException"><see cref="Dimension"/> is above <see cref="QuantizedHnswIndex.MaxDimension"/>.</exception>
     public QuantizedHnswIndex Quantize()
     {
+        if (Dimension > QuantizedHnswIndex.MaxDimension)
+            throw new InvalidOperationException($"int8 quantization supports d ≤ {QuantizedHnswIndex.MaxDimension}; this index has d = {Dimension}");
         _growLock.EnterWriteLock();
         try
         {

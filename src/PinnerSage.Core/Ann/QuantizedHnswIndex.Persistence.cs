@@ -99,6 +99,7 @@ public sealed partial class QuantizedHnswIndex
             floatsOffset = BinaryPrimitives.ReadInt64LittleEndian(h[88..]);
             if (upperInts < 0 || idCount < -1 || idsBytes < 0 || (idCount == -1 && idsBytes != 0))
                 throw Bad(path, "section sizes", 68, "negative or inconsistent section sizes");
+            if (dimension > MaxDimension) throw Bad(path, "dimension", 12, $"{dimension} is above the int8 index's {MaxDimension}");
             floatCount = (long)n * dimension;
             long level0Bytes = (long)n * strideBytes;
             long restBytes = 8L * n + 4 * upperInts + 8L * dimension + idsBytes;

@@ -22,6 +22,9 @@ namespace PinnerSage.Ann;
 /// </remarks>
 public sealed partial class QuantizedHnswIndex : IVectorIndex, IFilteredSearch, IFilterSpecialisedSearch, IDisposable
 {
+    /// <summary>Largest dimension the int32 code dot product cannot overflow at: 255·127·d &lt; 2³¹.</summary>
+    public const int MaxDimension = 65_536;
+
     private const int FlagDeleted = 1;
     /// <summary>Byte offset of the first link in an element's layer-0 record (after count, flags and ‖x‖²).</summary>
     private const int LinksOffset = 12;

@@ -137,6 +137,9 @@ public sealed class QuantizedHnswIndexTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => three.Search(new float[D + 1], 5, found));
         Assert.Throws<ArgumentOutOfRangeException>(() => three.Search(new float[D], 6, found));
         Assert.Throws<ArgumentOutOfRangeException>(() => three.Search(new float[D], 5, 0, null, found));
+        // Past 65,536 dimensions the int32 code dot product could overflow.
+        var wide = new HnswIndex(QuantizedHnswIndex.MaxDimension + 1, new HnswOptions());
+        Assert.Throws<InvalidOperationException>(() => wide.Quantize());
     }
 
     [Fact]
