@@ -34,7 +34,7 @@ switch (command)
               clustering [--quick] [--sizes 50,100,...] [--parts]   Ward per user vs fastcluster and scipy
               clustering-variants [--users 2000]                     Ward / complete linkage / k-means: interest recovery, per-user time vs scipy, sklearn
               batch [--users N | --world DIR] [--threads T] [--also-unsorted]   profiles build on a synthetic world
-              hnsw [--quick] [--n N] [--kernels]                      HNSW vs hnswlib: build, q/s at recall 0.95/0.99, memory
+              hnsw [--quick] [--n N] [--append] [--no-python]         HNSW (int8, float) vs native/Python hnswlib, FAISS: q/s at recall 0.90/0.95/0.99, build, memory
               retrieval [--users 20000] [--items 50000]              PinnerSage candidates/s: HNSW, + medoid cache, exact; candidate recall
               serve [--users 100000] [--items 100000] [--duration 15] [--connections 16]   HTTP service under wrk: recommendations warm/cold, actions/s
               itemsage-gemm [--quick]                                GEMM GFLOP/s vs measured FMA peak, tower examples/s

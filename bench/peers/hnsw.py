@@ -1,13 +1,23 @@
 """hnswlib peer for `bench hnsw`: build (M, efConstruction, threads) on base.npy, then single-threaded searches of
-queries.npy at each ef, recall@k against truth.npy (int32 [q, k] labels from exact search). Prints one JSON object.
+queries.npy at each ef, recall@k against truth.npy (int32 [q, k] labels from exact search). Prints one JSON object. Resident bytes: a fresh process reading the saved index (resident.py).
 Run with Debian's /usr/bin/python3 (python3-hnswlib, python3-numpy)."""
 import json, os, sys, tempfile, time
 
 import hnswlib
 import numpy as np
+from resident import anonymous_bytes, measure_in_fresh_process
+
+
+def resident(path, space, d, n):
+    before = anonymous_bytes()
+    index = hnswlib.Index(space=space, dim=int(d))
+    index.load_index(path, max_elements=int(n))
+    print(anonymous_bytes() - before)
 
 
 def main():
+    if sys.argv[1] == "--resident":
+        return resident(*sys.argv[2:6])
     base, queries, truth, space, m, efc, threads, efs, repeats = sys.argv[1:10]
     x = np.load(base).astype(np.float32, copy=False)
     q = np.load(queries).astype(np.float32, copy=False)
@@ -23,6 +33,7 @@ def main():
         path = os.path.join(tmp, "x.bin")
         index.save_index(path)
         file_bytes = os.path.getsize(path)
+        resident_bytes = measure_in_fresh_process(__file__, path, space, d, n)
     index.set_num_threads(1)
     sweep = []
     for ef in [int(e) for e in efs.split(",")]:
@@ -37,7 +48,8 @@ def main():
         hits = sum(len(set(labels[i].tolist()) & set(t[i].tolist())) for i in range(len(q)))
         sweep.append({"ef": ef, "recall": hits / (len(q) * k), "qps": len(q) / best})
     print(json.dumps({"version": getattr(hnswlib, "__version__", "?"), "build_seconds": build, "build_cpu_seconds": build_cpu,
-                      "file_bytes_per_vector": file_bytes / n, "sweep": sweep}))
+                      "file_bytes_per_vector": file_bytes / n, "resident_bytes_per_vector": resident_bytes / n,
+                      "sweep": sweep}))
 
 
 if __name__ == "__main__":

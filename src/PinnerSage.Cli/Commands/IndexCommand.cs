@@ -35,9 +35,14 @@ internal static class IndexCommand
         var dedup = new Option<float?>("--dedup-threshold") { Description = "Refinement: drop items whose cosine to an indexed item is ≥ T (e.g. 0.99), mapping them to it." };
         var exclude = new Option<string?>("--exclude") { Description = "Refinement: file of item ids (one per line) to leave out." };
         var seed = new Option<long>("--seed") { Description = "Seed of the HNSW level draws.", DefaultValueFactory = _ => 100 };
+        var quantization = new Option<string>("--quantization")
+        {
+            Description = "none: float vectors in the graph; int8: the graph walked on 8-bit codes, results re-ranked on the float vectors kept in the file (memory-mapped).",
+            DefaultValueFactory = _ => "none",
+        };
         var cmd = new Command("build", "Build an HNSW index file from item vectors (with a progress bar).")
         {
-            vectors, ids, output, metric, m, efConstruction, ef, threads, dedup, exclude, seed,
+            vectors, ids, output, metric, m, efConstruction, ef, threads, dedup, exclude, seed, quantization,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -50,6 +55,8 @@ internal static class IndexCommand
                 Seed = pr.GetValue(seed),
             };
             options.Validate();
+            string quantizationValue = pr.GetValue(quantization)!;
+            if (quantizationValue is not ("none" or "int8")) throw new ArgumentException($"--quantization must be none or int8, not '{quantizationValue}'.");
             int threadCount = pr.GetValue(threads);
             if (threadCount < 1) throw new ArgumentException("--threads must be ≥ 1.");
             string npy = pr.GetValue(vectors)!;
@@ -91,11 +98,23 @@ internal static class IndexCommand
             double buildSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             if (hasIds) index.SetItemIds(e.Ids);
             string outPath = pr.GetValue(output)!;
-            index.Save(outPath);
             CultureInfo c = CultureInfo.InvariantCulture;
+            string memory;
+            if (quantizationValue == "int8")
+            {
+                using QuantizedHnswIndex quantized = index.Quantize();
+                quantized.Save(outPath);
+                memory = string.Create(c, $"int8: {quantized.MemoryBytes / (double)Math.Max(index.Count, 1):F0} bytes/vector in memory + " +
+                                          $"{quantized.FloatBytes / (double)Math.Max(index.Count, 1):F0} memory-mapped ({QuantizedHnswIndex.KernelPath})");
+            }
+            else
+            {
+                index.Save(outPath);
+                memory = string.Create(c, $"{index.MemoryBytes / (double)Math.Max(index.Count, 1):F0} bytes/vector");
+            }
             Console.Out.WriteLine(string.Create(c,
                 $"built {outPath}: {index.Count:N0} items × {e.Dimension} ({MetricName(options.Metric)}, M = {options.M}, efConstruction = {options.EfConstruction}, " +
-                $"{threadCount} threads) in {buildSeconds:F2} s; {index.MaxLevel + 1} layers; {index.MemoryBytes / (double)Math.Max(index.Count, 1):F0} bytes/vector"));
+                $"{threadCount} threads) in {buildSeconds:F2} s; {index.MaxLevel + 1} layers; {memory}"));
             if (refinement.DuplicateCosine is not null || refinement.Excluded is not null)
                 Console.Out.WriteLine(string.Create(c,
                     $"refinement: {report.Duplicates:N0} near-duplicates dropped (cosine ≥ {refinement.DuplicateCosine?.ToString(c) ?? "off"}), " +
@@ -111,7 +130,7 @@ internal static class IndexCommand
         var queries = new Option<string>("--queries") { Description = "Query vectors: .npy float32 [q, d].", Required = true };
         var k = new Option<int>("--k") { Description = "Neighbours per query.", DefaultValueFactory = _ => 10 };
         var ef = new Option<int?>("--ef") { Description = "Search ef (default: the index's, 64 unless built otherwise); raised to k." };
-        var threads = new Option<int>("--threads") { Description = "Search threads.", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = "Search threads (one batch call spreads the queries over them).", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out") { Description = "Output TSV: one line per query, its k result ids tab-separated.", Required = true };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (qps, search_seconds, …) instead of text." };
         var cmd = new Command("search", "Run k-NN queries against an index; write the results and print the search time and queries/s.")
@@ -125,9 +144,14 @@ internal static class IndexCommand
             if (kValue < 1) throw new ArgumentException("--k must be ≥ 1.");
             if (threadCount < 1) throw new ArgumentException("--threads must be ≥ 1.");
             string queriesPath = pr.GetValue(queries)!;
-            OutputPaths.Check("--out", pr.GetValue(output), ("--index", pr.GetValue(indexPath)), ("--queries", queriesPath));
-            HnswIndex index = HnswIndex.Load(pr.GetValue(indexPath)!);
-            int efValue = pr.GetValue(ef) ?? index.Options.Ef;
+            string path = pr.GetValue(indexPath)!;
+            OutputPaths.Check("--out", pr.GetValue(output), ("--index", path), ("--queries", queriesPath));
+            // A float or an int8 index, by the file's magic.
+            using QuantizedHnswIndex? quantized = QuantizedHnswIndex.IsQuantizedFile(path) ? QuantizedHnswIndex.Load(path) : null;
+            HnswIndex? floatIndex = quantized is null ? HnswIndex.Load(path) : null;
+            IVectorIndex index = (IVectorIndex?)quantized ?? floatIndex!;
+            HnswOptions indexOptions = quantized?.Options ?? floatIndex!.Options;
+            int efValue = pr.GetValue(ef) ?? indexOptions.Ef;
             if (efValue < 1) throw new ArgumentException("--ef must be ≥ 1.");
             float[] q = Npy.ReadFloat32(queriesPath, out int rows, out int cols);
             if (cols != index.Dimension) throw new DataFormatException(queriesPath, 0, "shape", $"queries have dimension {cols}; the index has {index.Dimension}");
@@ -138,22 +162,21 @@ internal static class IndexCommand
                 throw new DataFormatException(queriesPath, bad / cols + 1, "vector", $"query row {bad / cols + 1} has a non-finite value ({q[bad]}) at column {bad % cols}");
             var results = new Neighbor[(long)rows * kValue];
             var counts = new int[rows];
+            void Batch(ReadOnlySpan<float> batch, Span<Neighbor> found, Span<int> foundCounts)
+            {
+                if (quantized is not null) quantized.SearchBatch(batch, kValue, efValue, null, found, foundCounts, threadCount);
+                else floatIndex!.SearchBatch(batch, kValue, efValue, null, found, foundCounts, threadCount);
+            }
 
-            // Warm each thread's scratch outside the timed phase, as a serving process would be.
-            var warm = new Neighbor[kValue];
-            if (rows > 0) index.Search(q.AsSpan(0, cols), kValue, efValue, warm);
+            // Warm the scratch and the code paths outside the timed phase, as a serving process would be.
+            if (rows > 0) Batch(q.AsSpan(0, cols), new Neighbor[kValue], new int[1]);
             long start = Stopwatch.GetTimestamp();
-            if (threadCount == 1)
-                for (int i = 0; i < rows; i++)
-                    counts[i] = index.Search(q.AsSpan(i * cols, cols), kValue, efValue, results.AsSpan(i * kValue, kValue));
-            else
-                Parallel.For(0, rows, new ParallelOptions { MaxDegreeOfParallelism = threadCount }, i =>
-                    counts[i] = index.Search(q.AsSpan(i * cols, cols), kValue, efValue, results.AsSpan(i * kValue, kValue)));
+            Batch(q, results, counts);
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             double qps = rows / Math.Max(seconds, 1e-9);
 
             string outPath = pr.GetValue(output)!;
-            IReadOnlyList<string>? itemIds = index.ItemIds;
+            IReadOnlyList<string>? itemIds = quantized?.ItemIds ?? floatIndex!.ItemIds;
             AtomicFile.WriteText(outPath, w =>
             {
                 for (int i = 0; i < rows; i++)
@@ -178,6 +201,7 @@ internal static class IndexCommand
                     ["k"] = kValue,
                     ["ef"] = Math.Max(efValue, kValue),
                     ["threads"] = threadCount,
+                    ["quantization"] = quantized is null ? "none" : "int8",
                     ["out"] = outPath,
                 };
                 Console.Out.WriteLine(JsonSerializer.Serialize(payload));

@@ -57,7 +57,7 @@ public sealed partial class HnswIndex
                 (ep, epDistance) = GreedyClosest<TDistance>(s, ref q0, ep, epDistance, layer);
             for (int layer = top; layer >= 0; layer--)
             {
-                SearchLayer<TDistance>(s, ref q0, ep, epDistance, layer, _options.EfConstruction, skipDeleted: false, scratch);
+                SearchLayer<TDistance, NoFilter>(s, ref q0, ep, epDistance, layer, _options.EfConstruction, skipDeleted: false, default, scratch);
                 scratch.EnsureSelection(scratch.ResultCount + 1);
                 int found = scratch.DrainResultsAscending(scratch.Selection);
                 Span<Candidate> w = scratch.Selection.AsSpan(0, found);

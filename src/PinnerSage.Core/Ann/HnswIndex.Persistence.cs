@@ -30,21 +30,8 @@ public sealed partial class HnswIndex
             NodeStore s = _store;
             int n = _nodeCount;
             EntryPoint? entry = _entry;
-            var levels = new int[n];
-            long upperInts = 0;
-            for (int i = 0; i < n; i++)
-            {
-                levels[i] = LevelOf(s, i, _m);
-                upperInts += s.Upper[i]?.Length ?? 0;
-            }
-            var upper = new int[upperInts];
-            long at = 0;
-            for (int i = 0; i < n; i++)
-                if (s.Upper[i] is { } u)
-                {
-                    u.CopyTo(upper, at);
-                    at += u.Length;
-                }
+            (int[] levels, int[] upper) = FlattenUpperLayers(s.Upper, n, _m);
+            long upperInts = upper.Length;
             int[] duplicates;
             lock (_labelLock)
             {
@@ -59,19 +46,8 @@ public sealed partial class HnswIndex
             byte[] ids = EncodeIds(_itemIds);
 
             var header = new byte[FileHeaderBytes];
-            Magic.CopyTo(header);
             Span<byte> h = header;
-            BinaryPrimitives.WriteInt32LittleEndian(h[8..], FormatVersion);
-            BinaryPrimitives.WriteInt32LittleEndian(h[12..], Dimension);
-            BinaryPrimitives.WriteInt32LittleEndian(h[16..], (int)_options.Metric);
-            BinaryPrimitives.WriteInt32LittleEndian(h[20..], _m);
-            BinaryPrimitives.WriteInt32LittleEndian(h[24..], _options.EfConstruction);
-            BinaryPrimitives.WriteInt32LittleEndian(h[28..], _options.Ef);
-            BinaryPrimitives.WriteInt64LittleEndian(h[32..], _options.Seed);
-            BinaryPrimitives.WriteInt32LittleEndian(h[40..], n);
-            BinaryPrimitives.WriteInt32LittleEndian(h[44..], _deletedCount);
-            BinaryPrimitives.WriteInt32LittleEndian(h[48..], entry?.Id ?? -1);
-            BinaryPrimitives.WriteInt32LittleEndian(h[52..], entry?.Level ?? -1);
+            WriteCommonHeader(h, Magic, FormatVersion, new CommonHeader(Dimension, _options, n, _deletedCount, entry?.Id ?? -1, entry?.Level ?? -1));
             BinaryPrimitives.WriteInt32LittleEndian(h[56..], _headerInts);
             BinaryPrimitives.WriteInt32LittleEndian(h[60..], _strideBytes);
             BinaryPrimitives.WriteInt64LittleEndian(h[64..], upperInts);
@@ -81,22 +57,14 @@ public sealed partial class HnswIndex
 
             AtomicFile.Write(path, stream =>
             {
-                ulong checksum = Checksum64.Hash(header);
-                stream.Write(header);
-                void Section(ReadOnlySpan<byte> bytes)
-                {
-                    checksum = Checksum64.Combine(checksum, Checksum64.Hash(bytes));
-                    stream.Write(bytes);
-                }
-                Section(s.Level0(n, _strideBytes));
-                Section(MemoryMarshal.AsBytes(s.Labels.AsSpan(0, n)));
-                Section(MemoryMarshal.AsBytes(levels.AsSpan()));
-                Section(MemoryMarshal.AsBytes(upper.AsSpan()));
-                Section(MemoryMarshal.AsBytes(duplicates.AsSpan()));
-                Section(ids);
-                Span<byte> tail = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(tail, checksum);
-                stream.Write(tail);
+                var writer = new ChecksummedWriter(stream, header);
+                writer.Section(s.Level0(n, _strideBytes));
+                writer.Section(MemoryMarshal.AsBytes(s.Labels.AsSpan(0, n)));
+                writer.Section(MemoryMarshal.AsBytes(levels.AsSpan()));
+                writer.Section(MemoryMarshal.AsBytes(upper.AsSpan()));
+                writer.Section(MemoryMarshal.AsBytes(duplicates.AsSpan()));
+                writer.Section(ids);
+                writer.Finish();
             }, bufferSize: 1 << 20);
             GC.KeepAlive(s);
         }
@@ -114,22 +82,9 @@ public sealed partial class HnswIndex
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
         long length = file.Length;
         var header = new byte[FileHeaderBytes];
-        if (length < FileHeaderBytes + 8) throw Bad(path, "header", 0, $"file is {length} bytes, shorter than the {FileHeaderBytes + 8}-byte minimum (truncated or not an index)");
-        file.ReadExactly(header);
+        (int dimension, HnswOptions options, int n, int deleted, int entryId, int entryLevel) =
+            ReadCommonHeader(path, file, header, Magic, FormatVersion, "HNSW index");
         ReadOnlySpan<byte> h = header;
-        if (!h[..8].SequenceEqual(Magic)) throw Bad(path, "magic", 0, "not a PinnerSage HNSW index file");
-        int version = BinaryPrimitives.ReadInt32LittleEndian(h[8..]);
-        if (version != FormatVersion) throw Bad(path, "version", 8, $"format version {version}; this build reads version {FormatVersion}");
-        int dimension = BinaryPrimitives.ReadInt32LittleEndian(h[12..]);
-        int metric = BinaryPrimitives.ReadInt32LittleEndian(h[16..]);
-        int m = BinaryPrimitives.ReadInt32LittleEndian(h[20..]);
-        int efConstruction = BinaryPrimitives.ReadInt32LittleEndian(h[24..]);
-        int ef = BinaryPrimitives.ReadInt32LittleEndian(h[28..]);
-        long seed = BinaryPrimitives.ReadInt64LittleEndian(h[32..]);
-        int n = BinaryPrimitives.ReadInt32LittleEndian(h[40..]);
-        int deleted = BinaryPrimitives.ReadInt32LittleEndian(h[44..]);
-        int entryId = BinaryPrimitives.ReadInt32LittleEndian(h[48..]);
-        int entryLevel = BinaryPrimitives.ReadInt32LittleEndian(h[52..]);
         int headerInts = BinaryPrimitives.ReadInt32LittleEndian(h[56..]);
         int strideBytes = BinaryPrimitives.ReadInt32LittleEndian(h[60..]);
         long upperInts = BinaryPrimitives.ReadInt64LittleEndian(h[64..]);
@@ -137,17 +92,7 @@ public sealed partial class HnswIndex
         int idCount = BinaryPrimitives.ReadInt32LittleEndian(h[76..]);
         long idsBytes = BinaryPrimitives.ReadInt64LittleEndian(h[80..]);
 
-        if (dimension < 1 || dimension > 1 << 20) throw Bad(path, "dimension", 12, $"{dimension} is out of range");
-        if (!Enum.IsDefined((VectorMetric)metric)) throw Bad(path, "metric", 16, $"unknown metric {metric}");
-        if (m < 2 || m > 256) throw Bad(path, "M", 20, $"{m} is out of range 2…256");
-        if (efConstruction < 1 || efConstruction > 100_000) throw Bad(path, "efConstruction", 24, $"{efConstruction} is out of range");
-        if (ef < 1 || ef > 100_000) throw Bad(path, "ef", 28, $"{ef} is out of range");
-        var options = new HnswOptions { M = m, EfConstruction = efConstruction, Ef = ef, Seed = seed, Metric = (VectorMetric)metric };
-        if (n < 0) throw Bad(path, "count", 40, $"{n} elements");
         if (headerInts <= 0 || strideBytes <= 0) throw Bad(path, "stride", 56, $"layer-0 layout {headerInts} ints / {strideBytes} bytes");
-        if (deleted < 0 || deleted > n) throw Bad(path, "deleted", 44, $"{deleted} deleted of {n}");
-        if (n > 0 && (entryId < 0 || entryId >= n || entryLevel < 0 || entryLevel > MaxLevelCap))
-            throw Bad(path, "entry point", 48, $"element {entryId} at level {entryLevel} is out of range");
         if (upperInts < 0 || duplicateCount < 0 || idCount < -1 || idsBytes < 0 || (idCount == -1 && idsBytes != 0))
             throw Bad(path, "section sizes", 64, "negative or inconsistent section sizes");
 
@@ -163,7 +108,7 @@ public sealed partial class HnswIndex
         // Only now, with every size checked against the file's length, is memory sized by the header.
         var index = new HnswIndex(dimension, options, Math.Max(n, 16));
         if (headerInts != index._headerInts || strideBytes != index._strideBytes)
-            throw Bad(path, "stride", 56, $"layer-0 layout {headerInts} ints / {strideBytes} bytes does not match d = {dimension}, M = {m}");
+            throw Bad(path, "stride", 56, $"layer-0 layout {headerInts} ints / {strideBytes} bytes does not match d = {dimension}, M = {options.M}");
 
         NodeStore s = index._store;
         Span<byte> level0 = s.Level0(n, strideBytes);
@@ -200,7 +145,6 @@ public sealed partial class HnswIndex
         NodeStore s = _store;
         long labelsOffset = FileHeaderBytes + (long)n * _strideBytes;
         int actualDeleted = 0;
-        long upperAt = 0;
         for (int i = 0; i < n; i++)
         {
             int count = Header(s, i, 0);
@@ -211,27 +155,8 @@ public sealed partial class HnswIndex
             if ((Header(s, i, 1) & FlagDeleted) != 0) actualDeleted++;
             if (labels[i] < 0) throw Bad(path, "labels", labelsOffset + 4L * i, $"negative label {labels[i]}");
             s.Labels[i] = labels[i];
-            int level = levels[i];
-            if (level < 0 || level > entryLevel) throw Bad(path, "levels", labelsOffset + 4L * (n + i), $"element {i} has level {level} (top {entryLevel})");
-            if (level == 0) continue;
-            int size = level * (_m + 1);
-            if (upperAt + size > upper.Length) throw Bad(path, "upper layers", labelsOffset + 8L * n, "fewer upper-layer links than the levels need");
-            int[] lists = upper.Slice((int)upperAt, size).ToArray();
-            for (int layer = 0; layer < level; layer++)
-            {
-                int c = lists[layer * (_m + 1)];
-                if (c < 0 || c > _m) throw Bad(path, "upper layers", labelsOffset + 8L * n + 4 * upperAt, $"element {i} has {c} links on layer {layer + 1}");
-                for (int j = 1; j <= c; j++)
-                {
-                    int link = lists[layer * (_m + 1) + j];
-                    if ((uint)link >= (uint)n || LevelOfRaw(levels, link) <= layer)
-                        throw Bad(path, "upper layers", labelsOffset + 8L * n + 4 * upperAt, $"element {i} links to {link} on layer {layer + 1}, which it does not reach");
-                }
-            }
-            s.Upper[i] = lists;
-            upperAt += size;
         }
-        if (upperAt != upper.Length) throw Bad(path, "upper layers", labelsOffset + 8L * n, "more upper-layer links than the levels need");
+        RestoreUpperLayers(path, _m, entryLevel, levels, upper, labelsOffset, s.Upper);
         if (actualDeleted != deleted) throw Bad(path, "deleted", 44, $"header says {deleted} deleted, the flags say {actualDeleted}");
         if (n > 0 && levels[entryId] != entryLevel) throw Bad(path, "entry point", 48, "the entry point is not on the top level");
         for (int i = 0; i < n; i++)
@@ -242,9 +167,113 @@ public sealed partial class HnswIndex
         _entry = n > 0 ? new EntryPoint(entryId, entryLevel) : null;
     }
 
-    private static int LevelOfRaw(ReadOnlySpan<int> levels, int id) => levels[id];
+    /// <summary>Each element's level and the concatenation of the upper-layer lists of elements 0…n−1, as both file
+    /// formats store them.</summary>
+    internal static (int[] Levels, int[] Upper) FlattenUpperLayers(int[]?[] lists, int n, int m)
+    {
+        var levels = new int[n];
+        long total = 0;
+        for (int i = 0; i < n; i++)
+        {
+            levels[i] = lists[i] is { } u ? u.Length / (m + 1) : 0;
+            total += lists[i]?.Length ?? 0;
+        }
+        var upper = new int[total];
+        long at = 0;
+        for (int i = 0; i < n; i++)
+            if (lists[i] is { } u)
+            {
+                u.CopyTo(upper, at);
+                at += u.Length;
+            }
+        return (levels, upper);
+    }
 
-    private static byte[] EncodeIds(IReadOnlyList<string>? ids)
+    /// <summary>The header fields both index formats share (bytes 8…55 after the 8-byte magic).</summary>
+    internal readonly record struct CommonHeader(int Dimension, HnswOptions Options, int Count, int Deleted, int EntryId, int EntryLevel);
+
+    internal static void WriteCommonHeader(Span<byte> h, ReadOnlySpan<byte> magic, int version, CommonHeader c)
+    {
+        magic.CopyTo(h);
+        BinaryPrimitives.WriteInt32LittleEndian(h[8..], version);
+        BinaryPrimitives.WriteInt32LittleEndian(h[12..], c.Dimension);
+        BinaryPrimitives.WriteInt32LittleEndian(h[16..], (int)c.Options.Metric);
+        BinaryPrimitives.WriteInt32LittleEndian(h[20..], c.Options.M);
+        BinaryPrimitives.WriteInt32LittleEndian(h[24..], c.Options.EfConstruction);
+        BinaryPrimitives.WriteInt32LittleEndian(h[28..], c.Options.Ef);
+        BinaryPrimitives.WriteInt64LittleEndian(h[32..], c.Options.Seed);
+        BinaryPrimitives.WriteInt32LittleEndian(h[40..], c.Count);
+        BinaryPrimitives.WriteInt32LittleEndian(h[44..], c.Deleted);
+        BinaryPrimitives.WriteInt32LittleEndian(h[48..], c.EntryId);
+        BinaryPrimitives.WriteInt32LittleEndian(h[52..], c.EntryLevel);
+    }
+
+    /// <summary>Reads the whole header into <paramref name="header"/> and checks magic, version and the shared fields.</summary>
+    internal static CommonHeader ReadCommonHeader(string path, FileStream file, byte[] header, ReadOnlySpan<byte> magic, int version, string kind)
+    {
+        long length = file.Length;
+        if (length < header.Length + 8) throw Bad(path, "header", 0, $"file is {length} bytes, shorter than the {header.Length + 8}-byte minimum (truncated or not an index)");
+        file.ReadExactly(header);
+        ReadOnlySpan<byte> h = header;
+        if (!h[..8].SequenceEqual(magic)) throw Bad(path, "magic", 0, $"not a PinnerSage {kind} file");
+        int fileVersion = BinaryPrimitives.ReadInt32LittleEndian(h[8..]);
+        if (fileVersion != version) throw Bad(path, "version", 8, $"format version {fileVersion}; this build reads version {version}");
+        int dimension = BinaryPrimitives.ReadInt32LittleEndian(h[12..]);
+        int metric = BinaryPrimitives.ReadInt32LittleEndian(h[16..]);
+        int m = BinaryPrimitives.ReadInt32LittleEndian(h[20..]);
+        int efConstruction = BinaryPrimitives.ReadInt32LittleEndian(h[24..]);
+        int ef = BinaryPrimitives.ReadInt32LittleEndian(h[28..]);
+        long seed = BinaryPrimitives.ReadInt64LittleEndian(h[32..]);
+        int n = BinaryPrimitives.ReadInt32LittleEndian(h[40..]);
+        int deleted = BinaryPrimitives.ReadInt32LittleEndian(h[44..]);
+        int entryId = BinaryPrimitives.ReadInt32LittleEndian(h[48..]);
+        int entryLevel = BinaryPrimitives.ReadInt32LittleEndian(h[52..]);
+        if (dimension < 1 || dimension > 1 << 20) throw Bad(path, "dimension", 12, $"{dimension} is out of range");
+        if (!Enum.IsDefined((VectorMetric)metric)) throw Bad(path, "metric", 16, $"unknown metric {metric}");
+        if (m < 2 || m > 256) throw Bad(path, "M", 20, $"{m} is out of range 2…256");
+        if (efConstruction < 1 || efConstruction > 100_000) throw Bad(path, "efConstruction", 24, $"{efConstruction} is out of range");
+        if (ef < 1 || ef > 100_000) throw Bad(path, "ef", 28, $"{ef} is out of range");
+        if (n < 0) throw Bad(path, "count", 40, $"{n} elements");
+        if (deleted < 0 || deleted > n) throw Bad(path, "deleted", 44, $"{deleted} deleted of {n}");
+        if (n > 0 && (entryId < 0 || entryId >= n || entryLevel < 0 || entryLevel > MaxLevelCap))
+            throw Bad(path, "entry point", 48, $"element {entryId} at level {entryLevel} is out of range");
+        var options = new HnswOptions { M = m, EfConstruction = efConstruction, Ef = ef, Seed = seed, Metric = (VectorMetric)metric };
+        return new CommonHeader(dimension, options, n, deleted, entryId, entryLevel);
+    }
+
+    /// <summary>Checks the loaded levels and upper-layer lists (counts ≤ M, every link to an element that reaches that
+    /// layer, the entry point on the top level) and stores each element's lists in <paramref name="destination"/>.</summary>
+    internal static void RestoreUpperLayers(string path, int m, int entryLevel, ReadOnlySpan<int> levels, ReadOnlySpan<int> upper,
+                                            long labelsOffset, int[]?[] destination)
+    {
+        int n = levels.Length;
+        long upperAt = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int level = levels[i];
+            if (level < 0 || level > entryLevel) throw Bad(path, "levels", labelsOffset + 4L * (n + i), $"element {i} has level {level} (top {entryLevel})");
+            if (level == 0) continue;
+            int size = level * (m + 1);
+            if (upperAt + size > upper.Length) throw Bad(path, "upper layers", labelsOffset + 8L * n, "fewer upper-layer links than the levels need");
+            int[] lists = upper.Slice((int)upperAt, size).ToArray();
+            for (int layer = 0; layer < level; layer++)
+            {
+                int c = lists[layer * (m + 1)];
+                if (c < 0 || c > m) throw Bad(path, "upper layers", labelsOffset + 8L * n + 4 * upperAt, $"element {i} has {c} links on layer {layer + 1}");
+                for (int j = 1; j <= c; j++)
+                {
+                    int link = lists[layer * (m + 1) + j];
+                    if ((uint)link >= (uint)n || levels[link] <= layer)
+                        throw Bad(path, "upper layers", labelsOffset + 8L * n + 4 * upperAt, $"element {i} links to {link} on layer {layer + 1}, which it does not reach");
+                }
+            }
+            destination[i] = lists;
+            upperAt += size;
+        }
+        if (upperAt != upper.Length) throw Bad(path, "upper layers", labelsOffset + 8L * n, "more upper-layer links than the levels need");
+    }
+
+    internal static byte[] EncodeIds(IReadOnlyList<string>? ids)
     {
         if (ids is null) return [];
         using var buffer = new MemoryStream();
@@ -259,7 +288,7 @@ public sealed partial class HnswIndex
         return buffer.ToArray();
     }
 
-    private static string[] DecodeIds(string path, ReadOnlySpan<byte> bytes, int count, long fileOffset)
+    internal static string[] DecodeIds(string path, ReadOnlySpan<byte> bytes, int count, long fileOffset)
     {
         var ids = new string[count];
         int at = 0;
@@ -276,6 +305,6 @@ public sealed partial class HnswIndex
         return ids;
     }
 
-    private static DataFormatException Bad(string path, string field, long offset, string problem) =>
+    internal static DataFormatException Bad(string path, string field, long offset, string problem) =>
         new(path, 0, field, $"at byte {offset}: {problem}");
 }

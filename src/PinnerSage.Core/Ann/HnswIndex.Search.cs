@@ -10,7 +10,7 @@ public sealed partial class HnswIndex
     private const int MaxPrefetchLines = 32;
 
     /// <summary>How many unvisited neighbours ahead of the one whose distance is computed have their vector prefetched.</summary>
-    private const int PrefetchAhead = 3;
+    internal const int PrefetchAhead = 3;
 
     /// <summary>K-NN-SEARCH (Alg. 5) with ef = max(<see cref="HnswOptions.Ef"/>, k).</summary>
     /// <inheritdoc/>
@@ -24,20 +24,44 @@ public sealed partial class HnswIndex
     /// inserts; allocation-free once the calling thread has searched once.</summary>
     /// <exception cref="ArgumentException"><paramref name="query"/> length is not <see cref="Dimension"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> ≤ 0 or &gt; destination length, or ef ≤ 0.</exception>
-    public int Search(ReadOnlySpan<float> query, int k, int ef, Span<Neighbor> destination)
+    public int Search(ReadOnlySpan<float> query, int k, int ef, Span<Neighbor> destination) =>
+        Search(query, k, ef, null, destination);
+
+    /// <summary>As <see cref="Search(ReadOnlySpan{float}, int, int, Span{Neighbor})"/>, returning only labels that
+    /// <paramref name="filter"/> allows (null: all); the filter is evaluated inside the walk (see <see cref="SearchFilter"/>).</summary>
+    /// <exception cref="ArgumentException"><paramref name="query"/> length is not <see cref="Dimension"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> ≤ 0 or &gt; destination length, or ef ≤ 0.</exception>
+    public int Search(ReadOnlySpan<float> query, int k, int ef, SearchFilter? filter, Span<Neighbor> destination)
     {
-        if (query.Length != Dimension) throw new ArgumentException($"'{nameof(query)}' has length {query.Length}; expected {Dimension}", nameof(query));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(k, destination.Length);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ef);
-        return _options.Metric == VectorMetric.L2
-            ? SearchCore<SquaredL2Distance>(query, k, Math.Max(ef, k), destination)
-            : SearchCore<InnerProductDistance>(query, k, Math.Max(ef, k), destination);
+        ValidateSearch(query.Length, Dimension, k, ef, destination.Length);
+        return FilterDispatch.Search(this, query, k, ef, filter, destination);
     }
 
+    /// <summary>Searches every row of <paramref name="queries"/> (q × <see cref="Dimension"/>, row-major) on
+    /// <paramref name="threads"/> threads: row i's results go to <paramref name="destination"/>[i·k, i·k + k) and their
+    /// number to <paramref name="counts"/>[i], exactly as q calls of the single-query search.</summary>
+    /// <exception cref="ArgumentException">A length that does not match q, k or <see cref="Dimension"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">k, ef or threads ≤ 0.</exception>
+    public void SearchBatch(ReadOnlySpan<float> queries, int k, int ef, SearchFilter? filter, Span<Neighbor> destination, Span<int> counts, int threads) =>
+        BatchSearch.Run(this, Dimension, queries, k, ef, filter, destination, counts, threads);
+
+    /// <summary>The public search's argument checks, shared with the quantized index.</summary>
+    internal static void ValidateSearch(int queryLength, int dimension, int k, int ef, int destinationLength)
+    {
+        if (queryLength != dimension) throw new ArgumentException($"'query' has length {queryLength}; expected {dimension}", "query");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(k, destinationLength);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ef);
+    }
+
+    int IFilterSpecialisedSearch.SearchWith<TFilter>(ReadOnlySpan<float> query, int k, int ef, TFilter filter, Span<Neighbor> destination) =>
+        _options.Metric == VectorMetric.L2
+            ? SearchCore<SquaredL2Distance, TFilter>(query, k, Math.Max(ef, k), filter, destination)
+            : SearchCore<InnerProductDistance, TFilter>(query, k, Math.Max(ef, k), filter, destination);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private int SearchCore<TDistance>(ReadOnlySpan<float> query, int k, int ef, Span<Neighbor> destination)
-        where TDistance : struct, IDistance
+    private int SearchCore<TDistance, TFilter>(ReadOnlySpan<float> query, int k, int ef, TFilter filter, Span<Neighbor> destination)
+        where TDistance : struct, IDistance where TFilter : struct, ILabelFilter
     {
         // Snapshot order matters: entry point first, then the store, so the store always covers the entry point's id.
         EntryPoint? entry = Volatile.Read(ref _entry);
@@ -54,7 +78,7 @@ public sealed partial class HnswIndex
             (ep, epDistance) = GreedyClosest<TDistance>(s, ref q0, ep, epDistance, layer);
 
         // The tombstone test reads another cache line per candidate: only pay for it when something is deleted.
-        SearchLayer<TDistance>(s, ref q0, ep, epDistance, 0, ef, skipDeleted: Volatile.Read(ref _deletedCount) > 0, scratch);
+        SearchLayer<TDistance, TFilter>(s, ref q0, ep, epDistance, 0, ef, skipDeleted: Volatile.Read(ref _deletedCount) > 0, filter, scratch);
         while (scratch.ResultCount > k) scratch.PopResult();
         int found = scratch.ResultCount;
         for (int i = found - 1; i >= 0; i--)
@@ -97,16 +121,17 @@ public sealed partial class HnswIndex
 
     /// <summary>SEARCH-LAYER (Alg. 2) from one entry point: leaves the ef nearest elements found in the scratch's W
     /// (max-heap). With <paramref name="skipDeleted"/>, deleted elements are expanded (they still route) but never enter W
-    /// (hnswlib's rule); inserts pass false, so the graph keeps linking through tombstones.</summary>
+    /// (hnswlib's rule); inserts pass false, so the graph keeps linking through tombstones. Elements whose label
+    /// <paramref name="filter"/> rejects are treated as deleted (filtered search).</summary>
     /// <remarks>Invariant of the loop: C holds every visited element not yet expanded; W holds the ef nearest visited
     /// (eligible) elements, and lowerBound is the distance of W's farthest once W is full (+∞ before). The search stops
     /// when C's nearest is farther than lowerBound with W full: no unexpanded element can improve W.</remarks>
     // Fully optimised from the first call (our choice): a CLI run or a freshly started server would otherwise spend its
     // first thousands of queries in tier-0 code.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void SearchLayer<TDistance>(NodeStore s, ref float q0, int ep, float epDistance, int layer, int ef,
-                                               bool skipDeleted, SearchScratch scratch)
-        where TDistance : struct, IDistance
+    private unsafe void SearchLayer<TDistance, TFilter>(NodeStore s, ref float q0, int ep, float epDistance, int layer, int ef,
+                                                        bool skipDeleted, TFilter filter, SearchScratch scratch)
+        where TDistance : struct, IDistance where TFilter : struct, ILabelFilter
     {
         int epoch = scratch.NewEpoch(s.Capacity);
         ref int visited = ref MemoryMarshal.GetArrayDataReference(scratch.Visited);
@@ -114,7 +139,7 @@ public sealed partial class HnswIndex
         scratch.ResultCount = 0;
         int dim = Dimension;
         float lowerBound = float.PositiveInfinity;
-        if (!skipDeleted || !IsDeleted(s, ep))
+        if ((!skipDeleted || !IsDeleted(s, ep)) && filter.Allows(s.Labels[ep]))
         {
             scratch.PushResult(epDistance, ep);
             lowerBound = epDistance;
@@ -176,6 +201,7 @@ public sealed partial class HnswIndex
                 {
                     scratch.PushCandidate(d, candidate);
                     if (skipDeleted && (Unsafe.AsRef<int>(baseP + candidate * stride + 4) & FlagDeleted) != 0) continue;
+                    if (typeof(TFilter) != typeof(NoFilter) && !filter.Allows(s.Labels[candidate])) continue;
                     scratch.PushResult(d, candidate);
                     if (scratch.ResultCount > ef) scratch.PopResult();
                     lowerBound = scratch.Results[0].Distance;
@@ -189,7 +215,7 @@ public sealed partial class HnswIndex
 
     /// <summary>Prefetches <paramref name="lines"/> cache lines from the line holding <paramref name="p"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void PrefetchLines(byte* p, int lines)
+    internal static unsafe void PrefetchLines(byte* p, int lines)
     {
         if (!Sse.IsSupported) return;
         byte* line = (byte*)((nint)p & ~(nint)63);

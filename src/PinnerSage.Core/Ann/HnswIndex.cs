@@ -22,7 +22,7 @@ namespace PinnerSage.Ann;
 /// Complexity: O(log n) expected hops per layer; memory ≈ 4·(d + MaxM0 + 2) bytes per element at layer 0 plus
 /// 4·(M + 1)/(M − 1) bytes on average above.
 /// </remarks>
-public sealed partial class HnswIndex : IVectorIndex
+public sealed partial class HnswIndex : IVectorIndex, IFilteredSearch, IFilterSpecialisedSearch
 {
     private const int FlagDeleted = 1;
     private const int MaxLevelCap = 31;
@@ -226,8 +226,6 @@ public sealed partial class HnswIndex : IVectorIndex
     private static int LinksStart(int layer) => layer == 0 ? 2 : 1;
 
     private int MaxLinks(int layer) => layer == 0 ? _maxM0 : _m;
-
-    private static int LevelOf(NodeStore s, int id, int m) => s.Upper[id] is { } u ? u.Length / (m + 1) : 0;
 
     /// <summary>Level of a new element, ⌊−ln U · m_L⌋ (Alg. 1 line 4) with U drawn from a hash of (seed, label).</summary>
     private int RandomLevel(int label)

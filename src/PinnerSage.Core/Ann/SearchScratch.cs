@@ -25,6 +25,8 @@ internal sealed class SearchScratch
     public Candidate[] Results = new Candidate[256];
     public int ResultCount;
     public float[] Query = [];
+    public float[] Folded = [];
+    public sbyte[] QueryCodes = [];
     public Candidate[] Selection = new Candidate[256];
     public int[] Chosen = new int[256];
     public int[] Pending = new int[512];
@@ -56,6 +58,15 @@ internal sealed class SearchScratch
     {
         if (Query.Length < dimension) Query = new float[dimension];
         return Query;
+    }
+
+    /// <summary>Buffers of the quantized index's query encoding: d folded floats and <paramref name="codeBytes"/> codes
+    /// (bytes past d may hold anything: the elements' padding codes are zero).</summary>
+    public sbyte[] QueryCodeBuffer(int dimension, int codeBytes)
+    {
+        if (Folded.Length < dimension) Folded = new float[dimension];
+        if (QueryCodes.Length < codeBytes) QueryCodes = new sbyte[codeBytes];
+        return QueryCodes;
     }
 
     /// <summary><paramref name="layers"/> buffers of ≥ <paramref name="m"/> ids each, for INSERT's per-layer choices.</summary>

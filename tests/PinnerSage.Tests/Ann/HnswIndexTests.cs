@@ -10,16 +10,8 @@ public sealed class HnswIndexTests(ITestOutputHelper output)
 {
     private const int D = 32;
 
-    private static HnswIndex BuildClustered(VectorMetric metric, int n, out float[] data, int threads = 1, int seed = 1, int m = 16)
-    {
-        data = AnnTestData.Clustered(n, D, clusters: 40, seed);
-        // Inner product is used on unit (or near-unit) embeddings; on raw Gaussian rows it is not a proximity at all
-        // (the longest vectors win every query), for hnswlib too.
-        if (metric == VectorMetric.InnerProduct) AnnTestData.NormalizeRows(data, D);
-        var index = new HnswIndex(D, new HnswOptions { Metric = metric, M = m, EfConstruction = 100 });
-        index.Build(data, n, threads);
-        return index;
-    }
+    private static HnswIndex BuildClustered(VectorMetric metric, int n, out float[] data, int threads = 1, int seed = 1, int m = 16) =>
+        AnnTestData.BuildHnsw(metric, n, D, out data, threads, seed, m);
 
     [Theory]
     [InlineData(VectorMetric.Cosine)]
@@ -168,35 +160,7 @@ public sealed class HnswIndexTests(ITestOutputHelper output)
         string path = dir.File("x.hnsw");
         index.Save(path);
         byte[] good = File.ReadAllBytes(path);
-
-        DataFormatException Fails(byte[] bytes)
-        {
-            string bad = dir.File("bad.hnsw");
-            File.WriteAllBytes(bad, bytes);
-            var e = Assert.Throws<DataFormatException>(() => HnswIndex.Load(bad));
-            Assert.Equal(bad, e.File);
-            Assert.Equal(0, e.Line);
-            Assert.Contains("at byte", e.Problem);
-            output.WriteLine(e.Message);
-            return e;
-        }
-
-        foreach (int cut in new[] { 0, 10, 127, 200, good.Length / 2, good.Length - 1 })
-            Fails(good[..cut]);
-        Assert.Equal("length", Fails(good[..(good.Length / 2)]).Field);
-        Assert.Equal("length", Fails([.. good, 0]).Field);
-        foreach (int at in new[] { 300, good.Length / 2, good.Length - 20, good.Length - 3 })
-        {
-            byte[] flipped = (byte[])good.Clone();
-            flipped[at] ^= 0x40;
-            Assert.Equal("checksum", Fails(flipped).Field);
-        }
-        byte[] magic = (byte[])good.Clone();
-        magic[0] = (byte)'X';
-        Assert.Equal("magic", Fails(magic).Field);
-        byte[] version = (byte[])good.Clone();
-        version[8] = 99;
-        Assert.Equal("version", Fails(version).Field);
+        AnnTestData.AssertCorruptionDetected(dir, good, bad => HnswIndex.Load(bad), [300, good.Length / 2, good.Length - 20, good.Length - 3], output);
     }
 
     [Fact]

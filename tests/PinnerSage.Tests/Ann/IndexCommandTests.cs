@@ -46,6 +46,38 @@ public sealed class IndexCommandTests
     }
 
     [Fact]
+    public void Int8IndexBuildsAndSearchesInBatchLikeTheFloatOne()
+    {
+        using var dir = new TempDir();
+        const int n = 800, d = 24;
+        float[] data = AnnTestData.Clustered(n, d, 10, seed: 4);
+        Npy.Write(dir.File("v.npy"), data, n, d);
+        IdsFile.Write(dir.File("v.ids"), Enumerable.Range(0, n).Select(i => $"item{i}").ToArray());
+        Npy.Write(dir.File("q.npy"), data.AsSpan(0, 40 * d), 40, d);
+        var build = CliProcess.Run(["index", "build", "--vectors", dir.File("v.npy"), "--out", dir.File("x.hnswq"), "--quantization", "int8", "--threads", "2"]);
+        Assert.True(build.Exit == 0, build.Err);
+        Assert.Contains("int8:", build.Out);
+        Assert.Contains("memory-mapped", build.Out);
+        Assert.Equal(3, CliProcess.Run(["index", "build", "--vectors", dir.File("v.npy"), "--out", dir.File("y.hnsw"), "--quantization", "int4"]).Exit);
+
+        var search = CliProcess.Run(["index", "search", "--index", dir.File("x.hnswq"), "--queries", dir.File("q.npy"), "--k", "5",
+                                     "--threads", "2", "--out", dir.File("n.tsv"), "--json"]);
+        Assert.True(search.Exit == 0, search.Err);
+        using JsonDocument json = JsonDocument.Parse(search.Out);
+        Assert.Equal("int8", json.RootElement.GetProperty("quantization").GetString());
+        string[] lines = File.ReadAllLines(dir.File("n.tsv"));
+        Assert.Equal(40, lines.Length);
+        for (int i = 0; i < 40; i++) Assert.Equal($"item{i}", lines[i].Split('\t')[0]);
+
+        byte[] bytes = File.ReadAllBytes(dir.File("x.hnswq"));
+        bytes[bytes.Length / 2] ^= 0x10;
+        File.WriteAllBytes(dir.File("bad.hnswq"), bytes);
+        var bad = CliProcess.Run(["index", "search", "--index", dir.File("bad.hnswq"), "--queries", dir.File("q.npy"), "--out", dir.File("b.tsv")]);
+        Assert.Equal(2, bad.Exit);
+        Assert.Contains("checksum", bad.Err);
+    }
+
+    [Fact]
     public void RowNumbersWithoutIdsAndCorruptIndexExitsWithDataError()
     {
         using var dir = new TempDir();
