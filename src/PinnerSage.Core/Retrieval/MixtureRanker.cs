@@ -68,6 +68,9 @@ public sealed class MixtureRanker
         _centre = new float[dimension];
     }
 
+    /// <summary>The vectors' dimension.</summary>
+    public int Dimension => _d;
+
     /// <summary>Number of clusters loaded.</summary>
     public int Clusters => _clusters;
 

@@ -226,7 +226,8 @@ public sealed class Recommender
             eligible++;
         }
         int missing = clusters.Count - eligible;
-        s.Ranker ??= new MixtureRanker(d);
+        // Per-thread scratch is shared by every recommender on the thread, whatever its item table's dimension.
+        if (s.Ranker is null || s.Ranker.Dimension != d) s.Ranker = new MixtureRanker(d);
         if (eligible == 0 || !s.Ranker.Load(s.Means.AsSpan(0, eligible * d), s.Weights.AsSpan(0, eligible),
                                             s.MedoidRow.AsSpan(0, eligible), Options.Mixture))
             return new RecommendationSummary(0, 0, missing, 0, 0, 0);
