@@ -189,14 +189,7 @@ internal sealed class UserHistory
 
     /// <summary>Mean of each cluster's member unit vectors, not normalised (a spread cluster's is shorter),
     /// c.Count × d.</summary>
-    public Span<float> Means(ClusterResult c)
-    {
-        Grow(ref _centroids, c.Count * Dimension);
-        Span<float> means = _centroids.AsSpan(0, c.Count * Dimension);
-        Centroid.Compute(_vectors.AsSpan(0, _n * Dimension), Dimension, _ones.AsSpan(0, _n), c.Labels.AsSpan(0, _n),
-                         c.Count, normalize: false, means);
-        return means;
-    }
+    public Span<float> Means(ClusterResult c) => ClusterCentroids(c, normalize: false);
 
     /// <summary>Importance Σ exp(−λ·Δdays) of each cluster over its actions (valid until the next call).</summary>
     public Span<double> Importance(ClusterResult c, double lambda)
@@ -227,12 +220,15 @@ internal sealed class UserHistory
     }
 
     /// <summary>Unit-normalised centroid of each cluster (each distinct item once), c.Count × d.</summary>
-    public Span<float> Centroids(ClusterResult c)
+    public Span<float> Centroids(ClusterResult c) => ClusterCentroids(c, normalize: true);
+
+    /// <summary>Both of the above share one buffer (valid until the next call of either).</summary>
+    private Span<float> ClusterCentroids(ClusterResult c, bool normalize)
     {
         Grow(ref _centroids, c.Count * Dimension);
         Span<float> centroids = _centroids.AsSpan(0, c.Count * Dimension);
         Centroid.Compute(_vectors.AsSpan(0, _n * Dimension), Dimension, _ones.AsSpan(0, _n), c.Labels.AsSpan(0, _n),
-                         c.Count, normalize: true, centroids);
+                         c.Count, normalize, centroids);
         return centroids;
     }
 
