@@ -32,10 +32,6 @@ internal static class TuneCommand
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
-            DatasetLayout layout = DatasetLayout.Open(pr.GetValue(dataset)!);
-            string embeddingsArg = pr.GetValue(embeddings)!;
-            string npy = layout.Vectors.TryGetValue(embeddingsArg, out string? named) ? named : embeddingsArg;
-            if (!File.Exists(npy)) throw new FileNotFoundException($"{npy}: no such embeddings file.");
             double test = pr.GetValue(testShare), valid = pr.GetValue(validationShare);
             if (!(test > 0 && test < 1)) throw new ArgumentException($"--test-share must be in (0, 1), not {test}.");
             if (!(valid > 0 && test + valid < 1)) throw new ArgumentException($"--validation-share must be > 0 with test + validation < 1, not {valid}.");
@@ -44,6 +40,12 @@ internal static class TuneCommand
                                                                         Numbers(pr.GetValue(alphas)!, "--alpha-scales"));
             foreach (RetrievalSettings s in grid) s.Validate();
             string? outPath = pr.GetValue(output);
+            // Every option is checked above, before any input is read.
+            DatasetLayout layout = DatasetLayout.Open(pr.GetValue(dataset)!);
+            string embeddingsArg = pr.GetValue(embeddings)!;
+            string npy = layout.Vectors.TryGetValue(embeddingsArg, out string? named) ? named : embeddingsArg;
+            if (!File.Exists(npy)) throw new FileNotFoundException($"{npy}: no such embeddings file.");
+            OutputPaths.Check("--out", outPath, ("--embeddings", npy), ("--actions", layout.ActionsPath));
 
             static void Log(string line) => Console.Error.WriteLine(line);
             using RetrievalInputs inputs = RetrievalInputs.Open(null, npy, pr.GetValue(ids), Ann.VectorMetric.InnerProduct);
