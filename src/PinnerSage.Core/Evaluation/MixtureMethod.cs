@@ -43,6 +43,7 @@ internal sealed class MixtureMethod(string name, RetrievalSettings settings, int
                 "pool" => s with { PoolClusters = (int)v },
                 "beta" => s with { LinearShare = v },
                 "select" => s with { SelectTau = v },
+                "centre" => s with { CentreFetch = v },
                 _ => throw new ArgumentException($"Unknown mixture setting '{kv[0]}' in '{name}'; known: tau, lambda, alpha, m, pool.", nameof(name)),
             };
         }

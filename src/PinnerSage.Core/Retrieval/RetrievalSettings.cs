@@ -69,12 +69,19 @@ public sealed record RetrievalSettings
     /// <summary>Clusters scored as their own mixture component.</summary>
     public int Components { get; init; } = MixtureOptions.Default.Components;
 
+    /// <summary>The centre query fetches this many times K.</summary>
+    public double CentreFetch { get; init; } = MixtureOptions.Default.CentreFetch;
+
     /// <summary>Heaviest clusters whose medoid lists add candidates.</summary>
     public int PoolClusters { get; init; } = MixtureOptions.Default.PoolClusters;
 
     /// <summary>The mixture policy's options.</summary>
     [JsonIgnore]
-    public MixtureOptions Mixture => new() { Tau = Tau, SelectTau = SelectTau, LinearShare = LinearShare, Components = Components, PoolClusters = PoolClusters };
+    public MixtureOptions Mixture => new()
+    {
+        Tau = Tau, SelectTau = SelectTau, LinearShare = LinearShare, Components = Components, PoolClusters = PoolClusters,
+        CentreFetch = CentreFetch,
+    };
 
     /// <summary>Checks every value.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value out of range (named).</exception>
