@@ -528,8 +528,10 @@ internal static class HnswBenchmark
                       "shared rank-16 component and isotropic noise, rows unit length (seed 7; queries = further rows of the same generator); *synthetic* = " +
                       "`SyntheticWorld` item vectors; *real-derived* = the 3,170 real amazon-scientific embeddings projected to 256-d and mixed (the " +
                       "shared datasets hold no 100k real table). Ours int8: the float build's graph, per-dimension 8-bit codes in the layer-0 block, the " +
-                      "ef candidates re-ranked on the float rows, which stay in the file and are memory-mapped (\"mapped floats\": their resident pages " +
-                      "after the sweep, page cache shared with the file, not heap).");
+                      "2·k nearest estimates among the ef candidates re-ranked on the float rows, which stay in the file and are memory-mapped (\"mapped " +
+                      "floats\": their resident pages after the load, whose checksum pass reads every page; page cache shared with the file, not heap). " +
+                      "FAISS HNSWSQ8 ranks on its codes alone (no re-ranking), so its recall levels off below the float indexes'. Build wall times " +
+                      "depend on the other jobs sharing the machine; CPU times less so.");
         string dir = Path.Combine(root, "bench", "results");
         Directory.CreateDirectory(dir);
         AtomicFile.WriteText(Path.Combine(dir, "hnsw.md"), w => w.Write(md.ToString()));
