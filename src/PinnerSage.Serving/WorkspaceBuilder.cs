@@ -31,8 +31,9 @@ public sealed record WorkspaceSources
     /// <summary>Action types accepted online; empty: any.</summary>
     public IReadOnlyList<string> ActionTypes { get; init; } = [];
 
-    /// <summary>The user model's options (their Alpha is replaced when <see cref="AutoAlpha"/>).</summary>
-    public ProfileOptions ProfileOptions { get; init; } = new();
+    /// <summary>The user model's options (their Alpha is replaced when <see cref="AutoAlpha"/>); default: the shipped
+    /// retrieval settings' λ and singletons, as <c>profiles build</c> uses without options.</summary>
+    public ProfileOptions ProfileOptions { get; init; } = PinnerSage.Retrieval.RetrievalSettings.Default.ApplyTo(new ProfileOptions());
 
     /// <summary>Resolve α from the embeddings (<see cref="Profiles.AutoAlpha.Resolve"/>), as profiles build does by default.</summary>
     public bool AutoAlpha { get; init; } = true;

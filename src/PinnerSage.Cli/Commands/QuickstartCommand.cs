@@ -81,7 +81,7 @@ internal static class QuickstartCommand
         clock.Restart();
         // The shipped retrieval settings decide the profile's λ, singletons and α scale, as in profiles build.
         RetrievalSettings settings = RetrievalSettings.Default;
-        var profileOptions = new ProfileOptions { DecayLambda = settings.Lambda, KeepSingletons = settings.KeepSingletons };
+        ProfileOptions profileOptions = settings.ApplyTo(new ProfileOptions());
         string storePath = Path.Combine(directory, "profiles.db"), jsonlPath = Path.Combine(directory, "profiles.jsonl");
         BatchSummary batch;
         string embeddingsPath = itemSage

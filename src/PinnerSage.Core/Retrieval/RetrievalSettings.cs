@@ -75,6 +75,14 @@ public sealed record RetrievalSettings
     /// <summary>Heaviest clusters whose medoid lists add candidates.</summary>
     public int PoolClusters { get; init; } = MixtureOptions.Default.PoolClusters;
 
+    /// <summary><paramref name="options"/> with these settings' λ and singletons (α is resolved against the embeddings:
+    /// <see cref="AlphaScale"/> × <see cref="Profiles.AutoAlpha.Resolve"/>).</summary>
+    public Profiles.ProfileOptions ApplyTo(Profiles.ProfileOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options with { DecayLambda = Lambda, KeepSingletons = KeepSingletons };
+    }
+
     /// <summary>The mixture policy's options.</summary>
     [JsonIgnore]
     public MixtureOptions Mixture => new()

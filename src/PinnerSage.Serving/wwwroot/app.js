@@ -548,7 +548,7 @@
     const submit = $("action-submit");
     submit.disabled = true;
     try {
-      const ack = await postAction(user, body);
+      const ack = await sendAction(user, body);
       clearError(errorBox);
       const sequences = ack?.sequences ?? [];
       result.textContent = `Accepted ${plural(ack?.accepted ?? 1, "event")}: ${action} on ${itemId}`
@@ -565,7 +565,7 @@
 
   /** POSTs one action; a server started with an API key answers 401, and the key the user then types is kept
    * for this tab only (sessionStorage) and sent as X-Api-Key. */
-  async function postAction(user, body) {
+  async function sendAction(user, body) {
     const send = () => api(`/v1/users/${enc(user)}/actions`, {
       method: "POST",
       headers: { "Content-Type": "application/json", ...apiKeyHeader() },
