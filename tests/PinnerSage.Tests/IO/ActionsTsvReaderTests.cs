@@ -245,13 +245,16 @@ public sealed class ActionsTsvReaderTests(ITestOutputHelper output)
         // on-stack replacement, lazy type loads: a few KB, once), so measure whole passes after a warm-up and keep the
         // smallest: a reader that allocates per line allocates ≥ 20,000 objects in every pass, so the minimum stays
         // far above 0, while one-off runtime allocations vanish from at least one pass.
-        for (int pass = 0; pass < 3; pass++)
+        // Dynamic PGO adds an instrumented tier before the optimised one (its probes can allocate, and on a loaded
+        // machine the background compiler lags), so warm up longer and allow more rounds; with tiered PGO off the
+        // first round already measures 0.
+        for (int pass = 0; pass < 20; pass++)
         {
             using var warm = new ActionsTsvReader(new StringReader(text), "mem");
             while (warm.MoveNext()) { }
         }
         long minimum = long.MaxValue;
-        for (int round = 0; round < 10 && minimum > 0; round++)
+        for (int round = 0; round < 40 && minimum > 0; round++)
         {
             using var r = new ActionsTsvReader(new StringReader(text), "mem");
             Assert.True(r.MoveNext());
@@ -263,7 +266,7 @@ public sealed class ActionsTsvReaderTests(ITestOutputHelper output)
             minimum = Math.Min(minimum, allocated);
             if (minimum > 0) Thread.Sleep(50); // let background tier-up finish before the next round
         }
-        Assert.True(minimum == 0, $"{minimum} bytes allocated over 20,000 lines in the best of 10 passes");
+        Assert.True(minimum == 0, $"{minimum} bytes allocated over 20,000 lines in the best of 40 passes");
     }
 
     [Theory]

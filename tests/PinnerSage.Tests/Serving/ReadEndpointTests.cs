@@ -55,7 +55,7 @@ public sealed class ReadEndpointTests(ServingFixture fixture) : IClassFixture<Se
         string user = store.ListUsers(null, null, 50).First(u => store.Get(u)!.Clusters.Count >= 2);
         var profile = store.Get(user)!;
         long batchNow = store.GetMetadata()!.Now;
-        double decay = Math.Exp(-0.01 * ((ServingFixture.Now.ToUnixTimeSeconds() - batchNow) / 86400.0));
+        double decay = Math.Exp(-fixture.Workspace.ProfileOptions.DecayLambda * ((ServingFixture.Now.ToUnixTimeSeconds() - batchNow) / 86400.0));
 
         JsonElement json = await GetJson(server.Client, $"/v1/users/{user}/interests");
         Assert.Equal(user, json.GetProperty("user_id").GetString());
