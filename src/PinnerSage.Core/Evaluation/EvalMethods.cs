@@ -170,10 +170,6 @@ internal sealed class PinnerSageMethod(string name, UserClustering clustering, b
     }
 }
 
-/// <summary>The candidate source a scored method draws from (the worker: cached item queries, exact or HNSW search,
-/// history exclusion).</summary>
-internal interface INeighbourSource : ICandidateSource;
-
 /// <summary>A method that ranks items by a score of its own instead of by the maximum cosine to query embeddings.</summary>
 internal abstract class ScoredEvalMethod(string name) : EvalMethod(name)
 {
@@ -182,7 +178,7 @@ internal abstract class ScoredEvalMethod(string name) : EvalMethod(name)
 
     /// <summary>Writes the best rows by score, best first, into <paramref name="ranked"/>; returns how many. Then
     /// <see cref="Score"/> scores any row for this point.</summary>
-    public abstract int Rank(UserHistory history, INeighbourSource source, Span<int> ranked);
+    public abstract int Rank(UserHistory history, ICandidateSource source, Span<int> ranked);
 
     /// <summary>The score of <paramref name="row"/> for the point of the last <see cref="Rank"/>.</summary>
     public abstract float Score(int row);

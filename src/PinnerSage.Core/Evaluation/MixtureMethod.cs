@@ -20,7 +20,7 @@ internal sealed class MixtureMethod(string name, RetrievalSettings settings, int
 
     public RetrievalSettings Settings { get; } = settings;
 
-    /// <summary>Parses <c>mixture(key=value;…)</c> over the shipped defaults; keys tau, lambda, alpha (scale), m
+    /// <summary>Parses <c>mixture(key=value;…)</c> over the shipped defaults; keys tau, lambda, alpha (scale), centre (fetch × K), m
     /// (components), pool (clusters with a medoid list).</summary>
     public static RetrievalSettings Parse(string name)
     {
@@ -41,17 +41,15 @@ internal sealed class MixtureMethod(string name, RetrievalSettings settings, int
                 "alpha" => s with { AlphaScale = v },
                 "m" => s with { Components = (int)v },
                 "pool" => s with { PoolClusters = (int)v },
-                "beta" => s with { LinearShare = v },
-                "select" => s with { SelectTau = v },
                 "centre" => s with { CentreFetch = v },
-                _ => throw new ArgumentException($"Unknown mixture setting '{kv[0]}' in '{name}'; known: tau, lambda, alpha, m, pool.", nameof(name)),
+                _ => throw new ArgumentException($"Unknown mixture setting '{kv[0]}' in '{name}'; known: tau, lambda, alpha, m, pool, centre.", nameof(name)),
             };
         }
         s.Validate();
         return s;
     }
 
-    public override int Rank(UserHistory history, INeighbourSource source, Span<int> ranked)
+    public override int Rank(UserHistory history, ICandidateSource source, Span<int> ranked)
     {
         int d = dimension;
         _unit = history.UnitMemory;

@@ -341,7 +341,7 @@ public static class OfflineEvaluation
     }
 
     /// <summary>Per-thread state: the history view, the methods, scratch. Processes one evaluation point at a time.</summary>
-    internal sealed class Worker : INeighbourSource
+    internal sealed class Worker : ICandidateSource
     {
         private readonly Plan _plan;
         private readonly Sums _sums;
@@ -579,6 +579,8 @@ public static class OfflineEvaluation
         {
             if (row >= 0)
             {
+                // Always CacheK from the cache (one list per item serves every fetch up to it); a list shorter than
+                // CacheK is the whole catalogue. Only history exclusion can ask for more.
                 int n = _plan.Cache.Search(row, query, _plan.CacheK, _buffer);
                 if (fetch <= n || n < _plan.CacheK) return _buffer.AsSpan(0, Math.Min(fetch, n));
             }
@@ -593,21 +595,8 @@ public static class OfflineEvaluation
 
         public ReadOnlySpan<float> Vector(int row) => _plan.Unit.AsSpan(row * _plan.Dimension, _plan.Dimension);
 
-        private ReadOnlySpan<Neighbor> Neighbours(int j, int fetch)
-        {
-            int row = _queries.Rows[j];
-            ReadOnlySpan<float> query = _queries.Vectors.AsSpan(j * _plan.Dimension, _plan.Dimension);
-            if (row >= 0)
-            {
-                // Always CacheK from the cache (one list per item serves every fetch up to it); a list shorter than
-                // CacheK is the whole catalogue. Only history exclusion can ask for more.
-                int n = _plan.Cache.Search(row, query, _plan.CacheK, _buffer);
-                if (fetch <= n || n < _plan.CacheK) return _buffer.AsSpan(0, Math.Min(fetch, n));
-            }
-            if (_buffer.Length < fetch) _buffer = new Neighbor[Math.Max(fetch, _buffer.Length * 2)];
-            int found = _plan.Index.Search(query, fetch, _buffer);
-            return _buffer.AsSpan(0, found);
-        }
+        private ReadOnlySpan<Neighbor> Neighbours(int j, int fetch) =>
+            Neighbours(_queries.Vectors.AsSpan(j * _plan.Dimension, _plan.Dimension), _queries.Rows[j], fetch);
 
         private int SampleNegatives(int count, ReadOnlySpan<int> positives, ulong seed)
         {

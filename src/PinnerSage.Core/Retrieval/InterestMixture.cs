@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace PinnerSage.Retrieval;
 
 /// <summary>The mixture score over all of a user's interests: s(x) = τ·log Σ_c w_c·exp(x·q_c/τ), with Σ_c w_c = 1,
@@ -14,37 +12,11 @@ namespace PinnerSage.Retrieval;
 /// and a light interest still counts when nothing heavier is near.</para>
 /// <para>The reason of an item is the cluster with the largest term w_c·exp(x·q_c/τ), and its contribution that term's
 /// share of the sum (for τ = ∞, of Σ_c w_c·max(0, x·q_c)).</para>
-/// <para>Cost: O(n·C·d) for n candidates and C anchors; allocation-free.</para>
+/// <para>Cost: O(C) per candidate once its C dot products are known (<see cref="MixtureRanker"/> computes them
+/// with one GEMM); allocation-free.</para>
 /// </remarks>
 public static class InterestMixture
 {
-    /// <summary>Scores every row of <paramref name="candidates"/> (n × d) against the mixture.</summary>
-    /// <param name="anchors">C × d anchor vectors (need not be unit: a diffuse cluster's mean is shorter).</param>
-    /// <param name="weights">C non-negative weights summing to 1.</param>
-    /// <param name="tau">Temperature τ &gt; 0; <see cref="double.PositiveInfinity"/> for the linear limit.</param>
-    /// <param name="candidates">n × d candidate vectors.</param>
-    /// <param name="dots">Scratch of at least C floats.</param>
-    /// <param name="scores">n scores out.</param>
-    /// <param name="reason">n cluster indices out: the largest term's.</param>
-    /// <param name="contribution">n shares out, in [0, 1].</param>
-    public static void Score(ReadOnlySpan<float> anchors, ReadOnlySpan<double> weights, double tau,
-                             ReadOnlySpan<float> candidates, Span<float> dots, Span<float> scores, Span<int> reason,
-                             Span<float> contribution)
-    {
-        int c = weights.Length, n = scores.Length;
-        if (c == 0) throw new ArgumentException("The mixture needs at least one component.", nameof(weights));
-        int d = anchors.Length / c;
-        if (anchors.Length != c * d || candidates.Length != n * d || dots.Length < c || reason.Length < n || contribution.Length < n)
-            throw new ArgumentException("Span lengths do not match C anchors, n candidates and the dimension.");
-        Span<float> dot = dots[..c];
-        for (int i = 0; i < n; i++)
-        {
-            ReadOnlySpan<float> x = candidates.Slice(i * d, d);
-            for (int k = 0; k < c; k++) dot[k] = TensorPrimitives.Dot(x, anchors.Slice(k * d, d));
-            scores[i] = Evaluate(dot, weights, tau, out reason[i], out contribution[i]);
-        }
-    }
-
     /// <summary>s from the C dot products x·q_c: τ·log Σ w_c·exp(x·q_c/τ), computed as m + τ·log Σ w_c·exp((x·q_c − m)/τ)
     /// with m = max over weighted components, so no term overflows; linear for τ = ∞.</summary>
     public static float Evaluate(ReadOnlySpan<float> dots, ReadOnlySpan<double> weights, double tau, out int reason,

@@ -152,17 +152,14 @@ public sealed class MixtureRanker
 
     /// <summary>The mixture score of <paramref name="vector"/> (normalised here), its reason cluster and the reason's
     /// share.</summary>
-    public float Score(ReadOnlySpan<float> vector, out int cluster, out float contribution) =>
-        Score(vector, _options.Tau, out cluster, out contribution);
-
-    private float Score(ReadOnlySpan<float> vector, double tau, out int cluster, out float contribution)
+    public float Score(ReadOnlySpan<float> vector, out int cluster, out float contribution)
     {
         int d = _d;
         float norm = TensorPrimitives.Norm(vector);
         float inv = norm > 0 ? 1 / norm : 0;
         Span<float> dots = _dots.AsSpan(0, _components);
         for (int j = 0; j < _components; j++) dots[j] = inv * TensorPrimitives.Dot(vector, _anchors.AsSpan(j * d, d));
-        float score = Combine(dots, tau, out int best, out contribution);
+        float score = InterestMixture.Evaluate(dots, _w.AsSpan(0, _components), _options.Tau, out int best, out contribution);
         cluster = _componentCluster[best];
         if (cluster < 0) cluster = BestOfRest(vector, inv);
         return score;
@@ -206,13 +203,11 @@ public sealed class MixtureRanker
         }
         Gemm.Multiply(transA: false, transB: true, pooled, c, d, 1f, _x, d, _anchors, d, 0f, _poolDots, c, threads: 1);
 
-        // Two stages when SelectTau differs: the k candidates by the select score, then ordered by the rank score.
-        double selectTau = _options.SelectTau ?? _options.Tau;
         Grow(ref _keys, pooled);
         Grow(ref _positions, pooled);
         for (int i = 0; i < pooled; i++)
         {
-            _keys[i] = -RowScore(i, selectTau, out _, out _);
+            _keys[i] = -RowScore(i, out _, out _);
             _positions[i] = i;
         }
         // Best first; equal scores in pool order (deterministic: the pool is built in a fixed order).
@@ -220,15 +215,10 @@ public sealed class MixtureRanker
         Span<int> order = _positions.AsSpan(0, pooled);
         SortWithTies(keys, order);
         int n = Math.Min(pooled, k);
-        if (selectTau != _options.Tau)
-        {
-            for (int i = 0; i < n; i++) keys[i] = -RowScore(order[i], _options.Tau, out _, out _);
-            SortWithTies(keys[..n], order[..n]);
-        }
         for (int i = 0; i < n; i++)
         {
             int at = order[i];
-            float score = RowScore(at, _options.Tau, out int best, out float contribution);
+            float score = RowScore(at, out int best, out float contribution);
             int cluster = _componentCluster[best];
             if (cluster < 0) cluster = BestOfRest(_x.AsSpan(at * d, d), _inv[at]);
             destination[i] = new RankedItem(_pool[at], score, cluster, contribution);
@@ -237,25 +227,14 @@ public sealed class MixtureRanker
     }
 
     /// <summary>The mixture score of pooled candidate <paramref name="at"/> from its row of the GEMM's dots.</summary>
-    private float RowScore(int at, double tau, out int best, out float contribution)
+    private float RowScore(int at, out int best, out float contribution)
     {
         int c = _components;
         Span<float> dots = _poolDots.AsSpan(at * c, c);
         float inv = _inv[at];
         Span<float> scaled = _dots.AsSpan(0, c);
         TensorPrimitives.Multiply(dots, inv, scaled);
-        return Combine(scaled, tau, out best, out contribution);
-    }
-
-    /// <summary>The mixture of the (unit-scaled) dots, blended with the linear score when <see cref="MixtureOptions.LinearShare"/> &gt; 0.</summary>
-    private float Combine(ReadOnlySpan<float> dots, double tau, out int best, out float contribution)
-    {
-        float score = InterestMixture.Evaluate(dots, _w.AsSpan(0, _components), tau, out best, out contribution);
-        double beta = _options.LinearShare;
-        if (!(beta > 0)) return score;
-        double linear = 0;
-        for (int j = 0; j < _components; j++) linear += _w[j] * dots[j];
-        return (float)((1 - beta) * score + beta * linear);
+        return InterestMixture.Evaluate(scaled, _w.AsSpan(0, c), _options.Tau, out best, out contribution);
     }
 
     private void AddAll(ICandidateSource source, ReadOnlySpan<Neighbor> list, ref int pooled)
@@ -316,13 +295,6 @@ public sealed record MixtureOptions
     /// <summary>Temperature τ of <see cref="InterestMixture"/>; +∞ ranks like the importance-weighted centroid average.</summary>
     public double Tau { get; init; } = 0.3;
 
-    /// <summary>Temperature of the first stage, which chooses the K candidates (null: <see cref="Tau"/>, one stage);
-    /// <see cref="Tau"/> then orders them.</summary>
-    public double? SelectTau { get; init; }
-
-    /// <summary>Share β of the linear (τ = ∞) score in the final score (1 − β)·s_τ + β·s_∞. Default 0.</summary>
-    public double LinearShare { get; init; }
-
     /// <summary>Clusters scored as their own component (the rest share one). Default 32.</summary>
     public int Components { get; init; } = 32;
 
@@ -340,11 +312,7 @@ public sealed record MixtureOptions
     public void Validate()
     {
         if (!(Tau > 0) || double.IsNaN(Tau)) throw new ArgumentOutOfRangeException(nameof(Tau), Tau, "tau must be > 0 (or +∞).");
-        if (SelectTau is double st && !(st > 0))
-            throw new ArgumentOutOfRangeException(nameof(SelectTau), st, "select_tau must be > 0 (or +∞).");
         ArgumentOutOfRangeException.ThrowIfLessThan(Components, 1, nameof(Components));
-        if (!(LinearShare >= 0 && LinearShare <= 1))
-            throw new ArgumentOutOfRangeException(nameof(LinearShare), LinearShare, "must be in [0, 1].");
         ArgumentOutOfRangeException.ThrowIfNegative(PoolClusters, nameof(PoolClusters));
         if (!(CentreFetch >= 0) || !double.IsFinite(CentreFetch))
             throw new ArgumentOutOfRangeException(nameof(CentreFetch), CentreFetch, "must be a finite number ≥ 0.");

@@ -60,12 +60,6 @@ public sealed record RetrievalSettings
     /// <summary>Mixture temperature τ (<see cref="InterestMixture"/>).</summary>
     public double Tau { get; init; } = 0.3;
 
-    /// <summary>Temperature of the candidate-choosing stage (null: one stage at <see cref="Tau"/>).</summary>
-    public double? SelectTau { get; init; }
-
-    /// <summary>Share of the linear (τ = ∞) score blended into the mixture score.</summary>
-    public double LinearShare { get; init; }
-
     /// <summary>Clusters scored as their own mixture component.</summary>
     public int Components { get; init; } = MixtureOptions.Default.Components;
 
@@ -87,7 +81,7 @@ public sealed record RetrievalSettings
     [JsonIgnore]
     public MixtureOptions Mixture => new()
     {
-        Tau = Tau, SelectTau = SelectTau, LinearShare = LinearShare, Components = Components, PoolClusters = PoolClusters,
+        Tau = Tau, Components = Components, PoolClusters = PoolClusters,
         CentreFetch = CentreFetch,
     };
 
