@@ -22,10 +22,11 @@ namespace PinnerSage.Storage;
 /// <c>data</c> is <see cref="ProfileBlobCodec"/>'s varint encoding, with items as keys of <c>items</c> (our choice:
 /// ids are stored once, and a profile row is ~10× smaller than JSON). A version 1 file (no events table) is migrated in
 /// place when opened: the events table and index are added and the version becomes 2.
-/// <para>Batch runs (our choice): a run fills the staging tables <c>profiles_next</c>/<c>items_next</c> in short
-/// transactions of 5,000 buffered profiles, so the single SQLite writer lock is free between chunks and online appends
-/// are not blocked for the whole run; <see cref="IProfileReplaceSession.Commit"/> then drops the old tables, renames the staging ones and
-/// rewrites <c>meta</c> (including <see cref="ProfileRunMetadata.ConsumedEventSequence"/>) in ONE transaction. Readers
+/// <para>Batch runs (our choice): a run fills the tables <c>profiles_next</c>/<c>items_next</c> of a staging file beside
+/// the store (<see cref="StagingSuffix"/>, attached) in short transactions of 5,000 buffered profiles, so the single SQLite
+/// writer lock is free between chunks and online appends are not blocked for the whole run, and the store's file is not
+/// written before the commit (a refused or failed run leaves it byte-identical); <see cref="IProfileReplaceSession.Commit"/>
+/// then replaces the contents of <c>profiles</c> and <c>items</c> with the staged rows and rewrites <c>meta</c> (including <see cref="ProfileRunMetadata.ConsumedEventSequence"/>) in ONE transaction. Readers
 /// see either the previous run or the new one. One run at a time per store file.</para>
 /// <para>Durability: every connection runs WAL with <c>synchronous=FULL</c>, so <see cref="AppendEvents"/> and the
 /// run's final commit are on disk before they return (staging chunks use NORMAL: a crash only loses an unfinished run).</para>
@@ -42,6 +43,9 @@ public sealed class SqliteProfileStore : IProfileStore
     public const int SchemaVersion = 2;
 
     private const int StagingRowsPerTransaction = 5_000;
+
+    /// <summary>A batch run's staging file beside the store (deleted when the run ends).</summary>
+    public const string StagingSuffix = ".staging";
     private const int BusyTimeoutMilliseconds = 30_000;
 
     private static readonly object InitLock = new();
@@ -519,6 +523,8 @@ public sealed class SqliteProfileStore : IProfileStore
         private readonly List<(long Key, string ItemId)> _pendingItems = [];
         private long _users;
         private bool _done;
+        private bool _committed;
+        private readonly string _stagingPath = "";
 
         public ReplaceSession(SqliteProfileStore store)
         {
@@ -529,20 +535,31 @@ public sealed class SqliteProfileStore : IProfileStore
                 // Staging chunks need not be durable one by one (a crash loses the unfinished run anyway); a larger page
                 // cache (64 MiB) keeps the B-tree pages being filled in memory instead of spilling them to the WAL.
                 Execute(_connection, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;");
+                // The run is staged in a file of its own, attached: the store's file is not written until the commit,
+                // so a refused or failed run leaves it byte-identical (and a crash leaves only a stale staging file).
+                _stagingPath = store._path + StagingSuffix;
+                DeleteStaging();
+                using (SqliteCommand attach = _connection.CreateCommand())
+                {
+                    attach.CommandText = "ATTACH DATABASE $p AS staging";
+                    attach.Parameters.AddWithValue("$p", _stagingPath);
+                    attach.ExecuteNonQuery();
+                }
                 Execute(_connection, """
-                    DROP TABLE IF EXISTS profiles_next;
-                    DROP TABLE IF EXISTS items_next;
-                    CREATE TABLE profiles_next (user_id TEXT PRIMARY KEY, clusters INTEGER NOT NULL,
-                                                data BLOB NOT NULL) WITHOUT ROWID;
-                    CREATE TABLE items_next (item INTEGER PRIMARY KEY, item_id TEXT NOT NULL UNIQUE);
+                    PRAGMA staging.journal_mode=OFF;
+                    PRAGMA staging.synchronous=OFF;
+                    CREATE TABLE staging.profiles_next (user_id TEXT PRIMARY KEY, clusters INTEGER NOT NULL,
+                                                        data BLOB NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE staging.items_next (item INTEGER PRIMARY KEY, item_id TEXT NOT NULL UNIQUE);
                     """);
-                _insertProfile = Prepare("INSERT INTO profiles_next (user_id, clusters, data) VALUES ($u, $c, $d)",
+                _insertProfile = Prepare("INSERT INTO staging.profiles_next (user_id, clusters, data) VALUES ($u, $c, $d)",
                                          "$u", "$c", "$d");
-                _insertItem = Prepare("INSERT INTO items_next (item, item_id) VALUES ($k, $i)", "$k", "$i");
+                _insertItem = Prepare("INSERT INTO staging.items_next (item, item_id) VALUES ($k, $i)", "$k", "$i");
             }
             catch
             {
                 _connection.Dispose();
+                DeleteStaging();
                 throw;
             }
         }
@@ -568,13 +585,14 @@ public sealed class SqliteProfileStore : IProfileStore
                 Execute(_connection, "PRAGMA synchronous=FULL;");
                 using SqliteTransaction tx = _connection.BeginTransaction(deferred: false);
                 Execute(_connection, """
-                    DROP TABLE profiles;
-                    DROP TABLE items;
-                    ALTER TABLE profiles_next RENAME TO profiles;
-                    ALTER TABLE items_next RENAME TO items;
+                    DELETE FROM main.profiles;
+                    DELETE FROM main.items;
+                    INSERT INTO main.items (item, item_id) SELECT item, item_id FROM staging.items_next;
+                    INSERT INTO main.profiles (user_id, clusters, data) SELECT user_id, clusters, data FROM staging.profiles_next;
                     """, tx);
                 StoreCommon.WriteMeta(_connection, tx, "meta", SchemaVersion, metadata, _users);
                 tx.Commit();
+                _committed = true;
             }
             catch (SqliteException e)
             {
@@ -596,20 +614,27 @@ public sealed class SqliteProfileStore : IProfileStore
             _insertItem.Dispose();
             try
             {
-                // Drops the staging tables of an abandoned run (a no-op after a commit renamed them), then folds the
-                // run's WAL back into the database file so the WAL does not stay as large as the run.
-                Execute(_connection, "DROP TABLE IF EXISTS profiles_next; DROP TABLE IF EXISTS items_next;");
-                Execute(_connection, "PRAGMA wal_checkpoint(PASSIVE);");
+                Execute(_connection, "DETACH DATABASE staging;");
+                // After a commit, fold the run's WAL back into the database file so the WAL does not stay as large as
+                // the run; after a failure, write nothing.
+                if (_committed) Execute(_connection, "PRAGMA wal_checkpoint(PASSIVE);");
             }
             catch (SqliteException)
             {
-                // Best effort: the next run drops stale staging tables before it starts.
+                // Best effort: the next run deletes a stale staging file before it starts.
             }
             finally
             {
                 _connection.Dispose();
+                DeleteStaging();
                 _store._sessionOpen = 0;
             }
+        }
+
+        private void DeleteStaging()
+        {
+            if (_stagingPath.Length == 0) return;
+            foreach (string suffix in new[] { "", "-journal", "-wal", "-shm" }) File.Delete(_stagingPath + suffix);
         }
 
         private uint ItemKey(string itemId)

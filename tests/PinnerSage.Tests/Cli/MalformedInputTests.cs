@@ -498,7 +498,8 @@ public sealed class MalformedInputTests(MalformedInputFixture fixture, ITestOutp
         }
     }
 
-    /// <summary>Every file (relative path → SHA-256, or for a profile store its profiles, metadata and event log)
+    /// <summary>Every file (relative path → SHA-256; for a profile store also its profiles, metadata and event log, which
+    /// may sit in the WAL beside the file)
     /// and every folder, so a new file, a temporary leftover or a new workspace shows up too.</summary>
     internal static Dictionary<string, string> Snapshot(string root)
     {
@@ -510,7 +511,7 @@ public sealed class MalformedInputTests(MalformedInputFixture fixture, ITestOutp
             string rel = Path.GetRelativePath(root, path);
             if (rel.EndsWith("-wal", StringComparison.Ordinal) || rel.EndsWith("-shm", StringComparison.Ordinal)) continue;
             result[rel] = rel.EndsWith(".db", StringComparison.Ordinal) && new FileInfo(path).Length > 0 && IsSqlite(path)
-                ? StoreDump(path)
+                ? StoreDump(path) + " " + Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)))
                 : Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
         }
         return result;
