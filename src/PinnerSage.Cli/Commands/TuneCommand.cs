@@ -23,8 +23,8 @@ internal static class TuneCommand
         var validationShare = new Option<double>("--validation-share")
         { Description = "The validation period: this share of the actions just before the test period.", DefaultValueFactory = _ => 0.1 };
         var taus = new Option<string>("--taus") { Description = "τ values (inf allowed).", DefaultValueFactory = _ => "0.3,1,inf" };
-        var lambdas = new Option<string>("--lambdas") { Description = "λ values.", DefaultValueFactory = _ => "0.01,0.05,0.1,0.25" };
-        var alphas = new Option<string>("--alpha-scales") { Description = "Multiples of the automatic α.", DefaultValueFactory = _ => "0.3,1,2" };
+        var lambdas = new Option<string>("--lambdas") { Description = "λ values (auto: chosen from the actions, Profiles.AutoLambda).", DefaultValueFactory = _ => "auto,0.01,0.05,0.25" };
+        var alphas = new Option<string>("--alpha-scales") { Description = "Multiples of the automatic α.", DefaultValueFactory = _ => "0.15,0.3,1" };
         var threads = new Option<int>("--threads") { Description = "Worker threads (0 = all cores).", DefaultValueFactory = _ => 0 };
         var cmd = new Command("tune", "Choose the mixture policy's α, λ and τ on a validation period before the test period; print the search table; write the settings.")
         {
@@ -36,7 +36,7 @@ internal static class TuneCommand
             if (!(test > 0 && test < 1)) throw new ArgumentException($"--test-share must be in (0, 1), not {test}.");
             if (!(valid > 0 && test + valid < 1)) throw new ArgumentException($"--validation-share must be > 0 with test + validation < 1, not {valid}.");
             IReadOnlyList<RetrievalSettings> grid = RetrievalTuning.Grid(Numbers(pr.GetValue(taus)!, "--taus", tau: true),
-                                                                        Numbers(pr.GetValue(lambdas)!, "--lambdas"),
+                                                                        Numbers(pr.GetValue(lambdas)!, "--lambdas", auto: true),
                                                                         Numbers(pr.GetValue(alphas)!, "--alpha-scales"));
             foreach (RetrievalSettings s in grid) s.Validate();
             string? outPath = pr.GetValue(output);
@@ -68,7 +68,7 @@ internal static class TuneCommand
                 string tau = double.IsPositiveInfinity(s.Tau) ? "∞" : s.Tau.ToString("0.###", CultureInfo.InvariantCulture);
                 string values = string.Join(" | ", RetrievalTuning.Metrics.Select(m => p.Values[m].ToString("0.0000", CultureInfo.InvariantCulture)));
                 w.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {s.AlphaScale:0.###} | {s.Lambda:0.###} | {tau} | {values} | {p.Objective * 100:+0.00;-0.00} % | {p.Worst * 100:+0.00;-0.00} % |"));
+                    $"| {s.AlphaScale:0.###} | {(s.AutoLambda ? "auto" : s.Lambda.ToString("0.###", CultureInfo.InvariantCulture))} | {tau} | {values} | {p.Objective * 100:+0.00;-0.00} % | {p.Worst * 100:+0.00;-0.00} % |"));
             }
             w.WriteLine();
             w.WriteLine($"chosen: {result.Best}");
@@ -84,9 +84,12 @@ internal static class TuneCommand
 
     private static string Day(long t) => DateTimeOffset.FromUnixTimeSeconds(t).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
-    private static double[] Numbers(string text, string option, bool tau = false) =>
+    /// <summary>Comma-separated numbers ≥ 0; with <paramref name="tau"/> "inf" is +∞, with <paramref name="auto"/> "auto" is
+    /// NaN (<see cref="RetrievalTuning.Grid"/>'s automatic λ).</summary>
+    private static double[] Numbers(string text, string option, bool tau = false, bool auto = false) =>
         [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x =>
             tau && x is "inf" or "∞" ? double.PositiveInfinity
+            : auto && x == "auto" ? double.NaN
             : double.TryParse(x, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) && v >= 0 ? v
             : throw new ArgumentException($"{option}: '{x}' is not a number ≥ 0."))];
 }

@@ -23,14 +23,18 @@ public static class EvalMethods
         "pinnersage-lambda0.1", "pinnersage-1-embedding", "pinnersage-all-embeddings",
     ];
 
+    private static RetrievalSettings Resolve(RetrievalSettings s, double autoLambda) => s.AutoLambda ? s.WithLambda(autoLambda) : s;
+
     /// <summary>Creates the method named <paramref name="name"/> (one of <see cref="Names"/>).</summary>
-    internal static EvalMethod Create(string name, int sampled, int dimension = 0, RetrievalSettings? settings = null) => name switch
+    /// <remarks><paramref name="autoLambda"/> is the λ an auto-λ setting resolves to (<see cref="Profiles.AutoLambda"/>).</remarks>
+    internal static EvalMethod Create(string name, int sampled, int dimension = 0, RetrievalSettings? settings = null,
+                                      double autoLambda = 0.05) => name switch
     {
         Default when (settings ?? RetrievalSettings.Default).Policy == RetrievalPolicy.Paper =>
             new PinnerSageMethod(name, UserClustering.Ward, false, 0.01, sampled),
-        Default => new MixtureMethod(name, settings ?? RetrievalSettings.Default, dimension),
+        Default => new MixtureMethod(name, Resolve(settings ?? RetrievalSettings.Default, autoLambda), dimension),
         _ when name.StartsWith(MixtureMethod.Prefix, StringComparison.Ordinal) =>
-            new MixtureMethod(name, MixtureMethod.Parse(name), dimension),
+            new MixtureMethod(name, Resolve(MixtureMethod.Parse(name), autoLambda), dimension),
         "last-item" => new LastItemMethod(),
         "mean" => new MeanMethod(),
         "decay-avg-0" => new DecayAverageMethod(name, 0),

@@ -31,18 +31,24 @@ internal sealed class MixtureMethod(string name, RetrievalSettings settings, int
         foreach (string part in name[(open + 1)..^1].Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
             string[] kv = part.Split('=');
+            if (kv.Length == 2 && kv[0] == "lambda" && kv[1] == "auto")
+            {
+                s = s with { AutoLambda = true };
+                continue;
+            }
             if (kv.Length != 2 || !(kv[1] == "inf" || double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
                 throw new ArgumentException($"Bad setting '{part}' in '{name}': expected key=number.", nameof(name));
             double v = kv[1] == "inf" ? double.PositiveInfinity : double.Parse(kv[1], CultureInfo.InvariantCulture);
             s = kv[0] switch
             {
                 "tau" => s with { Tau = v },
-                "lambda" => s with { Lambda = v },
+                "lambda" => s with { Lambda = v, AutoLambda = false },
                 "alpha" => s with { AlphaScale = v },
                 "m" => s with { Components = (int)v },
                 "pool" => s with { PoolClusters = (int)v },
                 "centre" => s with { CentreFetch = v },
-                _ => throw new ArgumentException($"Unknown mixture setting '{kv[0]}' in '{name}'; known: tau, lambda, alpha, m, pool, centre.", nameof(name)),
+                "keep" => s with { CentreKeep = v },
+                _ => throw new ArgumentException($"Unknown mixture setting '{kv[0]}' in '{name}'; known: tau, lambda (a number or auto), alpha, m, pool, centre, keep.", nameof(name)),
             };
         }
         s.Validate();

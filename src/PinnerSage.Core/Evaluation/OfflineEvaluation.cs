@@ -71,7 +71,14 @@ public static class OfflineEvaluation
 
         List<string> names = [EvalMethods.Baseline, .. (options.Methods ?? EvalMethods.Names).Where(n => n != EvalMethods.Baseline).Distinct()];
         names.Sort((a, b) => IndexOf(a).CompareTo(IndexOf(b)) is var c && c != 0 ? c : string.CompareOrdinal(a, b));
-        var plan = new Plan(actions, unit, d, catalogue, alpha, index, options, names);
+        // λ = auto (the default's): chosen on the actions before the first test point only, as a batch run at the test
+        // start would choose it (Profiles.AutoLambda).
+        long firstTest = points.Count == 0 ? long.MaxValue : points.Min(p => p.Now);
+        AutoLambdaResult autoLambda = AutoLambda.Resolve(actions.Offsets, actions.Times, actions.Rows, unit, d, firstTest,
+                                                         options.WindowDays, options.Settings.Lambda);
+        log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+            $"auto λ = {autoLambda.Lambda:0.###} per day ({(autoLambda.Chosen ? $"best mean cosine of {autoLambda.Pairs:N0} (user, day) pairs before the test period" : "fallback: too few actions")})"));
+        var plan = new Plan(actions, unit, d, catalogue, alpha, index, options, names) { AutoLambda = autoLambda.Lambda };
 
         // Users in order; each user's points are contiguous (the splits emit them user by user).
         var groups = new List<(int Start, int End)>();
@@ -305,6 +312,7 @@ public static class OfflineEvaluation
         public int Dimension { get; }
         public int Catalogue { get; }
         public double Alpha { get; }
+        public double AutoLambda { get; init; }
         public IVectorIndex Index { get; }
         public OfflineEvalOptions Options { get; }
         public IReadOnlyList<string> Names { get; }
@@ -377,7 +385,7 @@ public static class OfflineEvaluation
             _sums = sums;
             int d = plan.Dimension;
             _history = new UserHistory(plan.Unit, d, plan.Alpha, plan.Options.KeepSingletons);
-            _methods = plan.Names.Select(n => EvalMethods.Create(n, plan.Options.SampledEmbeddings, d, plan.Options.Settings)).ToArray();
+            _methods = plan.Names.Select(n => EvalMethods.Create(n, plan.Options.SampledEmbeddings, d, plan.Options.Settings, plan.AutoLambda)).ToArray();
             _curve = (PinnerSageMethod)EvalMethods.Create("pinnersage", plan.Options.SampledEmbeddings);
             _queries = new QuerySet(d);
             _buffer = new Neighbor[plan.CacheK];

@@ -35,21 +35,24 @@ public static class RetrievalTuning
     public static IReadOnlyList<string> Baselines { get; } =
         ["last-item", "mean", "decay-avg-0", "decay-avg-0.01", "decay-avg-0.1", "decay-avg-0.25"];
 
-    /// <summary>The default grid: τ ∈ {0.3, 1, ∞} × λ ∈ {0.01, 0.05, 0.1, 0.25} × α scale ∈ {0.3, 1, 2}.</summary>
+    /// <summary>The default grid: τ ∈ {0.3, 1, ∞} × λ ∈ {auto, 0.01, 0.05, 0.25} × α scale ∈ {0.15, 0.3, 1}; a NaN λ
+    /// stands for auto (<see cref="Profiles.AutoLambda"/>).</summary>
     public static IReadOnlyList<RetrievalSettings> Grid(IReadOnlyList<double>? taus = null, IReadOnlyList<double>? lambdas = null,
                                                         IReadOnlyList<double>? alphaScales = null)
     {
         var grid = new List<RetrievalSettings>();
-        foreach (double a in alphaScales ?? [0.3, 1, 2])
-        foreach (double l in lambdas ?? [0.01, 0.05, 0.1, 0.25])
+        foreach (double a in alphaScales ?? [0.15, 0.3, 1])
+        foreach (double l in lambdas ?? [double.NaN, 0.01, 0.05, 0.25])
         foreach (double t in taus ?? [0.3, 1, double.PositiveInfinity])
-            grid.Add(RetrievalSettings.Default with { Policy = RetrievalPolicy.Mixture, AlphaScale = a, Lambda = l, Tau = t });
+            grid.Add(double.IsNaN(l)
+                ? RetrievalSettings.Default with { Policy = RetrievalPolicy.Mixture, AlphaScale = a, AutoLambda = true, Tau = t }
+                : RetrievalSettings.Default with { Policy = RetrievalPolicy.Mixture, AlphaScale = a, Lambda = l, AutoLambda = false, Tau = t });
         return grid;
     }
 
     /// <summary>The evaluation method name of <paramref name="s"/> (parsed back by the evaluation).</summary>
     public static string MethodName(RetrievalSettings s) => string.Create(CultureInfo.InvariantCulture,
-        $"{MixtureMethod.Prefix}(tau={(double.IsPositiveInfinity(s.Tau) ? "inf" : s.Tau.ToString("R", CultureInfo.InvariantCulture))};lambda={s.Lambda:R};alpha={s.AlphaScale:R};m={s.Components};pool={s.PoolClusters})");
+        $"{MixtureMethod.Prefix}(tau={(double.IsPositiveInfinity(s.Tau) ? "inf" : s.Tau.ToString("R", CultureInfo.InvariantCulture))};lambda={(s.AutoLambda ? "auto" : s.Lambda.ToString("R", CultureInfo.InvariantCulture))};alpha={s.AlphaScale:R};m={s.Components};pool={s.PoolClusters};centre={s.CentreFetch:R};keep={s.CentreKeep:R})");
 
     /// <summary>The validation period for a test period that is the last <paramref name="testShare"/> of the actions:
     /// the <paramref name="validationShare"/> of the actions just before it.</summary>

@@ -27,7 +27,7 @@ public sealed record RetrievalSettings
     /// dropped — the faithful reference (<c>--settings paper</c>).</summary>
     public static RetrievalSettings Paper { get; } = new()
     {
-        Policy = RetrievalPolicy.Paper, AlphaScale = 1, Lambda = 0.01, KeepSingletons = false,
+        Policy = RetrievalPolicy.Paper, AlphaScale = 1, Lambda = 0.01, AutoLambda = false, KeepSingletons = false,
     };
 
     /// <summary>A named preset (<c>default</c>, <c>paper</c>) or a settings file.</summary>
@@ -49,10 +49,18 @@ public sealed record RetrievalSettings
 
     /// <summary>Ward's cut height as a multiple of the automatic α (<see cref="Profiles.AutoAlpha"/>): larger, fewer
     /// and broader clusters.</summary>
-    public double AlphaScale { get; init; } = 0.3;
+    public double AlphaScale { get; init; } = 0.15;
 
-    /// <summary>Importance decay λ per day.</summary>
+    /// <summary>Importance decay λ per day; with <see cref="AutoLambda"/>, only the fallback when the actions are too
+    /// few to choose one.</summary>
     public double Lambda { get; init; } = 0.05;
+
+    /// <summary>Choose λ from the actions before now (<see cref="Profiles.AutoLambda"/>) instead of using
+    /// <see cref="Lambda"/>.</summary>
+    public bool AutoLambda { get; init; } = true;
+
+    /// <summary>These settings with λ fixed to <paramref name="lambda"/> (what an auto-λ run resolved).</summary>
+    public RetrievalSettings WithLambda(double lambda) => this with { Lambda = lambda, AutoLambda = false };
 
     /// <summary>Keep one-item clusters (a light user's only interests).</summary>
     public bool KeepSingletons { get; init; } = true;
@@ -65,6 +73,9 @@ public sealed record RetrievalSettings
 
     /// <summary>The centre query fetches this many times K.</summary>
     public double CentreFetch { get; init; } = MixtureOptions.Default.CentreFetch;
+
+    /// <summary>Share of K always taken from the head of the centre list (<see cref="MixtureOptions.CentreKeep"/>).</summary>
+    public double CentreKeep { get; init; } = MixtureOptions.Default.CentreKeep;
 
     /// <summary>Heaviest clusters whose medoid lists add candidates.</summary>
     public int PoolClusters { get; init; } = MixtureOptions.Default.PoolClusters;
@@ -83,6 +94,7 @@ public sealed record RetrievalSettings
     {
         Tau = Tau, Components = Components, PoolClusters = PoolClusters,
         CentreFetch = CentreFetch,
+        CentreKeep = CentreKeep,
     };
 
     /// <summary>Checks every value.</summary>
@@ -99,7 +111,7 @@ public sealed record RetrievalSettings
 
     /// <summary>One line for logs and reports.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"policy {Policy.ToString().ToLowerInvariant()}, α ×{AlphaScale:0.###}, λ {Lambda:0.###}, τ {(double.IsPositiveInfinity(Tau) ? "∞" : Tau.ToString("0.###", CultureInfo.InvariantCulture))}, {Components} components, {PoolClusters} medoid lists, singletons {(KeepSingletons ? "kept" : "dropped")}");
+        $"policy {Policy.ToString().ToLowerInvariant()}, α ×{AlphaScale:0.###}, λ {(AutoLambda ? "auto" : Lambda.ToString("0.###", CultureInfo.InvariantCulture))}, τ {(double.IsPositiveInfinity(Tau) ? "∞" : Tau.ToString("0.###", CultureInfo.InvariantCulture))}, {Components} components, {PoolClusters} medoid lists, singletons {(KeepSingletons ? "kept" : "dropped")}");
 
     private static readonly JsonSerializerOptions s_json = new()
     {
