@@ -76,7 +76,9 @@ public interface IProfileReplaceSession : IProfileSink, IDisposable
 }
 
 /// <summary>What a batch run used and produced, stored beside its profiles.</summary>
-/// <param name="SchemaVersion">Store schema version the run wrote.</param>
+/// <param name="SchemaVersion">Store schema version the run wrote: filled by the store (a store commits its own version
+/// whatever a writer passes, <see cref="SchemaVersionFilledByStore"/> by convention, and <see cref="IProfileStore.GetMetadata"/>
+/// returns it).</param>
 /// <param name="Now">The profiles' now, Unix seconds.</param>
 /// <param name="BuiltAtUtc">Wall-clock time the run finished.</param>
 /// <param name="OptionsJson">The model options as a JSON object (alpha, lambda, window, …).</param>
@@ -85,6 +87,9 @@ public interface IProfileReplaceSession : IProfileSink, IDisposable
 public sealed record ProfileRunMetadata(int SchemaVersion, long Now, DateTimeOffset BuiltAtUtc, string OptionsJson,
                                         long Users, string Source)
 {
+    /// <summary>What a writer passes as <see cref="SchemaVersion"/>: the store writes its own.</summary>
+    public const int SchemaVersionFilledByStore = 0;
+
     /// <summary>Logged events with a sequence ≤ this are folded into this run's profiles; later ones are the users'
     /// online state. Committed atomically with the run's profiles (same transaction).</summary>
     public long ConsumedEventSequence { get; init; }
