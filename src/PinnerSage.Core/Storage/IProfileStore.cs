@@ -10,7 +10,7 @@ public interface IProfileSink
 }
 
 /// <summary>A key-value store of user profiles (the paper's daily batch writes each user's (medoid, importance)
-/// list into a key-value store). SQLite (<see cref="SqliteProfileStore"/>) is the embedded default; a PostgreSQL or
+/// list into a key-value store). SQLite (<c>SqliteProfileStore</c>) is the embedded default; a PostgreSQL or
 /// other server store implements the same contract. Later issues extend it with online per-user updates and an event
 /// log; a store therefore keys profiles by user id and keeps run metadata separately.</summary>
 public interface IProfileStore : IDisposable
