@@ -52,6 +52,45 @@ public interface IProfileStore : IDisposable
 
     /// <summary>The highest committed sequence (0 for an empty log).</summary>
     long LastEventSequence();
+
+    // Asynchronous reads and writes for request paths. A store whose reads wait on a network (PostgreSQL) overrides
+    // them with truly asynchronous I/O; an embedded store (SQLite: microseconds, no network) keeps these defaults,
+    // which run the synchronous call and return a completed task.
+
+    /// <inheritdoc cref="Get"/>
+    ValueTask<UserProfile?> GetAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(Get(userId));
+    }
+
+    /// <inheritdoc cref="GetMetadata"/>
+    ValueTask<ProfileRunMetadata?> GetMetadataAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(GetMetadata());
+    }
+
+    /// <inheritdoc cref="GetPendingEvents"/>
+    ValueTask<IReadOnlyList<LoggedEvent>> GetPendingEventsAsync(string userId, int max, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(GetPendingEvents(userId, max));
+    }
+
+    /// <inheritdoc cref="ListUsers"/>
+    ValueTask<IReadOnlyList<string>> ListUsersAsync(string? prefix, string? after, int limit, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(ListUsers(prefix, after, limit));
+    }
+
+    /// <inheritdoc cref="AppendEvents"/>
+    ValueTask<IReadOnlyList<long>> AppendEventsAsync(IReadOnlyList<ActionEvent> events, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(AppendEvents(events));
+    }
 }
 
 /// <summary>One engagement received online (POST /v1/users/{id}/actions).</summary>

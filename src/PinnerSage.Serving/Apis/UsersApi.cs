@@ -31,15 +31,16 @@ internal static class UsersApi
     }
 
     /// <summary>GET /v1/users: user ids in code-point order, a page at a time.</summary>
-    public static Results<Ok<UsersResponse>, ProblemHttpResult> ListUsers(
-        ServingState s,
+    public static async Task<Results<Ok<UsersResponse>, ProblemHttpResult>> ListUsers(
+        ServingState s, HttpContext context,
         [Range(1, ServingApp.MaxUsersLimit), Description("Page size.")] int limit = 50,
         [Description("Only ids starting with this.")] string? prefix = null,
         [Description("The previous page's next: ids after it.")] string? after = null)
     {
         if (ApiResults.OutOfRange(limit, 1, ServingApp.MaxUsersLimit, "limit") is { } bad) return bad;
-        IReadOnlyList<string> users = s.Store.ListUsers(string.IsNullOrEmpty(prefix) ? null : prefix,
-                                                        string.IsNullOrEmpty(after) ? null : after, limit + 1);
+        IReadOnlyList<string> users = await s.Store.ListUsersAsync(string.IsNullOrEmpty(prefix) ? null : prefix,
+                                                                   string.IsNullOrEmpty(after) ? null : after, limit + 1,
+                                                                   context.RequestAborted);
         string? next = null;
         if (users.Count > limit)
         {
@@ -50,9 +51,9 @@ internal static class UsersApi
     }
 
     /// <summary>GET /v1/users/{id}/interests: the served profile (batch + pending online actions).</summary>
-    public static Results<Ok<InterestsResponse>, ProblemHttpResult> Interests(ServingState s, string id)
+    public static async Task<Results<Ok<InterestsResponse>, ProblemHttpResult>> Interests(ServingState s, string id, HttpContext context)
     {
-        ServedProfile? served = s.Serve(id, out ProfileRunMetadata? run);
+        (ServedProfile? served, ProfileRunMetadata? run) = await s.ServeAsync(id, context.RequestAborted);
         long batchNow = run?.Now ?? 0;
         if (served is null) return ApiResults.UnknownUser(id);
         IReadOnlyList<ProfileCluster> clusters = served.Profile.Clusters;
@@ -69,8 +70,8 @@ internal static class UsersApi
     }
 
     /// <summary>GET /v1/users/{id}/recommendations: k items with the interest behind each.</summary>
-    public static Results<Ok<RecommendationsResponse>, ProblemHttpResult> Recommendations(
-        ServingState s, string id,
+    public static async Task<Results<Ok<RecommendationsResponse>, ProblemHttpResult>> Recommendations(
+        ServingState s, string id, HttpContext context,
         [Range(1, ServingApp.MaxK), Description("Items to return.")] int k = 20,
         [Range(1, ServingApp.MaxMedoids), Description("Medoids sampled (paper policy).")] int medoids = 3,
         [Description("'mixture' or 'paper' (default: the workspace's).")] string? policy = null)
@@ -84,8 +85,13 @@ internal static class UsersApi
                 return ApiResults.Problem(400, "Bad policy", $"policy must be 'paper' or 'mixture', not '{policy}'.");
             chosen = parsed;
         }
-        ServedProfile? served = s.Serve(id, out _);
+        (ServedProfile? served, _) = await s.ServeAsync(id, context.RequestAborted);
         if (served is null) return ApiResults.UnknownUser(id);
+        return Recommend(s, id, k, medoids, chosen, served);
+    }
+
+    private static Ok<RecommendationsResponse> Recommend(ServingState s, string id, int k, int medoids, RetrievalPolicy? chosen, ServedProfile served)
+    {
         Recommender recommender = s.Recommender(k, medoids, chosen);
         Recommendation[] buffer = ArrayPool<Recommendation>.Shared.Rent(k);
         try
@@ -146,7 +152,7 @@ internal static class UsersApi
                 return ApiResults.Problem(404, "Unknown item", $"Item '{e.ItemId}' is not in the catalogue's embeddings; nothing was logged.");
         }
         // Durable before the acknowledgement: the store returns after its (group) commit.
-        IReadOnlyList<long> sequences = s.Store.AppendEvents(events);
+        IReadOnlyList<long> sequences = await s.Store.AppendEventsAsync(events, context.RequestAborted);
         s.Metrics.Appended(events.Count);
         return TypedResults.Ok(new ActionsResponse(events.Count, sequences));
     }
