@@ -2,8 +2,9 @@ using System.Text.Json.Serialization;
 
 namespace PinnerSage.Serving;
 
-// The JSON shapes of the HTTP API (notes: STORE-CONTRACT.md §3). Property names are snake_case through the source-
-// generated context below, so serialisation needs no reflection and no per-request options.
+// The JSON shapes of the HTTP API (notes: STORE-CONTRACT.md §3). Property names are snake_case by the HTTP JSON options
+// (ServingApp.Build, the one place the naming is set, so the OpenAPI schemas match the wire); the source-generated
+// context below supplies the metadata, so serialisation needs no reflection.
 
 /// <summary>An item reference: id and catalogue title (null without a catalogue or for an item it lacks).</summary>
 public sealed record ItemRef(string ItemId, string? Title);
@@ -46,7 +47,6 @@ public sealed record ActionRequest(string ItemId, string Action, long? Timestamp
 /// <summary>GET /health.</summary>
 public sealed record HealthResponse(string Status, int Items, long BatchNow, long LastEventSequence, string Store);
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(UsersResponse))]
 [JsonSerializable(typeof(InterestsResponse))]
 [JsonSerializable(typeof(RecommendationsResponse))]

@@ -22,7 +22,7 @@ public static class ServiceClock
     public static long Now(DateTimeOffset wall, ProfileRunMetadata? run, double windowDays)
     {
         long wallSeconds = wall.ToUnixTimeSeconds();
-        if (run is null || wallSeconds - run.Now <= windowDays * 86_400) return wallSeconds;
+        if (run is null || wallSeconds - run.Now <= windowDays * UnixTime.SecondsPerDay) return wallSeconds;
         long sinceBuilt = Math.Max(0, (long)(wall - run.BuiltAtUtc).TotalSeconds);
         return Math.Min(wallSeconds, run.Now + sinceBuilt);
     }

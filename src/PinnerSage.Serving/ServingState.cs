@@ -108,14 +108,17 @@ internal sealed class ServingState : IDisposable
 
     /// <summary>The current batch run's metadata, re-read from the store at most every
     /// <see cref="ServeOptions.RunCheckInterval"/> (always when the interval is zero).</summary>
-    public ProfileRunMetadata? Metadata()
+    public ProfileRunMetadata? Metadata() => MetadataAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <inheritdoc cref="Metadata"/>
+    public async ValueTask<ProfileRunMetadata?> MetadataAsync(CancellationToken cancellationToken = default)
     {
         long interval = (long)Options.RunCheckInterval.TotalMilliseconds;
-        if (interval <= 0) return Store.GetMetadata();
+        if (interval <= 0) return await Store.GetMetadataAsync(cancellationToken).ConfigureAwait(false);
         long tick = Environment.TickCount64;
         RunCheck? last = Volatile.Read(ref _runCheck);
         if (last is not null && tick - last.Tick < interval) return last.Run;
-        ProfileRunMetadata? run = Store.GetMetadata();
+        ProfileRunMetadata? run = await Store.GetMetadataAsync(cancellationToken).ConfigureAwait(false);
         Volatile.Write(ref _runCheck, new RunCheck(run, tick));
         return run;
     }
@@ -136,21 +139,27 @@ internal sealed class ServingState : IDisposable
     /// </list></remarks>
     public ServedProfile? Serve(string userId, out ProfileRunMetadata? run)
     {
+        (ServedProfile? served, run) = ServeAsync(userId).AsTask().GetAwaiter().GetResult();
+        return served;
+    }
+
+    /// <inheritdoc cref="Serve"/>
+    public async ValueTask<(ServedProfile? Served, ProfileRunMetadata? Run)> ServeAsync(string userId, CancellationToken cancellationToken = default)
+    {
         bool strict = Options.RunCheckInterval <= TimeSpan.Zero;
         for (int attempt = 0; ; attempt++)
         {
-            ProfileRunMetadata? before = Metadata();
+            ProfileRunMetadata? before = await MetadataAsync(cancellationToken).ConfigureAwait(false);
             ProfileCache cache = CacheFor(before);
             bool cached = cache.TryGet(userId, out UserProfile? batch);
-            if (!cached) batch = Store.Get(userId);
-            IReadOnlyList<LoggedEvent> pending = Store.GetPendingEvents(userId, Options.MaxPendingEvents);
-            ProfileRunMetadata? after = strict ? Store.GetMetadata() : before;
+            if (!cached) batch = await Store.GetAsync(userId, cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<LoggedEvent> pending = await Store.GetPendingEventsAsync(userId, Options.MaxPendingEvents, cancellationToken).ConfigureAwait(false);
+            ProfileRunMetadata? after = strict ? await Store.GetMetadataAsync(cancellationToken).ConfigureAwait(false) : before;
             if (!Equals(before, after) && attempt < 5) continue;
             if (!cached) cache.Add(userId, batch is null ? null : Canonical(batch));
-            run = after;
-            if (batch is null && pending.Count == 0) return null;
+            if (batch is null && pending.Count == 0) return (null, after);
             var actions = new OnlineAction[pending.Count];
-            long now = Now;
+            long now = ServiceClock.Now(Options.Clock.GetUtcNow(), await MetadataAsync(cancellationToken).ConfigureAwait(false), Online.Options.WindowDays);
             for (int i = 0; i < actions.Length; i++)
             {
                 ActionEvent e = pending[i].Event;
@@ -158,7 +167,7 @@ internal sealed class ServingState : IDisposable
                 // An accepted event is never in its profile's future, whichever clock stamped it.
                 now = Math.Max(now, e.Timestamp);
             }
-            return Online.Apply(userId, batch, after?.Now ?? 0, actions, now);
+            return (Online.Apply(userId, batch, after?.Now ?? 0, actions, now), after);
         }
     }
 

@@ -78,18 +78,15 @@ public static class WorkspaceBuilder
         Directory.CreateDirectory(staging);
         try
         {
-            ProfileOptions options;
-            using (ItemEmbeddings items = ItemEmbeddings.Load(sources.EmbeddingsPath, sources.IdsPath))
+            using ItemEmbeddings items = ItemEmbeddings.Load(sources.EmbeddingsPath, sources.IdsPath);
+            var pipeline = new ProfilePipeline(items, new ProfilePipelineOptions
             {
-                options = sources.AutoAlpha
-                    ? sources.ProfileOptions with { Alpha = sources.AutoAlphaScale * Profiles.AutoAlpha.Resolve(items, sources.ProfileOptions.NormalizeVectors) }
-                    : sources.ProfileOptions;
-                options.Validate();
-                var index = new HnswIndex(items.Dimension, sources.IndexOptions, items.Count);
-                index.Build(items.Matrix, items.Count, threads);
-                index.SetItemIds(items.Ids);
-                index.Save(Path.Combine(staging, IndexFile));
-            }
+                Profile = sources.ProfileOptions,
+                AutoAlphaScale = sources.AutoAlpha ? sources.AutoAlphaScale : null,
+                Batch = batchOptions ?? new BatchOptions { Threads = threads },
+            });
+            ProfileOptions options = pipeline.ProfileOptions;
+            BuildIndex(items, sources.IndexOptions, threads, Path.Combine(staging, IndexFile));
             string store = sources.StoreLocation is null ? Path.Combine(dir, Workspace.DefaultStore)
                 : Workspace.IsFileStore(sources.StoreLocation) ? Path.GetFullPath(sources.StoreLocation) : sources.StoreLocation;
             bool stageStore = Workspace.IsFileStore(store) && !File.Exists(store) && Path.GetDirectoryName(store) == dir;
@@ -107,7 +104,7 @@ public static class WorkspaceBuilder
                 Retrieval = sources.Retrieval,
             };
             string stagedStore = stageStore ? Path.Combine(staging, Path.GetFileName(store)) : store;
-            summary = RunBatch(workspace with { StoreLocation = stagedStore }, batchOptions ?? new BatchOptions { Threads = threads });
+            summary = RunPipeline(workspace with { StoreLocation = stagedStore }, pipeline, progress: null);
             workspace.SaveTo(staging);
             Publish(staging, dir, stageStore ? [IndexFile, Path.GetFileName(store), Workspace.FileName] : [IndexFile, Workspace.FileName]);
             return workspace;
@@ -153,17 +150,25 @@ public static class WorkspaceBuilder
     {
         ArgumentNullException.ThrowIfNull(workspace);
         ArgumentNullException.ThrowIfNull(batchOptions);
-        string actions = workspace.ActionsPath
-            ?? throw new InvalidOperationException($"{workspace.Directory}: the workspace has no actions file to rebuild from.");
         using ItemEmbeddings items = ItemEmbeddings.Load(workspace.EmbeddingsPath, workspace.IdsPath);
-        using IProfileStore store = ProfileStores.Open(workspace.StoreLocation);
-        var job = new ProfileBatchJob(items, workspace.ProfileOptions, batchOptions);
-        BatchSummary summary = job.RunIntoStore(actions, store, s => new ProfileRunMetadata(SqliteProfileStore.SchemaVersion, s.Now,
-            DateTimeOffset.UtcNow, OptionsJson(workspace.ProfileOptions), s.UsersWritten, actions), progress: progress);
-        return summary;
+        return RunPipeline(workspace, new ProfilePipeline(items, new ProfilePipelineOptions { Profile = workspace.ProfileOptions, Batch = batchOptions }),
+                        progress);
     }
 
-    /// <summary>The options as stored beside a run (the workspace manifest's profile_options shape).</summary>
-    internal static string OptionsJson(ProfileOptions options) =>
-        JsonSerializer.Serialize(Workspace.ManifestProfileOptions.From(options), WorkspaceJsonContext.Default.ManifestProfileOptions);
+    private static BatchSummary RunPipeline(Workspace workspace, ProfilePipeline pipeline, IProgress<BatchProgress>? progress)
+    {
+        string actions = workspace.ActionsPath
+            ?? throw new InvalidOperationException($"{workspace.Directory}: the workspace has no actions file to rebuild from.");
+        using IProfileStore store = ProfileStores.Open(workspace.StoreLocation);
+        return pipeline.RunIntoStore(ActionSource.File(actions), store, progress: progress);
+    }
+
+    /// <summary>The HNSW index over the embeddings, saved to <paramref name="path"/> (the graph is released on return).</summary>
+    private static void BuildIndex(ItemEmbeddings items, HnswOptions options, int threads, string path)
+    {
+        var index = new HnswIndex(items.Dimension, options, items.Count);
+        index.Build(items.Matrix, items.Count, threads);
+        index.SetItemIds(items.Ids);
+        index.Save(path);
+    }
 }

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using PinnerSage.Batch;
 using PinnerSage.Cli.Infrastructure;
 using PinnerSage.Clustering;
@@ -125,6 +124,15 @@ internal static class ProfilesCommand
     internal static ProfileOptions ResolveAlpha(ProfileOptions options, double? alpha, ItemEmbeddings items, double autoScale = 1) =>
         options with { Alpha = alpha ?? autoScale * AutoAlpha.Resolve(items, options.NormalizeVectors) };
 
+    /// <summary>The batch pipeline's options from parsed model options: <paramref name="alpha"/> null = auto, scaled
+    /// by the settings' <see cref="RetrievalSettings.AlphaScale"/>.</summary>
+    internal static ProfilePipelineOptions Pipeline(ProfileOptions options, double? alpha, RetrievalSettings settings, BatchOptions batch) => new()
+    {
+        Profile = alpha is double fixedAlpha ? options with { Alpha = fixedAlpha } : options,
+        AutoAlphaScale = alpha is null ? settings.AlphaScale : null,
+        Batch = batch,
+    };
+
     private static Command CreateBuild()
     {
         var model = new ModelOptions();
@@ -171,20 +179,14 @@ internal static class ProfilesCommand
             bool interactive = !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive;
 
             using ItemEmbeddings items = ItemEmbeddings.Load(embeddingsPath, pr.GetValue(model.Ids));
-            options = ResolveAlpha(options, alpha, items, settings.AlphaScale);
+            var pipeline = new ProfilePipeline(items, Pipeline(options, alpha, settings, batchOptions));
+            options = pipeline.ProfileOptions;
             console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"embeddings: {items.Count:N0} items × {items.Dimension}; {AlphaText(options.Alpha, alpha is null)}"));
             using IProfileStore profileStore = ProfileStores.Open(storePath);
             using JsonLinesProfileWriter? export = jsonlPath is null ? null : new JsonLinesProfileWriter(jsonlPath);
-
-            var job = new ProfileBatchJob(items, options, batchOptions);
             BatchSummary summary = BatchProgressReporter.Run(console, interactive, progress =>
-                job.RunIntoStore(actionsPath, profileStore,
-                                 s => new ProfileRunMetadata(SqliteProfileStore.SchemaVersion, s.Now, DateTimeOffset.UtcNow,
-                                                             OptionsJson(options, s.Now, alpha is null), s.UsersWritten, actionsPath),
-                                 export is null ? null : [export], progress, beforeCommit: _ => export?.Prepare()));
-            // The store has committed; the export is complete and synced on disk, so only its rename remains.
-            export?.Commit();
+                pipeline.RunIntoStore(ActionSource.File(actionsPath), profileStore, export, progress));
             WriteSummary(console, summary, options, alpha is null, ProfileStores.IsPostgres(storePath) ? "PostgreSQL" : storePath, jsonlPath);
             return ExitCodes.Ok;
         }));
@@ -350,39 +352,5 @@ internal static class ProfilesCommand
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"{label}: {n:N0}"));
         }
         return parts.Count == 0 ? "-" : string.Join(", ", parts);
-    }
-
-    /// <summary>The model options as a JSON object, stored with the run.</summary>
-    internal static string OptionsJson(ProfileOptions o, long now, bool autoAlpha)
-    {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream))
-        {
-            w.WriteStartObject();
-            w.WriteNumber("alpha", o.Alpha);
-            w.WriteBoolean("alpha_auto", autoAlpha);
-            w.WriteBoolean("count_repeats", o.CountRepeats);
-            w.WriteNumber("lambda", o.DecayLambda);
-            w.WriteNumber("window_days", o.WindowDays);
-            w.WriteNumber("max_actions", o.MaxActions);
-            w.WriteNumber("now", now);
-            w.WriteBoolean("keep_singletons", o.KeepSingletons);
-            w.WriteBoolean("normalize", o.NormalizeVectors);
-            if (o.ActionWeights is not null)
-            {
-                w.WriteStartObject("action_weights");
-                foreach (KeyValuePair<string, double> kv in o.ActionWeights.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-                    w.WriteNumber(kv.Key, kv.Value);
-                w.WriteEndObject();
-            }
-            if (o.IncludeActions is not null)
-            {
-                w.WriteStartArray("actions_include");
-                foreach (string a in o.IncludeActions.Order(StringComparer.Ordinal)) w.WriteStringValue(a);
-                w.WriteEndArray();
-            }
-            w.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(stream.ToArray());
     }
 }

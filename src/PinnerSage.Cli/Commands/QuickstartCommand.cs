@@ -90,15 +90,12 @@ internal static class QuickstartCommand
         // One table for the profiles and, in step 4, the index, so medoids and candidates share a space.
         using ItemEmbeddings itemTable = ItemEmbeddings.Load(embeddingsPath);
         using (SqliteProfileStore store = SqliteProfileStore.Open(storePath))
-        using (IProfileReplaceSession session = store.BeginReplaceAll())
         using (var jsonl = new JsonLinesProfileWriter(jsonlPath))
         {
-            profileOptions = ProfilesCommand.ResolveAlpha(profileOptions, alpha, itemTable, settings.AlphaScale);
-            profileOptions.Validate();
-            batch = new ProfileBatchJob(itemTable, profileOptions, new BatchOptions()).Run(actionsPath, [session, jsonl]);
-            jsonl.Commit();
-            session.Commit(new ProfileRunMetadata(SqliteProfileStore.SchemaVersion, batch.Now, DateTimeOffset.UtcNow,
-                ProfilesCommand.OptionsJson(profileOptions, batch.Now, alpha is null), batch.UsersWritten, actionsPath));
+            // The showcase rewrites its own folder, whatever an earlier run left there.
+            var pipeline = new ProfilePipeline(itemTable, ProfilesCommand.Pipeline(profileOptions, alpha, settings, new BatchOptions { AllowShrink = true }));
+            profileOptions = pipeline.ProfileOptions;
+            batch = pipeline.RunIntoStore(ActionSource.File(actionsPath), store, jsonl);
         }
         Step(console, 2, $"profiles: {batch.UsersWritten:N0} users, {batch.Clusters:N0} clusters " +
                          $"({ProfilesCommand.AlphaText(profileOptions.Alpha, alpha is null)}, λ = {profileOptions.DecayLambda}/day, last {profileOptions.WindowDays} days)",

@@ -41,7 +41,7 @@ public sealed record BatchOptions
     /// not depend on it.</summary>
     public int Threads { get; init; }
 
-    /// <summary>Lets <see cref="ProfileBatchJob.RunIntoStore"/> commit a run that read no actions or that would drop
+    /// <summary>Lets <see cref="ProfilePipeline.RunIntoStore"/> commit a run that read no actions or that would drop
     /// more than half of the store's profiles (default: refused with a <see cref="ShrinkRefusedException"/>).</summary>
     public bool AllowShrink { get; init; }
 
@@ -117,7 +117,7 @@ public sealed record BatchSummary
     /// <summary>Logged events skipped because their item is not in the embeddings.</summary>
     public long LoggedEventsSkippedUnknownItem { get; init; }
 
-    /// <summary>The log sequence this run consumed up to (<see cref="ProfileBatchJob.RunIntoStore"/>; 0 otherwise).</summary>
+    /// <summary>The log sequence this run consumed up to (<see cref="ProfilePipeline.RunIntoStore"/>; 0 otherwise).</summary>
     public long ConsumedEventSequence { get; init; }
 
     /// <summary>Skipped: timestamp after now.</summary>

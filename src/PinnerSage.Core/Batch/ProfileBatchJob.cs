@@ -57,8 +57,18 @@ public sealed class ProfileBatchJob
                             IProgress<BatchProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(actionsPath);
-        bool rescannable = actionsPath != "-";
-        return RunCore(() => new ActionsTsvReader(actionsPath, _options.HasHeader), actionsPath, rescannable, sinks,
+        return Run(ActionSource.File(actionsPath, _options.HasHeader), sinks, progress, cancellationToken);
+    }
+
+    /// <summary>Runs over <paramref name="source"/> (a file, memory, any asynchronous stream: <see cref="ActionSource"/>),
+    /// writing every user with at least one action in the window to each sink, in user-id order. Sinks are not
+    /// committed here.</summary>
+    /// <exception cref="DataFormatException">A bad record (or an unknown item with <see cref="BatchOptions.Strict"/>).</exception>
+    public BatchSummary Run(IActionSource source, IReadOnlyList<IProfileSink> sinks,
+                            IProgress<BatchProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return RunCore(() => ActionSource.OpenCursor(source, cancellationToken), source.Name, source.CanRescan, sinks,
                        progress, cancellationToken);
     }
 
@@ -72,12 +82,21 @@ public sealed class ProfileBatchJob
                             IProgress<BatchProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(actionsPath);
+        return Run(ActionSource.File(actionsPath, _options.HasHeader), loggedEvents, sinks, progress, cancellationToken);
+    }
+
+    /// <summary>As <see cref="Run(string, IEnumerable{LoggedEvent}, IReadOnlyList{IProfileSink}, IProgress{BatchProgress}?, CancellationToken)"/>
+    /// over any action source.</summary>
+    public BatchSummary Run(IActionSource source, IEnumerable<LoggedEvent> loggedEvents, IReadOnlyList<IProfileSink> sinks,
+                            IProgress<BatchProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(loggedEvents);
         if (_options.InputMode == BatchInputMode.Grouped)
             throw new ArgumentException("logged events cannot be merged into grouped (mapper) input.");
         var table = new ActionTypeTable(_profileOptions);
         LoggedActions logged = LoggedActions.Create(loggedEvents, _items, table);
-        return RunCore(() => new ActionsTsvReader(actionsPath, _options.HasHeader), actionsPath, actionsPath != "-", sinks,
+        return RunCore(() => ActionSource.OpenCursor(source, cancellationToken), source.Name, source.CanRescan, sinks,
                        progress, cancellationToken, logged);
     }
 
@@ -103,15 +122,27 @@ public sealed class ProfileBatchJob
                                      IReadOnlyList<IProfileSink>? extraSinks = null, IProgress<BatchProgress>? progress = null,
                                      CancellationToken cancellationToken = default, Action<BatchSummary>? beforeCommit = null)
     {
+        ArgumentException.ThrowIfNullOrEmpty(actionsPath);
+        return RunIntoStore(ActionSource.File(actionsPath, _options.HasHeader), store, metadata, extraSinks, progress,
+                            cancellationToken, beforeCommit);
+    }
+
+    /// <summary>As <see cref="RunIntoStore(string, IProfileStore, Func{BatchSummary, ProfileRunMetadata}, IReadOnlyList{IProfileSink}?, IProgress{BatchProgress}?, CancellationToken, Action{BatchSummary}?)"/>
+    /// over any action source.</summary>
+    public BatchSummary RunIntoStore(IActionSource source, IProfileStore store, Func<BatchSummary, ProfileRunMetadata> metadata,
+                                     IReadOnlyList<IProfileSink>? extraSinks = null, IProgress<BatchProgress>? progress = null,
+                                     CancellationToken cancellationToken = default, Action<BatchSummary>? beforeCommit = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(metadata);
         long upTo = store.LastEventSequence();
         long previousUsers = store.CountUsers();
         using IProfileReplaceSession session = store.BeginReplaceAll();
         List<IProfileSink> sinks = [session, .. extraSinks ?? []];
-        BatchSummary summary = Run(actionsPath, store.ReadEvents(0, upTo), sinks, progress, cancellationToken)
+        BatchSummary summary = Run(source, store.ReadEvents(0, upTo), sinks, progress, cancellationToken)
             with { ConsumedEventSequence = upTo };
-        if (!_options.AllowShrink) ShrinkRefusedException.ThrowIfShrinks(summary, previousUsers, actionsPath);
+        if (!_options.AllowShrink) ShrinkRefusedException.ThrowIfShrinks(summary, previousUsers, source.Name);
         beforeCommit?.Invoke(summary);
         session.Commit(metadata(summary) with { ConsumedEventSequence = upTo });
         return summary;
@@ -132,7 +163,7 @@ public sealed class ProfileBatchJob
         }, displayName, rescannable: false, sinks, progress, cancellationToken);
     }
 
-    private BatchSummary RunCore(Func<ActionsTsvReader> open, string name, bool rescannable,
+    private BatchSummary RunCore(Func<IActionCursor> open, string name, bool rescannable,
                                  IReadOnlyList<IProfileSink> sinks, IProgress<BatchProgress>? progress,
                                  CancellationToken cancellationToken, LoggedActions? logged = null)
     {
@@ -154,7 +185,7 @@ public sealed class ProfileBatchJob
                                                       "(a mapper cannot see the latest timestamp of all the data).");
             return RunPipeline(pipe =>
             {
-                using ActionsTsvReader reader = open();
+                using IActionCursor reader = open();
                 ProduceStreaming(reader, name, grouped: true, table, pipe, counters, logged: null);
             }, now, InputOrder.Unknown, sortedInMemory: false, totalUsers: null, table, counters, sinks, progress,
                clock, cancellationToken);
@@ -163,13 +194,13 @@ public sealed class ProfileBatchJob
         if (rescannable)
         {
             ScanResult scan;
-            using (ActionsTsvReader reader = open()) scan = Scan(reader, progress, clock, cancellationToken);
+            using (IActionCursor reader = open()) scan = Scan(reader, progress, clock, cancellationToken);
             long now = _profileOptions.Now ?? Math.Max(scan.MaxTime, logged?.MaxTime ?? 0);
             if (scan.Order == InputOrder.Sorted)
             {
                 return RunPipeline(pipe =>
                 {
-                    using ActionsTsvReader reader = open();
+                    using IActionCursor reader = open();
                     ProduceStreaming(reader, name, grouped: false, table, pipe, counters, logged);
                 }, now, InputOrder.Sorted, sortedInMemory: false, logged is null ? scan.Users : null, table, counters,
                    sinks, progress, clock, cancellationToken);
@@ -177,7 +208,7 @@ public sealed class ProfileBatchJob
         }
 
         LoadedActions loaded;
-        using (ActionsTsvReader reader = open())
+        using (IActionCursor reader = open())
             loaded = Load(reader, name, table, counters, progress, clock, cancellationToken, logged);
         return RunPipeline(pipe => ProduceLoaded(loaded, pipe), _profileOptions.Now ?? loaded.MaxTime, loaded.Order,
                            sortedInMemory: true, loaded.UserIds.Count, table, counters, sinks, progress, clock,
@@ -263,7 +294,7 @@ public sealed class ProfileBatchJob
     /// <summary>Streams sorted (or, for the mapper, grouped) input into batches of whole users; logged events (sorted
     /// input only) are merged in user order: a user's events join their lines, users with events only are inserted
     /// where they sort. Costs one comparison per user change, nothing per line.</summary>
-    private void ProduceStreaming(ActionsTsvReader reader, string name, bool grouped, ActionTypeTable table,
+    private void ProduceStreaming(IActionCursor reader, string name, bool grouped, ActionTypeTable table,
                                   Pipeline pipe, ReaderCounters counters, LoggedActions? logged)
     {
         UserBatch batch = pipe.Rent();
@@ -324,7 +355,7 @@ public sealed class ProfileBatchJob
     }
 
     /// <summary>Resolves the current line's action type and item; counts (or, strict, rejects) what is skipped.</summary>
-    private bool Accept(ActionsTsvReader reader, string name, ActionTypeTable table, ReaderCounters counters,
+    private bool Accept(IActionCursor reader, string name, ActionTypeTable table, ReaderCounters counters,
                         out int row, out int code)
     {
         row = -1;
@@ -345,7 +376,7 @@ public sealed class ProfileBatchJob
     /// <summary>First pass over a file: latest timestamp, user count and order (sorted ⊂ grouped ⊂ unordered).
     /// Grouping is checked with 64-bit hashes of user ids: a collision can only make grouped input look unordered,
     /// which costs an unneeded in-memory sort, never a wrong profile.</summary>
-    private static ScanResult Scan(ActionsTsvReader reader, IProgress<BatchProgress>? progress, Stopwatch clock,
+    private static ScanResult Scan(IActionCursor reader, IProgress<BatchProgress>? progress, Stopwatch clock,
                                    CancellationToken cancellationToken)
     {
         long lines = 0, users = 0, maxTime = 0;
@@ -382,7 +413,7 @@ public sealed class ProfileBatchJob
     private static ulong Hash(ReadOnlySpan<char> s) => SplitMix64.Mix(SplitMix64.Fnv1a(s));
 
     /// <summary>Loads the whole input in columns, then counting-sorts the actions by the rank of their user.</summary>
-    private LoadedActions Load(ActionsTsvReader reader, string name, ActionTypeTable table, ReaderCounters counters,
+    private LoadedActions Load(IActionCursor reader, string name, ActionTypeTable table, ReaderCounters counters,
                                IProgress<BatchProgress>? progress, Stopwatch clock, CancellationToken cancellationToken,
                                LoggedActions? logged)
     {

@@ -30,7 +30,7 @@ namespace PinnerSage.IO;
 /// 4102444800000 are reported as probably milliseconds.</item>
 /// <item>Invalid UTF-8 is replaced with U+FFFD rather than rejected.</item>
 /// </list></remarks>
-public sealed class ActionsTsvReader : IDisposable
+public sealed class ActionsTsvReader : IDisposable, PinnerSage.Batch.IActionCursor
 {
     /// <summary>Largest accepted timestamp: 2100-01-01T00:00:00Z.</summary>
     public const long MaxTimestamp = 4_102_444_800;
@@ -332,6 +332,7 @@ public sealed class ActionsTsvReader : IDisposable
             return;
         }
         string[] csv = line.ToString().Split(',');
+        if (ParseCsvHeader(csv)) return;
         if (csv.Length == 4 && csv[0].Trim().Equals("userId", StringComparison.OrdinalIgnoreCase)
             && csv[1].Trim().Equals("movieId", StringComparison.OrdinalIgnoreCase)
             && csv[2].Trim().Equals("rating", StringComparison.OrdinalIgnoreCase)
@@ -351,6 +352,30 @@ public sealed class ActionsTsvReader : IDisposable
         string shown = line.Length > 80 ? line[..80].ToString() + "…" : line.ToString();
         throw new DataFormatException(FileName, _lineNumber, null,
             $"expected a header line 'user_id<TAB>item_id<TAB>timestamp<TAB>action[<TAB>value]' (or MovieLens 'userId,movieId,rating,timestamp'), got '{shown}'; for a file without a header use the no-header option");
+    }
+
+    /// <summary>A comma-separated header naming user_id, item_id and timestamp (and optionally action and value) in any
+    /// order, other columns ignored (our choice: plain CSV, no quoted fields, so ids cannot contain commas).</summary>
+    private bool ParseCsvHeader(string[] names)
+    {
+        int Find(string name)
+        {
+            for (int i = 0; i < names.Length; i++)
+                if (names[i].Trim().Equals(name, StringComparison.OrdinalIgnoreCase)) return i;
+            return -1;
+        }
+        int user = Find("user_id"), item = Find("item_id"), time = Find("timestamp");
+        if (user < 0 || item < 0 || time < 0) return false;
+        _separator = ',';
+        _names = [.. names.Select(n => n.Trim())];
+        (_userCol, _itemCol, _timeCol, _actionCol, _valueCol) = (user, item, time, Find("action"), Find("value"));
+        _columnCount = names.Length;
+        _strictColumnCount = true;
+        _maxFields = names.Length;
+        _requiredFields = Math.Max(user, Math.Max(item, time)) + 1;
+        _fieldStart = new int[Math.Max(names.Length, DefaultNames.Length)];
+        _fieldLength = new int[_fieldStart.Length];
+        return true;
     }
 
     private void ParseLine(int lineStart, int lineEnd, int count, int lastFieldEnd)

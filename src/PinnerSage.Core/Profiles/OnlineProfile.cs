@@ -61,7 +61,7 @@ public sealed class OnlineProfile
     /// <summary>The paper's cap on online actions: the 20 most recent.</summary>
     public const int DefaultMaxPending = 20;
 
-    private const double SecondsPerDay = 86400.0;
+    private const double SecondsPerDay = UnixTime.SecondsPerDay;
 
     private readonly ItemEmbeddings _items;
     private readonly ProfileOptions _options;

@@ -104,7 +104,7 @@ public sealed record ProfileOptions
     }
 
     /// <summary>The window start (exclusive) for a given now, Unix seconds.</summary>
-    internal static long WindowStart(long now, double windowDays) => now - (long)Math.Round(windowDays * 86400.0);
+    internal static long WindowStart(long now, double windowDays) => now - (long)Math.Round(windowDays * (double)UnixTime.SecondsPerDay);
 
     /// <summary>Parses "click=1,save=2" (the CLI's --action-weights).</summary>
     /// <exception cref="ArgumentException">Malformed text.</exception>

@@ -23,7 +23,7 @@ namespace PinnerSage.Profiles;
 /// </remarks>
 public sealed class UserProfileBuilder
 {
-    private const double SecondsPerDay = 86400.0;
+    private const double SecondsPerDay = UnixTime.SecondsPerDay;
 
     private readonly ItemEmbeddings _items;
     private readonly ProfileOptions _options;

@@ -10,7 +10,7 @@ public interface IProfileSink
 }
 
 /// <summary>A key-value store of user profiles (the paper's daily batch writes each user's (medoid, importance)
-/// list into a key-value store). SQLite (<see cref="SqliteProfileStore"/>) is the embedded default; a PostgreSQL or
+/// list into a key-value store). SQLite (<c>SqliteProfileStore</c>) is the embedded default; a PostgreSQL or
 /// other server store implements the same contract. Later issues extend it with online per-user updates and an event
 /// log; a store therefore keys profiles by user id and keeps run metadata separately.</summary>
 public interface IProfileStore : IDisposable
@@ -52,6 +52,45 @@ public interface IProfileStore : IDisposable
 
     /// <summary>The highest committed sequence (0 for an empty log).</summary>
     long LastEventSequence();
+
+    // Asynchronous reads and writes for request paths. A store whose reads wait on a network (PostgreSQL) overrides
+    // them with truly asynchronous I/O; an embedded store (SQLite: microseconds, no network) keeps these defaults,
+    // which run the synchronous call and return a completed task.
+
+    /// <inheritdoc cref="Get"/>
+    ValueTask<UserProfile?> GetAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(Get(userId));
+    }
+
+    /// <inheritdoc cref="GetMetadata"/>
+    ValueTask<ProfileRunMetadata?> GetMetadataAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(GetMetadata());
+    }
+
+    /// <inheritdoc cref="GetPendingEvents"/>
+    ValueTask<IReadOnlyList<LoggedEvent>> GetPendingEventsAsync(string userId, int max, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(GetPendingEvents(userId, max));
+    }
+
+    /// <inheritdoc cref="ListUsers"/>
+    ValueTask<IReadOnlyList<string>> ListUsersAsync(string? prefix, string? after, int limit, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(ListUsers(prefix, after, limit));
+    }
+
+    /// <inheritdoc cref="AppendEvents"/>
+    ValueTask<IReadOnlyList<long>> AppendEventsAsync(IReadOnlyList<ActionEvent> events, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(AppendEvents(events));
+    }
 }
 
 /// <summary>One engagement received online (POST /v1/users/{id}/actions).</summary>
@@ -76,7 +115,9 @@ public interface IProfileReplaceSession : IProfileSink, IDisposable
 }
 
 /// <summary>What a batch run used and produced, stored beside its profiles.</summary>
-/// <param name="SchemaVersion">Store schema version the run wrote.</param>
+/// <param name="SchemaVersion">Store schema version the run wrote: filled by the store (a store commits its own version
+/// whatever a writer passes, <see cref="SchemaVersionFilledByStore"/> by convention, and <see cref="IProfileStore.GetMetadata"/>
+/// returns it).</param>
 /// <param name="Now">The profiles' now, Unix seconds.</param>
 /// <param name="BuiltAtUtc">Wall-clock time the run finished.</param>
 /// <param name="OptionsJson">The model options as a JSON object (alpha, lambda, window, …).</param>
@@ -85,6 +126,9 @@ public interface IProfileReplaceSession : IProfileSink, IDisposable
 public sealed record ProfileRunMetadata(int SchemaVersion, long Now, DateTimeOffset BuiltAtUtc, string OptionsJson,
                                         long Users, string Source)
 {
+    /// <summary>What a writer passes as <see cref="SchemaVersion"/>: the store writes its own.</summary>
+    public const int SchemaVersionFilledByStore = 0;
+
     /// <summary>Logged events with a sequence ≤ this are folded into this run's profiles; later ones are the users'
     /// online state. Committed atomically with the run's profiles (same transaction).</summary>
     public long ConsumedEventSequence { get; init; }

@@ -4,7 +4,7 @@ using PinnerSage.Profiles;
 
 namespace PinnerSage.Storage;
 
-/// <summary>The binary encoding of one user's clusters in <see cref="SqliteProfileStore"/> (schema versions 1 and 2, unchanged):
+/// <summary>The binary encoding of one user's clusters in <c>SqliteProfileStore</c> (schema versions 1 and 2, unchanged):
 /// <code>
 /// varint clusterCount
 /// per cluster, most important first:

@@ -65,6 +65,32 @@ public abstract class ProfileStoreContractTests(ITestOutputHelper output) : IDis
     }
 
     [Fact]
+    public async Task TheAsynchronousApiReturnsWhatTheSynchronousOneDoesAndHonoursCancellation()
+    {
+        if (!Available()) return;
+        using IProfileStore store = Open(NewLocation());
+        List<UserProfile> profiles = RandomProfiles(40, 11);
+        Write(store, profiles, Meta(5, consumed: 0));
+        IReadOnlyList<long> sequences = await store.AppendEventsAsync([Ev(profiles[3].UserId, "i-1", 10), Ev(profiles[3].UserId, "i-2", 12), Ev("online-only", "i-3", 11)]);
+        Assert.Equal(3, sequences.Count);
+        Assert.Equal(store.LastEventSequence(), sequences[^1]);
+
+        Assert.Equal(store.GetMetadata(), await store.GetMetadataAsync());
+        foreach (UserProfile p in profiles.Take(10)) AssertSameProfile(p, await store.GetAsync(p.UserId));
+        Assert.Null(await store.GetAsync("nobody"));
+        Assert.Equal(store.GetPendingEvents(profiles[3].UserId, 10), await store.GetPendingEventsAsync(profiles[3].UserId, 10));
+        Assert.Equal(["i-1", "i-2"], (await store.GetPendingEventsAsync(profiles[3].UserId, 10)).Select(e => e.Event.ItemId));
+        Assert.Equal(store.ListUsers("user-0001", null, 5), await store.ListUsersAsync("user-0001", null, 5));
+
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await store.GetAsync(profiles[0].UserId, cancelled.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await store.GetPendingEventsAsync(profiles[3].UserId, 5, cancelled.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await store.AppendEventsAsync([Ev("x", "i-9", 13)], cancelled.Token));
+        Assert.Equal(sequences[^1], store.LastEventSequence()); // nothing appended
+    }
+
+    [Fact]
     public void AnEmptyStoreHasNothing()
     {
         if (!Available()) return;

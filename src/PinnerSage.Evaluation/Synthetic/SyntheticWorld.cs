@@ -101,7 +101,7 @@ public sealed class SyntheticWorld
         TopicCount = options.ResolvedTopics;
         Dimension = options.Dimension;
         EndTime = options.EndTime;
-        StartTime = options.EndTime - (long)options.Days * 86_400;
+        StartTime = options.EndTime - (long)options.Days * UnixTime.SecondsPerDay;
         _userIdWidth = Digits(UserCount);
         _itemIdWidth = Digits(ItemCount);
         _topicIdWidth = Digits(TopicCount - 1);
@@ -294,7 +294,7 @@ public sealed class SyntheticWorld
         Span<double> weightCumulative = stackalloc double[k];
         Span<double> periodStart = stackalloc double[k];
         Span<double> periodLength = stackalloc double[k];
-        double window = (double)o.Days * 86_400;
+        double window = (double)o.Days * UnixTime.SecondsPerDay;
         double weightSum = 0;
         for (int j = 0; j < k; j++)
         {

@@ -136,6 +136,19 @@ public sealed class PostgresProfileStore : IProfileStore
     }
 
     /// <inheritdoc/>
+    public async ValueTask<UserProfile?> GetAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        byte[]? data = await RunAsync(async (c, ct) =>
+        {
+            await using var cmd = new NpgsqlCommand("SELECT data FROM pinnersage_profiles WHERE user_id = $1", c);
+            cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
+            return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) as byte[];
+        }, cancellationToken).ConfigureAwait(false);
+        return data is null ? null : ProfileBlobCodec.DecodeSelfContained(userId, data);
+    }
+
+    /// <inheritdoc/>
     public ProfileRunMetadata? GetMetadata() => Run(c =>
     {
         var meta = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -144,6 +157,16 @@ public sealed class PostgresProfileStore : IProfileStore
         while (reader.Read()) meta[reader.GetString(0)] = reader.GetString(1);
         return StoreCommon.ParseMetadata(meta);
     });
+
+    /// <inheritdoc/>
+    public ValueTask<ProfileRunMetadata?> GetMetadataAsync(CancellationToken cancellationToken = default) => RunAsync(async (c, ct) =>
+    {
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
+        await using var cmd = new NpgsqlCommand("SELECT key, value FROM pinnersage_meta", c);
+        await using NpgsqlDataReader reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false)) meta[reader.GetString(0)] = reader.GetString(1);
+        return StoreCommon.ParseMetadata(meta);
+    }, cancellationToken);
 
     /// <inheritdoc/>
     public long CountUsers() => Run(c =>
@@ -237,21 +260,45 @@ public sealed class PostgresProfileStore : IProfileStore
         if (max == 0) return [];
         return Run(c =>
         {
-            // One statement: one snapshot for the consumed marker and the events.
-            using var cmd = new NpgsqlCommand($"""
-                SELECT {EventColumns} FROM pinnersage_events
-                WHERE user_id = $1 AND sequence > coalesce((SELECT value::bigint FROM pinnersage_meta
-                                                            WHERE key = 'consumed_event_sequence'), 0)
-                ORDER BY timestamp DESC, sequence DESC LIMIT $2
-                """, c);
-            cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
-            cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max });
+            using NpgsqlCommand cmd = PendingEventsCommand(c, userId, max);
             var result = new List<LoggedEvent>();
             using (NpgsqlDataReader reader = cmd.ExecuteReader())
                 while (reader.Read()) result.Add(ReadEvent(reader));
             result.Reverse();
             return result;
         });
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<IReadOnlyList<LoggedEvent>> GetPendingEventsAsync(string userId, int max, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        ArgumentOutOfRangeException.ThrowIfNegative(max);
+        if (max == 0) return [];
+        return await RunAsync<IReadOnlyList<LoggedEvent>>(async (c, ct) =>
+        {
+            await using NpgsqlCommand cmd = PendingEventsCommand(c, userId, max);
+            var result = new List<LoggedEvent>();
+            await using (NpgsqlDataReader reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+                while (await reader.ReadAsync(ct).ConfigureAwait(false)) result.Add(ReadEvent(reader));
+            result.Reverse();
+            return result;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The user's pending events, most recent first: one statement, so one snapshot for the consumed marker
+    /// and the events.</summary>
+    private static NpgsqlCommand PendingEventsCommand(NpgsqlConnection c, string userId, int max)
+    {
+        var cmd = new NpgsqlCommand($"""
+            SELECT {EventColumns} FROM pinnersage_events
+            WHERE user_id = $1 AND sequence > coalesce((SELECT value::bigint FROM pinnersage_meta
+                                                        WHERE key = 'consumed_event_sequence'), 0)
+            ORDER BY timestamp DESC, sequence DESC LIMIT $2
+            """, c);
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max });
+        return cmd;
     }
 
     /// <inheritdoc/>
@@ -303,6 +350,19 @@ public sealed class PostgresProfileStore : IProfileStore
         try
         {
             return body(connection);
+        }
+        catch (NpgsqlException e)
+        {
+            throw new IOException($"{_display}: {e.Message}", e);
+        }
+    }
+
+    private async ValueTask<T> RunAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> body, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using NpgsqlConnection connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            return await body(connection, cancellationToken).ConfigureAwait(false);
         }
         catch (NpgsqlException e)
         {

@@ -130,7 +130,7 @@ public sealed record SyntheticWorldOptions
         if ((long)ResolvedItems * Dimension > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(Items), ResolvedItems,
                 $"items × dimension must be at most {Array.MaxLength:N0} floats (one contiguous table).");
-        ArgumentOutOfRangeException.ThrowIfLessThan(EndTime, (long)Days * 86_400);
+        ArgumentOutOfRangeException.ThrowIfLessThan(EndTime, (long)Days * UnixTime.SecondsPerDay);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(EndTime, 32_503_680_000); // year 3000
         ThrowIfNotIn(MeanActionsPerUser, 1, 10_000, nameof(MeanActionsPerUser));
         ThrowIfNotIn(ActivitySigma, 0, 3, nameof(ActivitySigma));
