@@ -83,6 +83,7 @@ public static class WorkspaceBuilder
             {
                 Profile = sources.ProfileOptions,
                 AutoAlphaScale = sources.AutoAlpha ? sources.AutoAlphaScale : null,
+                AutoLambda = sources.Retrieval.AutoLambda,
                 Batch = batchOptions ?? new BatchOptions { Threads = threads },
             });
             ProfileOptions options = pipeline.ProfileOptions;
@@ -105,6 +106,8 @@ public static class WorkspaceBuilder
             };
             string stagedStore = stageStore ? Path.Combine(staging, Path.GetFileName(store)) : store;
             summary = RunPipeline(workspace with { StoreLocation = stagedStore }, pipeline, progress: null);
+            // The λ the run chose (automatic λ) is the workspace's from now on: online updates and later batch runs decay with it.
+            workspace = workspace with { ProfileOptions = pipeline.ProfileOptions };
             workspace.SaveTo(staging);
             Publish(staging, dir, stageStore ? [IndexFile, Path.GetFileName(store), Workspace.FileName] : [IndexFile, Workspace.FileName]);
             return workspace;

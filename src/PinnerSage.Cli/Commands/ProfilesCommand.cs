@@ -42,7 +42,8 @@ internal static class ProfilesCommand
         public readonly Option<bool> CountRepeats = new("--count-repeats")
         { Description = "Ward sizes = numbers of actions (an item engaged k times weighs k) instead of 1 per distinct item." };
         public readonly Option<double?> Lambda = new("--lambda")
-        { Description = "Importance decay per day: sum of w*exp(-lambda*days) (default: the settings', 0.05; the paper's 0.01)." };
+        { Description = "Importance decay per day: sum of w*exp(-lambda*days) (default: auto, chosen from the actions before now, " +
+                        "falling back to the settings' 0.05; the paper's 0.01)." };
         public readonly Option<string?> Settings = new("--settings")
         {
             Description = "Retrieval settings (a file from `pinnersage tune`, or a preset: default, paper): α as a multiple of auto, λ, " +
@@ -87,6 +88,8 @@ internal static class ProfilesCommand
         {
             var defaults = new ProfileOptions();
             settings = pr.GetValue(Settings) is string s ? RetrievalSettings.FromPresetOrFile(s) : RetrievalSettings.Default;
+            // An explicit --lambda fixes λ (no automatic choice).
+            if (pr.GetValue(Lambda) is double fixedLambda) settings = settings.WithLambda(fixedLambda);
             if (pr.GetValue(KeepSingletons) && pr.GetValue(DropSingletons))
                 throw new ArgumentException("--keep-singletons and --drop-singletons contradict each other.");
             alpha = ParseAlpha(pr.GetValue(Alpha));
@@ -130,6 +133,7 @@ internal static class ProfilesCommand
     {
         Profile = alpha is double fixedAlpha ? options with { Alpha = fixedAlpha } : options,
         AutoAlphaScale = alpha is null ? settings.AlphaScale : null,
+        AutoLambda = settings.AutoLambda,
         Batch = batch,
     };
 
@@ -187,7 +191,8 @@ internal static class ProfilesCommand
             using JsonLinesProfileWriter? export = jsonlPath is null ? null : new JsonLinesProfileWriter(jsonlPath);
             BatchSummary summary = BatchProgressReporter.Run(console, interactive, progress =>
                 pipeline.RunIntoStore(ActionSource.File(actionsPath), profileStore, export, progress));
-            WriteSummary(console, summary, options, alpha is null, ProfileStores.IsPostgres(storePath) ? "PostgreSQL" : storePath, jsonlPath);
+            WriteSummary(console, summary, pipeline.ProfileOptions, alpha is null, pipeline.AutoLambdaResult,
+                         ProfileStores.IsPostgres(storePath) ? "PostgreSQL" : storePath, jsonlPath);
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -214,6 +219,10 @@ internal static class ProfilesCommand
             batchOptions.Validate();
             using ItemEmbeddings items = ItemEmbeddings.Load(pr.GetValue(model.Embeddings)!, pr.GetValue(model.Ids));
             options = ResolveAlpha(options, alpha, items, settings.AlphaScale);
+            // A mapper sees one shard, not every user: λ = auto cannot be resolved consistently here.
+            if (settings.AutoLambda)
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"profiles map: λ = auto needs every user's actions; using the settings' fallback λ = {options.DecayLambda:G4} (pass --lambda with the λ that profiles build chose, to match it)"));
             using Stream stdout = Console.OpenStandardOutput();
             using var writer = new JsonLinesProfileWriter(stdout);
             BatchSummary summary = new ProfileBatchJob(items, options, batchOptions).Run("-", [writer]);
@@ -287,12 +296,16 @@ internal static class ProfilesCommand
 
     private static string Shorten(string title) => title.Length > 80 ? string.Concat(title.AsSpan(0, 79), "…") : title;
 
+    /// <summary>"λ = 0.1/day (auto: best of 8 on 2,500 (user, day) pairs)": the run's λ for logs and summaries.</summary>
+    internal static string LambdaText(double lambda, AutoLambdaResult? auto) => string.Create(CultureInfo.InvariantCulture,
+        $"λ = {lambda:G4}/day ({(auto is null ? "fixed" : auto.Chosen ? $"auto: best of {auto.Grid.Count} on {auto.Pairs:N0} (user, day) pairs" : $"auto fell back: {auto.Pairs:N0} (user, day) pairs, or a source read once")})");
+
     /// <summary>"α = 1.2345 (auto)": the resolved α for logs and summaries.</summary>
     internal static string AlphaText(double alpha, bool auto) =>
         string.Create(CultureInfo.InvariantCulture, $"α = {alpha:G5} ({(auto ? "auto" : "fixed")})");
 
     private static void WriteSummary(IAnsiConsole console, BatchSummary s, ProfileOptions options, bool autoAlpha,
-                                     string store, string? jsonl)
+                                     AutoLambdaResult? autoLambda, string store, string? jsonl)
     {
         static string N(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
         string order = s.InputOrder switch
@@ -308,6 +321,7 @@ internal static class ProfilesCommand
             $"{s.Now} ({DateTimeOffset.FromUnixTimeSeconds(s.Now):yyyy-MM-dd HH:mm:ss} UTC)"));
         table.AddRow("alpha", Markup.Escape(AlphaText(options.Alpha, autoAlpha) +
             (options.CountRepeats ? ", Ward sizes = action counts" : ", each distinct item once in Ward")));
+        table.AddRow("lambda", Markup.Escape(LambdaText(options.DecayLambda, autoLambda)));
         table.AddRow("users read", N(s.UsersRead));
         table.AddRow("users written", N(s.UsersWritten));
         table.AddRow("users without usable actions in window", N(s.UsersWithoutActions));

@@ -94,11 +94,11 @@ internal static class QuickstartCommand
         {
             // The showcase rewrites its own folder, whatever an earlier run left there.
             var pipeline = new ProfilePipeline(itemTable, ProfilesCommand.Pipeline(profileOptions, alpha, settings, new BatchOptions { AllowShrink = true }));
-            profileOptions = pipeline.ProfileOptions;
             batch = pipeline.RunIntoStore(ActionSource.File(actionsPath), store, jsonl);
+            profileOptions = pipeline.ProfileOptions;
         }
         Step(console, 2, $"profiles: {batch.UsersWritten:N0} users, {batch.Clusters:N0} clusters " +
-                         $"({ProfilesCommand.AlphaText(profileOptions.Alpha, alpha is null)}, λ = {profileOptions.DecayLambda}/day, last {profileOptions.WindowDays} days)",
+                         $"({ProfilesCommand.AlphaText(profileOptions.Alpha, alpha is null)}, λ = {profileOptions.DecayLambda}/day{(settings.AutoLambda ? " (auto)" : "")}, last {profileOptions.WindowDays} days)",
              storePath + " + profiles.jsonl", clock);
 
         // 3. Compare with the ground truth.

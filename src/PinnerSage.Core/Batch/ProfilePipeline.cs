@@ -18,6 +18,11 @@ public sealed record ProfilePipelineOptions
     /// records <c>"alpha_auto": true</c>.</summary>
     public double? AutoAlphaScale { get; init; }
 
+    /// <summary>True: each run chooses λ from its own actions before now (<see cref="Profiles.AutoLambda"/>, one
+    /// extra pass over a rescannable source), falling back to <see cref="ProfileOptions.DecayLambda"/> when the
+    /// actions are too few or the source can be read only once; the run records <c>"lambda_auto": true</c>.</summary>
+    public bool AutoLambda { get; init; }
+
     /// <summary>The batch run (threads, strictness, shrink guard).</summary>
     public BatchOptions Batch { get; init; } = new();
 }
@@ -29,7 +34,9 @@ public sealed record ProfilePipelineOptions
 /// one run-metadata shape (<see cref="OptionsJson"/>), whose schema version the store fills.</summary>
 public sealed class ProfilePipeline
 {
-    private readonly ProfileBatchJob _job;
+    private readonly ItemEmbeddings _items;
+    private readonly ProfilePipelineOptions _options;
+    private ProfileBatchJob _job;
     private readonly bool _autoAlpha;
 
     /// <summary>Resolves α on <paramref name="items"/> when asked, then validates every option.</summary>
@@ -51,11 +58,53 @@ public sealed class ProfilePipeline
             ProfileOptions = options.Profile;
         }
         _autoAlpha = options.AutoAlphaScale is not null;
+        _items = items;
+        _options = options;
         _job = new ProfileBatchJob(items, ProfileOptions, options.Batch);
     }
 
-    /// <summary>The user model the run uses (α resolved).</summary>
-    public ProfileOptions ProfileOptions { get; }
+    /// <summary>The user model (α resolved; with <see cref="ProfilePipelineOptions.AutoLambda"/>, λ as the last run
+    /// resolved it).</summary>
+    public ProfileOptions ProfileOptions { get; private set; }
+
+    /// <summary>What the last run's automatic λ chose (null without <see cref="ProfilePipelineOptions.AutoLambda"/>
+    /// or before a run).</summary>
+    public AutoLambdaResult? AutoLambdaResult { get; private set; }
+
+    /// <summary>Chooses λ for a run over <paramref name="source"/> (<see cref="Profiles.AutoLambda"/>): one pass that
+    /// keeps a hash sample of whole users (<see cref="AutoLambdaSample"/>), with the run's action filter and now
+    /// (<see cref="ProfileOptions.Now"/>, else the latest timestamp). A source that can be read only once is not
+    /// read: the result is the fallback with no pairs.</summary>
+    public static AutoLambdaResult ResolveLambda(IActionSource source, ItemEmbeddings items, ProfileOptions options,
+                                                 CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(options);
+        if (!source.CanRescan)
+            return new AutoLambdaResult(options.DecayLambda, 0, 0, Profiles.AutoLambda.Grid, [.. Profiles.AutoLambda.Grid.Select(_ => double.NaN)], Chosen: false);
+        var sample = new AutoLambdaSample();
+        long latest = long.MinValue;
+        foreach (UserAction a in source.ReadAllAsync(cancellationToken).ToBlockingEnumerable(cancellationToken))
+        {
+            if (options.IncludeActions is not null && !options.IncludeActions.Contains(a.Action)) continue;
+            if (!items.TryGetRow(a.ItemId, out int row)) continue;
+            latest = Math.Max(latest, a.Timestamp);
+            sample.Add(Numerics.SplitMix64.Mix(Numerics.SplitMix64.Fnv1a(a.UserId)), row, a.Timestamp);
+        }
+        // The batch job's now includes the latest action (t ≤ now); AutoLambda reads t < now, so one second later.
+        long now = options.Now ?? (latest == long.MinValue ? 0 : latest + 1);
+        return sample.Resolve(row => items.Vector(row).ToArray(), items.Dimension, now, options.WindowDays, options.DecayLambda);
+    }
+
+    /// <summary>With automatic λ, resolves it on <paramref name="source"/> and rebuilds the job with it.</summary>
+    private void PrepareRun(IActionSource source, CancellationToken cancellationToken)
+    {
+        if (!_options.AutoLambda) return;
+        AutoLambdaResult = ResolveLambda(source, _items, _options.Profile with { Alpha = ProfileOptions.Alpha }, cancellationToken);
+        ProfileOptions = ProfileOptions with { DecayLambda = AutoLambdaResult.Lambda };
+        _job = new ProfileBatchJob(_items, ProfileOptions, _options.Batch);
+    }
 
     /// <summary>Replaces every profile in <paramref name="store"/> by a run over <paramref name="source"/> plus the
     /// store's logged events (see <see cref="ProfileBatchJob.RunIntoStore(IActionSource, IProfileStore, Func{BatchSummary, ProfileRunMetadata}, IReadOnlyList{IProfileSink}?, IProgress{BatchProgress}?, CancellationToken, Action{BatchSummary}?)"/>),
@@ -69,6 +118,7 @@ public sealed class ProfilePipeline
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(store);
+        PrepareRun(source, cancellationToken);
         BatchSummary summary = _job.RunIntoStore(source, store, Metadata(source.Name), export is null ? null : [export],
                                                  progress, cancellationToken, beforeCommit: _ => export?.Prepare());
         // The store has committed; the export is complete and synced on disk, so only its rename remains.
@@ -83,12 +133,12 @@ public sealed class ProfilePipeline
 
     private Func<BatchSummary, ProfileRunMetadata> Metadata(string source) => s =>
         new ProfileRunMetadata(ProfileRunMetadata.SchemaVersionFilledByStore, s.Now, DateTimeOffset.UtcNow,
-                               OptionsJson(ProfileOptions, s.Now, _autoAlpha), s.UsersWritten, source);
+                               OptionsJson(ProfileOptions, s.Now, _autoAlpha, _options.AutoLambda), s.UsersWritten, source);
 
     /// <summary>The model options as the JSON object stored with a run (the one shape every caller records):
-    /// alpha, alpha_auto, count_repeats, lambda, window_days, max_actions, now, keep_singletons, normalize and, when
-    /// set, action_weights and actions_include (both sorted by code point).</summary>
-    public static string OptionsJson(ProfileOptions options, long now, bool autoAlpha)
+    /// alpha, alpha_auto, count_repeats, lambda, (lambda_auto when true,) window_days, max_actions, now, keep_singletons,
+    /// normalize and, when set, action_weights and actions_include (both sorted by code point).</summary>
+    public static string OptionsJson(ProfileOptions options, long now, bool autoAlpha, bool autoLambda = false)
     {
         ArgumentNullException.ThrowIfNull(options);
         using var stream = new MemoryStream();
@@ -99,6 +149,7 @@ public sealed class ProfilePipeline
             w.WriteBoolean("alpha_auto", autoAlpha);
             w.WriteBoolean("count_repeats", options.CountRepeats);
             w.WriteNumber("lambda", options.DecayLambda);
+            if (autoLambda) w.WriteBoolean("lambda_auto", true);
             w.WriteNumber("window_days", options.WindowDays);
             w.WriteNumber("max_actions", options.MaxActions);
             w.WriteNumber("now", now);
