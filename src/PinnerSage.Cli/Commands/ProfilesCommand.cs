@@ -219,17 +219,13 @@ internal static class ProfilesCommand
             batchOptions.Validate();
             using ItemEmbeddings items = ItemEmbeddings.Load(pr.GetValue(model.Embeddings)!, pr.GetValue(model.Ids));
             options = ResolveAlpha(options, alpha, items, settings.AlphaScale);
-            // A mapper sees one shard, not every user: λ = auto cannot be resolved consistently here.
-            if (settings.AutoLambda)
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"profiles map: λ = auto needs every user's actions; using the settings' fallback λ = {options.DecayLambda:G4} (pass --lambda with the λ that profiles build chose, to match it)"));
             using Stream stdout = Console.OpenStandardOutput();
             using var writer = new JsonLinesProfileWriter(stdout);
             BatchSummary summary = new ProfileBatchJob(items, options, batchOptions).Run("-", [writer]);
             writer.Commit();
             // stdout carries the data; the summary goes to stderr as one line (counters of a MapReduce task log).
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"profiles map: {AlphaText(options.Alpha, alpha is null)}, {summary.UsersWritten} users written, {summary.ActionsRead} actions read, " +
+                $"profiles map: {AlphaText(options.Alpha, alpha is null)}, {LambdaText(options.DecayLambda, null)}{(settings.AutoLambda ? " (λ = auto needs every user's actions, which a mapper does not see: pass --lambda with the λ profiles build chose, to match it)" : "")}, {summary.UsersWritten} users written, {summary.ActionsRead} actions read, " +
                 $"{summary.ActionsUsed} used, {summary.SkippedUnknownItem} unknown items, " +
                 $"{summary.SkippedAfterNow + summary.SkippedBeforeWindow} outside the window, " +
                 $"{summary.Elapsed.TotalSeconds:F1}s"));

@@ -19,8 +19,9 @@ public sealed record ProfilePipelineOptions
     public double? AutoAlphaScale { get; init; }
 
     /// <summary>True: each run chooses λ from its own actions before now (<see cref="Profiles.AutoLambda"/>, one
-    /// extra pass over a rescannable source), falling back to <see cref="ProfileOptions.DecayLambda"/> when the
-    /// actions are too few or the source can be read only once; the run records <c>"lambda_auto": true</c>.</summary>
+    /// extra pass over the source; a source read only once is held in memory first), falling back to
+    /// <see cref="ProfileOptions.DecayLambda"/> when the actions are too few; the run records
+    /// <c>"lambda_auto": true</c>.</summary>
     public bool AutoLambda { get; init; }
 
     /// <summary>The batch run (threads, strictness, shrink guard).</summary>
@@ -73,8 +74,8 @@ public sealed class ProfilePipeline
 
     /// <summary>Chooses λ for a run over <paramref name="source"/> (<see cref="Profiles.AutoLambda"/>): one pass that
     /// keeps a hash sample of whole users (<see cref="AutoLambdaSample"/>), with the run's action filter and now
-    /// (<see cref="ProfileOptions.Now"/>, else the latest timestamp). A source that can be read only once is not
-    /// read: the result is the fallback with no pairs.</summary>
+    /// (<see cref="ProfileOptions.Now"/>, else the latest timestamp of the source; events logged in the store are not
+    /// read). A source that can be read only once is not read: the result is the fallback with no pairs.</summary>
     public static AutoLambdaResult ResolveLambda(IActionSource source, ItemEmbeddings items, ProfileOptions options,
                                                  CancellationToken cancellationToken = default)
     {
@@ -87,9 +88,9 @@ public sealed class ProfilePipeline
         long latest = long.MinValue;
         foreach (UserAction a in source.ReadAllAsync(cancellationToken).ToBlockingEnumerable(cancellationToken))
         {
+            latest = Math.Max(latest, a.Timestamp); // the batch job's default now: the latest timestamp read
             if (options.IncludeActions is not null && !options.IncludeActions.Contains(a.Action)) continue;
             if (!items.TryGetRow(a.ItemId, out int row)) continue;
-            latest = Math.Max(latest, a.Timestamp);
             sample.Add(Numerics.SplitMix64.Mix(Numerics.SplitMix64.Fnv1a(a.UserId)), row, a.Timestamp);
         }
         // The batch job's now includes the latest action (t ≤ now); AutoLambda reads t < now, so one second later.
@@ -97,13 +98,20 @@ public sealed class ProfilePipeline
         return sample.Resolve(row => items.Vector(row).ToArray(), items.Dimension, now, options.WindowDays, options.DecayLambda);
     }
 
-    /// <summary>With automatic λ, resolves it on <paramref name="source"/> and rebuilds the job with it.</summary>
-    private void PrepareRun(IActionSource source, CancellationToken cancellationToken)
+    /// <summary>With automatic λ, resolves it on <paramref name="source"/> and rebuilds the job with it. A source that
+    /// can be read only once (standard input) is first held in memory (about 100 bytes per action), so that the same
+    /// actions give the same profiles whichever way they arrive; pass a fixed λ to stream it instead.</summary>
+    /// <returns>The source the run reads.</returns>
+    private IActionSource PrepareRun(IActionSource source, CancellationToken cancellationToken)
     {
-        if (!_options.AutoLambda) return;
+        if (!_options.AutoLambda) return source;
+        if (!source.CanRescan)
+            source = ActionSource.FromEnumerable(
+                [.. source.ReadAllAsync(cancellationToken).ToBlockingEnumerable(cancellationToken)], source.Name);
         AutoLambdaResult = ResolveLambda(source, _items, _options.Profile with { Alpha = ProfileOptions.Alpha }, cancellationToken);
         ProfileOptions = ProfileOptions with { DecayLambda = AutoLambdaResult.Lambda };
         _job = new ProfileBatchJob(_items, ProfileOptions, _options.Batch);
+        return source;
     }
 
     /// <summary>Replaces every profile in <paramref name="store"/> by a run over <paramref name="source"/> plus the
@@ -118,7 +126,7 @@ public sealed class ProfilePipeline
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(store);
-        PrepareRun(source, cancellationToken);
+        source = PrepareRun(source, cancellationToken);
         BatchSummary summary = _job.RunIntoStore(source, store, Metadata(source.Name), export is null ? null : [export],
                                                  progress, cancellationToken, beforeCommit: _ => export?.Prepare());
         // The store has committed; the export is complete and synced on disk, so only its rename remains.

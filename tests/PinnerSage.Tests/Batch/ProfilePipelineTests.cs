@@ -110,4 +110,63 @@ public sealed class ProfilePipelineTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new ProfilePipeline(world.Items, options with { AutoAlphaScale = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new ProfilePipeline(world.Items, options with { Profile = new ProfileOptions { WindowDays = -1 } }));
     }
+
+    [Fact]
+    public void AutomaticLambdaIsChosenOnTheRunsOwnActionsAndTheProfilesAreThoseOfThatFixedLambda()
+    {
+        TestWorld world = TestWorld.Create(users: 600, seed: 34);
+        UserAction[] actions = [.. world.Shuffled(7).Select(ToAction)];
+        var profile = new ProfileOptions { DecayLambda = 0.123, KeepSingletons = true };
+        var pipeline = new ProfilePipeline(world.Items, new ProfilePipelineOptions { Profile = profile, AutoLambda = true });
+        using var dir = new TempDir();
+        BatchSummary s;
+        using (SqliteProfileStore store = SqliteProfileStore.Open(dir.File("p.db")))
+        using (var export = new JsonLinesProfileWriter(dir.File("p.jsonl")))
+        {
+            s = pipeline.RunIntoStore(ActionSource.FromEnumerable(actions), store, export);
+            using JsonDocument json = JsonDocument.Parse(store.GetMetadata()!.OptionsJson);
+            Assert.True(json.RootElement.GetProperty("lambda_auto").GetBoolean());
+            Assert.Equal(pipeline.ProfileOptions.DecayLambda, json.RootElement.GetProperty("lambda").GetDouble());
+        }
+        AutoLambdaResult chosen = pipeline.AutoLambdaResult!;
+        Assert.True(chosen.Chosen, $"{chosen.Pairs} pairs");
+        Assert.Equal(chosen.Lambda, pipeline.ProfileOptions.DecayLambda);
+
+        // The same choice from the whole data in CSR form (users by id, each by time), by AutoLambda directly.
+        var users = actions.Where(a => world.Items.TryGetRow(a.ItemId, out _)).GroupBy(a => a.UserId, StringComparer.Ordinal)
+                           .OrderBy(g => g.Key, StringComparer.Ordinal).ToArray();
+        var offsets = new List<int> { 0 };
+        var times = new List<long>();
+        var rows = new List<int>();
+        foreach (var g in users)
+        {
+            foreach (UserAction a in g.OrderBy(a => a.Timestamp).ThenBy(a => { world.Items.TryGetRow(a.ItemId, out int r); return r; }))
+            {
+                world.Items.TryGetRow(a.ItemId, out int row);
+                times.Add(a.Timestamp);
+                rows.Add(row);
+            }
+            offsets.Add(times.Count);
+        }
+        int d = world.Items.Dimension;
+        float[] unit = world.Items.Matrix.ToArray();
+        for (int i = 0; i < world.Items.Count; i++)
+        {
+            Span<float> v = unit.AsSpan(i * d, d);
+            System.Numerics.Tensors.TensorPrimitives.Divide(v, System.Numerics.Tensors.TensorPrimitives.Norm(v), v);
+        }
+        AutoLambdaResult direct = AutoLambda.Resolve([.. offsets], [.. times], [.. rows], unit, d, s.Now + 1, profile.WindowDays, 0.123);
+        Assert.Equal(direct.Lambda, chosen.Lambda);
+        Assert.Equal(direct.Pairs, chosen.Pairs);
+
+        // The profiles are exactly a fixed-λ run's with that λ.
+        Assert.Equal(Run(world, ActionSource.FromEnumerable(actions), profile with { DecayLambda = chosen.Lambda }),
+                     string.Concat(File.ReadLines(dir.File("p.jsonl")).Select(l => l + "\n")));
+
+        // A source that can be read only once is not read twice: the fallback λ.
+        AutoLambdaResult once = ProfilePipeline.ResolveLambda(
+            ActionSource.FromAsyncEnumerable(Slowly(world.Sorted()), "queue", canRescan: false), world.Items, profile);
+        Assert.False(once.Chosen);
+        Assert.Equal(0.123, once.Lambda);
+    }
 }

@@ -62,11 +62,20 @@ public sealed class ProfilesCommandTests(ITestOutputHelper output)
         string store = dir.File("p.db"), batch = dir.File("batch.jsonl"), streamed = dir.File("streamed.jsonl");
         (int exit, _, string err) = Run($"profiles build --actions {actions} --embeddings {embeddings} --store {store} --jsonl-out {batch} --now {now}");
         Assert.True(exit == 0, err);
+        // The build chose λ from the actions (auto); a mapper sees one shard, so it is given that λ (the documented recipe).
+        double lambda;
+        using (SqliteProfileStore s = SqliteProfileStore.Open(store))
+        using (var options = System.Text.Json.JsonDocument.Parse(s.GetMetadata()!.OptionsJson))
+        {
+            Assert.True(options.RootElement.GetProperty("lambda_auto").GetBoolean());
+            lambda = options.RootElement.GetProperty("lambda").GetDouble();
+        }
 
         // The MapReduce equivalent: drop the header, shuffle = sort by user (stable, bytewise), map = profiles map.
         (exit, _, err) = CliProcess.Shell(
             $"set -o pipefail; tail -n +2 {actions} | LC_ALL=C sort -t$'\\t' -k1,1 -s | " +
-            $"{CliProcess.ShellCommand} profiles map --embeddings {embeddings} --now {now} --threads 3 > {streamed}");
+            $"{CliProcess.ShellCommand} profiles map --embeddings {embeddings} --now {now} --threads 3 " +
+            $"--lambda {lambda.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} > {streamed}");
         output.WriteLine(err);
         Assert.True(exit == 0, err);
         Assert.Contains("profiles map:", err);
