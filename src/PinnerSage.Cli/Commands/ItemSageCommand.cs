@@ -10,7 +10,7 @@ using Spectre.Console;
 
 namespace PinnerSage.Cli.Commands;
 
-/// <summary>`pinnersage itemsage train | embed | eval`: ItemSage product embeddings from a dataset's text fields and
+/// <summary>`pinnersage itemsage train | embed | eval | export`: ItemSage product embeddings from a dataset's text fields and
 /// pretrained vectors, trained on item-to-item engagement pairs.</summary>
 internal static class ItemSageCommand
 {
@@ -20,6 +20,7 @@ internal static class ItemSageCommand
         cmd.Subcommands.Add(CreateTrain());
         cmd.Subcommands.Add(CreateEmbed());
         cmd.Subcommands.Add(CreateEval());
+        cmd.Subcommands.Add(ItemSageExportCommand.Create());
         return cmd;
     }
 

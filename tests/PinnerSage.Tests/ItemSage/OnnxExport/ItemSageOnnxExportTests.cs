@@ -1,0 +1,283 @@
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using PinnerSage.IO;
+using PinnerSage.ItemSage.Evaluation;
+using PinnerSage.ItemSage.Features;
+using PinnerSage.ItemSage.Model;
+using PinnerSage.ItemSage.OnnxExport;
+using PinnerSage.ItemSage.Training;
+using PinnerSage.Tests.Cli;
+using Xunit.Abstractions;
+
+namespace PinnerSage.Tests.ItemSage.OnnxExport;
+
+/// <summary>The ONNX export against an independent reference: ONNX Runtime runs the exported graph on inputs built
+/// from the catalogue rows and the exported features specification alone, and its embeddings must match the tower's
+/// own (<see cref="ItemSageEmbedder"/>) for every item.</summary>
+public sealed class ItemSageOnnxExportTests(ITestOutputHelper output)
+{
+    private const float Tolerance = 1e-4f;
+
+    private static readonly ItemSageModelOptions Shape = ItemSageEvaluation.SmallModel with
+    {
+        DModel = 16, Heads = 4, Layers = 2, FfnDim = 32, HeadHidden = 32, OutputDim = 16, HashRows = 997, HashDim = 16, Seed = 3,
+    };
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void Onnx_runtime_matches_the_tower_on_a_generated_catalogue(bool mlp, bool perVectorSet)
+    {
+        using var dir = new TempDir();
+        string data = MiniDataset.Write(dir.File("data"));
+        (float maxDiff, double minCos) = TrainExportAndCompare(dir, data, mlp, Shape with { ProjectionPerVectorSet = perVectorSet }, steps: 8);
+        output.WriteLine($"{(mlp ? "mlp-concat" : "transformer")}, per-set {perVectorSet}: max |Δ| {maxDiff:E2}, min cosine {minCos:F7}");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Onnx_runtime_matches_the_tower_on_the_whole_shared_catalogue(bool mlp)
+    {
+        if (TestData.RequireDataset("amazon-scientific", output) is not string data) return;
+        using var dir = new TempDir();
+        (float maxDiff, double minCos) = TrainExportAndCompare(dir, data, mlp, Shape with { ProjectionPerVectorSet = true, HashRows = 4099 }, steps: 6);
+        output.WriteLine($"amazon-scientific, {(mlp ? "mlp-concat" : "transformer")}: max |Δ| {maxDiff:E2}, min cosine {minCos:F7}");
+    }
+
+    [Fact]
+    public void The_specification_names_the_hash_functions_of_the_tower()
+    {
+        foreach (int rows in (int[])[1, 997, 100_000])
+        {
+            for (int t = 0; t < 1000; t++)
+            {
+                Assert.Equal(HashEmbedding.Hash1(t, rows), HashEmbedding.Hash(t, ItemSageOnnxExporter.HashMultiplier1, rows));
+                Assert.Equal(HashEmbedding.Hash2(t, rows), HashEmbedding.Hash(t, ItemSageOnnxExporter.HashMultiplier2, rows));
+            }
+        }
+    }
+
+    [Fact]
+    public void Cli_exports_and_explains_bad_input()
+    {
+        using var dir = new TempDir();
+        string data = MiniDataset.Write(dir.File("data"));
+        string model = dir.File("model");
+        var train = CliProcess.Run(["itemsage", "train", "--dataset", data, "--out", model, "--small", "--d-model", "16", "--output-dim", "16",
+            "--batch", "16", "--negatives", "8", "--steps", "2"]);
+        Assert.True(train.Exit == 0, train.Err + train.Out);
+
+        string onnx = Path.Combine(dir.Path, "out", "tower.onnx");
+        Directory.CreateDirectory(dir.File("out"));
+        var ok = CliProcess.Run(["itemsage", "export", "--model", model, "--onnx", onnx]);
+        Assert.True(ok.Exit == 0, ok.Err + ok.Out);
+        Assert.True(File.Exists(onnx));
+        Assert.True(File.Exists(Path.Combine(dir.Path, "out", "tower.features.json")));
+        Assert.Empty(Directory.GetFiles(dir.File("out"), "*.tmp*")); // no temporary file left behind
+        using (var session = new InferenceSession(onnx))
+            Assert.Equal([ItemSageOnnxInputs.TokenIds, ItemSageOnnxInputs.TokenWeights, ItemSageOnnxInputs.Vectors, ItemSageOnnxInputs.VectorMask],
+                session.InputMetadata.Keys.ToArray());
+
+        var missing = CliProcess.Run(["itemsage", "export", "--model", dir.File("nope"), "--onnx", dir.File("x.onnx")]);
+        Assert.Equal(3, missing.Exit);
+        Assert.Contains("does not exist", missing.Err);
+        Assert.False(File.Exists(dir.File("x.onnx")));
+
+        var notModel = CliProcess.Run(["itemsage", "export", "--model", data, "--onnx", dir.File("x.onnx")]);
+        Assert.Equal(3, notModel.Exit);
+        Assert.Contains("tower.bin is missing", notModel.Err);
+
+        byte[] tower = File.ReadAllBytes(Path.Combine(model, "tower.bin"));
+        var overwrite = CliProcess.Run(["itemsage", "export", "--model", model, "--onnx", Path.Combine(model, "tower.bin")]);
+        Assert.Equal(3, overwrite.Exit);
+        Assert.Contains("destroy the model", overwrite.Err);
+        var overwriteSpec = CliProcess.Run(["itemsage", "export", "--model", model, "--onnx", dir.File("y.onnx"), "--features", Path.Combine(model, "features.json")]);
+        Assert.Equal(3, overwriteSpec.Exit);
+        Assert.Equal(tower, File.ReadAllBytes(Path.Combine(model, "tower.bin")));
+        Assert.False(File.Exists(dir.File("y.onnx")));
+
+        var same = CliProcess.Run(["itemsage", "export", "--model", model, "--onnx", dir.File("z.json"), "--features", dir.File("z.json")]);
+        Assert.Equal(3, same.Exit);
+
+        var noFolder = CliProcess.Run(["itemsage", "export", "--model", model, "--onnx", Path.Combine(dir.Path, "no", "such", "x.onnx")]);
+        Assert.Equal(3, noFolder.Exit);
+        Assert.Contains("does not exist", noFolder.Err);
+
+        var isFolder = CliProcess.Run(["itemsage", "export", "--model", model, "--onnx", dir.File("out")]);
+        Assert.Equal(3, isFolder.Exit);
+        Assert.Contains("folder", isFolder.Err);
+
+        File.WriteAllBytes(Path.Combine(model, "tower.bin"), tower[..(tower.Length / 2)]);
+        var corrupt = CliProcess.Run(["itemsage", "export", "--model", model, "--onnx", dir.File("c.onnx")]);
+        Assert.Equal(2, corrupt.Exit);
+        Assert.False(File.Exists(dir.File("c.onnx")));
+    }
+
+    /// <summary>Trains a few steps, saves the model folder, exports it, and compares ONNX Runtime with the tower on every
+    /// catalogue item. Returns the largest absolute difference and the smallest cosine.</summary>
+    private (float MaxDiff, double MinCosine) TrainExportAndCompare(TempDir dir, string data, bool mlp, ItemSageModelOptions shape, int steps)
+    {
+        DatasetLayout layout = DatasetLayout.Open(data);
+        string model = dir.File("model");
+        using (ItemSageFeatures features = ItemSageFeatures.Build(layout, new ItemSageFeatureOptions { MaxUnigrams = 2000, MaxBigrams = 2000, MaxTrigrams = 2000 }))
+        {
+            EngagementPairs pairs = EngagementPairs.Load(layout.ActionsPath, features.Catalog, new PairOptions());
+            var trainer = new ItemSageTrainer(ItemSageEvaluation.CreateTower(features, shape, mlp), features, pairs.Train, pairs.Tasks,
+                new ItemSageTrainingOptions { BatchSize = 32, RandomNegatives = 16, Steps = steps, WarmupSteps = 2, LearningRate = 1e-2f });
+            trainer.Train();
+            ItemSageModelFolder.Save(model, trainer.Tower, features);
+        }
+        string onnx = dir.File("tower.onnx");
+        ItemSageOnnxExport export = ItemSageOnnxExporter.Export(model, onnx);
+        Assert.Equal(mlp ? "mlp-concat" : "transformer", export.Tower);
+
+        // Our embed path, from the saved model folder.
+        (IItemTower tower, ItemSageFeatures loaded) = ItemSageModelFolder.Load(model, layout);
+        float[] expected;
+        ItemSageOnnxInputs fromBatch;
+        using (loaded)
+        {
+            expected = ItemSageEmbedder.EmbedAll(tower, loaded, batchSize: 64);
+            ItemFeatureBatch batch = loaded.CreateBatch(loaded.ItemCount);
+            loaded.Fill(Enumerable.Range(0, loaded.ItemCount).ToArray(), batch);
+            fromBatch = ItemSageOnnxInputs.FromBatch(batch, tower.Options);
+        }
+
+        // The inputs again, from the catalogue files and the exported specification alone.
+        SpecInputs inputs = SpecInputs.Build(export.FeaturesPath, data);
+        Assert.Equal(fromBatch.Tokens, inputs.Tokens);
+        Assert.Equal(fromBatch.TokenIdValues, inputs.TokenIds);
+        Assert.Equal(fromBatch.TokenWeightValues, inputs.TokenWeights);
+        Assert.Equal(fromBatch.VectorMaskValues, inputs.VectorMask);
+        for (int i = 0; i < inputs.Vectors.Length; i++) Assert.True(MathF.Abs(fromBatch.VectorValues[i] - inputs.Vectors[i]) <= 1e-6f, $"vector value {i}");
+
+        int n = inputs.Items, d = tower.Options.OutputDim;
+        float[] actual = Run(onnx, inputs, 0, n);
+        // A second, odd-sized batch: the graph's batch and token axes are dynamic.
+        float[] part = Run(onnx, inputs, 3, Math.Min(7, n - 3));
+        float maxDiff = 0;
+        double minCos = 1;
+        for (int r = 0; r < n; r++)
+        {
+            double dot = 0, na = 0, nb = 0;
+            for (int j = 0; j < d; j++)
+            {
+                float a = actual[r * d + j], b = expected[r * d + j];
+                maxDiff = MathF.Max(maxDiff, MathF.Abs(a - b));
+                dot += a * b;
+                na += a * a;
+                nb += b * b;
+            }
+            minCos = Math.Min(minCos, dot / Math.Sqrt(na * nb));
+            Assert.InRange(Math.Sqrt(na), 1 - 1e-5, 1 + 1e-5);
+        }
+        for (int i = 0; i < part.Length; i++) Assert.True(MathF.Abs(part[i] - expected[3 * d + i]) <= Tolerance, $"partial batch value {i}");
+        Assert.True(maxDiff <= Tolerance, $"max |ONNX − tower| = {maxDiff}");
+        Assert.True(minCos >= 0.9999, $"min cosine {minCos}");
+        return (maxDiff, minCos);
+    }
+
+    private static float[] Run(string onnx, SpecInputs x, int start, int count)
+    {
+        using var options = new SessionOptions { IntraOpNumThreads = 1 };
+        using var session = new InferenceSession(onnx, options);
+        var feeds = new List<NamedOnnxValue>();
+        int ft = x.Fields * x.Tokens, md = x.Slots * x.Dimension;
+        if (x.Fields > 0)
+        {
+            feeds.Add(NamedOnnxValue.CreateFromTensor(ItemSageOnnxInputs.TokenIds,
+                new DenseTensor<long>(x.TokenIds.AsMemory(start * ft, count * ft), [count, x.Fields, x.Tokens])));
+            feeds.Add(NamedOnnxValue.CreateFromTensor(ItemSageOnnxInputs.TokenWeights,
+                new DenseTensor<float>(x.TokenWeights.AsMemory(start * ft, count * ft), [count, x.Fields, x.Tokens])));
+        }
+        if (x.Slots > 0)
+        {
+            feeds.Add(NamedOnnxValue.CreateFromTensor(ItemSageOnnxInputs.Vectors,
+                new DenseTensor<float>(x.Vectors.AsMemory(start * md, count * md), [count, x.Slots, x.Dimension])));
+            feeds.Add(NamedOnnxValue.CreateFromTensor(ItemSageOnnxInputs.VectorMask,
+                new DenseTensor<float>(x.VectorMask.AsMemory(start * x.Slots, count * x.Slots), [count, x.Slots])));
+        }
+        using IDisposableReadOnlyCollection<DisposableNamedOnnxValue> results = session.Run(feeds);
+        DisposableNamedOnnxValue embedding = results.Single(r => r.Name == ItemSageOnnxInputs.Embedding);
+        return [.. embedding.AsTensor<float>()];
+    }
+
+    /// <summary>Model inputs computed from items.tsv, vectors/NAME.npy + .ids and the exported .features.json only (what
+    /// another stack would do): the spec's fields, vocabulary, tokenisation (the documented rules, here through
+    /// <see cref="TextTokenizer"/>), vector preprocessing and slot layout.</summary>
+    private sealed record SpecInputs(int Items, int Fields, int Tokens, int Slots, int Dimension, long[] TokenIds, float[] TokenWeights,
+        float[] Vectors, float[] VectorMask)
+    {
+        public static SpecInputs Build(string specPath, string dataRoot)
+        {
+            using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(specPath));
+            JsonElement root = doc.RootElement, text = root.GetProperty("text"), vocab = text.GetProperty("vocabulary");
+            string[] fields = [.. text.GetProperty("fields").EnumerateArray().Select(e => e.GetString()!)];
+            var ids = new Dictionary<(TokenKind, string), long>();
+            long next = 0;
+            foreach ((TokenKind kind, string name) in new[] { (TokenKind.Unigram, "unigrams"), (TokenKind.Bigram, "bigrams"), (TokenKind.Trigram, "trigrams") })
+                foreach (JsonElement token in vocab.GetProperty(name).EnumerateArray()) ids[(kind, token.GetString()!)] = next++;
+            Assert.Equal(vocab.GetProperty("size").GetInt64(), next);
+
+            string[] lines = File.ReadAllLines(Path.Combine(dataRoot, "items.tsv"));
+            string[] header = lines[0].Split('\t');
+            int[] columns = [.. fields.Select(f => Array.IndexOf(header, f))];
+            string[][] rows = [.. lines.Skip(1).Where(l => l.Length > 0).Select(l => l.Split('\t'))];
+            int n = rows.Length, f = fields.Length;
+            var tokens = new List<long>[n * f];
+            int longest = 1;
+            for (int r = 0; r < n; r++)
+            {
+                for (int c = 0; c < f; c++)
+                {
+                    var list = tokens[r * f + c] = [];
+                    TextTokenizer.Tokenize(rows[r][columns[c]], (kind, token) =>
+                    {
+                        if (ids.TryGetValue((kind, token), out long id)) list.Add(id);
+                    });
+                    longest = Math.Max(longest, list.Count);
+                }
+            }
+            int t = f > 0 ? longest : 0;
+            var tokenIds = new long[n * f * t];
+            var weights = new float[n * f * t];
+            for (int i = 0; i < n * f; i++)
+            {
+                for (int k = 0; k < tokens[i].Count; k++)
+                {
+                    tokenIds[i * t + k] = tokens[i][k];
+                    weights[i * t + k] = 1f;
+                }
+            }
+
+            JsonElement vec = root.GetProperty("vectors");
+            int slots = vec.GetProperty("slots").GetInt32(), dim = vec.GetProperty("dimension").GetInt32();
+            bool bySet = vec.GetProperty("slot_layout").GetString() == "by_set";
+            var vectors = new float[n * slots * dim];
+            var mask = new float[n * slots];
+            var used = new int[n];
+            int set = 0;
+            foreach (JsonElement s in vec.GetProperty("sets").EnumerateArray())
+            {
+                string stem = Path.Combine(dataRoot, "vectors", s.GetString()!);
+                float[] table = Npy.ReadFloat32(stem + ".npy", out _, out int cols);
+                var rowOf = IdsFile.Read(stem + ".ids").Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
+                for (int r = 0; r < n && slots > 0; r++)
+                {
+                    if (!rowOf.TryGetValue(rows[r][0], out int row)) continue;
+                    int slot = bySet ? set : used[r]++;
+                    ReadOnlySpan<float> v = table.AsSpan(row * cols, cols);
+                    double norm = Math.Sqrt(v.ToArray().Sum(x => (double)x * x));
+                    for (int j = 0; j < cols && norm > 0; j++) vectors[(r * slots + slot) * dim + j] = (float)(v[j] * Math.Sqrt(cols) / norm);
+                    mask[r * slots + slot] = 1f;
+                }
+                set++;
+            }
+            return new SpecInputs(n, f, t, slots, dim, tokenIds, weights, vectors, mask);
+        }
+    }
+}
