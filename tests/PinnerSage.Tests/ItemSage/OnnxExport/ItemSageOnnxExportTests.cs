@@ -61,6 +61,48 @@ public sealed class ItemSageOnnxExportTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("amazon-scientific")]
+    public void Python_featuriser_reproduces_the_inputs_from_the_specification_and_onnx_checker_accepts_the_model(string? shared)
+    {
+        if (!TestData.RequirePython(output, "numpy", "onnx")) return;
+        using var dir = new TempDir();
+        string? data = shared is null ? MiniDataset.Write(dir.File("data")) : TestData.RequireDataset(shared, output);
+        if (data is null) return;
+        DatasetLayout layout = DatasetLayout.Open(data);
+        (string model, ItemSageOnnxExport export) = TrainAndExport(dir, layout, mlp: false, Shape with { ProjectionPerVectorSet = shared is null }, steps: 2);
+        ItemSageOnnxInputs expected = PipelineInputs(model, layout);
+
+        string script = File.ReadAllText(Path.Combine(RepoPaths.FindRepoRoot() ?? throw new InvalidOperationException("repository root not found"), "tools", "itemsage_onnx_inputs.py"));
+        string outDir = dir.File("py");
+        var run = TestData.RunPython(script, [export.FeaturesPath, data, outDir, "--check", export.OnnxPath]);
+        Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
+        Assert.Contains("onnx.checker: ok", run.StdOut);
+        Assert.Equal(expected.TokenIdValues, ReadNpy<long>(Path.Combine(outDir, "token_ids.npy"), "<i8", out int[] idShape));
+        Assert.Equal([expected.Batch, expected.Fields, expected.Tokens], idShape);
+        Assert.Equal(expected.TokenWeightValues, ReadNpy<float>(Path.Combine(outDir, "token_weights.npy"), "<f4", out _));
+        Assert.Equal(expected.VectorMaskValues, ReadNpy<float>(Path.Combine(outDir, "vector_mask.npy"), "<f4", out _));
+        float[] vectors = ReadNpy<float>(Path.Combine(outDir, "vectors.npy"), "<f4", out _);
+        for (int i = 0; i < vectors.Length; i++)
+            Assert.True(MathF.Abs(vectors[i] - expected.VectorValues[i]) <= 1e-6f * MathF.Max(1, MathF.Abs(vectors[i])), $"vector value {i}");
+    }
+
+    /// <summary>A C-order .npy of the given dtype (numpy format 1.0/2.0).</summary>
+    private static T[] ReadNpy<T>(string path, string descr, out int[] shape) where T : unmanaged
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        int major = bytes[6];
+        int headerLength = major == 1 ? BitConverter.ToUInt16(bytes, 8) : BitConverter.ToInt32(bytes, 8);
+        int start = major == 1 ? 10 : 12;
+        string header = System.Text.Encoding.ASCII.GetString(bytes, start, headerLength);
+        Assert.Contains($"'descr': '{descr}'", header);
+        Assert.Contains("'fortran_order': False", header);
+        string dims = System.Text.RegularExpressions.Regex.Match(header, @"'shape': \(([^)]*)\)").Groups[1].Value;
+        shape = [.. dims.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse)];
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(bytes.AsSpan(start + headerLength)).ToArray();
+    }
+
     [Fact]
     public void Cli_exports_and_explains_bad_input()
     {
@@ -117,11 +159,9 @@ public sealed class ItemSageOnnxExportTests(ITestOutputHelper output)
         Assert.False(File.Exists(dir.File("c.onnx")));
     }
 
-    /// <summary>Trains a few steps, saves the model folder, exports it, and compares ONNX Runtime with the tower on every
-    /// catalogue item. Returns the largest absolute difference and the smallest cosine.</summary>
-    private (float MaxDiff, double MinCosine) TrainExportAndCompare(TempDir dir, string data, bool mlp, ItemSageModelOptions shape, int steps)
+    /// <summary>Trains a few steps on <paramref name="layout"/>, saves the model folder and exports it.</summary>
+    private static (string Model, ItemSageOnnxExport Export) TrainAndExport(TempDir dir, DatasetLayout layout, bool mlp, ItemSageModelOptions shape, int steps)
     {
-        DatasetLayout layout = DatasetLayout.Open(data);
         string model = dir.File("model");
         using (ItemSageFeatures features = ItemSageFeatures.Build(layout, new ItemSageFeatureOptions { MaxUnigrams = 2000, MaxBigrams = 2000, MaxTrigrams = 2000 }))
         {
@@ -131,21 +171,35 @@ public sealed class ItemSageOnnxExportTests(ITestOutputHelper output)
             trainer.Train();
             ItemSageModelFolder.Save(model, trainer.Tower, features);
         }
-        string onnx = dir.File("tower.onnx");
-        ItemSageOnnxExport export = ItemSageOnnxExporter.Export(model, onnx);
+        return (model, ItemSageOnnxExporter.Export(model, dir.File("tower.onnx")));
+    }
+
+    /// <summary>The model inputs for every catalogue item through our feature pipeline.</summary>
+    private static ItemSageOnnxInputs PipelineInputs(string model, DatasetLayout layout)
+    {
+        (IItemTower tower, ItemSageFeatures loaded) = ItemSageModelFolder.Load(model, layout);
+        using (loaded)
+        {
+            ItemFeatureBatch batch = loaded.CreateBatch(loaded.ItemCount);
+            loaded.Fill(Enumerable.Range(0, loaded.ItemCount).ToArray(), batch);
+            return ItemSageOnnxInputs.FromBatch(batch, tower.Options);
+        }
+    }
+
+    /// <summary>Trains a few steps, saves the model folder, exports it, and compares ONNX Runtime with the tower on every
+    /// catalogue item. Returns the largest absolute difference and the smallest cosine.</summary>
+    private (float MaxDiff, double MinCosine) TrainExportAndCompare(TempDir dir, string data, bool mlp, ItemSageModelOptions shape, int steps)
+    {
+        DatasetLayout layout = DatasetLayout.Open(data);
+        (string model, ItemSageOnnxExport export) = TrainAndExport(dir, layout, mlp, shape, steps);
         Assert.Equal(mlp ? "mlp-concat" : "transformer", export.Tower);
+        string onnx = export.OnnxPath;
 
         // Our embed path, from the saved model folder.
         (IItemTower tower, ItemSageFeatures loaded) = ItemSageModelFolder.Load(model, layout);
         float[] expected;
-        ItemSageOnnxInputs fromBatch;
-        using (loaded)
-        {
-            expected = ItemSageEmbedder.EmbedAll(tower, loaded, batchSize: 64);
-            ItemFeatureBatch batch = loaded.CreateBatch(loaded.ItemCount);
-            loaded.Fill(Enumerable.Range(0, loaded.ItemCount).ToArray(), batch);
-            fromBatch = ItemSageOnnxInputs.FromBatch(batch, tower.Options);
-        }
+        using (loaded) expected = ItemSageEmbedder.EmbedAll(tower, loaded, batchSize: 64);
+        ItemSageOnnxInputs fromBatch = PipelineInputs(model, layout);
 
         // The inputs again, from the catalogue files and the exported specification alone.
         SpecInputs inputs = SpecInputs.Build(export.FeaturesPath, data);
