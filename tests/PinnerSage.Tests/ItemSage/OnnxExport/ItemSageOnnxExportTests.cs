@@ -124,6 +124,29 @@ public sealed class ItemSageOnnxExportTests(ITestOutputHelper output)
             Assert.Equal([ItemSageOnnxInputs.TokenIds, ItemSageOnnxInputs.TokenWeights, ItemSageOnnxInputs.Vectors, ItemSageOnnxInputs.VectorMask],
                 session.InputMetadata.Keys.ToArray());
 
+        // itemsage embed --onnx: the same embeddings through ONNX Runtime.
+        var embed = CliProcess.Run(["itemsage", "embed", "--model", model, "--dataset", data, "--out", dir.File("e.npy")]);
+        Assert.True(embed.Exit == 0, embed.Err + embed.Out);
+        var embedOnnx = CliProcess.Run(["itemsage", "embed", "--model", model, "--dataset", data, "--onnx", onnx, "--out", dir.File("eo.npy")]);
+        Assert.True(embedOnnx.Exit == 0, embedOnnx.Err + embedOnnx.Out);
+        using (ItemEmbeddings ours = ItemEmbeddings.Load(dir.File("e.npy")))
+        using (ItemEmbeddings viaOnnx = ItemEmbeddings.Load(dir.File("eo.npy")))
+        {
+            Assert.Equal(ours.Ids, viaOnnx.Ids);
+            float maxDiff = 0;
+            for (int r = 0; r < ours.Count; r++)
+                for (int j = 0; j < ours.Dimension; j++) maxDiff = MathF.Max(maxDiff, MathF.Abs(ours.Vector(r)[j] - viaOnnx.Vector(r)[j]));
+            Assert.True(maxDiff <= Tolerance, $"embed --onnx differs by {maxDiff}");
+            output.WriteLine($"embed vs embed --onnx: max |Δ| {maxDiff:E2}");
+        }
+        Assert.Equal(File.ReadAllText(dir.File("e.meta.json")), File.ReadAllText(dir.File("eo.meta.json")));
+        var noOnnx = CliProcess.Run(["itemsage", "embed", "--model", model, "--dataset", data, "--onnx", dir.File("none.onnx"), "--out", dir.File("en.npy")]);
+        Assert.Equal(3, noOnnx.Exit);
+        Assert.Contains("itemsage export", noOnnx.Err);
+        var notOnnx = CliProcess.Run(["itemsage", "embed", "--model", model, "--dataset", data, "--onnx", Path.Combine(model, "tower.bin"), "--out", dir.File("en.npy")]);
+        Assert.Equal(3, notOnnx.Exit);
+        Assert.Contains("not a loadable ONNX model", notOnnx.Err);
+
         var missing = CliProcess.Run(["itemsage", "export", "--model", dir.File("nope"), "--onnx", dir.File("x.onnx")]);
         Assert.Equal(3, missing.Exit);
         Assert.Contains("does not exist", missing.Err);
