@@ -10,7 +10,7 @@ using Spectre.Console;
 
 namespace PinnerSage.Cli.Commands;
 
-/// <summary>`pinnersage itemsage train | embed | eval`: ItemSage product embeddings from a dataset's text fields and
+/// <summary>`pinnersage itemsage train | embed | eval | export`: ItemSage product embeddings from a dataset's text fields and
 /// pretrained vectors, trained on item-to-item engagement pairs.</summary>
 internal static class ItemSageCommand
 {
@@ -20,6 +20,7 @@ internal static class ItemSageCommand
         cmd.Subcommands.Add(CreateTrain());
         cmd.Subcommands.Add(CreateEmbed());
         cmd.Subcommands.Add(CreateEval());
+        cmd.Subcommands.Add(ItemSageExportCommand.Create());
         return cmd;
     }
 
@@ -139,9 +140,10 @@ internal static class ItemSageCommand
     {
         var model = new Option<string>("--model") { Description = "Model folder written by itemsage train.", Required = true };
         var output = new Option<string>("--out") { Description = "Embeddings to write, .npy float32 [n, d] (+ .ids beside it).", Required = true };
+        var onnx = new Option<string?>("--onnx") { Description = "Compute the embeddings with ONNX Runtime (CPU provider) from this export of the model (itemsage export) instead of the built-in tower." };
         var cmd = new Command("embed", "Embed a whole catalogue (including items never seen in training) with a trained model; the output feeds profiles build.")
         {
-            model, Dataset, output,
+            model, Dataset, output, onnx,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -149,7 +151,10 @@ internal static class ItemSageCommand
             DatasetLayout layout = DatasetLayout.Open(pr.GetValue(Dataset)!);
             OutputPaths.Check("--out", outPath, OutputPaths.DatasetFiles(layout));
             OutputPaths.Check("--out", ItemEmbeddings.DefaultIdsPath(outPath), OutputPaths.DatasetFiles(layout));
-            (int items, int d) = ItemSageModelFolder.Embed(pr.GetValue(model)!, layout, outPath);
+            OutputPaths.Check("--out", outPath, ("--onnx", pr.GetValue(onnx)));
+            (int items, int d) = pr.GetValue(onnx) is string onnxPath
+                ? ItemSageOnnxEmbed.Embed(pr.GetValue(model)!, layout, onnxPath, outPath)
+                : ItemSageModelFolder.Embed(pr.GetValue(model)!, layout, outPath);
             string metaPath = EmbeddingsMeta.PathFor(outPath);
             string cut = EmbeddingsMeta.TryRead(metaPath)?.TrainedUntil is long t
                 ? $"trained on actions before {EmbeddingsMeta.FormatTime(t)}" : "training cut unknown (model saved before cuts were recorded)";
