@@ -325,7 +325,7 @@ public static class ServeBenchmark
                 var buffer = new Recommendation[k];
                 for (int i = range.Item1; i < range.Item2; i++)
                 {
-                    PinnerSage.Profiles.ServedProfile? served = _state.Serve(users[i], out _);
+                    PinnerSage.Profiles.ServedProfile? served = _state.ServeAsync(users[i]).AsTask().GetAwaiter().GetResult().Served;
                     if (served is not null) recommender.Recommend(served.Profile, served.Now, buffer);
                 }
             });
@@ -353,7 +353,7 @@ public static class ServeBenchmark
                 long t4 = Stopwatch.GetTimestamp();
                 recommender.Recommend(served.Profile, served.Now, buffer);
                 long t5 = Stopwatch.GetTimestamp();
-                _state.Serve(users[i], out _);
+                _ = _state.ServeAsync(users[i]).AsTask().GetAwaiter().GetResult().Served;
                 long t6 = Stopwatch.GetTimestamp();
                 get += t1 - t0; pending += t2 - t1; metadata += t3 - t2; online += t4 - t3; recommend += t5 - t4; serve += t6 - t5;
                 GC.KeepAlive(events);

@@ -12,7 +12,7 @@ namespace PinnerSage.Serving;
 /// <remarks>The online state is never cached in the process (our choice): every request reads the user's pending
 /// events from the store, so several instances sharing one PostgreSQL store, and a batch run committing underneath,
 /// are always seen at once. Caches: the paper's neighbour lists by medoid (they depend on the index alone), and decoded
-/// batch profiles keyed by the batch run (see <see cref="Serve"/>).</remarks>
+/// batch profiles keyed by the batch run (see <see cref="ServeAsync"/>).</remarks>
 internal sealed class ServingState : IDisposable
 {
     private readonly ConcurrentDictionary<int, Recommender> _recommenders = new();
@@ -108,18 +108,32 @@ internal sealed class ServingState : IDisposable
 
     /// <summary>The current batch run's metadata, re-read from the store at most every
     /// <see cref="ServeOptions.RunCheckInterval"/> (always when the interval is zero).</summary>
-    public ProfileRunMetadata? Metadata() => MetadataAsync().AsTask().GetAwaiter().GetResult();
+    /// <remarks>Synchronous store read: for tools and benchmarks; request paths use <see cref="MetadataAsync"/> (never
+    /// sync-over-async, which starves the thread pool under load with a network store).</remarks>
+    public ProfileRunMetadata? Metadata() =>
+        TryRecentRun(out ProfileRunMetadata? run, out long tick) ? run : Remember(Store.GetMetadata(), tick);
 
     /// <inheritdoc cref="Metadata"/>
-    public async ValueTask<ProfileRunMetadata?> MetadataAsync(CancellationToken cancellationToken = default)
+    public async ValueTask<ProfileRunMetadata?> MetadataAsync(CancellationToken cancellationToken = default) =>
+        TryRecentRun(out ProfileRunMetadata? run, out long tick) ? run
+            : Remember(await Store.GetMetadataAsync(cancellationToken).ConfigureAwait(false), tick);
+
+    /// <summary>The service's now (see <see cref="Now"/>), reading the run asynchronously.</summary>
+    public async ValueTask<long> NowAsync(CancellationToken cancellationToken = default) =>
+        ServiceClock.Now(Options.Clock.GetUtcNow(), await MetadataAsync(cancellationToken).ConfigureAwait(false), Online.Options.WindowDays);
+
+    /// <summary>The run read less than <see cref="ServeOptions.RunCheckInterval"/> ago, if any.</summary>
+    private bool TryRecentRun(out ProfileRunMetadata? run, out long tick)
     {
-        long interval = (long)Options.RunCheckInterval.TotalMilliseconds;
-        if (interval <= 0) return await Store.GetMetadataAsync(cancellationToken).ConfigureAwait(false);
-        long tick = Environment.TickCount64;
+        tick = Environment.TickCount64;
         RunCheck? last = Volatile.Read(ref _runCheck);
-        if (last is not null && tick - last.Tick < interval) return last.Run;
-        ProfileRunMetadata? run = await Store.GetMetadataAsync(cancellationToken).ConfigureAwait(false);
-        Volatile.Write(ref _runCheck, new RunCheck(run, tick));
+        run = last?.Run;
+        return last is not null && Options.RunCheckInterval > TimeSpan.Zero && tick - last.Tick < (long)Options.RunCheckInterval.TotalMilliseconds;
+    }
+
+    private ProfileRunMetadata? Remember(ProfileRunMetadata? run, long tick)
+    {
+        if (Options.RunCheckInterval > TimeSpan.Zero) Volatile.Write(ref _runCheck, new RunCheck(run, tick));
         return run;
     }
 
@@ -137,13 +151,6 @@ internal sealed class ServingState : IDisposable
     /// pending events: events the new run consumed are then missing from the served profile for that moment (never
     /// lost: they are in the new run's profiles, served once the change is noticed).</item>
     /// </list></remarks>
-    public ServedProfile? Serve(string userId, out ProfileRunMetadata? run)
-    {
-        (ServedProfile? served, run) = ServeAsync(userId).AsTask().GetAwaiter().GetResult();
-        return served;
-    }
-
-    /// <inheritdoc cref="Serve"/>
     public async ValueTask<(ServedProfile? Served, ProfileRunMetadata? Run)> ServeAsync(string userId, CancellationToken cancellationToken = default)
     {
         bool strict = Options.RunCheckInterval <= TimeSpan.Zero;
@@ -159,7 +166,7 @@ internal sealed class ServingState : IDisposable
             if (!cached) cache.Add(userId, batch is null ? null : Canonical(batch));
             if (batch is null && pending.Count == 0) return (null, after);
             var actions = new OnlineAction[pending.Count];
-            long now = ServiceClock.Now(Options.Clock.GetUtcNow(), await MetadataAsync(cancellationToken).ConfigureAwait(false), Online.Options.WindowDays);
+            long now = await NowAsync(cancellationToken).ConfigureAwait(false);
             for (int i = 0; i < actions.Length; i++)
             {
                 ActionEvent e = pending[i].Event;

@@ -385,7 +385,7 @@ public sealed class PostgresProfileStore : IProfileStore
         }
     }
 
-    private sealed class ReplaceSession : IProfileReplaceSession
+    private sealed class ReplaceSession : ReplaceSessionTemplate
     {
         private readonly PostgresProfileStore _store;
         private readonly NpgsqlConnection _connection;
@@ -394,10 +394,8 @@ public sealed class PostgresProfileStore : IProfileStore
         private readonly List<byte> _buffer = new(1024);
         private readonly Dictionary<string, uint> _scratch = new(StringComparer.Ordinal);
         private NpgsqlBinaryImporter? _copy;
-        private long _users;
-        private bool _done;
 
-        public ReplaceSession(PostgresProfileStore store)
+        public ReplaceSession(PostgresProfileStore store) : base(store._display)
         {
             _store = store;
             _connection = store.Connect();
@@ -419,58 +417,31 @@ public sealed class PostgresProfileStore : IProfileStore
             }
         }
 
-        public void Write(UserProfile profile)
+        protected override void WriteCore(UserProfile profile)
         {
-            ArgumentNullException.ThrowIfNull(profile);
-            ObjectDisposedException.ThrowIf(_done, this);
             byte[] data = ProfileBlobCodec.EncodeSelfContained(profile, _buffer, _scratch);
-            try
-            {
-                _copy!.StartRow();
-                _copy.Write(profile.UserId, NpgsqlDbType.Text);
-                _copy.Write(profile.Clusters.Count, NpgsqlDbType.Integer);
-                _copy.Write(data, NpgsqlDbType.Bytea);
-            }
-            catch (NpgsqlException e)
-            {
-                throw new IOException($"{_store._display}: {e.Message}", e);
-            }
-            _users++;
+            _copy!.StartRow();
+            _copy.Write(profile.UserId, NpgsqlDbType.Text);
+            _copy.Write(profile.Clusters.Count, NpgsqlDbType.Integer);
+            _copy.Write(data, NpgsqlDbType.Bytea);
         }
 
-        public void Commit(ProfileRunMetadata metadata)
+        protected override void CommitCore(ProfileRunMetadata metadata)
         {
-            ArgumentNullException.ThrowIfNull(metadata);
-            ObjectDisposedException.ThrowIf(_done, this);
-            try
-            {
-                _copy!.Complete();
-                _copy.Dispose();
-                _copy = null;
-                Execute(_connection, _transaction,
-                    $"ALTER TABLE {_staging} ADD PRIMARY KEY (user_id)",
-                    "DROP TABLE pinnersage_profiles",
-                    $"ALTER TABLE {_staging} RENAME TO pinnersage_profiles",
-                    $"ALTER INDEX {_staging}_pkey RENAME TO pinnersage_profiles_pkey");
-                StoreCommon.WriteMeta(_connection, _transaction, "pinnersage_meta", SchemaVersion, metadata, _users);
-                _transaction.Commit();
-            }
-            catch (NpgsqlException e)
-            {
-                throw new IOException($"{_store._display}: {e.Message}", e);
-            }
-            finally
-            {
-                Close();
-            }
+            _copy!.Complete();
+            _copy.Dispose();
+            _copy = null;
+            Execute(_connection, _transaction,
+                $"ALTER TABLE {_staging} ADD PRIMARY KEY (user_id)",
+                "DROP TABLE pinnersage_profiles",
+                $"ALTER TABLE {_staging} RENAME TO pinnersage_profiles",
+                $"ALTER INDEX {_staging}_pkey RENAME TO pinnersage_profiles_pkey");
+            StoreCommon.WriteMeta(_connection, _transaction, "pinnersage_meta", SchemaVersion, metadata, Users);
+            _transaction.Commit();
         }
 
-        public void Dispose() => Close();
-
-        private void Close()
+        protected override void Release()
         {
-            if (_done) return;
-            _done = true;
             try
             {
                 _copy?.Dispose(); // cancels an unfinished COPY

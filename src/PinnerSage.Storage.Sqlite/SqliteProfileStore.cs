@@ -511,7 +511,7 @@ public sealed class SqliteProfileStore : IProfileStore
         }
     }
 
-    private sealed class ReplaceSession : IProfileReplaceSession
+    private sealed class ReplaceSession : ReplaceSessionTemplate
     {
         private readonly SqliteProfileStore _store;
         private readonly SqliteConnection _connection;
@@ -521,12 +521,10 @@ public sealed class SqliteProfileStore : IProfileStore
         private readonly List<byte> _blob = new(1024);
         private readonly List<(string UserId, int Clusters, byte[] Data)> _pendingProfiles = [];
         private readonly List<(long Key, string ItemId)> _pendingItems = [];
-        private long _users;
-        private bool _done;
         private bool _committed;
         private readonly string _stagingPath = "";
 
-        public ReplaceSession(SqliteProfileStore store)
+        public ReplaceSession(SqliteProfileStore store) : base(store._path)
         {
             _store = store;
             _connection = store.Connect();
@@ -564,52 +562,32 @@ public sealed class SqliteProfileStore : IProfileStore
             }
         }
 
-        public void Write(UserProfile profile)
+        protected override void WriteCore(UserProfile profile)
         {
-            ArgumentNullException.ThrowIfNull(profile);
-            ObjectDisposedException.ThrowIf(_done, this);
             _blob.Clear();
             ProfileBlobCodec.Encode(_blob, profile, ItemKey);
             _pendingProfiles.Add((profile.UserId, profile.Clusters.Count, _blob.ToArray()));
-            _users++;
             if (_pendingProfiles.Count >= StagingRowsPerTransaction) Flush();
         }
 
-        public void Commit(ProfileRunMetadata metadata)
+        protected override void CommitCore(ProfileRunMetadata metadata)
         {
-            ArgumentNullException.ThrowIfNull(metadata);
-            ObjectDisposedException.ThrowIf(_done, this);
-            try
-            {
-                Flush();
-                Execute(_connection, "PRAGMA synchronous=FULL;");
-                using SqliteTransaction tx = _connection.BeginTransaction(deferred: false);
-                Execute(_connection, """
-                    DELETE FROM main.profiles;
-                    DELETE FROM main.items;
-                    INSERT INTO main.items (item, item_id) SELECT item, item_id FROM staging.items_next;
-                    INSERT INTO main.profiles (user_id, clusters, data) SELECT user_id, clusters, data FROM staging.profiles_next;
-                    """, tx);
-                StoreCommon.WriteMeta(_connection, tx, "meta", SchemaVersion, metadata, _users);
-                tx.Commit();
-                _committed = true;
-            }
-            catch (SqliteException e)
-            {
-                throw new IOException($"{_store._path}: {e.Message}", e);
-            }
-            finally
-            {
-                Close();
-            }
+            Flush();
+            Execute(_connection, "PRAGMA synchronous=FULL;");
+            using SqliteTransaction tx = _connection.BeginTransaction(deferred: false);
+            Execute(_connection, """
+                DELETE FROM main.profiles;
+                DELETE FROM main.items;
+                INSERT INTO main.items (item, item_id) SELECT item, item_id FROM staging.items_next;
+                INSERT INTO main.profiles (user_id, clusters, data) SELECT user_id, clusters, data FROM staging.profiles_next;
+                """, tx);
+            StoreCommon.WriteMeta(_connection, tx, "meta", SchemaVersion, metadata, Users);
+            tx.Commit();
+            _committed = true;
         }
 
-        public void Dispose() => Close();
-
-        private void Close()
+        protected override void Release()
         {
-            if (_done) return;
-            _done = true;
             _insertProfile.Dispose();
             _insertItem.Dispose();
             try

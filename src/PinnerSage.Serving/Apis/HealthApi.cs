@@ -19,8 +19,9 @@ internal static class HealthApi
     }
 
     /// <summary>GET /health: item count, the batch's now, the event log's end and the store kind.</summary>
-    public static Ok<HealthResponse> Health(ServingState s) =>
-        TypedResults.Ok(new HealthResponse("ok", s.Items.Count, s.Metadata()?.Now ?? 0, s.Store.LastEventSequence(), s.StoreKind));
+    public static async Task<Ok<HealthResponse>> Health(ServingState s, HttpContext context) =>
+        TypedResults.Ok(new HealthResponse("ok", s.Items.Count, (await s.MetadataAsync(context.RequestAborted))?.Now ?? 0,
+                                           s.Store.LastEventSequence(), s.StoreKind));
 
     /// <summary>GET /metrics: per-route counts and latency quantiles, cache and event counters (JSON).</summary>
     public static FileContentHttpResult Metrics(ServingState s) => TypedResults.Bytes(s.Metrics.Render(s.Cache), "application/json");

@@ -136,7 +136,8 @@ internal static class UsersApi
                 if (read.IsCompleted) break;
                 reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
             }
-            events = ActionBodyParser.Parse(read.Buffer, id, s.Now, s.WallNow, s.Options.MaxBatchEvents, s.ActionTypes,
+            long now = await s.NowAsync(context.RequestAborted);
+            events = ActionBodyParser.Parse(read.Buffer, id, now, s.WallNow, s.Options.MaxBatchEvents, s.ActionTypes,
                                             s.Options.MaxFutureSeconds, out error);
             reader.AdvanceTo(read.Buffer.End);
         }

@@ -15,6 +15,7 @@ public sealed class PackageDependencyTests
         ["PinnerSage.Storage.Sqlite"] = 1,
         ["PinnerSage.Storage.Postgres"] = 1,
         ["PinnerSage.Evaluation"] = 1,
+        ["PinnerSage.Parquet"] = 1,
         ["PinnerSage.ItemSage"] = 2,
         ["PinnerSage.Hosting"] = 2,
         ["PinnerSage.Serving"] = 3,
