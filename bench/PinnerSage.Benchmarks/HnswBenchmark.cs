@@ -71,17 +71,26 @@ internal static class HnswBenchmark
             all = null;
             Console.WriteLine($"{dataset}: {n:N0} × {Dimension}, {queries} queries; exact top-{K}…");
             int[] truth = ExactTopK(data, n, q, queries);
-            results.Add(RunOne(root, dataset, data, n, q, queries, truth, repeats, args));
+            // The results files are rewritten after every library, so a long run stopped part-way keeps what finished.
+            results.Add(RunOne(root, dataset, data, n, q, queries, truth, repeats, args,
+                               partial => Save(root, args, [.. results, partial], quick, repeats)));
         }
-        // Rows of other sizes or data sets from an earlier run stay (one results file for the 100k and the 1M run).
+        Save(root, args, results, quick, repeats);
+        return 0;
+    }
+
+    /// <summary>Writes the results files; with <c>--append</c>, rows of other sizes or data sets from an earlier run
+    /// stay (one results file for the 100k and the 1M run).</summary>
+    private static void Save(string root, string[] args, List<JsonObject> results, bool quick, int repeats)
+    {
+        var rows = new List<JsonObject>(results);
         string jsonPath = Path.Combine(root, "bench", "results", "hnsw.json");
         if (args.Contains("--append") && File.Exists(jsonPath) && JsonNode.Parse(File.ReadAllText(jsonPath))?["rows"] is JsonArray earlier)
             foreach (JsonNode? old in earlier)
                 if (old is JsonObject o && o["libraries"] is not null &&
-                    !results.Any(r => (string)r["dataset"]! == (string)o["dataset"]! && (int)r["n"]! == (int)o["n"]!))
-                    results.Insert(0, o.DeepClone().AsObject());
-        Write(root, results, quick, repeats);
-        return 0;
+                    !rows.Any(r => (string)r["dataset"]! == (string)o["dataset"]! && (int)r["n"]! == (int)o["n"]!))
+                    rows.Insert(0, o.DeepClone().AsObject());
+        Write(root, rows, quick, repeats);
     }
 
     private static int Option(string[] args, string name, int fallback)
@@ -90,13 +99,15 @@ internal static class HnswBenchmark
         return at >= 0 ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
-    private static JsonObject RunOne(string root, string dataset, float[] data, int n, float[] q, int queries, int[] truth, int repeats, string[] args)
+    private static JsonObject RunOne(string root, string dataset, float[] data, int n, float[] q, int queries, int[] truth, int repeats, string[] args,
+                                     Action<JsonObject> checkpoint)
     {
         string dir = Path.Combine(Path.GetTempPath(), $"pinnersage-bench-hnsw-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         try
         {
             var libraries = new JsonObject();
+            var row = new JsonObject { ["dataset"] = dataset, ["n"] = n, ["queries"] = queries, ["libraries"] = libraries };
             string floatFile = Path.Combine(dir, "ours.hnsw"), int8File = Path.Combine(dir, "ours.hnswq");
             double build, buildCpu, quantize;
             {
@@ -133,6 +144,7 @@ internal static class HnswBenchmark
             }
             foreach (string name in new[] { "ours_int8", "ours_float" })
                 Console.WriteLine($"  {name}: {(double)libraries[name]!["resident_bytes_per_vector"]!:F0} resident B/vector");
+            checkpoint(row);
 
             if (!args.Contains("--ours-only"))
             {
@@ -146,18 +158,25 @@ internal static class HnswBenchmark
                 string I(int v) => v.ToString(CultureInfo.InvariantCulture);
                 string? native = CompileNative(root, dir);
                 if (native is not null)
+                {
                     libraries["hnswlib_native"] = RunPeer(native, [baseNpy, queriesNpy, truthNpy, I(M), I(EfConstruction), I(BuildThreads), efs, I(repeats), Path.Combine(dir, "native.bin")]);
+                    checkpoint(row);
+                }
                 if (!args.Contains("--no-python"))
                 {
                     libraries["hnswlib_python"] = RunPeer(Python, [Path.Combine(root, "bench", "peers", "hnsw.py"), baseNpy, queriesNpy, truthNpy, "cosine",
                                                                     I(M), I(EfConstruction), I(BuildThreads), efs, I(repeats)]);
-                    JsonObject? faiss = RunPeer(Python, [Path.Combine(root, "bench", "peers", "hnsw_faiss.py"), baseNpy, queriesNpy, truthNpy,
-                                                         I(M), I(EfConstruction), I(BuildThreads), efs, I(repeats)]);
-                    libraries["faiss_hnsw_flat"] = faiss?["flat"]?.DeepClone();
-                    libraries["faiss_hnsw_sq8"] = faiss?["sq8"]?.DeepClone();
+                    checkpoint(row);
+                    foreach (string kind in new[] { "flat", "sq8" })
+                    {
+                        // One process per FAISS index, so the first one's results are kept if the second is stopped.
+                        JsonObject? faiss = RunPeer(Python, [Path.Combine(root, "bench", "peers", "hnsw_faiss.py"), baseNpy, queriesNpy, truthNpy,
+                                                             I(M), I(EfConstruction), I(BuildThreads), efs, I(repeats), kind]);
+                        libraries[kind == "flat" ? "faiss_hnsw_flat" : "faiss_hnsw_sq8"] = faiss?[kind]?.DeepClone();
+                        checkpoint(row);
+                    }
                 }
             }
-            var row = new JsonObject { ["dataset"] = dataset, ["n"] = n, ["queries"] = queries, ["libraries"] = libraries };
             foreach (double target in Targets)
             {
                 var line = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"  recall ≥ {target:F2}:"));
