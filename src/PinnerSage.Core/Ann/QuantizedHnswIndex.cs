@@ -20,7 +20,7 @@ namespace PinnerSage.Ann;
 /// The index is immutable: searches take no lock. Elements deleted in the source index stay tombstoned. Memory per
 /// element ≈ 4·(MaxM0 + 3) + d bytes at layer 0 plus the upper layers and the label, against 4·(MaxM0 + 2) + 4·d.
 /// </remarks>
-public sealed partial class QuantizedHnswIndex : IVectorIndex, IFilteredSearch, IFilterSpecialisedSearch, IDisposable
+public sealed partial class QuantizedHnswIndex : IFilteredVectorIndex, IFilteredSearch, IFilterSpecialisedSearch, IDisposable
 {
     /// <summary>Largest dimension the int32 code dot product cannot overflow at: 255·127·d &lt; 2³¹.</summary>
     public const int MaxDimension = 65_536;
@@ -154,6 +154,11 @@ public sealed partial class QuantizedHnswIndex : IVectorIndex, IFilteredSearch, 
     /// <summary>K-NN-SEARCH with ef = max(<see cref="HnswOptions.Ef"/>, k).</summary>
     /// <inheritdoc/>
     public int Search(ReadOnlySpan<float> query, int k, Span<Neighbor> destination) => Search(query, k, _options.Ef, null, destination);
+
+    /// <summary>Filtered K-NN-SEARCH with ef = max(<see cref="HnswOptions.Ef"/>, <paramref name="breadth"/>, k).</summary>
+    /// <inheritdoc/>
+    public int SearchFiltered(ReadOnlySpan<float> query, int k, SearchFilter? filter, int breadth, Span<Neighbor> destination) =>
+        Search(query, k, Math.Max(_options.Ef, breadth), filter, destination);
 
     /// <summary>K-NN-SEARCH (Alg. 5) on the codes with ef = max(<paramref name="ef"/>, k), then the exact re-ranking of
     /// the nearest found (<see cref="RerankFactor"/>); writes the k nearest live items that <paramref name="filter"/> allows (null: all) to
