@@ -97,6 +97,25 @@ public sealed partial class QuantizedHnswIndex : IFilteredVectorIndex, IFiltered
         }
     }
 
+    /// <summary>Copies the float vector of <paramref name="label"/> (normalised for cosine) from the re-ranking copy to
+    /// <paramref name="destination"/>; false when the label is absent. The first call builds a label → element map.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="destination"/> is shorter than <see cref="Dimension"/>.</exception>
+    public unsafe bool TryGetVector(int label, Span<float> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, Dimension, nameof(destination));
+        Dictionary<int, int> map = LazyInitializer.EnsureInitialized(ref _idOfLabel, () =>
+        {
+            var m = new Dictionary<int, int>(_nodeCount);
+            for (int i = 0; i < _nodeCount; i++) m[_store.Labels[i]] = i;
+            return m;
+        });
+        if (!map.TryGetValue(label, out int id)) return false;
+        new ReadOnlySpan<float>(_floats.Rows + (long)id * Dimension, Dimension).CopyTo(destination);
+        return true;
+    }
+
+    private Dictionary<int, int>? _idOfLabel;
+
     /// <summary>Bytes of the float copy used for re-ranking (memory-mapped when the index was loaded from a file).</summary>
     public long FloatBytes => 4 * _floats.Count;
 
