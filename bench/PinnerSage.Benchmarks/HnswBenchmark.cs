@@ -428,18 +428,7 @@ internal static class HnswBenchmark
             // Keep the K best in a small sorted array (insertion), instead of sorting all n scores.
             var best = new (float Score, int Row)[K];
             best.AsSpan().Fill((float.NegativeInfinity, -1));
-            for (int r = 0; r < n; r++)
-            {
-                float score = TensorPrimitives.Dot(x.AsSpan(r * Dimension, Dimension), query);
-                if (score <= best[K - 1].Score) continue;
-                int j = K - 1;
-                while (j > 0 && best[j - 1].Score < score)
-                {
-                    best[j] = best[j - 1];
-                    j--;
-                }
-                best[j] = (score, r);
-            }
+            for (int r = 0; r < n; r++) KeepBest(best, TensorPrimitives.Dot(x.AsSpan(r * Dimension, Dimension), query), r);
             for (int j = 0; j < K; j++) truth[i * K + j] = best[j].Row;
         });
         return truth;
@@ -669,19 +658,22 @@ internal static class HnswBenchmark
     {
         var best = new (float Score, int Row)[m];
         best.AsSpan().Fill((float.NegativeInfinity, -1));
-        for (int i = 0; i < estimates.Length; i++)
-        {
-            float score = estimates[i];
-            if (score <= best[m - 1].Score) continue;
-            int j = m - 1;
-            while (j > 0 && best[j - 1].Score < score)
-            {
-                best[j] = best[j - 1];
-                j--;
-            }
-            best[j] = (score, i);
-        }
+        for (int i = 0; i < estimates.Length; i++) KeepBest(best, estimates[i], i);
         return [.. best.Select(x => x.Row)];
+    }
+
+    /// <summary>Inserts (score, row) into <paramref name="best"/>, sorted by score descending, when it beats the last.</summary>
+    private static void KeepBest(Span<(float Score, int Row)> best, float score, int row)
+    {
+        int m = best.Length;
+        if (score <= best[m - 1].Score) return;
+        int j = m - 1;
+        while (j > 0 && best[j - 1].Score < score)
+        {
+            best[j] = best[j - 1];
+            j--;
+        }
+        best[j] = (score, row);
     }
 
     /// <summary>How many of <paramref name="want"/> are among the K best of <paramref name="candidates"/> by exact dot product.</summary>
