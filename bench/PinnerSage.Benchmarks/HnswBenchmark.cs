@@ -495,7 +495,8 @@ internal static class HnswBenchmark
             "Debian python3-hnswlib (bench/peers/hnsw.py); Debian python3-faiss IndexHNSWFlat and IndexHNSWSQ QT_8bit (bench/peers/hnsw_faiss.py).");
         md.AppendLine();
         md.AppendLine(string.Create(c, $"Machine: {Environment.ProcessorCount} logical cores, {RuntimeInformation.ProcessArchitecture}, {RuntimeInformation.FrameworkDescription}; " +
-            $"our int8 kernel: {QuantizedHnswIndex.KernelPath}. Shared with other jobs (benchmark run under nice -n 19; CPU time, not wall time)."));
+            $"our int8 kernel: {QuantizedHnswIndex.KernelPath}. Shared with other jobs (CPU time, not wall time); load average (1/5/15 min) when the file was written: " +
+            $"{string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3))}."));
         md.AppendLine();
         md.AppendLine("Queries/s (ef) at each recall target; the last two columns are ours ÷ native hnswlib.");
         md.AppendLine();
@@ -537,7 +538,8 @@ internal static class HnswBenchmark
         md.AppendLine("Full sweeps (ef: recall / q/s) are in hnsw.json. Data: *zipf* = 2,000 topics with Zipf(1) sizes around Gaussian centres, plus a " +
                       "shared rank-16 component and isotropic noise, rows unit length (seed 7; queries = further rows of the same generator); *synthetic* = " +
                       "`SyntheticWorld` item vectors; *real-derived* = the 3,170 real amazon-scientific embeddings projected to 256-d and mixed (the " +
-                      "shared datasets hold no 100k real table). Ours int8: the float build's graph, per-dimension 8-bit codes in the layer-0 block, the " +
+                      "shared datasets hold no 100k real table). Ours int8: the float build's graph, per-dimension 8-bit codes in the layer-0 block (per-vector " +
+                      "codes measured in hnsw-quantizers.md: equal recall, slower scan, 8 B/vector more), the " +
                       "2·k nearest estimates among the ef candidates re-ranked on the float rows, which stay in the file and are memory-mapped (\"mapped " +
                       "floats\": their resident pages after the load, whose checksum pass reads every page; page cache shared with the file, not heap). " +
                       "FAISS HNSWSQ8 ranks on its codes alone (no re-ranking), so its recall levels off below the float indexes'. Build wall times " +
