@@ -36,7 +36,7 @@ switch (command)
               batch [--users N | --world DIR] [--threads T] [--also-unsorted]   profiles build on a synthetic world
               hnsw [--quick] [--n N] [--append] [--no-python]         HNSW (int8, float) vs native/Python hnswlib, FAISS: q/s at recall 0.90/0.95/0.99, build, memory
               retrieval [--users 20000] [--items 50000]              PinnerSage candidates/s: HNSW, + medoid cache, exact; candidate recall
-              serve [--users 100000] [--items 100000] [--duration 15] [--connections 16]   HTTP service under wrk: recommendations warm/cold, actions/s
+              serve [--users 100000] [--items 100000] [--duration 15] [--connections 16] [--index float|int8|both]   HTTP service under wrk: recommendations warm/cold, actions/s
               itemsage-gemm [--quick]                                GEMM GFLOP/s vs measured FMA peak, tower examples/s
               stores [--users 100000] [--appends 2000] [--threads 8] [--postgres CONNSTRING]   event appends/s, batch write, reads: SQLite vs PostgreSQL
               itemsage-train [--quick]                               training examples/s (transformer, MLP) vs PyTorch CPU

@@ -19,7 +19,8 @@ namespace PinnerSage.Benchmarks;
 /// wrk (-t1 -c16 by default: server and load generator share the machine's cores) spreads requests over every user id
 /// with a Lua script. Cases: recommendations (k = 20) under the paper's policy (3 medoids) and the mixture policy, each
 /// with the medoid cache warm (every user's request made once first) and cold (cache disabled: every medoid searches
-/// the index), and actions ingested (POST, durable).</summary>
+/// the index), and actions ingested (POST, durable). <c>--index float|int8|both</c> (default float): the workspace's float
+/// HNSW index and/or its int8 copy (QuantizedHnswIndex, quantized once into --dir), each case run on each, side by side.</summary>
 public static class ServeBenchmark
 {
     private const string Lua = """
@@ -106,28 +107,30 @@ public static class ServeBenchmark
         }
         var runs = new List<RunResult>();
         // 2. Recommendations, cache warm: every user's request once in-process first (same day → same medoids); the
-        // paper's policy (the reference) and the mixture (the default) side by side.
+        // paper's policy (the reference) and the mixture (the default) side by side; on each index kind asked for.
         string kText = k.ToString(CultureInfo.InvariantCulture);
+        foreach ((string kind, string indexPath) in Indexes(args, ws, root))
         foreach (RetrievalPolicy policy in Policies(args))
         {
             string name = policy.ToString().ToLowerInvariant();
-            using (Server server = Server.Start(ws, root, cacheCapacity: 200_000))
+            string on = kind == "float" ? "" : $", {kind} index";
+            using (Server server = Server.Start(ws, root, cacheCapacity: 200_000, indexPath))
             {
                 var warm = Stopwatch.StartNew();
                 server.WarmUp(File.ReadAllLines(usersFile), k, policy);
                 double warmSeconds = warm.Elapsed.TotalSeconds;
                 (long h0, long m0) = server.CacheCounters();
                 RunResult r = Measure(wrk, server.Url, luaFile, ["rec", usersFile, itemsFile, kText, name],
-                                  wrkThreads, connections, seconds, $"recommendations k = {k}, {name} policy, medoid cache warm");
+                                  wrkThreads, connections, seconds, $"recommendations k = {k}, {name} policy{on}, medoid cache warm");
                 (long h1, long m1) = server.CacheCounters();
                 runs.Add(r with { HitRate = Rate(h1 - h0, m1 - m0), Note = string.Create(CultureInfo.InvariantCulture, $"warm-up over every user: {warmSeconds:F1} s") });
             }
             // 3. Cold: a one-list cache, so every medoid list searches the HNSW index.
-            using (Server server = Server.Start(ws, root, cacheCapacity: 1))
+            using (Server server = Server.Start(ws, root, cacheCapacity: 1, indexPath))
             {
                 (long h0, long m0) = server.CacheCounters();
                 RunResult r = Measure(wrk, server.Url, luaFile, ["rec", usersFile, itemsFile, kText, name],
-                                  wrkThreads, connections, seconds, $"recommendations k = {k}, {name} policy, cold (no medoid cache)");
+                                  wrkThreads, connections, seconds, $"recommendations k = {k}, {name} policy{on}, cold (no medoid cache)");
                 (long h1, long m1) = server.CacheCounters();
                 runs.Add(r with { HitRate = Rate(h1 - h0, m1 - m0) });
             }
@@ -220,7 +223,7 @@ public static class ServeBenchmark
             $"wrk -t{wrkThreads} -c{connections} -d{seconds}s, a Lua script drawing a uniformly random user (and item) per request. " +
             $"Every recommendation request reads the user's batch profile and pending events from the store and applies the online rule."));
         md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Setup (world, batch, index, on all cores; kept in --dir and reused): {setupSeconds:F0} s. Load average (1/5/15 min): {load}."));
-        md.AppendLine("Command: `dotnet run -c Release --project bench/PinnerSage.Benchmarks -- serve` (options: --users, --items, --duration, --connections, --wrk-threads, --k, --policy paper|mixture|both, --dir).");
+        md.AppendLine("Command: `dotnet run -c Release --project bench/PinnerSage.Benchmarks -- serve` (options: --users, --items, --duration, --connections, --wrk-threads, --k, --policy paper|mixture|both, --index float|int8|both, --out, --dir).");
         md.AppendLine();
         md.AppendLine("| case | requests/s | p50 ms | p75 ms | p90 ms | p99 ms | non-2xx | cache hit rate | server CPU µs/request | notes |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
@@ -228,6 +231,10 @@ public static class ServeBenchmark
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {r.Name} | {r.RequestsPerSecond:N0} | {r.P50Ms:F2} | {r.P75Ms:F2} | {r.P90Ms:F2} | {r.P99Ms:F2} | {r.Non2xx + r.SocketErrors} | {(r.HitRate is { } h ? h.ToString("P1", CultureInfo.InvariantCulture) : "–")} | {r.CpuMicrosPerRequest:F0} | {r.Note} |"));
         md.AppendLine();
+        if (runs.Any(r => r.Name.Contains("int8 index", StringComparison.Ordinal)))
+            md.AppendLine("Rows marked *int8 index*: the same graph walked on 8-bit codes (QuantizedHnswIndex, the workspace index quantized once; " +
+                          "`index build --quantization int8` writes the same format), the nearest 2·k estimates re-ranked on the float rows, which " +
+                          "stay in the file, memory-mapped. The other rows use the workspace's float index.");
         md.AppendLine("Target (issue 6): ≥ 2,000 recommendation requests/s with p99 ≤ 20 ms on 2 cores, medoid cache warm. " +
                       "Each case is preceded by an unrecorded wrk run of a fifth of its length (JIT tiering, connections). " +
                       "Timings are wall-clock on this machine; other load inflates them. Server CPU µs/request (this process's CPU time " +
@@ -266,6 +273,25 @@ public static class ServeBenchmark
     private static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
+    /// <summary>--index float|int8|both (default float): the workspace's index, and/or its int8 copy (made once in
+    /// <paramref name="root"/> from the float index: the same graph, `index build --quantization int8`'s format).</summary>
+    private static List<(string Kind, string Path)> Indexes(string[] args, Workspace ws, string root)
+    {
+        string which = Arg(args, "--index") ?? "float";
+        if (which is not ("float" or "int8" or "both")) throw new ArgumentException($"--index must be float, int8 or both, not '{which}'.");
+        var list = new List<(string, string)>();
+        if (which != "int8") list.Add(("float", ws.IndexPath));
+        if (which == "float") return list;
+        string int8 = Path.Combine(root, "items.int8.hnswq");
+        if (!File.Exists(int8))
+        {
+            using PinnerSage.Ann.QuantizedHnswIndex q = PinnerSage.Ann.HnswIndex.Load(ws.IndexPath).Quantize();
+            q.Save(int8);
+        }
+        list.Add(("int8", int8));
+        return list;
+    }
+
     /// <summary>--policy paper|mixture|both (default both: the reference and the default in one run).</summary>
     private static RetrievalPolicy[] Policies(string[] args) => (Arg(args, "--policy") ?? "both") switch
     {
@@ -301,13 +327,13 @@ public static class ServeBenchmark
 
         public string Url { get; }
 
-        public static Server Start(Workspace ws, string root, int cacheCapacity)
+        public static Server Start(Workspace ws, string root, int cacheCapacity, string? indexPath = null)
         {
             string dir = Path.Combine(root, "run-" + Guid.NewGuid().ToString("N")[..8]);
             Directory.CreateDirectory(dir);
             string store = Path.Combine(dir, Workspace.DefaultStore);
             File.Copy(ws.StoreLocation, store);
-            (ws with { Directory = dir, StoreLocation = store }).Save();
+            (ws with { Directory = dir, StoreLocation = store, IndexPath = indexPath ?? ws.IndexPath }).Save();
             int port = FreePort();
             string url = $"http://127.0.0.1:{port}";
             WebApplication app = ServingApp.Build(new ServeOptions { Workspace = dir, Urls = url, NeighborCacheCapacity = cacheCapacity, WritesPerSecond = 0 });

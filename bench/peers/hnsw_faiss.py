@@ -2,7 +2,7 @@
 codes, no re-ranking) with inner product on L2-normalised rows (cosine), M, efConstruction, build on `threads` OpenMP
 threads, written (resident bytes: a fresh process reading it back, resident.py), then
 single-threaded searches of queries.npy (one batch call, one OpenMP thread) at each efSearch, recall@k against truth.npy. Prints one JSON object
-{"flat": {...}, "sq8": {...}} in hnsw.py's shape. Run with /usr/bin/python3."""
+{"flat": {...}, "sq8": {...}} in hnsw.py's shape (an optional last argument "flat", "sq8" or "flat,sq8" picks the indexes). Run with /usr/bin/python3."""
 import json, os, sys, tempfile, time
 
 import faiss
@@ -58,6 +58,7 @@ def main():
         resident(sys.argv[2])
         return
     base, queries, truth, m, efc, threads, efs, repeats = sys.argv[1:9]
+    kinds = sys.argv[9].split(",") if len(sys.argv) > 9 else ["flat", "sq8"]
     x = np.ascontiguousarray(np.load(base).astype(np.float32, copy=False))
     q = np.ascontiguousarray(np.load(queries).astype(np.float32, copy=False))
     faiss.normalize_L2(x)
@@ -65,7 +66,7 @@ def main():
     t = np.load(truth)
     efs = [int(e) for e in efs.split(",")]
     out = {"version": faiss.__version__}
-    for kind in ("flat", "sq8"):
+    for kind in kinds:
         out[kind] = run(kind, x, q, t, int(m), int(efc), int(threads), efs, int(repeats))
     print(json.dumps(out))
 

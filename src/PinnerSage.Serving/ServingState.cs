@@ -29,7 +29,13 @@ internal sealed class ServingState : IDisposable
         Items = ItemEmbeddings.Load(Workspace.EmbeddingsPath, Workspace.IdsPath);
         try
         {
-            Index = HnswIndex.Load(Workspace.IndexPath);
+            // A float or an int8 index (`index build --quantization int8`): the file says which.
+            if (QuantizedHnswIndex.IsQuantizedFile(Workspace.IndexPath))
+            {
+                _quantized = QuantizedHnswIndex.Load(Workspace.IndexPath);
+                Index = _quantized;
+            }
+            else Index = HnswIndex.Load(Workspace.IndexPath);
             if (Index.Dimension != Items.Dimension)
                 throw new DataFormatException(Workspace.IndexPath, 0, "dimension",
                     $"the index has dimension {Index.Dimension}, the embeddings {Items.Dimension}");
@@ -50,6 +56,7 @@ internal sealed class ServingState : IDisposable
         }
         catch
         {
+            _quantized?.Dispose();
             Items.Dispose();
             throw;
         }
@@ -64,7 +71,10 @@ internal sealed class ServingState : IDisposable
 
     public ItemEmbeddings Items { get; }
 
-    public HnswIndex Index { get; }
+    /// <summary>The workspace's index: <see cref="HnswIndex"/> or <see cref="QuantizedHnswIndex"/>.</summary>
+    public IVectorIndex Index { get; }
+
+    private readonly QuantizedHnswIndex? _quantized;
 
     public NeighborCache Cache { get; }
 
@@ -227,5 +237,7 @@ internal sealed class ServingState : IDisposable
     {
         Store.Dispose();
         Items.Dispose();
+        // After the host stopped taking requests: no search runs on the mapped float rows any more.
+        _quantized?.Dispose();
     }
 }

@@ -57,6 +57,9 @@ internal static class IndexCommand
             options.Validate();
             string quantizationValue = pr.GetValue(quantization)!;
             if (quantizationValue is not ("none" or "int8")) throw new ArgumentException($"--quantization must be none or int8, not '{quantizationValue}'.");
+            if (quantizationValue == "int8" && pr.GetValue(dedup) is not null)
+                throw new ArgumentException("--dedup-threshold cannot be combined with --quantization int8: the int8 format does not keep the " +
+                                            "near-duplicate map that recommendations use (build a float index, or int8 without --dedup-threshold).");
             int threadCount = pr.GetValue(threads);
             if (threadCount < 1) throw new ArgumentException("--threads must be ≥ 1.");
             string npy = pr.GetValue(vectors)!;

@@ -6,7 +6,8 @@ namespace PinnerSage.Cli.Infrastructure;
 /// <summary>The index and item table behind `recommend` and `similar`. By default everything comes from the index
 /// file alone: an index built by `index build` carries its item ids and vectors, so users pass one file and rows can
 /// never disagree with a separate embeddings file (our choice). <c>--embeddings</c> supplies the table for an index
-/// without ids, and without <c>--index</c> it is searched exactly (brute force; fine up to ~100k items).</summary>
+/// without ids, and without <c>--index</c> it is searched exactly (brute force; fine up to ~100k items). The index
+/// file may be a float or an int8 one (`index build --quantization int8`); the kind is read from the file.</summary>
 internal sealed class RetrievalInputs : IDisposable
 {
     private RetrievalInputs(IVectorIndex index, ItemEmbeddings items, string description)
@@ -17,6 +18,9 @@ internal sealed class RetrievalInputs : IDisposable
     }
 
     public IVectorIndex Index { get; }
+
+    /// <summary>Set for an int8 index (disposed with the inputs: it maps the file's float rows).</summary>
+    private QuantizedHnswIndex? Quantized { get; init; }
 
     public ItemEmbeddings Items { get; }
 
@@ -37,6 +41,7 @@ internal sealed class RetrievalInputs : IDisposable
                                        $"exact search over {embeddingsPath} ({table.Count:N0} items, {Name(metric)})");
         }
         if (!File.Exists(indexPath)) throw new FileNotFoundException($"{indexPath}: no such index file.");
+        if (QuantizedHnswIndex.IsQuantizedFile(indexPath)) return OpenQuantized(indexPath, embeddingsPath, idsPath);
         HnswIndex hnsw = HnswIndex.Load(indexPath);
         IVectorIndex index = hnsw;
         string description = $"HNSW index {indexPath} ({hnsw.Count:N0} items, {Name(hnsw.Metric)}, ef {hnsw.Options.Ef})";
@@ -52,6 +57,45 @@ internal sealed class RetrievalInputs : IDisposable
         IReadOnlyList<string> itemIds = hnsw.ItemIds
             ?? throw new ArgumentException($"{indexPath} carries no item ids: pass the --embeddings it was built from");
         return new RetrievalInputs(index, FromIndex(hnsw, itemIds, indexPath), description);
+    }
+
+    private static RetrievalInputs OpenQuantized(string indexPath, string? embeddingsPath, string? idsPath)
+    {
+        QuantizedHnswIndex q = QuantizedHnswIndex.Load(indexPath);
+        try
+        {
+            string description = $"HNSW int8 index {indexPath} ({q.Count:N0} items, {Name(q.Metric)}, ef {q.Options.Ef}, float rows memory-mapped)";
+            ItemEmbeddings table;
+            if (embeddingsPath is not null)
+            {
+                table = ItemEmbeddings.Load(embeddingsPath, idsPath);
+                if (table.Dimension != q.Dimension)
+                {
+                    table.Dispose();
+                    throw new ArgumentException($"{embeddingsPath} has dimension {table.Dimension} but {indexPath} has {q.Dimension}");
+                }
+                if (q.ItemIds is { } known && !known.SequenceEqual(table.Ids, StringComparer.Ordinal))
+                {
+                    table.Dispose();
+                    throw new ArgumentException($"{embeddingsPath} lists other item ids (or another order) than {indexPath} was built with");
+                }
+            }
+            else
+            {
+                IReadOnlyList<string> ids = q.ItemIds
+                    ?? throw new ArgumentException($"{indexPath} carries no item ids: pass the --embeddings it was built from");
+                int d = q.Dimension;
+                var data = new float[(long)ids.Count * d];
+                for (int label = 0; label < ids.Count; label++) q.TryGetVector(label, data.AsSpan(label * d, d));
+                table = ItemEmbeddings.FromArray(ids, data, d, new EmbeddingsLoadOptions { AllowZeroVectors = true }, indexPath);
+            }
+            return new RetrievalInputs(q, table, description) { Quantized = q };
+        }
+        catch
+        {
+            q.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The item table as stored in the index. A label the refined index dropped as a near-duplicate takes its
@@ -85,5 +129,9 @@ internal sealed class RetrievalInputs : IDisposable
         _ => throw new ArgumentException($"--metric must be ip, cosine or l2, not '{text}'"),
     };
 
-    public void Dispose() => Items.Dispose();
+    public void Dispose()
+    {
+        Items.Dispose();
+        Quantized?.Dispose();
+    }
 }

@@ -19,7 +19,7 @@ namespace PinnerSage.Ann;
 /// is written before the snapshot that makes it visible; a delete sets a tombstone that searches see at once or at
 /// their next snapshot. A search allocates nothing (Cosine normalises the query into a per-thread buffer).</para>
 /// </remarks>
-public sealed class ExactIndex : IVectorIndex
+public sealed class ExactIndex : IFilteredVectorIndex
 {
     private readonly Lock _writeLock = new();
     private volatile Snapshot _snapshot;
@@ -129,7 +129,13 @@ public sealed class ExactIndex : IVectorIndex
     /// <inheritdoc/>
     /// <exception cref="ArgumentException"><paramref name="query"/> length is not <see cref="Dimension"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> ≤ 0 or larger than the destination.</exception>
-    public int Search(ReadOnlySpan<float> query, int k, Span<Neighbor> destination)
+    public int Search(ReadOnlySpan<float> query, int k, Span<Neighbor> destination) => SearchFiltered(query, k, null, k, destination);
+
+    /// <summary>The exact k nearest live rows that <paramref name="filter"/> allows (null: all), nearest first
+    /// (<paramref name="breadth"/> is unused: the scan sees every row).</summary>
+    /// <exception cref="ArgumentException"><paramref name="query"/> length is not <see cref="Dimension"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> ≤ 0 or larger than the destination.</exception>
+    public int SearchFiltered(ReadOnlySpan<float> query, int k, SearchFilter? filter, int breadth, Span<Neighbor> destination)
     {
         if (query.Length != Dimension)
             throw new ArgumentException($"Query has {query.Length} values, expected {Dimension}.", nameof(query));
@@ -144,12 +150,12 @@ public sealed class ExactIndex : IVectorIndex
             query = unit;
         }
         return Metric == VectorMetric.L2
-            ? Scan<SquaredL2Distance>(s, query, destination[..k])
-            : Scan<InnerProductDistance>(s, query, destination[..k]);
+            ? Scan<SquaredL2Distance>(s, query, filter, destination[..k])
+            : Scan<InnerProductDistance>(s, query, filter, destination[..k]);
     }
 
     /// <summary>One pass over every live row: the heap holds the best <c>count</c> so far with the worst at the root.</summary>
-    private int Scan<TDistance>(Snapshot s, ReadOnlySpan<float> query, Span<Neighbor> heap)
+    private int Scan<TDistance>(Snapshot s, ReadOnlySpan<float> query, SearchFilter? filter, Span<Neighbor> heap)
         where TDistance : struct, IDistance
     {
         ref float q = ref MemoryMarshal.GetReference(query);
@@ -160,7 +166,7 @@ public sealed class ExactIndex : IVectorIndex
         // Invariant: heap[0..count) is a max-heap by (distance, label); once full, a row enters only when it beats the root.
         for (int i = 0; i < deleted.Length; i++)
         {
-            if (deleted[i]) continue;
+            if (deleted[i] || (filter is not null && !filter.Allows(i))) continue;
             float distance = TDistance.Compute(ref q, ref Unsafe.Add(ref row0, i * d), d);
             if (float.IsNaN(distance)) continue;
             var candidate = new Neighbor(i, distance);

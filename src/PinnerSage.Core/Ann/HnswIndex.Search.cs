@@ -17,6 +17,11 @@ public sealed partial class HnswIndex
     public int Search(ReadOnlySpan<float> query, int k, Span<Neighbor> destination) =>
         Search(query, k, _options.Ef, destination);
 
+    /// <summary>Filtered K-NN-SEARCH with ef = max(<see cref="HnswOptions.Ef"/>, <paramref name="breadth"/>, k).</summary>
+    /// <inheritdoc/>
+    public int SearchFiltered(ReadOnlySpan<float> query, int k, SearchFilter? filter, int breadth, Span<Neighbor> destination) =>
+        Search(query, k, Math.Max(_options.Ef, breadth), filter, destination);
+
     /// <summary>K-NN-SEARCH (Malkov &amp; Yashunin 2018, Alg. 5): greedy descent from the entry point through the upper
     /// layers with ef = 1, then SEARCH-LAYER on layer 0 with ef = max(<paramref name="ef"/>, k); writes the k nearest live
     /// items to <paramref name="destination"/>, nearest first, and returns how many were written (fewer only when the

@@ -22,7 +22,7 @@ namespace PinnerSage.Ann;
 /// Complexity: O(log n) expected hops per layer; memory ≈ 4·(d + MaxM0 + 2) bytes per element at layer 0 plus
 /// 4·(M + 1)/(M − 1) bytes on average above.
 /// </remarks>
-public sealed partial class HnswIndex : IVectorIndex, IFilteredSearch, IFilterSpecialisedSearch
+public sealed partial class HnswIndex : IFilteredVectorIndex, IFilteredSearch, IFilterSpecialisedSearch
 {
     private const int FlagDeleted = 1;
     private const int MaxLevelCap = 31;

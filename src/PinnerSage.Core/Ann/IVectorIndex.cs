@@ -31,3 +31,14 @@ public interface IVectorIndex
     /// returns how many were written. Allocation-free once warm.</summary>
     int Search(ReadOnlySpan<float> query, int k, Span<Neighbor> destination);
 }
+
+/// <summary>An index that evaluates a label filter inside its search (<see cref="SearchFilter"/>), so k allowed items
+/// come back without over-fetching: the HNSW indexes (float and int8) and the exact index.</summary>
+public interface IFilteredVectorIndex : IVectorIndex
+{
+    /// <summary>As <see cref="IVectorIndex.Search"/>, writing only labels that <paramref name="filter"/> allows (null:
+    /// all), searching at least as broadly as an unfiltered search for <paramref name="breadth"/> results would (HNSW:
+    /// ef = max(the default ef, breadth, k); exact: unused). A caller replacing an over-fetch of k + e results keeps its
+    /// breadth (k + e), so the k it gets are at least as close to exact filtered search as the over-fetch's were.</summary>
+    int SearchFiltered(ReadOnlySpan<float> query, int k, SearchFilter? filter, int breadth, Span<Neighbor> destination);
+}

@@ -20,7 +20,7 @@ namespace PinnerSage.Ann;
 /// The index is immutable: searches take no lock. Elements deleted in the source index stay tombstoned. Memory per
 /// element ≈ 4·(MaxM0 + 3) + d bytes at layer 0 plus the upper layers and the label, against 4·(MaxM0 + 2) + 4·d.
 /// </remarks>
-public sealed partial class QuantizedHnswIndex : IVectorIndex, IFilteredSearch, IFilterSpecialisedSearch, IDisposable
+public sealed partial class QuantizedHnswIndex : IFilteredVectorIndex, IFilteredSearch, IFilterSpecialisedSearch, IDisposable
 {
     /// <summary>Largest dimension the int32 code dot product cannot overflow at: 255·127·d &lt; 2³¹.</summary>
     public const int MaxDimension = 65_536;
@@ -97,6 +97,25 @@ public sealed partial class QuantizedHnswIndex : IVectorIndex, IFilteredSearch, 
         }
     }
 
+    /// <summary>Copies the float vector of <paramref name="label"/> (normalised for cosine) from the re-ranking copy to
+    /// <paramref name="destination"/>; false when the label is absent. The first call builds a label → element map.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="destination"/> is shorter than <see cref="Dimension"/>.</exception>
+    public unsafe bool TryGetVector(int label, Span<float> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, Dimension, nameof(destination));
+        Dictionary<int, int> map = LazyInitializer.EnsureInitialized(ref _idOfLabel, () =>
+        {
+            var m = new Dictionary<int, int>(_nodeCount);
+            for (int i = 0; i < _nodeCount; i++) m[_store.Labels[i]] = i;
+            return m;
+        });
+        if (!map.TryGetValue(label, out int id)) return false;
+        new ReadOnlySpan<float>(_floats.Rows + (long)id * Dimension, Dimension).CopyTo(destination);
+        return true;
+    }
+
+    private Dictionary<int, int>? _idOfLabel;
+
     /// <summary>Bytes of the float copy used for re-ranking (memory-mapped when the index was loaded from a file).</summary>
     public long FloatBytes => 4 * _floats.Count;
 
@@ -154,6 +173,11 @@ public sealed partial class QuantizedHnswIndex : IVectorIndex, IFilteredSearch, 
     /// <summary>K-NN-SEARCH with ef = max(<see cref="HnswOptions.Ef"/>, k).</summary>
     /// <inheritdoc/>
     public int Search(ReadOnlySpan<float> query, int k, Span<Neighbor> destination) => Search(query, k, _options.Ef, null, destination);
+
+    /// <summary>Filtered K-NN-SEARCH with ef = max(<see cref="HnswOptions.Ef"/>, <paramref name="breadth"/>, k).</summary>
+    /// <inheritdoc/>
+    public int SearchFiltered(ReadOnlySpan<float> query, int k, SearchFilter? filter, int breadth, Span<Neighbor> destination) =>
+        Search(query, k, Math.Max(_options.Ef, breadth), filter, destination);
 
     /// <summary>K-NN-SEARCH (Alg. 5) on the codes with ef = max(<paramref name="ef"/>, k), then the exact re-ranking of
     /// the nearest found (<see cref="RerankFactor"/>); writes the k nearest live items that <paramref name="filter"/> allows (null: all) to

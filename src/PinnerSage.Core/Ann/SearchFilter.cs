@@ -31,6 +31,11 @@ public sealed class SearchFilter
     /// <exception cref="ArgumentOutOfRangeException">A negative label.</exception>
     public static SearchFilter Only(ReadOnlySpan<int> labels) => new(ToBits(labels), allowSet: true, null);
 
+    /// <summary>A filter over a caller-owned bitset (bit set = excluded, or allowed when <paramref name="allowSet"/>),
+    /// read at each search, so the caller may change the bits between searches (the recommender's per-thread exclusion
+    /// set: nothing allocated per request).</summary>
+    internal static SearchFilter OverBits(ulong[] bits, bool allowSet) => new(bits, allowSet, null);
+
     /// <summary>The labels for which <paramref name="allows"/> returns true; it is called from the searching thread(s).</summary>
     public static SearchFilter Where(Func<int, bool> allows)
     {

@@ -81,12 +81,21 @@ public sealed class NeighborCache
     /// <summary>As <see cref="Search(int, ReadOnlySpan{float}, int, Span{Neighbor})"/> for any 64-bit key that
     /// identifies <paramref name="query"/> (e.g. a hash of a user's query vector; keep item rows and hashes in separate
     /// caches).</summary>
-    public int Search(long key, ReadOnlySpan<float> query, int k, Span<Neighbor> destination)
+    public int Search(long key, ReadOnlySpan<float> query, int k, Span<Neighbor> destination) => Search(key, query, k, null, k, destination);
+
+    /// <summary>As <see cref="Search(long, ReadOnlySpan{float}, int, Span{Neighbor})"/>, a miss searching with
+    /// <paramref name="filter"/> (null: none) and <paramref name="breadth"/>
+    /// (<see cref="IFilteredVectorIndex.SearchFiltered"/>); <paramref name="key"/> must then identify the query, the
+    /// filter and the breadth.</summary>
+    /// <exception cref="ArgumentException">A filter, and the index does not filter inside its search.</exception>
+    public int Search(long key, ReadOnlySpan<float> query, int k, SearchFilter? filter, int breadth, Span<Neighbor> destination)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(k, destination.Length);
+        if (filter is not null && Index is not IFilteredVectorIndex)
+            throw new ArgumentException($"{Index.GetType().Name} does not filter inside its search.", nameof(filter));
         if (TryGet(key, k, destination, out int count)) return count;
-        count = Index.Search(query, k, destination);
+        count = filter is null ? Index.Search(query, k, destination) : ((IFilteredVectorIndex)Index).SearchFiltered(query, k, filter, breadth, destination);
         Add(key, k, destination[..count]);
         return count;
     }

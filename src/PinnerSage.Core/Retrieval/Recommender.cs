@@ -35,6 +35,7 @@ public sealed class Recommender
 
     private readonly int _indexLabelLimit;
     private readonly HnswIndex? _hnsw;
+    private readonly IFilteredVectorIndex? _filtered;
 
     /// <summary>Retrieval over <paramref name="index"/>, whose labels are rows of <paramref name="items"/>.</summary>
     /// <param name="index">The ANN (or exact) index over the item vectors.</param>
@@ -64,6 +65,7 @@ public sealed class Recommender
         Cache = cache;
         _indexLabelLimit = items.Count;
         _hnsw = index as HnswIndex;
+        _filtered = options.ExcludeEngaged && options.FilterInSearch ? index as IFilteredVectorIndex : null;
     }
 
     /// <summary>The index queried.</summary>
@@ -148,7 +150,9 @@ public sealed class Recommender
         for (int i = 0; i < e; i++)
         {
             int members = Options.ExcludeEngaged ? clusters[s.ClusterOf[s.Picked[i]]].Members.Count : 0;
-            s.Want[i] = (int)Math.Min(cap, (long)baseFetch + members);
+            // Filtered: Want counts kept neighbours, the over-fetch's depth stays as the search's breadth.
+            s.Extra[i] = _filtered is null ? 0 : members;
+            s.Want[i] = (int)Math.Min(cap, (long)baseFetch + members - s.Extra[i]);
             FetchList(s, i, perMedoid, cap);
         }
         int count, duplicates;
@@ -176,9 +180,13 @@ public sealed class Recommender
 
     /// <summary>The rows of every member of every cluster (when <see cref="RecommenderOptions.ExcludeEngaged"/>), and of
     /// the refined index's representatives of members it dropped as near-duplicates.</summary>
+    /// <remarks>With filtered search the same rows are set in the thread's exclusion bitset, whose filter goes into
+    /// the searches; the previous request's bits are cleared first (also after an exception left them set).</remarks>
     private void CollectEngaged(Scratch s, IReadOnlyList<ProfileCluster> clusters)
     {
+        s.ClearExclusion();
         s.Engaged.Clear();
+        s.EngagedHash = 0;
         if (!Options.ExcludeEngaged) return;
         // Indexed loops: foreach over IReadOnlyList would allocate an enumerator per list.
         for (int c = 0; c < clusters.Count; c++)
@@ -191,6 +199,51 @@ public sealed class Recommender
                 // An engaged item the refined index dropped as a near-duplicate: its representative is engaged too.
                 if (_hnsw is not null && _hnsw.TryGetRepresentative(row, out int representative)) s.Engaged.Add(representative);
             }
+        }
+        if (_filtered is null) return;
+        s.EnsureExclusion(Items.Count);
+        foreach (int row in s.Engaged)
+        {
+            s.ExclusionBits[row >> 6] |= 1UL << row;
+            // Order-independent, so the centre cache's key names the set, not the order it was collected in.
+            s.EngagedHash += SplitMix64.Mix(unchecked((ulong)row + SplitMix64.Gamma));
+        }
+    }
+
+    /// <summary>The first <paramref name="want"/> neighbours of item <paramref name="row"/> that are not engaged, into
+    /// list <paramref name="slot"/> of the scratch; <paramref name="dropped"/> counts engaged ones fetched and dropped.
+    /// Without a medoid-list cache: one filtered search as broad as an unfiltered one for <paramref name="breadth"/>.
+    /// With one (its lists are shared by every user, so they cannot carry one user's filter): the cached list
+    /// <paramref name="breadth"/> deep, engaged items dropped, fetched twice as deep until <paramref name="want"/>
+    /// remain or the index has no more. On the exact index both give the same list.</summary>
+    private int FetchAllowed(Scratch s, int slot, int row, int want, int breadth, out int dropped)
+    {
+        ReadOnlySpan<float> vector = Items.Vector(row);
+        dropped = 0;
+        if (Cache is null)
+        {
+            Span<Neighbor> found = s.List(slot, want);
+            int count = _filtered!.SearchFiltered(vector, want, s.Exclusion, breadth, found);
+            for (int r = 0; r < count; r++) CheckLabel(found[r].Label);
+            return count;
+        }
+        int limit = Math.Max(1, Index.Count);
+        int fetch = Math.Min(limit, Math.Max(want, breadth));
+        while (true)
+        {
+            Span<Neighbor> list = s.List(slot, fetch);
+            int n = Cache.Search(row, vector, fetch, list);
+            int kept = 0;
+            dropped = 0;
+            for (int r = 0; r < n && kept < want; r++)
+            {
+                Neighbor nb = list[r];
+                CheckLabel(nb.Label);
+                if (s.Engaged.Contains(nb.Label)) dropped++;
+                else list[kept++] = nb;
+            }
+            if (kept >= want || n < fetch || fetch >= limit) return kept;
+            fetch = (int)Math.Min(limit, 2L * fetch);
         }
     }
 
@@ -261,6 +314,25 @@ public sealed class Recommender
             fetch = Math.Min(fetch, Math.Max(1, Owner.Index.Count));
             s.EnsureLists(1);
             Span<Neighbor> list = s.List(0, fetch);
+            if (Owner._filtered is { } filtered)
+            {
+                int count;
+                if (row >= 0)
+                {
+                    // A medoid list: not deepened by the excluded count, as before filtering.
+                    count = Owner.FetchAllowed(s, 0, row, fetch, fetch, out int dropped);
+                    Dropped += dropped;
+                    return s.List(0, count);
+                }
+                // The centre list is the user's own: filtered inside the walk as broadly as the over-fetch of fetch +
+                // |engaged| it replaces (cached under the centre and the engaged set).
+                int breadth = (int)Math.Min(int.MaxValue, (long)fetch + s.Engaged.Count);
+                count = Owner.CentreCache is { } cc
+                    ? cc.Search(unchecked((long)(Checksum64.Hash(MemoryMarshal.AsBytes(query)) ^ SplitMix64.Mix(s.EngagedHash))), query, fetch, s.Exclusion, breadth, list)
+                    : filtered.SearchFiltered(query, fetch, s.Exclusion, breadth, list);
+                for (int i = 0; i < count; i++) Owner.CheckLabel(list[i].Label);
+                return list[..count];
+            }
             int n = row >= 0 ? Owner.Fetch(row, fetch, list)
                   : Owner.CentreCache is { } centres ? centres.Search(unchecked((long)Checksum64.Hash(MemoryMarshal.AsBytes(query))), query, fetch, list)
                   : Owner.Index.Search(query, fetch, list);
@@ -274,7 +346,9 @@ public sealed class Recommender
 
         public bool Excluded(int row) => s.Engaged.Contains(row);
 
-        public int ExcludedCount => s.Engaged.Count;
+        /// <summary>The engaged items the centre list may contain: none when the search filters them (the breadth of
+        /// the over-fetch is kept inside the filtered search instead).</summary>
+        public int ExcludedCount => Owner._filtered is null ? s.Engaged.Count : 0;
 
         public ReadOnlySpan<float> Vector(int row) => Owner.Items.Vector(row);
     }
@@ -344,7 +418,8 @@ public sealed class Recommender
 
     /// <summary>Fills list i with the sampled medoid's first Want[i] neighbours minus engaged items (Dropped[i] counts
     /// those), doubling Want[i] while fewer than perMedoid survive and the index has more; marks the list exhausted when
-    /// the index (or the fetch cap) can give no more.</summary>
+    /// the index (or the fetch cap) can give no more. With filtered search: the first Want[i] neighbours that are not
+    /// engaged, searched as broadly as the over-fetch of Want[i] + Extra[i] (the cluster's size) was.</summary>
     private void FetchList(Scratch s, int i, int perMedoid, int cap)
     {
         int medoid = s.MedoidRow[s.Picked[i]];
@@ -355,6 +430,13 @@ public sealed class Recommender
             {
                 s.Length[i] = s.Dropped[i] = 0;
                 s.Exhausted[i] = true;
+                return;
+            }
+            if (_filtered is not null)
+            {
+                // Filtered: want kept neighbours in one fetch (breadth: the over-fetch's depth), fewer only when exhausted.
+                s.Length[i] = FetchAllowed(s, i, medoid, want, (int)Math.Min(int.MaxValue, (long)want + s.Extra[i]), out s.Dropped[i]);
+                s.Exhausted[i] = s.Length[i] < want || want >= cap;
                 return;
             }
             Span<Neighbor> list = s.List(i, want);
@@ -491,15 +573,34 @@ public sealed class Recommender
         public int[] ClusterOf = [], MedoidRow = [], Picked = [];
         public double[] Weights = [], Keys = [];
         public Neighbor[]?[] Lists = [];
-        public int[] Length = [], Want = [], Dropped = [];
+        public int[] Length = [], Want = [], Dropped = [], Extra = [];
         public bool[] Exhausted = [];
         public readonly HashSet<int> Engaged = [];
+        /// <summary>The engaged rows as an exclusion bitset (filtered search), its filter, and the set's hash.</summary>
+        public ulong[] ExclusionBits = [];
+        public SearchFilter Exclusion = SearchFilter.OverBits([], allowSet: false);
+        public ulong EngagedHash;
         public readonly HashSet<int> Taken = [];
         private Candidate[] _candidates = [];
         public float[] Means = [];
         public MixtureRanker? Ranker;
         public CandidateSource? Source;
         private RankedItem[] _ranked = [];
+
+        public void EnsureExclusion(int rows)
+        {
+            int words = (rows >> 6) + 1;
+            if (ExclusionBits.Length >= words) return;
+            ExclusionBits = new ulong[Math.Max(words, 2 * ExclusionBits.Length)];
+            Exclusion = SearchFilter.OverBits(ExclusionBits, allowSet: false);
+        }
+
+        /// <summary>Clears the bits of the engaged set collected last (O(|set|), not O(rows)).</summary>
+        public void ClearExclusion()
+        {
+            foreach (int row in Engaged)
+                if ((row >> 6) < ExclusionBits.Length) ExclusionBits[row >> 6] &= ~(1UL << row);
+        }
 
         public void EnsureMeans(int n)
         {
@@ -531,6 +632,7 @@ public sealed class Recommender
             Array.Resize(ref Length, size);
             Array.Resize(ref Want, size);
             Array.Resize(ref Dropped, size);
+            Array.Resize(ref Extra, size);
             Array.Resize(ref Exhausted, size);
         }
 

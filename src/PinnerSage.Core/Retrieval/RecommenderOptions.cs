@@ -56,13 +56,20 @@ public sealed record RecommenderOptions
     /// <summary>Leave out items the user already engaged with (the members of their clusters). Default true.</summary>
     public bool ExcludeEngaged { get; init; } = true;
 
+    /// <summary>With an index that filters inside its search (<see cref="PinnerSage.Ann.IFilteredVectorIndex"/>: HNSW float
+    /// or int8, exact), engaged items are left out inside the graph walk, so each query asks for the neighbours it
+    /// keeps and none is fetched to be dropped. Default true. Lists served by a <see cref="NeighborCache"/> of medoid
+    /// lists are shared by every user, so they stay unfiltered and engaged items are dropped from them after the fetch
+    /// (over-fetching as with other indexes). False: always over-fetch and drop (the behaviour before filtered search).</summary>
+    public bool FilterInSearch { get; init; } = true;
+
     /// <summary>Each medoid contributes ⌊K/e⌋ neighbours, and the union may be shorter than K (duplicates across
     /// lists, engaged items). True (default): fill the rest from deeper in the same lists, round by round, so K items
     /// come back whenever the index has them. False: the paper's union of ⌊K/e⌋ per medoid only.</summary>
     public bool FillToK { get; init; } = true;
 
     /// <summary>Each medoid's index query asks for ⌈⌊K/e⌋ · OverFetch⌉ neighbours plus the size of its cluster
-    /// (engaged items cluster around their medoid), and again for twice as many when filtering left too few
+    /// (engaged items cluster around their medoid; not added when the search filters them, <see cref="FilterInSearch"/>), and again for twice as many when filtering left too few
     /// (our choice). Default 1.5.</summary>
     public double OverFetch { get; init; } = 1.5;
 

@@ -59,6 +59,12 @@ public sealed class IndexCommandTests
         Assert.Contains("int8:", build.Out);
         Assert.Contains("memory-mapped", build.Out);
         Assert.Equal(3, CliProcess.Run(["index", "build", "--vectors", dir.File("v.npy"), "--out", dir.File("y.hnsw"), "--quantization", "int4"]).Exit);
+        // The int8 format keeps no near-duplicate map: refused, naming both options, before anything is written.
+        var dedup = CliProcess.Run(["index", "build", "--vectors", dir.File("v.npy"), "--out", dir.File("z.hnswq"), "--quantization", "int8", "--dedup-threshold", "0.99"]);
+        Assert.Equal(3, dedup.Exit);
+        Assert.Contains("--dedup-threshold", dedup.Err);
+        Assert.Contains("--quantization int8", dedup.Err);
+        Assert.False(File.Exists(dir.File("z.hnswq")));
 
         var search = CliProcess.Run(["index", "search", "--index", dir.File("x.hnswq"), "--queries", dir.File("q.npy"), "--k", "5",
                                      "--threads", "2", "--out", dir.File("n.tsv"), "--json"]);

@@ -15,7 +15,7 @@ public sealed class RecommendCommandTests(ITestOutputHelper output)
     public void RecommendAndSimilarPrintReasonsAndReportUnknownIds()
     {
         using var dir = new TempDir();
-        string world = dir.File("world"), store = dir.File("p.db"), index = dir.File("items.hnsw");
+        string world = dir.File("world"), store = dir.File("p.db"), index = dir.File("items.hnsw"), int8 = dir.File("items.hnswq");
         string vectors = Path.Combine(world, "vectors", "item.npy"), items = Path.Combine(world, "items.tsv");
         (int exit, string stdout, string stderr) = Run("synth", "--users", "60", "--items", "400", "--topics", "8",
                                                        "--dimension", "16", "--out", world);
@@ -31,6 +31,8 @@ public sealed class RecommendCommandTests(ITestOutputHelper output)
             hnsw.Build(table.Matrix, table.Count, 1);
             hnsw.SetItemIds(table.Ids);
             hnsw.Save(index);
+            using QuantizedHnswIndex quantized = hnsw.Quantize();
+            quantized.Save(int8);
         }
         string user;
         string[] medoids;
@@ -41,7 +43,7 @@ public sealed class RecommendCommandTests(ITestOutputHelper output)
             medoids = s.Get(user)!.Clusters.Select(c => c.Medoid).ToArray();
         }
 
-        foreach (string[] source in new[] { new[] { "--index", index }, ["--embeddings", vectors] })
+        foreach (string[] source in new[] { new[] { "--index", index }, ["--index", int8], ["--embeddings", vectors] })
         {
             (exit, stdout, stderr) = Run(["recommend", "--store", store, "--user", user, "--k", "12", "--items", items, "--seed", "4", .. source]);
             output.WriteLine(stdout + stderr);
@@ -59,11 +61,14 @@ public sealed class RecommendCommandTests(ITestOutputHelper output)
         Assert.Equal(3, exit);
         Assert.Contains("--index", stderr);
 
-        (exit, stdout, stderr) = Run("similar", "--index", index, "--item", medoids[0], "--k", "5", "--items", items);
-        output.WriteLine(stdout + stderr);
-        Assert.True(exit == 0, stderr);
-        Assert.Contains("5 similar items", stdout);
-        Assert.Equal(1, stdout.Split(medoids[0]).Length - 1); // named once, in the heading, never as a result
+        foreach (string file in new[] { index, int8 })
+        {
+            (exit, stdout, stderr) = Run("similar", "--index", file, "--item", medoids[0], "--k", "5", "--items", items);
+            output.WriteLine(stdout + stderr);
+            Assert.True(exit == 0, stderr);
+            Assert.Contains("5 similar items", stdout);
+            Assert.Equal(1, stdout.Split(medoids[0]).Length - 1); // named once, in the heading, never as a result
+        }
         (exit, _, stderr) = Run("similar", "--index", index, "--item", "no-such-item");
         Assert.Equal(1, exit);
         Assert.Contains("no item 'no-such-item'", stderr);

@@ -177,7 +177,7 @@ public sealed class RecommenderTests
         // One cluster engaged with 70 of its topic's 80 items: the nearest neighbours are mostly engaged.
         UserProfile user = World.User("u", (1, 1.0, 70));
         var result = new Recommendation[50];
-        RecommendationSummary s = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 50, OverFetch = 1 })
+        RecommendationSummary s = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 50, OverFetch = 1, FilterInSearch = false })
             .Recommend(user, 0UL, result);
         Assert.Equal(50, s.Count);
         Assert.True(s.EngagedExcluded >= 70);

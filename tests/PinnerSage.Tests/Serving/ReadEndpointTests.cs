@@ -107,6 +107,41 @@ public sealed class ReadEndpointTests(ServingFixture fixture) : IClassFixture<Se
     }
 
     [Fact]
+    public async Task An_int8_index_serves_the_same_endpoints()
+    {
+        // The workspace's index replaced by its int8 copy (`index build --quantization int8` writes the same format).
+        string workspace = fixture.CloneWorkspace();
+        Workspace ws = Workspace.Load(workspace);
+        using (PinnerSage.Ann.QuantizedHnswIndex q = PinnerSage.Ann.HnswIndex.Load(ws.IndexPath).Quantize()) q.Save(ws.IndexPath);
+        Assert.True(PinnerSage.Ann.QuantizedHnswIndex.IsQuantizedFile(ws.IndexPath));
+        await using RunningServer int8 = await fixture.StartAsync(workspace);
+        await using RunningServer plain = await fixture.StartAsync();
+        using IProfileStore store = ProfileStores.Open(fixture.Workspace.StoreLocation);
+        long shared = 0, total = 0;
+        foreach (string user in store.ListUsers(null, null, 40).Where(u => store.Get(u)!.Clusters.Count >= 2).Take(10))
+        {
+            var engaged = store.Get(user)!.Clusters.SelectMany(c => c.Members).ToHashSet();
+            foreach (string policy in new[] { "paper", "mixture" })
+            {
+                string url = $"/v1/users/{user}/recommendations?k=25&policy={policy}";
+                string[] got = [.. (await GetJson(int8.Client, url)).GetProperty("items").EnumerateArray().Select(i => i.GetProperty("item_id").GetString()!)];
+                string[] reference = [.. (await GetJson(plain.Client, url)).GetProperty("items").EnumerateArray().Select(i => i.GetProperty("item_id").GetString()!)];
+                Assert.Equal(25, got.Length);
+                Assert.Equal(25, got.Distinct().Count());
+                Assert.DoesNotContain(got, engaged.Contains);
+                shared += got.Intersect(reference).Count();
+                total += reference.Length;
+            }
+        }
+        // Re-ranked on the float rows: nearly the float index's answers.
+        Assert.True(shared >= 0.9 * total, $"{shared} of {total} shared with the float index");
+        string item = fixture.World.ItemId(5);
+        JsonElement similar = await GetJson(int8.Client, $"/v1/items/{item}/similar?k=15");
+        Assert.Equal(15, similar.GetProperty("items").GetArrayLength());
+        Assert.DoesNotContain(item, similar.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("item_id").GetString()));
+    }
+
+    [Fact]
     public async Task Similar_items_exclude_the_item_and_are_sorted_by_score()
     {
         await using RunningServer server = await fixture.StartAsync();
