@@ -65,13 +65,13 @@ public static class RetrievalBenchmark
             foreach ((string name, Recommender recommender, int n) in runs)
             {
                 var latencies = new double[n];
-                for (int u = 0; u < Math.Min(200, n); u++) recommender.Recommend(all[u], (ulong)u, buffer); // warm up
+                for (int u = 0; u < Math.Min(200, n); u++) recommender.RecommendWithSeed(all[u], (ulong)u, buffer); // warm up
                 cache.Clear();
                 var total = Stopwatch.StartNew();
                 for (int u = 0; u < n; u++)
                 {
                     long t0 = Stopwatch.GetTimestamp();
-                    recommender.Recommend(all[u], (ulong)u, buffer);
+                    recommender.RecommendWithSeed(all[u], (ulong)u, buffer);
                     latencies[u] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 }
                 double seconds = total.Elapsed.TotalSeconds;
@@ -89,8 +89,8 @@ public static class RetrievalBenchmark
             int compared = Math.Min(exactUsers, all.Length);
             for (int u = 0; u < compared; u++)
             {
-                int a = runs[0].Recommender.Recommend(all[u], (ulong)u, approx).Count;
-                int t = runs[2].Recommender.Recommend(all[u], (ulong)u, truth).Count;
+                int a = runs[0].Recommender.RecommendWithSeed(all[u], (ulong)u, approx).Count;
+                int t = runs[2].Recommender.RecommendWithSeed(all[u], (ulong)u, truth).Count;
                 var set = new HashSet<int>();
                 for (int i = 0; i < a; i++) set.Add(approx[i].Item);
                 for (int i = 0; i < t; i++) found += set.Contains(truth[i].Item) ? 1 : 0;
@@ -109,17 +109,17 @@ public static class RetrievalBenchmark
                 var o = new RecommenderOptions { Policy = policy, FilterInSearch = filter };
                 var viaHnsw = new Recommender(hnsw, table, o);
                 var viaExact = new Recommender(exact, table, o);
-                for (int u = 0; u < Math.Min(200, all.Length); u++) viaHnsw.Recommend(all[u], (ulong)u, buffer);
+                for (int u = 0; u < Math.Min(200, all.Length); u++) viaHnsw.RecommendWithSeed(all[u], (ulong)u, buffer);
                 TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                 var wall = Stopwatch.StartNew();
-                for (int u = 0; u < all.Length; u++) viaHnsw.Recommend(all[u], (ulong)u, buffer);
+                for (int u = 0; u < all.Length; u++) viaHnsw.RecommendWithSeed(all[u], (ulong)u, buffer);
                 double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / all.Length;
                 double rps = all.Length / wall.Elapsed.TotalSeconds;
                 long hits = 0, total = 0;
                 for (int u = 0; u < compared; u++)
                 {
-                    int a = viaHnsw.Recommend(all[u], (ulong)u, approx).Count;
-                    int t = viaExact.Recommend(all[u], (ulong)u, truth).Count;
+                    int a = viaHnsw.RecommendWithSeed(all[u], (ulong)u, approx).Count;
+                    int t = viaExact.RecommendWithSeed(all[u], (ulong)u, truth).Count;
                     var set = new HashSet<int>();
                     for (int i = 0; i < a; i++) set.Add(approx[i].Item);
                     for (int i = 0; i < t; i++) hits += set.Contains(truth[i].Item) ? 1 : 0;

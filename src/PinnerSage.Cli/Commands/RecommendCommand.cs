@@ -92,7 +92,7 @@ internal static class RecommendCommand
             long when = pr.GetValue(now) ?? storeNow;
             ulong usedSeed = options.Seed ?? Recommender.DefaultSeed(profile.UserId, when);
             var results = new Recommendation[options.K];
-            RecommendationSummary summary = recommender.Recommend(profile, usedSeed, results);
+            RecommendationSummary summary = recommender.RecommendWithSeed(profile, usedSeed, results);
             IAnsiConsole console = AnsiConsole.Console;
             string how = options.Policy == RetrievalPolicy.Paper
                 ? string.Create(CultureInfo.InvariantCulture, $"{summary.MedoidsSampled} medoids sampled (seed {usedSeed})")

@@ -34,7 +34,7 @@ public static class AutoLambda
     /// <summary>Fewest (user, day) pairs for a choice; below it the fallback is used.</summary>
     public const int MinInstances = 50;
 
-    private const long SecondsPerDay = 86_400;
+    private const long SecondsPerDay = UnixTime.SecondsPerDay;
 
     /// <summary>Chooses λ from <see cref="Grid"/>.</summary>
     /// <param name="offsets">User u's actions are [offsets[u], offsets[u+1]) of the other spans, sorted by time.</param>
@@ -129,7 +129,7 @@ public static class AutoLambda
         if (before.Count == 0) return now;
         before.Sort();
         long q = before[(int)Math.Floor((1 - HeldOutShare) * (before.Count - 1))];
-        return q - ((q % SecondsPerDay) + SecondsPerDay) % SecondsPerDay;
+        return UnixTime.FloorToDay(q);
     }
 
     /// <summary>Counts (and lists into <paramref name="days"/>) the UTC days in [start, now) with an action of the user.</summary>
@@ -141,7 +141,7 @@ public static class AutoLambda
         {
             long t = times[i];
             if (t < start || t >= now) continue;
-            long day = t - ((t % SecondsPerDay) + SecondsPerDay) % SecondsPerDay;
+            long day = UnixTime.FloorToDay(t);
             if (day == last) continue;
             last = day;
             count++;

@@ -21,7 +21,7 @@ public readonly record struct Recommendation(int Item, float Similarity, float D
 /// <param name="Distance">The index's distance (smaller is closer).</param>
 public readonly record struct SimilarItem(int Item, float Similarity, float Distance);
 
-/// <summary>What one <see cref="Recommender.Recommend(PinnerSage.Profiles.UserProfile, ulong, System.Span{Recommendation})"/>
+/// <summary>What one <see cref="Recommender.RecommendWithSeed(PinnerSage.Profiles.UserProfile, ulong, System.Span{Recommendation})"/>
 /// call did.</summary>
 /// <param name="Count">Recommendations written.</param>
 /// <param name="MedoidsSampled">Medoids queried (e ≤ <see cref="RecommenderOptions.Medoids"/>).</param>

@@ -22,14 +22,13 @@ namespace PinnerSage.Retrieval;
 /// <see cref="HnswIndex"/>, an engaged item dropped as a near-duplicate excludes its representative too.</para>
 /// <para>Cost: e index searches of ~⌊K/e⌋·OverFetch + |cluster| neighbours (served by <see cref="NeighborCache"/>
 /// when given), O(members) hash lookups for the engaged set, O(K·d) for the cosine of each result. Thread-safe: any
-/// number of threads may call <see cref="Recommend(UserProfile, ulong, Span{Recommendation})"/> concurrently.
+/// number of threads may call <see cref="RecommendWithSeed(UserProfile, ulong, Span{Recommendation})"/> concurrently.
 /// Allocation: nothing once warm: lists, hash sets and sort buffers are per-thread scratch that grows to the largest
 /// request seen; only a <see cref="NeighborCache"/> miss may allocate (the cached list's array, until evicted slots
 /// are reused), and the convenience overloads returning arrays allocate their result.</para>
 /// </remarks>
 public sealed class Recommender
 {
-    private const long SecondsPerDay = 86_400;
 
     [ThreadStatic] private static Scratch? t_scratch;
 
@@ -90,18 +89,18 @@ public sealed class Recommender
     {
         ArgumentNullException.ThrowIfNull(userId);
         ulong h = SplitMix64.Fnv1a(userId);
-        long day = Math.DivRem(now, SecondsPerDay, out long rem) - (rem < 0 ? 1 : 0);
+        long day = UnixTime.FloorToDay(now) / UnixTime.SecondsPerDay;
         return SplitMix64.Mix(h ^ SplitMix64.Mix(unchecked((ulong)day) + SplitMix64.Gamma));
     }
 
     /// <summary>Recommends <see cref="RecommenderOptions.K"/> items for <paramref name="profile"/> into
     /// <paramref name="destination"/>, seeded by <see cref="RecommenderOptions.Seed"/> or else
     /// <see cref="DefaultSeed"/>(user, <paramref name="now"/>).</summary>
-    /// <inheritdoc cref="Recommend(UserProfile, ulong, Span{Recommendation})"/>
+    /// <inheritdoc cref="RecommendWithSeed(UserProfile, ulong, Span{Recommendation})"/>
     public RecommendationSummary Recommend(UserProfile profile, long now, Span<Recommendation> destination)
     {
         ArgumentNullException.ThrowIfNull(profile);
-        return Recommend(profile, Options.Seed ?? DefaultSeed(profile.UserId, now), destination);
+        return RecommendWithSeed(profile, Options.Seed ?? DefaultSeed(profile.UserId, now), destination);
     }
 
     /// <summary>Recommends up to <see cref="RecommenderOptions.K"/> items for <paramref name="profile"/>, sampling
@@ -113,7 +112,7 @@ public sealed class Recommender
     /// <exception cref="ArgumentNullException"><paramref name="profile"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than K.</exception>
     /// <exception cref="InvalidOperationException">The index returned a label that is not a row of the item table.</exception>
-    public RecommendationSummary Recommend(UserProfile profile, ulong seed, Span<Recommendation> destination)
+    public RecommendationSummary RecommendWithSeed(UserProfile profile, ulong seed, Span<Recommendation> destination)
     {
         ArgumentNullException.ThrowIfNull(profile);
         int k = Options.K;
@@ -363,7 +362,7 @@ public sealed class Recommender
     }
 
     /// <summary>Medoid ids of <paramref name="profile"/> that have no row in the item table (skipped by
-    /// <see cref="Recommend(UserProfile, ulong, Span{Recommendation})"/>).</summary>
+    /// <see cref="RecommendWithSeed(UserProfile, ulong, Span{Recommendation})"/>).</summary>
     public IReadOnlyList<string> MissingMedoids(UserProfile profile)
     {
         ArgumentNullException.ThrowIfNull(profile);

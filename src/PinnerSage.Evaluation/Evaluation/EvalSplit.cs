@@ -25,7 +25,7 @@ internal readonly record struct EvalInstance(int User, int HistoryStart, int Tes
 /// </remarks>
 internal static class EvalSplit
 {
-    private const long SecondsPerDay = 86_400;
+    private const long SecondsPerDay = UnixTime.SecondsPerDay;
 
     /// <summary>Start of the test period: the (1 − <paramref name="testShare"/>) quantile of all timestamps, floored
     /// to a UTC midnight.</summary>
@@ -35,7 +35,7 @@ internal static class EvalSplit
         long[] sorted = (long[])actions.Times.Clone();
         Array.Sort(sorted);
         long q = sorted[(int)Math.Min(sorted.Length - 1, Math.Floor((1 - testShare) * sorted.Length))];
-        return q - ((q % SecondsPerDay) + SecondsPerDay) % SecondsPerDay;
+        return UnixTime.FloorToDay(q);
     }
 
     /// <summary>Walk-forward points: for every user and every step [from + k·step, from + (k+1)·step) holding one of

@@ -20,7 +20,7 @@ internal sealed class ClusterResult
 /// importance counts every action (repeats included).</remarks>
 internal sealed class UserHistory
 {
-    private const double SecondsPerDay = 86400.0;
+    private const double SecondsPerDay = UnixTime.SecondsPerDay;
 
     private readonly float[] _unit;
     private readonly double _alpha;

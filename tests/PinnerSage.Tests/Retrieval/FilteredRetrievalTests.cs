@@ -58,7 +58,7 @@ public sealed class FilteredRetrievalTests
         {
             foreach (UserProfile user in Users(40, 3))
             {
-                RecommendationSummary summary = recommender.Recommend(user, 1UL, result);
+                RecommendationSummary summary = recommender.RecommendWithSeed(user, 1UL, result);
                 Assert.Equal(60, summary.Count);
                 HashSet<int> engaged = EngagedRows(user);
                 Assert.DoesNotContain(result, r => engaged.Contains(r.Item));
@@ -79,7 +79,7 @@ public sealed class FilteredRetrievalTests
         var b = new Recommendation[90];
         foreach (UserProfile user in Users(60, 4))
         {
-            int na = filtered.Recommend(user, 2UL, a).Count, nb = overFetch.Recommend(user, 2UL, b).Count;
+            int na = filtered.RecommendWithSeed(user, 2UL, a).Count, nb = overFetch.RecommendWithSeed(user, 2UL, b).Count;
             Assert.Equal(b[..nb], a[..na]);
         }
     }
@@ -105,7 +105,7 @@ public sealed class FilteredRetrievalTests
             long found = 0, wanted = 0;
             foreach (UserProfile user in Users(80, 6))
             {
-                int na = approx.Recommend(user, 5UL, a).Count, nt = truth.Recommend(user, 5UL, t).Count;
+                int na = approx.RecommendWithSeed(user, 5UL, a).Count, nt = truth.RecommendWithSeed(user, 5UL, t).Count;
                 HashSet<int> set = [.. a[..na].Select(r => r.Item)];
                 found += t[..nt].Count(r => set.Contains(r.Item));
                 wanted += nt;

@@ -27,7 +27,7 @@ public sealed class HnswRetrievalTests
         {
             UserProfile user = World.User($"u{u}", Enumerable.Range(0, 1 + rng.Next(5))
                 .Select(_ => (rng.Next(World.Topics), 0.5 + rng.NextDouble(), 1 + rng.Next(10))).ToArray());
-            int na = approx.Recommend(user, (ulong)u, a).Count, nt = exact.Recommend(user, (ulong)u, t).Count;
+            int na = approx.RecommendWithSeed(user, (ulong)u, a).Count, nt = exact.RecommendWithSeed(user, (ulong)u, t).Count;
             Assert.Equal(nt, na);
             HashSet<int> set = [.. a[..na].Select(r => r.Item)];
             found += t[..nt].Count(r => set.Contains(r.Item));
@@ -58,7 +58,7 @@ public sealed class HnswRetrievalTests
         // A user who engaged with the dropped twin is not recommended its representative.
         var user = new UserProfile("u", [new ProfileCluster(items.Id(2), 1.0, 2, [items.Id(2), items.Id(dropped)])]);
         var result = new Recommendation[20];
-        int count = new Recommender(hnsw, items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 20 }).Recommend(user, 0UL, result).Count;
+        int count = new Recommender(hnsw, items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 20 }).RecommendWithSeed(user, 0UL, result).Count;
         Assert.Equal(20, count);
         Assert.DoesNotContain(result, r => r.Item == representative);
     }

@@ -100,6 +100,6 @@ public sealed class NeighborCacheTests
     private static Recommendation[] Recommend(Recommender r, UserProfile u, ulong seed)
     {
         var buffer = new Recommendation[r.Options.K];
-        return buffer[..r.Recommend(u, seed, buffer).Count];
+        return buffer[..r.RecommendWithSeed(u, seed, buffer).Count];
     }
 }

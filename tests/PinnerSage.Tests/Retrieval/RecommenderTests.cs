@@ -42,7 +42,7 @@ public sealed class RecommenderTests
                 var options = new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 1 + rng.Next(120), Medoids = 1 + rng.Next(4), Blending = blending, FillToK = fill };
                 var recommender = new Recommender(index, World.Items, options);
                 var result = new Recommendation[options.K];
-                RecommendationSummary summary = recommender.Recommend(user, (ulong)u, result);
+                RecommendationSummary summary = recommender.RecommendWithSeed(user, (ulong)u, result);
                 Span<Recommendation> got = result.AsSpan(0, summary.Count);
                 HashSet<int> engaged = EngagedRows(user);
                 int e = Math.Min(Math.Min(options.Medoids, user.Clusters.Count), options.K);
@@ -82,7 +82,7 @@ public sealed class RecommenderTests
         UserProfile user = World.User("u", (0, 3.0, 5), (3, 2.0, 5), (6, 1.0, 5));
         var recommender = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 50, FillToK = false });
         var result = new Recommendation[50];
-        RecommendationSummary s = recommender.Recommend(user, 1UL, result);
+        RecommendationSummary s = recommender.RecommendWithSeed(user, 1UL, result);
         Assert.Equal(48, s.Count); // 3 × ⌊50/3⌋, no overlap between far-apart topics
         Assert.Equal(0, s.Duplicates);
         Assert.All(Enumerable.Range(0, 3), c => Assert.Equal(16, result.Take(48).Count(r => r.Cluster == c)));
@@ -94,7 +94,7 @@ public sealed class RecommenderTests
         }
 
         RecommendationSummary filled = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 50 })
-            .Recommend(user, 1UL, result);
+            .RecommendWithSeed(user, 1UL, result);
         Assert.Equal(50, filled.Count);
         Assert.Equal([0, 1], result.Skip(48).Select(r => r.Cluster));
     }
@@ -105,7 +105,7 @@ public sealed class RecommenderTests
         UserProfile user = World.User("u", (0, 3.0, 5), (0, 2.0, 5), (4, 1.0, 5));
         var options = new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 60, Blending = CandidateBlending.BySimilarity, FillToK = false };
         var result = new Recommendation[60];
-        RecommendationSummary s = new Recommender(World.ExactIndex(), World.Items, options).Recommend(user, 2UL, result);
+        RecommendationSummary s = new Recommender(World.ExactIndex(), World.Items, options).RecommendWithSeed(user, 2UL, result);
         for (int i = 1; i < s.Count; i++) Assert.True(result[i - 1].Distance <= result[i].Distance);
         // Two medoids in one topic share neighbours: the union is shorter than K and the duplicates are counted.
         Assert.True(s.Duplicates > 0);
@@ -120,7 +120,7 @@ public sealed class RecommenderTests
         Recommendation[] Run(ulong seed)
         {
             var r = new Recommendation[30];
-            return r[..recommender.Recommend(user, seed, r).Count];
+            return r[..recommender.RecommendWithSeed(user, seed, r).Count];
         }
         Assert.Equal(Run(5), Run(5));
         var sets = Enumerable.Range(0, 20).Select(s => string.Join(",", Run((ulong)s).Select(r => r.Cluster).Distinct().Order())).ToHashSet();
@@ -146,7 +146,7 @@ public sealed class RecommenderTests
         var result = new Recommendation[30];
         for (ulong seed = 0; seed < 5; seed++)
         {
-            int n = new Recommender(World.ExactIndex(), World.Items, options).Recommend(user, seed, result).Count;
+            int n = new Recommender(World.ExactIndex(), World.Items, options).RecommendWithSeed(user, seed, result).Count;
             Assert.Equal([0, 1, 2], result[..n].Select(r => r.Cluster).Distinct().Order());
             Assert.Equal(5.0, result[0].Importance);
         }
@@ -160,14 +160,14 @@ public sealed class RecommenderTests
         var user = new UserProfile("u", clusters);
         var recommender = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 20 });
         var result = new Recommendation[20];
-        RecommendationSummary s = recommender.Recommend(user, 3UL, result);
+        RecommendationSummary s = recommender.RecommendWithSeed(user, 3UL, result);
         Assert.Equal(1, s.MedoidsWithoutVector);
         Assert.Equal(2, s.MedoidsSampled);
         Assert.Equal(20, s.Count);
         Assert.DoesNotContain(result, r => r.Cluster == 0);
         Assert.Equal(["no-such-item"], recommender.MissingMedoids(user));
 
-        RecommendationSummary none = recommender.Recommend(new UserProfile("empty", []), 3UL, result);
+        RecommendationSummary none = recommender.RecommendWithSeed(new UserProfile("empty", []), 3UL, result);
         Assert.Equal(0, none.Count);
     }
 
@@ -178,7 +178,7 @@ public sealed class RecommenderTests
         UserProfile user = World.User("u", (1, 1.0, 70));
         var result = new Recommendation[50];
         RecommendationSummary s = new Recommender(World.ExactIndex(), World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 50, OverFetch = 1, FilterInSearch = false })
-            .Recommend(user, 0UL, result);
+            .RecommendWithSeed(user, 0UL, result);
         Assert.Equal(50, s.Count);
         Assert.True(s.EngagedExcluded >= 70);
         HashSet<int> engaged = EngagedRows(user);
@@ -211,9 +211,9 @@ public sealed class RecommenderTests
             var recommender = new Recommender(index, World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 100, Blending = blending },
                                               new NeighborCache(index, 64));
             var result = new Recommendation[100];
-            for (ulong seed = 0; seed < 20; seed++) recommender.Recommend(user, seed, result);
+            for (ulong seed = 0; seed < 20; seed++) recommender.RecommendWithSeed(user, seed, result);
             long before = GC.GetAllocatedBytesForCurrentThread();
-            for (ulong seed = 0; seed < 20; seed++) recommender.Recommend(user, seed, result);
+            for (ulong seed = 0; seed < 20; seed++) recommender.RecommendWithSeed(user, seed, result);
             Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         }
     }
@@ -229,6 +229,6 @@ public sealed class RecommenderTests
         Assert.Throws<ArgumentException>(() => new Recommender(new ExactIndex(3, VectorMetric.L2), World.Items));
         Assert.Throws<ArgumentException>(() => new Recommender(index, World.Items, cache: new NeighborCache(World.ExactIndex(), 4)));
         var recommender = new Recommender(index, World.Items, new RecommenderOptions { Policy = RetrievalPolicy.Paper, K = 10 });
-        Assert.Throws<ArgumentException>(() => recommender.Recommend(World.User("u", (0, 1.0, 2)), 0UL, new Recommendation[9]));
+        Assert.Throws<ArgumentException>(() => recommender.RecommendWithSeed(World.User("u", (0, 1.0, 2)), 0UL, new Recommendation[9]));
     }
 }
