@@ -13,16 +13,39 @@ public sealed class ValidationSelectionTests
         BatchSize = 32, RandomNegatives = 16, Steps = 60, WarmupSteps = 5, LearningRate = 5e-3f, Seed = 5,
     };
 
+    /// <summary>A two-task mini dataset with a 20 % validation period and up to 150 of its pairs.</summary>
+    private sealed class TwoTaskData : IDisposable
+    {
+        private readonly TempDir _dir = new();
+
+        public TwoTaskData()
+        {
+            var layout = DatasetLayout.Open(MiniDataset.Write(_dir.Path, users: 120, actionTypes: ["click", "save"]));
+            Features = ItemSageFeatures.Build(layout, new ItemSageFeatureOptions());
+            Pairs = EngagementPairs.Load(layout.ActionsPath, Features.Catalog, new PairOptions { ValidationShare = 0.2 });
+            Validation = ValidationSelection.Subsample(Pairs.Validation, 150);
+        }
+
+        public ItemSageFeatures Features { get; }
+
+        public EngagementPairs Pairs { get; }
+
+        public PairSet Validation { get; }
+
+        public void Dispose()
+        {
+            Features.Dispose();
+            _dir.Dispose();
+        }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void Selects_the_best_validation_checkpoint_and_restores_exactly_its_parameters(bool mlp)
     {
-        using var dir = new TempDir();
-        var layout = DatasetLayout.Open(MiniDataset.Write(dir.Path, users: 120, actionTypes: ["click", "save"]));
-        using var f = ItemSageFeatures.Build(layout, new ItemSageFeatureOptions());
-        var pairs = EngagementPairs.Load(layout.ActionsPath, f.Catalog, new PairOptions { ValidationShare = 0.2 });
-        PairSet validation = ValidationSelection.Subsample(pairs.Validation, 150);
+        using var data = new TwoTaskData();
+        (ItemSageFeatures f, EngagementPairs pairs, PairSet validation) = (data.Features, data.Pairs, data.Validation);
         Assert.True(validation.Count > 50, $"{validation.Count} validation pairs");
         ItemSageTrainer Fresh() => new(ItemSageEvaluation.CreateTower(f, ItemSageTrainerTests.Tiny, mlp), f, pairs.Train, pairs.Tasks, Fast);
 
@@ -58,11 +81,8 @@ public sealed class ValidationSelectionTests
     [InlineData(2)]
     public void Early_stopping_stops_where_the_full_curve_says_and_keeps_the_best_point(int patience)
     {
-        using var dir = new TempDir();
-        var layout = DatasetLayout.Open(MiniDataset.Write(dir.Path, users: 120, actionTypes: ["click", "save"]));
-        using var f = ItemSageFeatures.Build(layout, new ItemSageFeatureOptions());
-        var pairs = EngagementPairs.Load(layout.ActionsPath, f.Catalog, new PairOptions { ValidationShare = 0.2 });
-        PairSet validation = ValidationSelection.Subsample(pairs.Validation, 150);
+        using var data = new TwoTaskData();
+        (ItemSageFeatures f, EngagementPairs pairs, PairSet validation) = (data.Features, data.Pairs, data.Validation);
         ItemSageTrainingOptions constant = Fast with { Steps = 300, Decay = LearningRateDecay.Constant, LearningRate = 2e-2f };
         ItemSageTrainer Fresh() => new(ItemSageEvaluation.CreateTower(f, ItemSageTrainerTests.Tiny, false), f, pairs.Train, pairs.Tasks, constant);
 
