@@ -49,7 +49,7 @@ public static class ItemSageTrainBenchmark
         // Filters for profiling and quick checks: --model small|paper, --tower transformer|mlp, --threads N, --no-peer.
         string? onlyModel = Arg(args, "--model"), onlyTower = Arg(args, "--tower");
         int? onlyThreads = Arg(args, "--threads") is string n ? int.Parse(n, CultureInfo.InvariantCulture) : null;
-        bool noPeer = args.Contains("--no-peer");
+        bool noPeer = args.Contains("--no-peer"), noBefore = args.Contains("--no-before"); // --no-before: for profiling
         int repeats = Arg(args, "--repeats") is string rp ? int.Parse(rp, CultureInfo.InvariantCulture) : 3;
         var rows = new List<JsonObject>();
         foreach (Config config in configs.Where(c => onlyModel is null || c.Name.StartsWith(onlyModel, StringComparison.Ordinal)))
@@ -64,7 +64,7 @@ public static class ItemSageTrainBenchmark
                     double before = 0, beforeCpu = 0, ours = 0, oursCpu = 0;
                     for (int rep = 0; rep < repeats; rep++)
                     {
-                        (double w0, double c0) = Ours(config, tower == "mlp", threads, fused: false);
+                        (double w0, double c0) = noBefore ? (double.NaN, double.NaN) : Ours(config, tower == "mlp", threads, fused: false);
                         (double w1, double c1) = Ours(config, tower == "mlp", threads, fused: true);
                         (before, beforeCpu, ours, oursCpu) = (Math.Max(before, w0), Math.Max(beforeCpu, c0), Math.Max(ours, w1), Math.Max(oursCpu, c1));
                     }
