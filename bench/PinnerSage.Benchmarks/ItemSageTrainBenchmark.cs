@@ -46,20 +46,40 @@ public static class ItemSageTrainBenchmark
             }, 256, 256, quick ? 3 : 8),
         ];
         int maxThreads = Math.Min(2, Environment.ProcessorCount);
+        // Filters for profiling and quick checks: --model small|paper, --tower transformer|mlp, --threads N, --no-peer.
+        string? onlyModel = Arg(args, "--model"), onlyTower = Arg(args, "--tower");
+        int? onlyThreads = Arg(args, "--threads") is string n ? int.Parse(n, CultureInfo.InvariantCulture) : null;
+        bool noPeer = args.Contains("--no-peer"), noBefore = args.Contains("--no-before"); // --no-before: for profiling
+        int repeats = Arg(args, "--repeats") is string rp ? int.Parse(rp, CultureInfo.InvariantCulture) : 3;
         var rows = new List<JsonObject>();
-        foreach (Config config in configs)
-            foreach (string tower in new[] { "transformer", "mlp" })
+        foreach (Config config in configs.Where(c => onlyModel is null || c.Name.StartsWith(onlyModel, StringComparison.Ordinal)))
+            foreach (string tower in new[] { "transformer", "mlp" }.Where(t => onlyTower is null || t == onlyTower))
                 for (int threads = 1; threads <= maxThreads; threads++)
                 {
-                    double ours = Ours(config, tower == "mlp", threads);
-                    JsonObject? peer = Peer(script, config, tower, threads);
+                    if (onlyThreads is int only && threads != only) continue;
+                    // Before = the generic kernels (FusedKernels off: per-head GEMMs, TensorPrimitives per token), measured in
+                    // the same run, interleaved with after, so both see the same machine.
+                    // Alternated --repeats times (default 3) and the best of each kept: on a shared machine single runs
+                    // move by tens of percent.
+                    double before = 0, beforeCpu = 0, ours = 0, oursCpu = 0;
+                    for (int rep = 0; rep < repeats; rep++)
+                    {
+                        (double w0, double c0) = noBefore ? (double.NaN, double.NaN) : Ours(config, tower == "mlp", threads, fused: false);
+                        (double w1, double c1) = Ours(config, tower == "mlp", threads, fused: true);
+                        (before, beforeCpu, ours, oursCpu) = (Math.Max(before, w0), Math.Max(beforeCpu, c0), Math.Max(ours, w1), Math.Max(oursCpu, c1));
+                    }
+                    JsonObject? peer = noPeer ? null : Peer(script, config, tower, threads);
                     double? theirs = peer?["examples_per_second"]?.GetValue<double>();
-                    Console.WriteLine($"{config.Name}, {tower}, {threads} thread(s): ours {ours:F0} examples/s, PyTorch " +
-                                      (theirs is double t ? $"{t:F0} (ours/peer {ours / t:F2})" : "n/a"));
+                    double? theirsCpu = peer?["examples_per_cpu_second"]?.GetValue<double>();
+                    Console.WriteLine($"{config.Name}, {tower}, {threads} thread(s): ours {ours:F0} examples/s (before {before:F0}; per CPU-second {oursCpu:F0}, before {beforeCpu:F0}), PyTorch " +
+                                      (theirs is double t ? $"{t:F0} (per CPU-second {theirsCpu:F0}; ours/peer {ours / t:F2})" : "n/a"));
                     rows.Add(new JsonObject
                     {
                         ["model"] = config.Name, ["tower"] = tower, ["threads"] = threads, ["ours_examples_per_second"] = ours,
-                        ["torch_examples_per_second"] = theirs, ["ratio_ours_over_torch"] = theirs is double r ? ours / r : null,
+                        ["ours_before_examples_per_second"] = before, ["ours_examples_per_cpu_second"] = oursCpu,
+                        ["ours_before_examples_per_cpu_second"] = beforeCpu,
+                        ["torch_examples_per_second"] = theirs, ["torch_examples_per_cpu_second"] = theirsCpu,
+                        ["ratio_ours_over_torch"] = theirs is double r ? ours / r : null,
                         ["torch"] = peer?["torch"]?.GetValue<string>(), ["torch_blas"] = peer?["blas"]?.GetValue<string>(),
                     });
                 }
@@ -67,10 +87,12 @@ public static class ItemSageTrainBenchmark
         return 0;
     }
 
-    /// <summary>Mean examples/s of our trainer over the config's timed steps, after warm-up.</summary>
-    private static double Ours(Config config, bool mlp, int threads)
+    /// <summary>Mean examples/s of our trainer over the config's timed steps, after warm-up: per wall-clock second and per
+    /// CPU-second of the process (the machine's rate for this process alone when other processes hold cores).</summary>
+    private static (double Wall, double Cpu) Ours(Config config, bool mlp, int threads, bool fused)
     {
         Gemm.DefaultThreads = threads;
+        FusedKernels.Enabled = fused;
         try
         {
             var features = new SyntheticFeatures(config.Model, new Random(2));
@@ -89,13 +111,19 @@ public static class ItemSageTrainBenchmark
             // Warm-up past tiered compilation (tier-0 → OSR → tier-1) and first-touch allocations.
             long warm = Stopwatch.GetTimestamp();
             for (int w = 0; w < 5 || (w < 50 && Stopwatch.GetElapsedTime(warm).TotalSeconds < 2); w++) trainer.TrainStep();
+            using var process = Process.GetCurrentProcess();
+            TimeSpan cpu0 = process.TotalProcessorTime;
             long t0 = Stopwatch.GetTimestamp();
             for (int s = 0; s < config.Steps; s++) trainer.TrainStep();
-            return (double)config.Batch * config.Steps / Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            double wall = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            process.Refresh();
+            double cpu = (process.TotalProcessorTime - cpu0).TotalSeconds;
+            return ((double)config.Batch * config.Steps / wall, (double)config.Batch * config.Steps / cpu);
         }
         finally
         {
             Gemm.DefaultThreads = Environment.ProcessorCount;
+            FusedKernels.Enabled = true;
         }
     }
 
@@ -168,13 +196,20 @@ public static class ItemSageTrainBenchmark
                           $"{(o.ProjectionPerVectorSet ? "a projection per vector set (MLP: concatenated)" : "one shared vector projection (MLP: mean)")}, dropout {o.Dropout:0.##} | {c.Batch} + {c.Negatives} |");
         }
         md.AppendLine();
-        md.AppendLine("| model | tower | threads | ours examples/s | PyTorch examples/s | ours / PyTorch |");
-        md.AppendLine("|---|---|---:|---:|---:|---:|");
+        md.AppendLine("Before = the same build with the fused kernels off (`FusedKernels.Enabled = false`: per-head GEMMs in the [CLS] " +
+                      "attention, four TensorPrimitives calls per token in the hash embedding), measured in the same run, alternating " +
+                      "with after; each is the best of the repeats (default 3). Per CPU-second = examples per second of the process's own CPU time (the rate the machine gives the " +
+                      "process alone; on a loaded machine read the 1-thread rows this way, wall-clock rates there depend on the load).");
+        md.AppendLine();
+        md.AppendLine("| model | tower | threads | ours before examples/s | ours examples/s | after / before | PyTorch examples/s | ours / PyTorch | per CPU-second: before / ours / PyTorch |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---|");
+        static string F(double? v, string format) => v is double x ? x.ToString(format, CultureInfo.InvariantCulture) : "n/a";
         foreach (JsonObject r in rows)
         {
             double? t = r["torch_examples_per_second"]?.GetValue<double>(), ratio = r["ratio_ours_over_torch"]?.GetValue<double>();
-            md.AppendLine($"| {r["model"]} | {r["tower"]} | {r["threads"]} | {r["ours_examples_per_second"]!.GetValue<double>():F0} | " +
-                          $"{(t is double x ? x.ToString("F0", CultureInfo.InvariantCulture) : "n/a")} | {(ratio is double y ? y.ToString("F2", CultureInfo.InvariantCulture) : "n/a")} |");
+            double ours = r["ours_examples_per_second"]!.GetValue<double>(), before = r["ours_before_examples_per_second"]!.GetValue<double>();
+            md.AppendLine($"| {r["model"]} | {r["tower"]} | {r["threads"]} | {before:F0} | {ours:F0} | {ours / before:F2} | {F(t, "F0")} | {F(ratio, "F2")} | " +
+                          $"{r["ours_before_examples_per_cpu_second"]!.GetValue<double>():F0} / {r["ours_examples_per_cpu_second"]!.GetValue<double>():F0} / {F(r["torch_examples_per_cpu_second"]?.GetValue<double>(), "F0")} |");
         }
         md.AppendLine();
         md.AppendLine("Differences in the work done (not in the model): our last encoder layer runs attention in the exact absorbed form " +

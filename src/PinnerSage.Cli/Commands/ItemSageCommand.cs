@@ -73,6 +73,26 @@ internal static class ItemSageCommand
         },
     };
 
+    private static readonly Option<int?> Patience = new("--patience")
+    { Description = $"Early stopping: validation points without a new best before the learning rate drops or training stops (0 = train to --max-steps; default {ItemSageEvaluation.DefaultStopping.Patience})." };
+
+    private static readonly Option<int?> PlateauDrops = new("--plateau-drops")
+    { Description = $"Early stopping: learning-rate drops (× {ItemSageEvaluation.DefaultStopping.PlateauFactor}) on a validation plateau before stopping (default {ItemSageEvaluation.DefaultStopping.PlateauDrops})." };
+
+    private static StoppingOptions Stopping(ParseResult pr, StoppingOptions defaults) => defaults with
+    {
+        Patience = pr.GetValue(Patience) ?? defaults.Patience,
+        PlateauDrops = pr.GetValue(PlateauDrops) ?? defaults.PlateauDrops,
+    };
+
+    private static string StopText(StopReason? reason) => reason switch
+    {
+        StopReason.Patience => "validation stopped improving",
+        StopReason.MaxSteps => "maximum steps reached",
+        StopReason.NoValidation => "no validation pairs (last step kept)",
+        _ => "–",
+    };
+
     private static readonly Option<int> Window = new("--window")
     { Description = "Pair each engagement with the same user's next N engagements.", DefaultValueFactory = _ => 3 };
 
@@ -98,10 +118,14 @@ internal static class ItemSageCommand
         { Description = "Frozen query space Q.npy (+ .ids; dimension = output dimension): only the product tower learns, as in the paper. Default: the query item through the same tower." };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write MODEL/checkpoint every N steps (0 = only at the end).", DefaultValueFactory = _ => 0 };
         var resume = new Option<bool>("--resume") { Description = "Continue from MODEL/checkpoint." };
+        var validate = new Option<bool>("--validate")
+        { Description = "Hold out the validation period (before the test period) and train until its recall@50 stops improving (early stopping, --patience, --plateau-drops; at most --steps, default " + ItemSageEvaluation.DefaultMaxSteps.ToString("N0", CultureInfo.InvariantCulture) + "); the best checkpoint is saved. Not with --resume or --checkpoint-every." };
+        var validateEvery = new Option<int>("--validate-every") { Description = "With --validate: steps between validation points.", DefaultValueFactory = _ => ItemSageEvaluation.DefaultValidateEvery };
         var cmd = new Command("train", "Train an ItemSage tower on (item, next engaged item) pairs of a dataset; writes a model folder.")
         {
             Dataset, output, epochs, steps, batch, negatives, TextFields, Vectors, tasks, shares, Seed, tower, small, dModel,
             Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, Init, outputDim, Temperature, LearnTemperature, noLogQ, lr, Window, MinValue, queries, checkpointEvery, resume,
+            validate, validateEvery, Patience, PlateauDrops,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -129,7 +153,10 @@ internal static class ItemSageCommand
                     LearningRate = pr.GetValue(lr),
                     Seed = pr.GetValue(Seed),
                 },
-                pr.GetValue(steps), pr.GetValue(epochs), pr.GetValue(queries), pr.GetValue(checkpointEvery), pr.GetValue(resume));
+                pr.GetValue(steps), pr.GetValue(epochs), pr.GetValue(queries), pr.GetValue(checkpointEvery), pr.GetValue(resume))
+            {
+                Validation = pr.GetValue(validate) ? new ValidationRequest(pr.GetValue(validateEvery), Stopping(pr, ItemSageEvaluation.DefaultStopping)) : null,
+            };
             Train(request, AnsiConsole.Console, quiet: false);
             return ExitCodes.Ok;
         }));
@@ -171,7 +198,7 @@ internal static class ItemSageCommand
         var budget = new Option<double?>("--budget-seconds") { Description = "Train for a wall-clock budget instead of fixed steps: total seconds, split evenly over the trained models (results depend on the machine's load)." };
         var steps = new Option<int?>("--steps") { Description = $"Train every model exactly N steps, no validation selection (implies --no-select; default with --no-select: {ItemSageEvaluation.DefaultSteps})." };
         var noSelect = new Option<bool>("--no-select") { Description = "Fixed steps (--steps) instead of the default model selection on the validation split." };
-        var maxSteps = new Option<int>("--max-steps") { Description = "Validation selection (the default): train every model up to N steps and evaluate its checkpoint with the best validation recall@50.", DefaultValueFactory = _ => ItemSageEvaluation.DefaultMaxSteps };
+        var maxSteps = new Option<int>("--max-steps") { Description = "Validation selection (the default): train every model until validation recall@50 stops improving, at most N steps, and evaluate its best checkpoint.", DefaultValueFactory = _ => ItemSageEvaluation.DefaultMaxSteps };
         var validateEvery = new Option<int>("--validate-every") { Description = "Validation selection: steps between validation points.", DefaultValueFactory = _ => ItemSageEvaluation.DefaultValidateEvery };
         var maxValidation = new Option<int>("--max-validation-pairs") { Description = "Validation selection: validation pairs scored per point (evenly spaced, tasks pooled).", DefaultValueFactory = _ => ItemSageEvaluation.DefaultMaxValidationPairs };
         var seeds = new Option<int>("--seeds") { Description = "Train every model with N seeds (--seed, --seed + 1, …) and report mean recalls; the intervals then cover the seeds' spread too.", DefaultValueFactory = _ => 1 };
@@ -182,7 +209,7 @@ internal static class ItemSageCommand
         var batch = new Option<int?>("--batch") { Description = "Pairs per batch (default 128; as many random negatives)." };
         var cmd = new Command("eval", "Ablation: recall@10/@50 of the engaged item on the later held-out period, per task, for popularity and ItemSage variants.")
         {
-            Dataset, json, budget, steps, noSelect, maxSteps, validateEvery, maxValidation, variants, seeds, maxPairs, TextFields, Vectors, Seed, Window, MinValue, lr, dModel, Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, Init, batch,
+            Dataset, json, budget, steps, noSelect, maxSteps, validateEvery, Patience, PlateauDrops, maxValidation, variants, seeds, maxPairs, TextFields, Vectors, Seed, Window, MinValue, lr, dModel, Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, Init, batch,
             Temperature, LearnTemperature,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
@@ -209,6 +236,7 @@ internal static class ItemSageCommand
                 SelectOnValidation = !pr.GetValue(noSelect) && pr.GetValue(steps) is null,
                 MaxSteps = pr.GetValue(maxSteps),
                 ValidateEvery = pr.GetValue(validateEvery),
+                Stopping = Stopping(pr, defaults.Stopping),
                 MaxValidationPairs = pr.GetValue(maxValidation),
                 Variants = SplitList(pr.GetValue(variants)),
                 Seeds = pr.GetValue(seeds),
@@ -240,7 +268,7 @@ internal static class ItemSageCommand
             foreach ((string name, VariantRun run) in report.Runs)
             {
                 string selected = run.SelectedStep is int step
-                    ? string.Create(CultureInfo.InvariantCulture, $", selected step {step:N0} (validation recall@50 {run.ValidationRecall:F4})")
+                    ? string.Create(CultureInfo.InvariantCulture, $", selected step {step:N0} (validation recall@50 {run.ValidationRecall:F4}), stopped: {StopText(run.Reason)}")
                     : "";
                 console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{name}: {run.Steps:N0} steps in {run.Seconds:F1} s, {run.ExamplesPerSecond:N0} examples/s, final loss {run.FinalLoss:F3}{selected}"));
@@ -253,7 +281,14 @@ internal static class ItemSageCommand
     /// <summary>Everything a training run needs (CLI and quickstart).</summary>
     internal sealed record TrainRequest(string Dataset, string Output, ItemSageModelOptions Shape, bool Mlp,
         ItemSageFeatureOptions Features, PairOptions Pairs, ItemSageTrainingOptions Training, int? Steps, double? Epochs,
-        string? QueryEmbeddings, int CheckpointEvery, bool Resume, TimeSpan? TimeLimit = null);
+        string? QueryEmbeddings, int CheckpointEvery, bool Resume, TimeSpan? TimeLimit = null)
+    {
+        /// <summary>Early stopping on the validation period (<c>--validate</c>); null = train the planned steps.</summary>
+        public ValidationRequest? Validation { get; init; }
+    }
+
+    /// <summary>How <c>train --validate</c> selects: validation points every <paramref name="Every"/> steps, early stopping.</summary>
+    internal sealed record ValidationRequest(int Every, StoppingOptions Stopping);
 
     /// <summary>Trains and writes the model folder; returns the final mean loss.</summary>
     internal static double Train(TrainRequest r, IAnsiConsole console, bool quiet)
@@ -269,10 +304,17 @@ internal static class ItemSageCommand
                                         $"(types with pairs: {(present.Count == 0 ? "none" : string.Join(", ", present))}).");
         }
         if (pairs.Train.Count == 0) throw new DataFormatException(dataset.ActionsPath, 0, null, "no training pairs (no user has two engagements with catalogue items)");
-        int steps = r.Steps ?? (int)Math.Ceiling((r.Epochs ?? 1) * pairs.Train.Count / r.Training.BatchSize);
+        if (r.Validation is not null && (r.Resume || r.CheckpointEvery > 0))
+            throw new ArgumentException("--validate does not combine with --resume or --checkpoint-every (the early-stopping state is not checkpointed).");
+        if (r.Validation is not null && pairs.Validation.Count == 0)
+            throw new ArgumentException("--validate: the validation period has no pairs (too few actions, or --window too small).");
+        int steps = r.Validation is not null
+            ? r.Steps ?? ItemSageEvaluation.DefaultMaxSteps
+            : r.Steps ?? (int)Math.Ceiling((r.Epochs ?? 1) * pairs.Train.Count / r.Training.BatchSize);
         float[]? frozen = r.QueryEmbeddings is null ? null : LoadQuerySpace(r.QueryEmbeddings, features);
         ItemSageModelOptions shape = frozen is null ? r.Shape : r.Shape with { OutputDim = frozen.Length / features.ItemCount };
-        ItemSageTrainingOptions training = r.Training with { Steps = steps };
+        ItemSageTrainingOptions training = r.Validation is null ? r.Training with { Steps = steps }
+            : r.Training with { Steps = steps, Decay = LearningRateDecay.Constant };
         if (!quiet)
         {
             console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
@@ -287,6 +329,22 @@ internal static class ItemSageCommand
         double loss = double.NaN;
         void RunSegments(Action<TrainingProgress>? report)
         {
+            if (r.Validation is ValidationRequest v)
+            {
+                PairSet held = ValidationSelection.Subsample(pairs.Validation, ItemSageEvaluation.DefaultMaxValidationPairs);
+                SelectionResult selection = ValidationSelection.Train(trainer, features, held, steps, v.Every, progress: report, stopping: v.Stopping,
+                    onPoint: quiet ? null : (step, recall, best) => console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"validation recall@50 at step {step:N0}: {recall:F4}{(best ? " (best)" : "")}")));
+                loss = selection.FinalLoss;
+                if (!quiet)
+                {
+                    string drops = selection.LearningRateDrops is { Count: > 0 } d
+                        ? string.Create(CultureInfo.InvariantCulture, $"; learning rate × {v.Stopping.PlateauFactor} after step {string.Join(", ", d)}") : "";
+                    console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"stopped at step {selection.StoppedStep:N0}: {StopText(selection.Reason)}; kept step {selection.SelectedStep:N0} (validation recall@50 {selection.SelectedRecall:F4}, {held.Count:N0} pairs){drops}"));
+                }
+                return;
+            }
             var clock = System.Diagnostics.Stopwatch.StartNew();
             while (trainer.Step < steps && (r.TimeLimit is null || clock.Elapsed < r.TimeLimit))
             {
@@ -393,7 +451,7 @@ internal static class ItemSageCommand
 
     private static Table ResultsTable(ItemSageEvalReport report)
     {
-        var table = new Table().AddColumns("variant", "task", "recall@10", "recall@50", "pairs", "selected step");
+        var table = new Table().AddColumns("variant", "task", "recall@10", "recall@50", "pairs", "selected step", "stopped at");
         foreach ((string variant, var tasks) in report.Results)
         {
             foreach ((string task, var m) in tasks)
@@ -404,7 +462,8 @@ internal static class ItemSageCommand
                     : m.GetValueOrDefault($"recall@{k}").ToString("F4", CultureInfo.InvariantCulture);
                 table.AddRow(Markup.Escape(variant), Markup.Escape(task), Recall(10), Recall(50),
                     m.GetValueOrDefault("pairs").ToString("F0", CultureInfo.InvariantCulture),
-                    m.TryGetValue(ItemSageEvaluation.SelectedStepKey, out double step) ? step.ToString("F0", CultureInfo.InvariantCulture) : "–");
+                    m.TryGetValue(ItemSageEvaluation.SelectedStepKey, out double step) ? step.ToString("F0", CultureInfo.InvariantCulture) : "–",
+                    m.TryGetValue(ItemSageEvaluation.StoppedStepKey, out double stopped) ? stopped.ToString("F0", CultureInfo.InvariantCulture) : "–");
             }
         }
         return table;

@@ -15,8 +15,18 @@ public sealed record ItemSageEvalOptions
     /// <see cref="StepsPerVariant"/> steps. Ignored when <see cref="BudgetSeconds"/> is set.</summary>
     public bool SelectOnValidation { get; init; } = true;
 
-    /// <summary>Maximum training steps per model under validation selection (also the length of its schedule).</summary>
+    /// <summary>Maximum training steps per model under validation selection: a generous cap; early stopping
+    /// (<see cref="Stopping"/>) normally ends training first.</summary>
     public int MaxSteps { get; init; } = ItemSageEvaluation.DefaultMaxSteps;
+
+    /// <summary>Early stopping under validation selection (patience in validation points, learning-rate drops on a
+    /// plateau); <see cref="StoppingOptions.None"/> trains every model to <see cref="MaxSteps"/>.</summary>
+    public StoppingOptions Stopping { get; init; } = ItemSageEvaluation.DefaultStopping;
+
+    /// <summary>Learning-rate schedule after the warm-up under validation selection (constant by default: early
+    /// stopping decides the length, so no step count is baked into the schedule; cosine decays over
+    /// <see cref="MaxSteps"/>).</summary>
+    public LearningRateDecay SelectionDecay { get; init; } = LearningRateDecay.Constant;
 
     /// <summary>Steps between validation points under validation selection.</summary>
     public int ValidateEvery { get; init; } = ItemSageEvaluation.DefaultValidateEvery;
@@ -76,6 +86,8 @@ public sealed record ItemSageEvalOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ValidateEvery);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxValidationPairs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Seeds);
+        ArgumentNullException.ThrowIfNull(Stopping);
+        Stopping.Validate();
         ArgumentNullException.ThrowIfNull(Model);
         ArgumentNullException.ThrowIfNull(Training);
         ArgumentNullException.ThrowIfNull(MlpModel);
@@ -102,9 +114,29 @@ public sealed record ItemSageEvalReport(
     IReadOnlyDictionary<string, int> TrainPairs,
     IReadOnlyDictionary<string, int> TestPairs)
 {
-    /// <summary>Writes <see cref="Results"/> as indented JSON (variant → task → metric → value), atomically.</summary>
+    /// <summary>Key of the per-model run records in the JSON written by <see cref="WriteJson"/>.</summary>
+    public const string RunsKey = "_runs";
+
+    /// <summary>Writes <see cref="Results"/> as indented JSON (variant → task → metric → value) plus, under
+    /// <see cref="RunsKey"/>, every trained model's run (per seed: steps, stopping step and reason, seconds,
+    /// examples/s), atomically.</summary>
     public void WriteJson(string path) => AtomicFile.WriteText(path, w =>
-        w.Write(System.Text.Json.JsonSerializer.Serialize(Results, new System.Text.Json.JsonSerializerOptions { WriteIndented = true })));
+    {
+        var document = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach ((string variant, var tasks) in Results) document[variant] = tasks;
+        document[RunsKey] = Runs.ToDictionary(kv => kv.Key, kv => (object)new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["steps"] = kv.Value.Steps,
+            ["selected_step"] = kv.Value.SelectedStep,
+            ["validation_recall@50"] = kv.Value.ValidationRecall,
+            ["stop_reason"] = kv.Value.Reason?.ToString(),
+            ["learning_rate_drops"] = kv.Value.LearningRateDrops,
+            ["seconds"] = Math.Round(kv.Value.Seconds, 2),
+            ["examples_per_second"] = Math.Round(kv.Value.ExamplesPerSecond),
+            ["final_loss"] = kv.Value.FinalLoss,
+        });
+        w.Write(System.Text.Json.JsonSerializer.Serialize(document, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+    });
 }
 
 /// <summary>How one trained model of a variant ran.</summary>
@@ -114,8 +146,10 @@ public sealed record ItemSageEvalReport(
 /// <param name="FinalLoss">Mean training loss at the last step trained.</param>
 /// <param name="SelectedStep">Under validation selection: the step of the evaluated checkpoint; otherwise null.</param>
 /// <param name="ValidationRecall">Under validation selection: that checkpoint's validation recall@50.</param>
+/// <param name="Reason">Under validation selection: why training stopped (at <paramref name="Steps"/>).</param>
+/// <param name="LearningRateDrops">Under validation selection: steps after which the learning rate dropped on a plateau.</param>
 public sealed record VariantRun(int Steps, double Seconds, double ExamplesPerSecond, double FinalLoss, int? SelectedStep = null,
-    double? ValidationRecall = null);
+    double? ValidationRecall = null, StopReason? Reason = null, IReadOnlyList<int>? LearningRateDrops = null);
 
 /// <summary>The ItemSage ablation: popularity and trained variants, recall@k of the engaged item against the whole
 /// catalogue on the held-out later period, per task.</summary>
@@ -142,9 +176,14 @@ public static class ItemSageEvaluation
     /// real datasets then takes a few minutes on 2 idle cores; bench/results/itemsage-eval.md).</summary>
     public const int DefaultSteps = 1000;
 
-    /// <summary>Maximum steps per trained model of the default (validation-selected) budget (our choice: twice the
-    /// fixed budget, a few minutes per real dataset for the acceptance variants on 2 idle cores).</summary>
-    public const int DefaultMaxSteps = 2000;
+    /// <summary>Maximum steps per trained model of the default (validation-selected, early-stopped) budget: a cap
+    /// that only guards against a run that never converges (our choice; on the shared datasets every tower stops on
+    /// patience long before it, bench/results/itemsage-eval.md).</summary>
+    public const int DefaultMaxSteps = 20_000;
+
+    /// <summary>Early stopping of the default budget (our choice, made on the validation split of the shared
+    /// datasets: bench/results/itemsage-eval.md).</summary>
+    public static StoppingOptions DefaultStopping { get; } = new();
 
     /// <summary>Steps between validation points of the default budget.</summary>
     public const int DefaultValidateEvery = 250;
@@ -160,6 +199,10 @@ public static class ItemSageEvaluation
 
     /// <summary>Metric key of the selected step in <see cref="ItemSageEvalReport.Results"/> (validation selection).</summary>
     public const string SelectedStepKey = "selected_step";
+
+    /// <summary>Metric key of the last step trained in <see cref="ItemSageEvalReport.Results"/> (validation selection;
+    /// the per-seed reasons are in the JSON's <see cref="ItemSageEvalReport.RunsKey"/>).</summary>
+    public const string StoppedStepKey = "stopped_step";
 
     /// <summary>Metric key, in a variant's pooled ("all") results, of its recall@k minus the transformer's on the same
     /// test pairs (means over the seeds); "_low" and "_high" suffixed keys hold the 95 % bootstrap interval, which
@@ -358,20 +401,23 @@ public static class ItemSageEvaluation
         int? task, Action<string>? log)
     {
         var clock = Stopwatch.StartNew();
-        training = training with { Steps = options.MaxSteps };
+        training = training with { Steps = options.MaxSteps, Decay = options.SelectionDecay };
         IItemTower tower = CreateTower(features, ShapeOf(options, mlp), mlp);
         var trainer = new ItemSageTrainer(tower, features, pairs.Train, pairs.Tasks, training);
         PairSet validation = ValidationSelection.Subsample(pairs.Validation, options.MaxValidationPairs, task);
         SelectionResult selection = ValidationSelection.Train(trainer, features, validation, options.MaxSteps, options.ValidateEvery,
-            progress: p => progress?.Invoke(name, p));
+            progress: p => progress?.Invoke(name, p), stopping: options.Stopping);
         double seconds = clock.Elapsed.TotalSeconds;
         log?.Invoke($"{name}: validation recall@50 ({validation.Count:N0} pairs) " + (selection.Curve.Count == 0
             ? "not measured (no validation pairs): the last step is used"
             : string.Join(", ", selection.Curve.Select(c => System.FormattableString.Invariant($"{c.Step}: {c.Recall:F4}"))) +
-              $"; selected step {selection.SelectedStep}"));
+              $"; selected step {selection.SelectedStep}; stopped at {selection.StoppedStep} ({selection.Reason})" +
+              (selection.LearningRateDrops is { Count: > 0 } d
+                  ? System.FormattableString.Invariant($"; learning rate × {options.Stopping.PlateauFactor} after {string.Join(", ", d)}") : "")));
         float[] embeddings = ItemSageEmbedder.EmbedAll(tower, features);
         return (embeddings, new VariantRun(trainer.Step, seconds, trainer.Step * training.BatchSize / Math.Max(1e-9, seconds),
-            selection.FinalLoss, selection.SelectedStep, double.IsNaN(selection.SelectedRecall) ? null : selection.SelectedRecall));
+            selection.FinalLoss, selection.SelectedStep, double.IsNaN(selection.SelectedRecall) ? null : selection.SelectedRecall,
+            selection.Reason, selection.LearningRateDrops));
     }
 
     /// <summary>Task → metric → mean over the seeds' results; every recall also gets its sample standard deviation over
@@ -401,6 +447,7 @@ public static class ItemSageEvaluation
     private static Dictionary<string, double> WithSelection(Dictionary<string, double> metrics, VariantRun run)
     {
         if (run.SelectedStep is int step) metrics[SelectedStepKey] = step;
+        if (run.Reason is not null) metrics[StoppedStepKey] = run.Steps;
         if (run.ValidationRecall is double recall) metrics[ValidationRecallKey] = recall;
         return metrics;
     }

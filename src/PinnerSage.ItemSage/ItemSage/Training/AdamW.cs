@@ -132,12 +132,20 @@ public sealed class AdamW
     /// <summary>Learning rate of the last step.</summary>
     public float LearningRate { get; private set; }
 
+    /// <summary>Factor on the scheduled learning rate (1 = the schedule as is); early stopping lowers it on a
+    /// validation plateau (<see cref="Evaluation.StoppingOptions"/>).</summary>
+    public float LearningRateScale
+    {
+        get;
+        set => field = value > 0 && float.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "must be positive");
+    } = 1f;
+
     /// <summary>Applies one update from the current gradients (which it does not clear) and returns the global
     /// gradient norm before clipping.</summary>
     public float Step()
     {
         long t = ++StepCount;
-        float lr = Options.LearningRateAt(t);
+        float lr = Options.LearningRateAt(t) * LearningRateScale;
         LearningRate = lr;
         double norm = Math.Sqrt(SquaredNorm());
         float clip = Options.ClipNorm > 0 && norm > Options.ClipNorm ? (float)(Options.ClipNorm / norm) : 1f;

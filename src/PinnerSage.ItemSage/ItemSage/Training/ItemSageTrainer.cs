@@ -103,6 +103,7 @@ public sealed class ItemSageTrainer
             TotalSteps = Math.Max(1, options.Steps),
             ClipNorm = options.ClipNorm,
             MinLearningRateRatio = 0.1f,
+            Decay = options.Decay,
         });
     }
 
@@ -117,6 +118,13 @@ public sealed class ItemSageTrainer
 
     /// <summary>Steps done so far (restored by <see cref="Resume"/>).</summary>
     public int Step { get; private set; }
+
+    /// <summary>Factor on the scheduled learning rate (1 by default); see <see cref="AdamW.LearningRateScale"/>.</summary>
+    public float LearningRateScale
+    {
+        get => _optimizer.LearningRateScale;
+        set => _optimizer.LearningRateScale = value;
+    }
 
     /// <summary>Current temperature τ.</summary>
     public float Temperature => MathF.Exp(-_logScale);

@@ -38,6 +38,10 @@ public sealed record ItemSageTrainingOptions
     /// <summary>Linear warm-up steps (then cosine decay to the end of <see cref="Steps"/>).</summary>
     public int WarmupSteps { get; init; } = 50;
 
+    /// <summary>Learning-rate decay after the warm-up, over <see cref="Steps"/> (cosine to 0.1 × the peak by default;
+    /// constant for open-ended training that early stopping ends).</summary>
+    public LearningRateDecay Decay { get; init; } = LearningRateDecay.Cosine;
+
     /// <summary>Global gradient-norm clip; 0 = none.</summary>
     public float ClipNorm { get; init; } = 1f;
 

@@ -13,16 +13,39 @@ public sealed class ValidationSelectionTests
         BatchSize = 32, RandomNegatives = 16, Steps = 60, WarmupSteps = 5, LearningRate = 5e-3f, Seed = 5,
     };
 
+    /// <summary>A two-task mini dataset with a 20 % validation period and up to 150 of its pairs.</summary>
+    private sealed class TwoTaskData : IDisposable
+    {
+        private readonly TempDir _dir = new();
+
+        public TwoTaskData()
+        {
+            var layout = DatasetLayout.Open(MiniDataset.Write(_dir.Path, users: 120, actionTypes: ["click", "save"]));
+            Features = ItemSageFeatures.Build(layout, new ItemSageFeatureOptions());
+            Pairs = EngagementPairs.Load(layout.ActionsPath, Features.Catalog, new PairOptions { ValidationShare = 0.2 });
+            Validation = ValidationSelection.Subsample(Pairs.Validation, 150);
+        }
+
+        public ItemSageFeatures Features { get; }
+
+        public EngagementPairs Pairs { get; }
+
+        public PairSet Validation { get; }
+
+        public void Dispose()
+        {
+            Features.Dispose();
+            _dir.Dispose();
+        }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void Selects_the_best_validation_checkpoint_and_restores_exactly_its_parameters(bool mlp)
     {
-        using var dir = new TempDir();
-        var layout = DatasetLayout.Open(MiniDataset.Write(dir.Path, users: 120, actionTypes: ["click", "save"]));
-        using var f = ItemSageFeatures.Build(layout, new ItemSageFeatureOptions());
-        var pairs = EngagementPairs.Load(layout.ActionsPath, f.Catalog, new PairOptions { ValidationShare = 0.2 });
-        PairSet validation = ValidationSelection.Subsample(pairs.Validation, 150);
+        using var data = new TwoTaskData();
+        (ItemSageFeatures f, EngagementPairs pairs, PairSet validation) = (data.Features, data.Pairs, data.Validation);
         Assert.True(validation.Count > 50, $"{validation.Count} validation pairs");
         ItemSageTrainer Fresh() => new(ItemSageEvaluation.CreateTower(f, ItemSageTrainerTests.Tiny, mlp), f, pairs.Train, pairs.Tasks, Fast);
 
@@ -48,6 +71,70 @@ public sealed class ValidationSelectionTests
             reference.Train(untilStep: step);
             Assert.Equal(recall, ValidationSelection.Recall(reference.Tower, f, validation, pairs.Tasks));
         }
+    }
+
+    /// <summary>The stopping rule against a naive reading of the full validation curve: a run without early stopping
+    /// records every point; with patience P the run must stop at the first point that is the P-th in a row without a new
+    /// best, keep the best point before it, and leave exactly that checkpoint's parameters (same batches up to there).</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Early_stopping_stops_where_the_full_curve_says_and_keeps_the_best_point(int patience)
+    {
+        using var data = new TwoTaskData();
+        (ItemSageFeatures f, EngagementPairs pairs, PairSet validation) = (data.Features, data.Pairs, data.Validation);
+        ItemSageTrainingOptions constant = Fast with { Steps = 300, Decay = LearningRateDecay.Constant, LearningRate = 2e-2f };
+        ItemSageTrainer Fresh() => new(ItemSageEvaluation.CreateTower(f, ItemSageTrainerTests.Tiny, false), f, pairs.Train, pairs.Tasks, constant);
+
+        SelectionResult full = ValidationSelection.Train(Fresh(), f, validation, maxSteps: 300, evaluateEvery: 10);
+        Assert.Equal(StopReason.MaxSteps, full.Reason);
+        Assert.Equal(30, full.Curve.Count);
+        // Naive: walk the curve, count points since the best.
+        int expectedStop = -1, expectedBest = 0, since = 0;
+        double best = double.NegativeInfinity;
+        foreach ((int step, double recall) in full.Curve)
+        {
+            if (recall > best) { best = recall; expectedBest = step; since = 0; continue; }
+            if (++since == patience) { expectedStop = step; break; }
+        }
+        Assert.True(expectedStop > 0, "the curve never plateaus; the test needs a noisier run");
+
+        var trainer = Fresh();
+        SelectionResult stopped = ValidationSelection.Train(trainer, f, validation, 300, 10,
+            stopping: new StoppingOptions { Patience = patience, PlateauDrops = 0 });
+        Assert.Equal(StopReason.Patience, stopped.Reason);
+        Assert.Equal(expectedStop, stopped.StoppedStep);
+        Assert.Equal(expectedStop, trainer.Step);
+        Assert.Equal(expectedBest, stopped.SelectedStep);
+        Assert.Equal(full.Curve.TakeWhile(c => c.Step <= expectedStop), stopped.Curve);
+        var reference = Fresh();
+        reference.Train(untilStep: expectedBest);
+        Assert.Equal(reference.Tower.Parameters, trainer.Tower.Parameters);
+
+        // With one drop the run is the same up to the first plateau, then continues at a tenth of the rate.
+        var dropping = Fresh();
+        SelectionResult dropped = ValidationSelection.Train(dropping, f, validation, 300, 10,
+            stopping: new StoppingOptions { Patience = patience, PlateauDrops = 1, PlateauFactor = 0.1f });
+        Assert.Equal([expectedStop], dropped.LearningRateDrops!);
+        Assert.Equal(0.1f, dropping.LearningRateScale);
+        Assert.Equal(full.Curve.TakeWhile(c => c.Step <= expectedStop), dropped.Curve.TakeWhile(c => c.Step <= expectedStop));
+        Assert.True(dropped.StoppedStep > expectedStop);
+        Assert.Equal(dropped.Curve.Max(c => c.Recall), dropped.SelectedRecall);
+    }
+
+    [Fact]
+    public void The_learning_rate_scale_multiplies_the_schedule()
+    {
+        using var dir = new TempDir();
+        var layout = DatasetLayout.Open(MiniDataset.Write(dir.Path));
+        using var f = ItemSageFeatures.Build(layout, new ItemSageFeatureOptions());
+        var pairs = EngagementPairs.Load(layout.ActionsPath, f.Catalog, new PairOptions());
+        var tower = ItemSageEvaluation.CreateTower(f, ItemSageTrainerTests.Tiny, false);
+        var options = new AdamWOptions { LearningRate = 1e-2f, WarmupSteps = 2, TotalSteps = 10 };
+        var optimizer = new AdamW(tower, options) { LearningRateScale = 0.25f };
+        optimizer.Step();
+        Assert.Equal(options.LearningRateAt(1) * 0.25f, optimizer.LearningRate);
+        Assert.Throws<ArgumentOutOfRangeException>(() => optimizer.LearningRateScale = 0);
     }
 
     [Fact]
@@ -104,7 +191,21 @@ public sealed class ValidationSelectionTests
                 Assert.InRange(metrics[ItemSageEvaluation.ValidationRecallKey], 0, 1);
             }
         }
-        Assert.All(report.Runs.Values, r => Assert.Equal(40, r.Steps));
+        Assert.All(report.Runs.Values, r => Assert.InRange(r.Steps, 20, 40));
+        Assert.All(report.Runs.Values, r => Assert.NotNull(r.Reason));
+        // The JSON carries every run's stopping step and reason.
+        string json = Path.Combine(dir.Path, "eval.json");
+        report.WriteJson(json);
+        using (var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)))
+        {
+            var runs = doc.RootElement.GetProperty(ItemSageEvalReport.RunsKey);
+            foreach ((string name, VariantRun run) in report.Runs)
+            {
+                Assert.Equal(run.Steps, runs.GetProperty(name).GetProperty("steps").GetInt32());
+                Assert.Equal(run.Reason.ToString(), runs.GetProperty(name).GetProperty("stop_reason").GetString());
+            }
+            Assert.True(doc.RootElement.GetProperty("transformer").GetProperty(RecallAtK.AllTasks).TryGetProperty(ItemSageEvaluation.StoppedStepKey, out _));
+        }
         // Fixed steps still work and report no selection.
         ItemSageEvalReport fixedSteps = ItemSageEvaluation.Run(layout, options with { SelectOnValidation = false, StepsPerVariant = 30, Variants = ["transformer"] });
         Assert.Equal(30, fixedSteps.Runs["transformer"].Steps);

@@ -215,9 +215,11 @@ public sealed class LayerGradientTests
     [InlineData(1, false)]
     [InlineData(5, true)]
     [InlineData(1, true)]
-    public void EncoderLayerPreNorm(int sq, bool training)
+    [InlineData(1, false, 16, 2)] // head width 8: the fused narrow-head [CLS] kernels
+    [InlineData(1, true, 16, 2)]
+    public void EncoderLayerPreNorm(int sq, bool training, int d = 8, int heads = 2)
     {
-        int batch = 3, s = 5, d = 8, heads = 2, ffn = 12;
+        int batch = 3, s = 5, ffn = 12;
         EncoderLayer layer = null!;
         var store = RandomStore(st => layer = new EncoderLayer(st, 0, d, heads, ffn, s, sq, 0.2f), 8);
         var random = new Random(9);
@@ -235,10 +237,13 @@ public sealed class LayerGradientTests
         Check("Encoder.x", x, 0, dx, Loss);
     }
 
-    [Fact]
-    public void AbsorbedClsAttentionEqualsFullAttentionAtCls()
+    [Theory]
+    [InlineData(16, 4)]
+    [InlineData(16, 2)] // head width 8: the fused narrow-head kernels against the full (GEMM-free) attention
+    [InlineData(64, 8)]
+    public void AbsorbedClsAttentionEqualsFullAttentionAtCls(int d, int heads)
     {
-        int batch = 20, s = 6, d = 16, heads = 4, ffn = 8;
+        int batch = 20, s = 6, ffn = 8;
         EncoderLayer full = null!, cls = null!;
         RandomStore(st => full = new EncoderLayer(st, 0, d, heads, ffn, s, s, 0f), 14);
         RandomStore(st => cls = new EncoderLayer(st, 0, d, heads, ffn, s, 1, 0f), 14); // same layout, same values
@@ -253,16 +258,18 @@ public sealed class LayerGradientTests
             for (int j = 0; j < d; j++) Assert.True(Math.Abs(yFull[b * s * d + j] - yCls[b * d + j]) < 1e-4);
     }
 
-    [Fact]
-    public void HashEmbeddingSparseGradients()
+    [Theory]
+    [InlineData(4)]
+    [InlineData(16)] // a multiple of 8: the fused Vector256 gather/scatter
+    public void HashEmbeddingSparseGradients(int dim)
     {
         HashEmbedding layer = null!;
-        var store = RandomStore(s => layer = new HashEmbedding(s, 20, 11, 4), 10);
+        var store = RandomStore(s => layer = new HashEmbedding(s, 20, 11, dim), 10);
         int[] tokens = [3, 7, 3, 19, 0, 5, 5, 12];
         int[] offsets = [0, 3, 3, 5, 8];        // field 1 is empty
         int[] fields = [0, 2, 3];
         var random = new Random(11);
-        float[] r = RandomVector(random, fields.Length * 4), y = new float[fields.Length * 4];
+        float[] r = RandomVector(random, fields.Length * dim), y = new float[fields.Length * dim];
         double Loss()
         {
             layer.Forward(tokens, offsets, fields, y);
@@ -272,15 +279,15 @@ public sealed class LayerGradientTests
         // Token vector = W[t,0]·E[h1(t)] + W[t,1]·E[h2(t)], field = sum.
         float[] p = store.Parameters;
         for (int f = 0; f < fields.Length; f++)
-            for (int j = 0; j < 4; j++)
+            for (int j = 0; j < dim; j++)
             {
                 double expected = 0;
                 for (int k = offsets[fields[f]]; k < offsets[fields[f] + 1]; k++)
                 {
                     int t = tokens[k];
-                    expected += p[44 + 2 * t] * p[HashEmbedding.Hash1(t, 11) * 4 + j] + p[44 + 2 * t + 1] * p[HashEmbedding.Hash2(t, 11) * 4 + j];
+                    expected += p[11 * dim + 2 * t] * p[HashEmbedding.Hash1(t, 11) * dim + j] + p[11 * dim + 2 * t + 1] * p[HashEmbedding.Hash2(t, 11) * dim + j];
                 }
-                Assert.True(Math.Abs(expected - y[f * 4 + j]) < 1e-5, $"field {f} j {j}: {expected} vs {y[f * 4 + j]}");
+                Assert.True(Math.Abs(expected - y[f * dim + j]) < 1e-5, $"field {f} j {j}: {expected} vs {y[f * dim + j]}");
             }
         layer.Backward(tokens, offsets, fields, r);
         Check("Hash.E+W", store.Parameters, 0, store.Gradients, Loss);
@@ -289,7 +296,7 @@ public sealed class LayerGradientTests
         Assert.Equal(new HashSet<int>([3, 7, 19, 0, 5, 12]), touchedW);
         for (int row = 0; row < 11; row++)
             if (!touchedE.Contains(row))
-                Assert.All(store.Gradients.AsSpan(row * 4, 4).ToArray(), g => Assert.Equal(0f, g));
+                Assert.All(store.Gradients.AsSpan(row * dim, dim).ToArray(), g => Assert.Equal(0f, g));
         Assert.NotEqual(HashEmbedding.Hash1(3, 100_000), HashEmbedding.Hash2(3, 100_000));
     }
 

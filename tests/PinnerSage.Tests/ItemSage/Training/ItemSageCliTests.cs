@@ -46,6 +46,23 @@ public sealed class ItemSageCliTests
     }
 
     [Fact]
+    public void Train_with_validate_stops_early_and_says_why()
+    {
+        using var dir = new TempDir();
+        string data = MiniDataset.Write(dir.File("data"), users: 120, actionTypes: ["click", "save"]);
+        string model = dir.File("model");
+        var train = CliProcess.Run(["itemsage", "train", "--dataset", data, "--out", model, "--small", "--d-model", "16", "--output-dim", "16",
+            "--batch", "32", "--negatives", "16", "--validate", "--validate-every", "5", "--patience", "1", "--plateau-drops", "0", "--steps", "400"]);
+        Assert.True(train.Exit == 0, train.Err + train.Out);
+        Assert.Contains("validation recall@50 at step 5:", train.Out);
+        Assert.Matches(@"stopped at step \d+: (validation stopped improving|maximum steps reached); kept step \d+", train.Out);
+        Assert.True(File.Exists(Path.Combine(model, "tower.bin")));
+        var bad = CliProcess.Run(["itemsage", "train", "--dataset", data, "--out", model, "--validate", "--resume"]);
+        Assert.True(bad.Exit == 3, bad.Exit + bad.Err); // bad usage
+        Assert.Contains("--validate", bad.Err);
+    }
+
+    [Fact]
     public void Eval_writes_the_json_and_a_table_with_the_paired_intervals()
     {
         using var dir = new TempDir();
