@@ -410,7 +410,7 @@ public sealed class ProfileBatchJob
     }
 
     /// <summary>FNV-1a over the UTF-16 code units, then a 64-bit finaliser (SplitMix64) to spread the bits.</summary>
-    private static ulong Hash(ReadOnlySpan<char> s) => SplitMix64.Mix(SplitMix64.Fnv1a(s));
+    internal static ulong Hash(ReadOnlySpan<char> s) => SplitMix64.Mix(SplitMix64.Fnv1a(s));
 
     /// <summary>Loads the whole input in columns, then counting-sorts the actions by the rank of their user.</summary>
     private LoadedActions Load(IActionCursor reader, string name, ActionTypeTable table, ReaderCounters counters,

@@ -91,7 +91,7 @@ public sealed class ProfilePipeline
             latest = Math.Max(latest, a.Timestamp); // the batch job's default now: the latest timestamp read
             if (options.IncludeActions is not null && !options.IncludeActions.Contains(a.Action)) continue;
             if (!items.TryGetRow(a.ItemId, out int row)) continue;
-            sample.Add(Numerics.SplitMix64.Mix(Numerics.SplitMix64.Fnv1a(a.UserId)), row, a.Timestamp);
+            sample.Add(ProfileBatchJob.Hash(a.UserId), row, a.Timestamp);
         }
         // The batch job's now includes the latest action (t ≤ now); AutoLambda reads t < now, so one second later.
         long now = options.Now ?? (latest == long.MinValue ? 0 : latest + 1);
@@ -108,7 +108,8 @@ public sealed class ProfilePipeline
         if (!source.CanRescan)
             source = ActionSource.FromEnumerable(
                 [.. source.ReadAllAsync(cancellationToken).ToBlockingEnumerable(cancellationToken)], source.Name);
-        AutoLambdaResult = ResolveLambda(source, _items, _options.Profile with { Alpha = ProfileOptions.Alpha }, cancellationToken);
+        // The given options, not the last run's: their λ is the fallback (α plays no part in the choice).
+        AutoLambdaResult = ResolveLambda(source, _items, _options.Profile, cancellationToken);
         ProfileOptions = ProfileOptions with { DecayLambda = AutoLambdaResult.Lambda };
         _job = new ProfileBatchJob(_items, ProfileOptions, _options.Batch);
         return source;

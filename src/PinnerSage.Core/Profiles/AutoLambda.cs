@@ -68,6 +68,7 @@ public static class AutoLambda
         int scored = 0;
         var days = new List<long>();
         var cos = new double[g];
+        var norms = new float[g];
         for (int u = 0; u + 1 < offsets.Length; u++)
         {
             int from = offsets[u], to = offsets[u + 1];
@@ -91,6 +92,7 @@ public static class AutoLambda
                     any = true;
                 }
                 if (!any) continue;
+                for (int j = 0; j < g; j++) norms[j] = TensorPrimitives.Norm(average.AsSpan(j * d, d));
                 int tests = 0;
                 Array.Clear(cos);
                 for (int i = from; i < to && times[i] < Math.Min(now, day + SecondsPerDay); i++)
@@ -98,11 +100,7 @@ public static class AutoLambda
                     if (times[i] < day || rows[i] < 0) continue;
                     ReadOnlySpan<float> x = unit.Slice(rows[i] * d, d);
                     for (int j = 0; j < g; j++)
-                    {
-                        ReadOnlySpan<float> a = average.AsSpan(j * d, d);
-                        float norm = TensorPrimitives.Norm(a);
-                        if (norm > 0) cos[j] += TensorPrimitives.Dot(a, x) / norm;
-                    }
+                        if (norms[j] > 0) cos[j] += TensorPrimitives.Dot(average.AsSpan(j * d, d), x) / norms[j];
                     tests++;
                 }
                 if (tests == 0) continue;

@@ -73,12 +73,18 @@ public static class OfflineEvaluation
         names.Sort((a, b) => IndexOf(a).CompareTo(IndexOf(b)) is var c && c != 0 ? c : string.CompareOrdinal(a, b));
         // λ = auto (the default's): chosen on the actions before the first test point only, as a batch run at the test
         // start would choose it (Profiles.AutoLambda).
-        long firstTest = points.Count == 0 ? long.MaxValue : points.Min(p => p.Now);
-        AutoLambdaResult autoLambda = AutoLambda.Resolve(actions.Offsets, actions.Times, actions.Rows, unit, d, firstTest,
-                                                         options.WindowDays, options.Settings.Lambda);
-        log?.Invoke(string.Create(CultureInfo.InvariantCulture,
-            $"auto λ = {autoLambda.Lambda:0.###} per day ({(autoLambda.Chosen ? $"best mean cosine of {autoLambda.Pairs:N0} (user, day) pairs before the test period" : "fallback: too few actions")})"));
-        var plan = new Plan(actions, unit, d, catalogue, alpha, index, options, names) { AutoLambda = autoLambda.Lambda };
+        // Only the mixture rows can use it; the baselines and the paper's rows never do.
+        double autoLambda = options.Settings.Lambda;
+        if (names.Any(n => n == EvalMethods.Default || n.StartsWith(MixtureMethod.Prefix, StringComparison.Ordinal)))
+        {
+            long firstTest = points.Count == 0 ? long.MaxValue : points.Min(p => p.Now);
+            AutoLambdaResult auto = AutoLambda.Resolve(actions.Offsets, actions.Times, actions.Rows, unit, d, firstTest,
+                                                       options.WindowDays, options.Settings.Lambda);
+            autoLambda = auto.Lambda;
+            log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+                $"auto λ = {auto.Lambda:0.###} per day ({(auto.Chosen ? $"best mean cosine of {auto.Pairs:N0} (user, day) pairs before the test period" : "fallback: too few actions")})"));
+        }
+        var plan = new Plan(actions, unit, d, catalogue, alpha, index, options, names) { AutoLambda = autoLambda };
 
         // Users in order; each user's points are contiguous (the splits emit them user by user).
         var groups = new List<(int Start, int End)>();
