@@ -366,6 +366,7 @@ public static class ServeBenchmark
             long get = 0, pending = 0, online = 0, recommend = 0, metadata = 0, serve = 0;
             int n = Math.Min(users.Length, 20_000);
             IProfileStore store = _state.Store;
+            (long mh, long mm, long ch, long cm) = (_state.Cache.Hits, _state.Cache.Misses, _state.CentreCache.Hits, _state.CentreCache.Misses);
             for (int i = 0; i < n; i++)
             {
                 long t0 = Stopwatch.GetTimestamp();
@@ -386,7 +387,7 @@ public static class ServeBenchmark
             }
             double us(long ticks) => ticks * 1e6 / Stopwatch.Frequency / n;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{policy.ToString().ToLowerInvariant()} policy, per request (µs, mean over {n:N0} users, 1 thread): store.Get {us(get):F1}, GetPendingEvents {us(pending):F1}, metadata {us(metadata):F1}, online rule {us(online):F1}, recommend (warm cache) {us(recommend):F1}; the whole served-profile read with the profile cache warm {us(serve):F1}"));
+                $"{policy.ToString().ToLowerInvariant()} policy, per request (µs, mean over {n:N0} users, 1 thread): store.Get {us(get):F1}, GetPendingEvents {us(pending):F1}, metadata {us(metadata):F1}, online rule {us(online):F1}, recommend (warm cache) {us(recommend):F1}; the whole served-profile read with the profile cache warm {us(serve):F1}; medoid-list cache {_state.Cache.Hits - mh:N0} hits, {_state.Cache.Misses - mm:N0} misses; centre-list cache {_state.CentreCache.Hits - ch:N0} hits, {_state.CentreCache.Misses - cm:N0} misses"));
         }
 
         public (long Hits, long Misses) CacheCounters() => (_state.Cache.Hits, _state.Cache.Misses);

@@ -89,6 +89,49 @@ internal static class DistanceKernels
         return sum;
     }
 
+    /// <summary><paramref name="dots"/>[j] = x · anchor j for the <paramref name="dots"/>.Length anchors stored row by
+    /// row (each <paramref name="length"/> long) from <paramref name="anchors"/>: four anchors per pass over x, so x
+    /// is loaded once per four dot products (the mixture ranker's candidate × component scores; a GEMM would first
+    /// copy and pack the scattered candidate rows, which cost more than the arithmetic at these sizes).</summary>
+    public static void DotMany(ref float x, ref float anchors, int length, Span<float> dots)
+    {
+        int count = dots.Length, j = 0;
+        if (Vector256.IsHardwareAccelerated && length >= Vector256<float>.Count)
+        {
+            for (; j <= count - 4; j += 4)
+            {
+                ref float y0 = ref Unsafe.Add(ref anchors, (nint)j * length);
+                ref float y1 = ref Unsafe.Add(ref y0, length);
+                ref float y2 = ref Unsafe.Add(ref y1, length);
+                ref float y3 = ref Unsafe.Add(ref y2, length);
+                Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                int i = 0;
+                for (; i <= length - Vector256<float>.Count; i += Vector256<float>.Count)
+                {
+                    Vector256<float> v = Vector256.LoadUnsafe(ref x, (nuint)i);
+                    a0 = Fma256(v, Vector256.LoadUnsafe(ref y0, (nuint)i), a0);
+                    a1 = Fma256(v, Vector256.LoadUnsafe(ref y1, (nuint)i), a1);
+                    a2 = Fma256(v, Vector256.LoadUnsafe(ref y2, (nuint)i), a2);
+                    a3 = Fma256(v, Vector256.LoadUnsafe(ref y3, (nuint)i), a3);
+                }
+                float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2), s3 = Vector256.Sum(a3);
+                for (; i < length; i++)
+                {
+                    float v = Unsafe.Add(ref x, i);
+                    s0 += v * Unsafe.Add(ref y0, i);
+                    s1 += v * Unsafe.Add(ref y1, i);
+                    s2 += v * Unsafe.Add(ref y2, i);
+                    s3 += v * Unsafe.Add(ref y3, i);
+                }
+                dots[j] = s0;
+                dots[j + 1] = s1;
+                dots[j + 2] = s2;
+                dots[j + 3] = s3;
+            }
+        }
+        for (; j < count; j++) dots[j] = Dot(ref x, ref Unsafe.Add(ref anchors, (nint)j * length), length);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Fma256(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
         Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;

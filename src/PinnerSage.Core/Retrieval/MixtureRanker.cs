@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
 using PinnerSage.Ann;
-using PinnerSage.Numerics;
+using System.Runtime.InteropServices;
 
 namespace PinnerSage.Retrieval;
 
@@ -58,9 +58,12 @@ public sealed class MixtureRanker
     private int[] _pool = [];
     private float[] _keys = [];
     private int[] _positions = [];
-    private float[] _x = [];
     private float[] _inv = [];
     private float[] _poolDots = [];
+    private float[] _scores = [];
+    private int[] _reasons = [];
+    private float[] _contributions = [];
+    private float[] _wf = [];
 
     /// <summary>A ranker for vectors of dimension <paramref name="dimension"/>.</summary>
     public MixtureRanker(int dimension)
@@ -141,8 +144,10 @@ public sealed class MixtureRanker
         }
         if (_hasRest && _w[top] > 0)
             TensorPrimitives.Multiply(anchors.Slice(top * d, d), (float)(1 / _w[top]), anchors.Slice(top * d, d));
+        Grow(ref _wf, _components);
+        for (int j = 0; j < _components; j++) _wf[j] = (float)_w[j];
         Span<float> centre = _centre;
-        for (int j = 0; j < _components; j++) TensorPrimitives.MultiplyAdd(anchors.Slice(j * d, d), (float)_w[j], centre, centre);
+        for (int j = 0; j < _components; j++) TensorPrimitives.MultiplyAdd(anchors.Slice(j * d, d), _wf[j], centre, centre);
         float norm = TensorPrimitives.Norm(centre);
         if (!(norm > 0)) return false;
         TensorPrimitives.Multiply(centre, 1 / norm, centre);
@@ -156,12 +161,14 @@ public sealed class MixtureRanker
     /// share.</summary>
     public float Score(ReadOnlySpan<float> vector, out int cluster, out float contribution)
     {
-        int d = _d;
-        float norm = TensorPrimitives.Norm(vector);
-        float inv = norm > 0 ? 1 / norm : 0;
+        if (vector.Length != _d) throw new ArgumentException($"Expected a vector of {_d}.", nameof(vector));
         Span<float> dots = _dots.AsSpan(0, _components);
-        for (int j = 0; j < _components; j++) dots[j] = inv * TensorPrimitives.Dot(vector, _anchors.AsSpan(j * d, d));
-        float score = InterestMixture.Evaluate(dots, _w.AsSpan(0, _components), _options.Tau, out int best, out contribution);
+        float inv = Dots(vector, dots);
+        float score = 0;
+        int best = 0;
+        contribution = 0;
+        InterestMixture.EvaluateRows(dots, _wf.AsSpan(0, _components), _options.Tau, new Span<float>(ref score),
+                                     new Span<int>(ref best), new Span<float>(ref contribution));
         cluster = _componentCluster[best];
         if (cluster < 0) cluster = BestOfRest(vector, inv);
         return score;
@@ -191,26 +198,22 @@ public sealed class MixtureRanker
             int fetch = Math.Max(_options.MinListFetch, (int)Math.Ceiling(k * share));
             AddAll(source, source.Neighbours(source.Vector(row), row, fetch), ref pooled);
         }
-        // One GEMM for every candidate × component dot product (pool × d times d × C), then the mixture per row.
-        int d = _d, c = _components;
-        Grow(ref _x, pooled * d);
+        // Every candidate's C dot products straight from the item table (no copy), then the mixture of all rows at once.
+        int c = _components;
         Grow(ref _inv, pooled);
         Grow(ref _poolDots, pooled * c);
-        for (int i = 0; i < pooled; i++)
-        {
-            ReadOnlySpan<float> v = source.Vector(_pool[i]);
-            Span<float> x = _x.AsSpan(i * d, d);
-            v.CopyTo(x);
-            float norm = TensorPrimitives.Norm(x);
-            _inv[i] = norm > 0 ? 1 / norm : 0;
-        }
-        Gemm.Multiply(transA: false, transB: true, pooled, c, d, 1f, _x, d, _anchors, d, 0f, _poolDots, c, threads: 1);
+        Grow(ref _scores, pooled);
+        Grow(ref _reasons, pooled);
+        Grow(ref _contributions, pooled);
+        for (int i = 0; i < pooled; i++) _inv[i] = Dots(source.Vector(_pool[i]), _poolDots.AsSpan(i * c, c));
+        InterestMixture.EvaluateRows(_poolDots.AsSpan(0, pooled * c), _wf.AsSpan(0, c), _options.Tau, _scores.AsSpan(0, pooled),
+                                     _reasons.AsSpan(0, pooled), _contributions.AsSpan(0, pooled));
 
         Grow(ref _keys, pooled);
         Grow(ref _positions, pooled);
         for (int i = 0; i < pooled; i++)
         {
-            _keys[i] = -RowScore(i, out _, out _);
+            _keys[i] = -_scores[i];
             _positions[i] = i;
         }
         // Best first; equal scores in pool order (deterministic: the pool is built in a fixed order). The first `forced`
@@ -228,23 +231,23 @@ public sealed class MixtureRanker
                 if (free == 0) continue;
                 free--;
             }
-            float score = RowScore(at, out int best, out float contribution);
-            int cluster = _componentCluster[best];
-            if (cluster < 0) cluster = BestOfRest(_x.AsSpan(at * d, d), _inv[at]);
-            destination[written++] = new RankedItem(_pool[at], score, cluster, contribution);
+            int cluster = _componentCluster[_reasons[at]];
+            if (cluster < 0) cluster = BestOfRest(source.Vector(_pool[at]), _inv[at]);
+            destination[written++] = new RankedItem(_pool[at], _scores[at], cluster, _contributions[at]);
         }
         return n;
     }
 
-    /// <summary>The mixture score of pooled candidate <paramref name="at"/> from its row of the GEMM's dots.</summary>
-    private float RowScore(int at, out int best, out float contribution)
+    /// <summary><paramref name="dots"/> = the unit vector of <paramref name="vector"/> against every anchor; returns
+    /// 1/‖vector‖ (0 for a zero vector).</summary>
+    private float Dots(ReadOnlySpan<float> vector, Span<float> dots)
     {
-        int c = _components;
-        Span<float> dots = _poolDots.AsSpan(at * c, c);
-        float inv = _inv[at];
-        Span<float> scaled = _dots.AsSpan(0, c);
-        TensorPrimitives.Multiply(dots, inv, scaled);
-        return InterestMixture.Evaluate(scaled, _w.AsSpan(0, c), _options.Tau, out best, out contribution);
+        ref float x = ref MemoryMarshal.GetReference(vector);
+        float squared = DistanceKernels.Dot(ref x, ref x, _d);
+        float inv = squared > 0 ? 1 / MathF.Sqrt(squared) : 0;
+        DistanceKernels.DotMany(ref x, ref MemoryMarshal.GetArrayDataReference(_anchors), _d, dots);
+        TensorPrimitives.Multiply(dots, inv, dots);
+        return inv;
     }
 
     private void AddAll(ICandidateSource source, ReadOnlySpan<Neighbor> list, ref int pooled)

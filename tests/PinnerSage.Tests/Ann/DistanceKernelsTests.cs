@@ -30,4 +30,28 @@ public sealed class DistanceKernelsTests
             Assert.Equal(l2, SquaredL2Distance.Compute(ref x0, ref y0, len), 1e-4 * (1 + len));
         }
     }
+
+    [Fact]
+    public void DotManyMatchesScalarForEveryLengthAndAnchorCount()
+    {
+        var random = new Random(7);
+        for (int len = 0; len <= Math.Max(MaxLength, 70); len++)
+        {
+            for (int count = 0; count <= 9; count++)
+            {
+                float[] x = Enumerable.Range(0, len).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+                // One spare float so the reference of an empty table still exists.
+                float[] anchors = Enumerable.Range(0, count * len + 1).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+                var dots = new float[count];
+                ref float x0 = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(x.Length > 0 ? x : [0f]);
+                DistanceKernels.DotMany(ref x0, ref anchors[0], len, dots);
+                for (int j = 0; j < count; j++)
+                {
+                    double expected = 0;
+                    for (int i = 0; i < len; i++) expected += (double)x[i] * anchors[j * len + i];
+                    Assert.Equal(expected, dots[j], 1e-4 * (1 + len));
+                }
+            }
+        }
+    }
 }

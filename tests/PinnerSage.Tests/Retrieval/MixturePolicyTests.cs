@@ -17,23 +17,35 @@ public sealed class MixturePolicyTests
     [InlineData(0.3)]
     [InlineData(1.0)]
     [InlineData(50.0)]
+    [InlineData(double.PositiveInfinity)]
     public void ScoreMatchesANaiveLogSumExp(double tau)
     {
         var rng = new Random(3);
-        for (int trial = 0; trial < 200; trial++)
+        for (int trial = 0; trial < 100; trial++)
         {
-            int c = 1 + rng.Next(12);
-            float[] dots = [.. Enumerable.Range(0, c).Select(_ => (float)(rng.NextDouble() * 2 - 1))];
+            int c = 1 + rng.Next(12), n = 1 + rng.Next(20);
+            float[] dots = [.. Enumerable.Range(0, n * c).Select(_ => (float)(rng.NextDouble() * 2 - 1))];
             double[] raw = [.. Enumerable.Range(0, c).Select(_ => rng.NextDouble() < 0.15 ? 0 : rng.NextDouble())];
             if (raw.Sum() == 0) raw[0] = 1;
-            double[] w = [.. raw.Select(x => x / raw.Sum())];
-            // Naive: τ·log Σ w·exp(dot/τ), in double, no max-shift (the values here cannot overflow).
-            double naive = tau * Math.Log(Enumerable.Range(0, c).Sum(k => w[k] * Math.Exp(dots[k] / tau)));
-            float got = InterestMixture.Evaluate(dots, w, tau, out int reason, out float share);
-            Assert.Equal(naive, got, 1e-4);
-            double[] terms = [.. Enumerable.Range(0, c).Select(k => w[k] * Math.Exp(dots[k] / tau))];
-            Assert.Equal(terms.Max(), terms[reason], 1e-9);
-            Assert.Equal(terms.Max() / terms.Sum(), share, 1e-5);
+            float[] w = [.. raw.Select(x => (float)(x / raw.Sum()))];
+            var scores = new float[n];
+            var reasons = new int[n];
+            var shares = new float[n];
+            InterestMixture.EvaluateRows((float[])dots.Clone(), w, tau, scores, reasons, shares);
+            for (int i = 0; i < n; i++)
+            {
+                float[] row = dots[(i * c)..((i + 1) * c)];
+                // Naive: τ·log Σ w·exp(dot/τ) in double, no max-shift (the values here cannot overflow); Σ w·dot for τ = ∞.
+                double[] terms = double.IsPositiveInfinity(tau)
+                    ? [.. Enumerable.Range(0, c).Select(k => (double)w[k] * row[k])]
+                    : [.. Enumerable.Range(0, c).Select(k => w[k] * Math.Exp(row[k] / tau))];
+                double naive = double.IsPositiveInfinity(tau) ? terms.Sum() : tau * Math.Log(terms.Sum());
+                Assert.Equal(naive, scores[i], 1e-4);
+                // The reason is the largest term (up to float rounding of near-ties), its share that term's.
+                Assert.True(terms[reasons[i]] >= terms.Max() - 1e-6 * Math.Abs(terms.Max()), $"row {i}: reason {reasons[i]}");
+                double total = double.IsPositiveInfinity(tau) ? terms.Where(t => t > 0).Sum() : terms.Sum();
+                Assert.Equal(total > 0 ? Math.Max(0, terms.Max()) / total : 0, shares[i], 1e-5);
+            }
         }
     }
 
@@ -41,13 +53,38 @@ public sealed class MixturePolicyTests
     public void LargeTemperatureApproachesTheLinearLimit()
     {
         float[] dots = [0.9f, -0.2f, 0.4f];
-        double[] w = [0.5, 0.3, 0.2];
-        float linear = InterestMixture.Evaluate(dots, w, double.PositiveInfinity, out _, out _);
+        float[] w = [0.5f, 0.3f, 0.2f];
+        float Score(double tau, out int reason)
+        {
+            float score = 0, share = 0;
+            reason = -1;
+            InterestMixture.EvaluateRows((float[])dots.Clone(), w, tau, new Span<float>(ref score), new Span<int>(ref reason), new Span<float>(ref share));
+            return score;
+        }
+        float linear = Score(double.PositiveInfinity, out _);
         Assert.Equal(0.5 * 0.9 - 0.3 * 0.2 + 0.2 * 0.4, linear, 1e-6);
-        Assert.Equal(linear, InterestMixture.Evaluate(dots, w, 1e5, out _, out _), 1e-3);
+        Assert.Equal(linear, Score(1e5, out _), 1e-3);
         // τ → 0: the maximum over the weighted components.
-        Assert.Equal(0.9, InterestMixture.Evaluate(dots, w, 1e-4, out int reason, out _), 1e-3);
+        Assert.Equal(0.9, Score(1e-4, out int reason), 1e-3);
         Assert.Equal(0, reason);
+    }
+
+    [Fact]
+    public void ZeroWeightsNeverCountEvenWithTheLargestDot()
+    {
+        // The zero-weight component has the largest dot: it must neither shift the maximum nor overflow.
+        float[] dots = [50f, 0.2f, 0.1f];
+        float[] w = [0f, 0.6f, 0.4f];
+        var score = new float[1];
+        var reason = new int[1];
+        var share = new float[1];
+        InterestMixture.EvaluateRows(dots, w, 0.01, score, reason, share);
+        double naive = 0.01 * Math.Log(0.6 * Math.Exp(0.2 / 0.01) + 0.4 * Math.Exp(0.1 / 0.01));
+        Assert.Equal(naive, score[0], 1e-4);
+        Assert.Equal(1, reason[0]);
+        // No positive weight: −∞, as the ranker's "nothing to recommend".
+        InterestMixture.EvaluateRows(new float[] { 0.5f, 0.1f }, new float[] { 0, 0 }, 0.3, score, reason, share);
+        Assert.True(float.IsNegativeInfinity(score[0]));
     }
 
     [Fact]
