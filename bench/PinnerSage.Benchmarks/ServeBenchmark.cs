@@ -103,6 +103,7 @@ public static class ServeBenchmark
         {
             using Server server = Server.Start(ws, root, cacheCapacity: 200_000);
             foreach (RetrievalPolicy policy in Policies(args)) server.Stages(File.ReadAllLines(usersFile), k, policy);
+            server.PolicyStages(File.ReadAllLines(usersFile), k, [MixtureOptions.Default.PoolClusters, 4, 3, 2, 0]);
             return 0;
         }
         var runs = new List<RunResult>();
@@ -388,6 +389,42 @@ public static class ServeBenchmark
             double us(long ticks) => ticks * 1e6 / Stopwatch.Frequency / n;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{policy.ToString().ToLowerInvariant()} policy, per request (µs, mean over {n:N0} users, 1 thread): store.Get {us(get):F1}, GetPendingEvents {us(pending):F1}, metadata {us(metadata):F1}, online rule {us(online):F1}, recommend (warm cache) {us(recommend):F1}; the whole served-profile read with the profile cache warm {us(serve):F1}; medoid-list cache {_state.Cache.Hits - mh:N0} hits, {_state.Cache.Misses - mm:N0} misses; centre-list cache {_state.CentreCache.Hits - ch:N0} hits, {_state.CentreCache.Misses - cm:N0} misses"));
+        }
+
+        /// <summary>Single-threaded cost of the recommendation alone, for each policy and, for the mixture, each number
+        /// of medoid lists: with no cache (every list searches the index) and with its own caches (warmed by the first
+        /// round). Rounds interleave the variants, so a loaded machine slows them alike.</summary>
+        public void PolicyStages(string[] users, int k, int[] poolClusters)
+        {
+            int n = Math.Min(users.Length, 2_000);
+            var served = new PinnerSage.Profiles.ServedProfile[n];
+            for (int i = 0; i < n; i++) served[i] = _state.ServeAsync(users[i]).AsTask().GetAwaiter().GetResult().Served!;
+            var variants = new List<(string Name, RecommenderOptions Options)> { ("paper", new RecommenderOptions { K = k, Policy = RetrievalPolicy.Paper }) };
+            foreach (int pool in poolClusters)
+                variants.Add(($"mixture, {pool} medoid lists", new RecommenderOptions
+                {
+                    K = k, Policy = RetrievalPolicy.Mixture, Mixture = _state.Retrieval.Mixture with { PoolClusters = pool },
+                }));
+            var recommenders = new List<(string Name, Recommender Recommender)>();
+            foreach ((string name, RecommenderOptions options) in variants)
+            {
+                recommenders.Add(($"{name}, cold", new Recommender(_state.Index, _state.Items, options)));
+                recommenders.Add(($"{name}, warm", new Recommender(_state.Index, _state.Items, options,
+                                                                   new NeighborCache(_state.Index, 100_000), new NeighborCache(_state.Index, 100_000))));
+            }
+            var buffer = new Recommendation[k];
+            var ticks = new long[recommenders.Count];
+            for (int round = 0; round < 3; round++)
+                for (int v = 0; v < recommenders.Count; v++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    for (int i = 0; i < n; i++) recommenders[v].Recommender.Recommend(served[i].Profile, served[i].Now, buffer);
+                    long t = Stopwatch.GetTimestamp() - t0;
+                    if (round > 0) ticks[v] += t; // round 0 warms the JIT, the scratch and the caches
+                }
+            for (int v = 0; v < recommenders.Count; v++)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"recommend only, µs per request over {n:N0} users × 2 rounds, 1 thread: {recommenders[v].Name} {ticks[v] * 1e6 / Stopwatch.Frequency / (2 * n):F1} ({(double)ticks[v] / ticks[v % 2]:F2}× paper)"));
         }
 
         public (long Hits, long Misses) CacheCounters() => (_state.Cache.Hits, _state.Cache.Misses);
