@@ -7,6 +7,7 @@ using PinnerSage.Clustering;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
 using PinnerSage.Retrieval;
+using PinnerSage.Serving;
 using PinnerSage.Storage;
 using Spectre.Console;
 
@@ -180,7 +181,7 @@ internal static class ProfilesCommand
             if (!ProfileStores.IsPostgres(storePath)) OutputPaths.Check("--store", storePath, inputs);
             OutputPaths.Check("--jsonl-out", jsonlPath, [.. inputs, ("--store", ProfileStores.IsPostgres(storePath) ? null : storePath)]);
             IAnsiConsole console = AnsiConsole.Console;
-            bool interactive = !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive;
+            bool interactive = console.Profile.Capabilities.Interactive;
 
             using ItemEmbeddings items = ItemEmbeddings.Load(embeddingsPath, pr.GetValue(model.Ids));
             var pipeline = new ProfilePipeline(items, Pipeline(options, alpha, settings, batchOptions));
@@ -242,13 +243,13 @@ internal static class ProfilesCommand
         var itemsTsv = new Option<string?>("--items") { Description = "items.tsv (or MovieLens movies.csv, Amazon metadata JSON lines), to print titles." };
         var membersShown = new Option<int>("--members")
         { Description = "Members listed per cluster.", DefaultValueFactory = _ => 5 };
-        var cmd = new Command("show", "Print one user's stored profile.") { store, user, itemsTsv, membersShown };
+        Option<bool> json = CliJson.CreateOption();
+        var cmd = new Command("show", "Print one user's stored profile.") { store, user, itemsTsv, membersShown, json };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             string storePath = pr.GetValue(store)!;
             string userId = pr.GetValue(user)!;
             int shown = pr.GetValue(membersShown);
-            ArgumentOutOfRangeException.ThrowIfNegative(shown, "--members");
             using IProfileStore profileStore = ProfileStores.OpenExisting(storePath);
             UserProfile? profile = profileStore.Get(userId);
             if (profile is null)
@@ -259,7 +260,10 @@ internal static class ProfilesCommand
             ProfileRunMetadata? meta = profileStore.GetMetadata();
             string? itemsPath = pr.GetValue(itemsTsv);
             ItemCatalog? catalog = itemsPath is null ? null : ItemCatalog.Load(itemsPath);
-            WriteProfile(AnsiConsole.Console, profile, meta, catalog, shown);
+            if (pr.GetValue(json))
+                CliJson.Write(ApiResponses.Interests(profile.UserId, meta?.Now ?? 0, 0, profile.Clusters, null, shown, id => catalog?.Title(id)));
+            else
+                WriteProfile(AnsiConsole.Console, profile, meta, catalog, shown);
             return ExitCodes.Ok;
         }));
         return cmd;
