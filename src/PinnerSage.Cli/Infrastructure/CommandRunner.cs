@@ -70,7 +70,8 @@ internal static partial class CommandRunner
         if (standard.Success)
             return $"{standard.Groups["name"].Value} must be {Rule(standard.Groups["rule"].Value)}, not {standard.Groups["value"].Value}.";
         text = text.TrimEnd('.', ' ');
-        if (option is not null && !text.Contains(option, StringComparison.Ordinal)) text = $"{option}: {text}";
+        if (option is not null && !text.Contains(option, StringComparison.Ordinal))
+            text = text.StartsWith("must ", StringComparison.Ordinal) ? $"{option} {text}" : $"{option}: {text}";
         if (e is ArgumentOutOfRangeException { ActualValue: { } actual })
             text += string.Create(CultureInfo.InvariantCulture, $", not {actual}");
         return text + ".";
