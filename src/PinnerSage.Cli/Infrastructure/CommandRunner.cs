@@ -82,9 +82,17 @@ internal static partial class CommandRunner
     private static string? OptionFor(string name, Command? command)
     {
         if (name.StartsWith("--", StringComparison.Ordinal)) return name;
-        string kebab = "--" + PascalWord().Replace(name, "-$0").ToLowerInvariant().TrimStart('-');
+        string kebab = Renamed.TryGetValue(name, out string? renamed) ? renamed
+            : "--" + PascalWord().Replace(name, "-$0").ToLowerInvariant().TrimStart('-');
         return command?.Options.Any(o => o.Name == kebab) == true ? kebab : null;
     }
+
+    /// <summary>Options named otherwise than the library property they set.</summary>
+    private static readonly Dictionary<string, string> Renamed = new(StringComparer.Ordinal)
+    {
+        ["DuplicateCosine"] = "--dedup-threshold",
+        ["CurveMaxEmbeddings"] = "--curve-max",
+    };
 
     /// <summary>.NET's ThrowIf… wording in plain words.</summary>
     private static string Rule(string rule)
