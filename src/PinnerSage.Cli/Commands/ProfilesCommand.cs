@@ -261,7 +261,8 @@ internal static class ProfilesCommand
             string? itemsPath = pr.GetValue(itemsTsv);
             ItemCatalog? catalog = itemsPath is null ? null : ItemCatalog.Load(itemsPath);
             if (pr.GetValue(json))
-                CliJson.Write(ApiResponses.Interests(profile.UserId, meta?.Now ?? 0, 0, profile.Clusters, null, shown, id => catalog?.Title(id)));
+                CliJson.Write(ApiResponses.Interests(profile.UserId, meta?.Now ?? 0, meta?.Now ?? 0, 0, profile.Clusters, null, shown,
+                                                     id => catalog?.Title(id), catalog is { HasImages: true } ? id => catalog.ImageUrl(id) : null));
             else
                 WriteProfile(AnsiConsole.Console, profile, meta, catalog, shown);
             return ExitCodes.Ok;
@@ -273,8 +274,9 @@ internal static class ProfilesCommand
                                      ItemCatalog? catalog, int shown)
     {
         int size = profile.Clusters.Sum(c => c.Size);
+        // Importance is a decayed sum, so it is only meaningful with its time: the batch run's now (the page states its own).
         string when = meta is null ? "" : string.Create(CultureInfo.InvariantCulture,
-            $", now = {DateTimeOffset.FromUnixTimeSeconds(meta.Now):yyyy-MM-dd HH:mm} UTC");
+            $", importance as of {DateTimeOffset.FromUnixTimeSeconds(meta.Now):yyyy-MM-dd HH:mm:ss} UTC (the batch run's now)");
         console.MarkupLine($"[bold]{Markup.Escape(profile.UserId)}[/]: {profile.Clusters.Count} clusters, {size} actions{Markup.Escape(when)}");
         var table = new Table().AddColumns("#", "medoid", "importance", "size", "members");
         for (int k = 0; k < profile.Clusters.Count; k++)

@@ -99,7 +99,8 @@ internal static class RecommendCommand
             {
                 if (missing is not null) Console.Error.WriteLine(missing);
                 CliJson.Write(ApiResponses.Recommendations(profile.UserId, options.K, profile.Clusters, results.AsSpan(0, summary.Count),
-                                                           inputs.Items, row => catalog?.Title(inputs.Items.Id(row))));
+                                                           inputs.Items, row => catalog?.Title(inputs.Items.Id(row)),
+                                                           catalog is { HasImages: true } ? row => catalog.ImageUrl(inputs.Items.Id(row)) : null));
                 return summary.Count > 0 || profile.Clusters.Count == 0 ? ExitCodes.Ok : ExitCodes.NotFound;
             }
             IAnsiConsole console = AnsiConsole.Console;

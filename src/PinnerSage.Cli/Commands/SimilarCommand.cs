@@ -46,7 +46,8 @@ internal static class SimilarCommand
             int n = recommender.Similar(row, count, results);
             if (pr.GetValue(json))
             {
-                CliJson.Write(ApiResponses.Similar(inputs.Items, row, results.AsSpan(0, n), r => catalog?.Title(inputs.Items.Id(r))));
+                CliJson.Write(ApiResponses.Similar(inputs.Items, row, results.AsSpan(0, n), r => catalog?.Title(inputs.Items.Id(r)),
+                                                   catalog is { HasImages: true } ? r => catalog.ImageUrl(inputs.Items.Id(r)) : null));
                 return ExitCodes.Ok;
             }
             IAnsiConsole console = AnsiConsole.Console;

@@ -84,7 +84,8 @@ internal static partial class CommandRunner
         if (name.StartsWith("--", StringComparison.Ordinal)) return name;
         string kebab = Renamed.TryGetValue(name, out string? renamed) ? renamed
             : "--" + PascalWord().Replace(name, "-$0").ToLowerInvariant().TrimStart('-');
-        return command?.Options.Any(o => o.Name == kebab) == true ? kebab : null;
+        // Case-insensitive, so HNSW's "M" finds "--M".
+        return command?.Options.FirstOrDefault(o => string.Equals(o.Name, kebab, StringComparison.OrdinalIgnoreCase))?.Name;
     }
 
     /// <summary>Options named otherwise than the library property they set.</summary>
@@ -92,6 +93,9 @@ internal static partial class CommandRunner
     {
         ["DuplicateCosine"] = "--dedup-threshold",
         ["CurveMaxEmbeddings"] = "--curve-max",
+        ["BootstrapResamples"] = "--bootstrap",
+        ["SampledEmbeddings"] = "--sampled",
+        ["DecayLambda"] = "--lambda",
     };
 
     /// <summary>.NET's ThrowIf… wording in plain words.</summary>

@@ -29,7 +29,8 @@ internal static class ItemsApi
         try
         {
             int n = s.Recommender(k, 3).Similar(row, k, buffer);
-            return TypedResults.Ok(ApiResponses.Similar(s.Items, row, buffer.AsSpan(0, n), r => s.Title(r)));
+            return TypedResults.Ok(ApiResponses.Similar(s.Items, row, buffer.AsSpan(0, n), r => s.Title(r),
+                                                         s.HasImages ? r => s.ImageUrl(r) : null));
         }
         finally
         {

@@ -21,6 +21,7 @@ internal static class UsersApi
         app.MapGet("/v1/users", ListUsers).WithName("listUsers").WithMetadata(metrics.Route("users")).ProducesProblem(400);
         app.MapGet("/v1/users/{id}/interests", Interests).WithName("interests").WithMetadata(metrics.Route("interests"))
             .ProducesProblem(404);
+        app.MapGet("/v1/users/{id}/map", Map).WithName("interestMap").WithMetadata(metrics.Route("map")).ProducesProblem(404);
         app.MapGet("/v1/users/{id}/recommendations", Recommendations).WithName("recommendations")
             .WithMetadata(metrics.Route("recommendations")).ProducesProblem(400).ProducesProblem(404);
         app.MapPost("/v1/users/{id}/actions", PostActions).WithName("postActions").WithMetadata(metrics.Route("actions"))
@@ -56,8 +57,17 @@ internal static class UsersApi
         (ServedProfile? served, ProfileRunMetadata? run) = await s.ServeAsync(id, context.RequestAborted);
         long batchNow = run?.Now ?? 0;
         if (served is null) return ApiResults.UnknownUser(id);
-        return TypedResults.Ok(ApiResponses.Interests(id, batchNow, served.PendingUsed, served.Profile.Clusters, served.Sources,
-                                                      ServingApp.MembersShown, s.Title));
+        return TypedResults.Ok(ApiResponses.Interests(id, batchNow, served.Now, served.PendingUsed, served.Profile.Clusters, served.Sources,
+                                                      ServingApp.MembersShown, s.Title, s.HasImages ? s.ImageUrl : null));
+    }
+
+    /// <summary>GET /v1/users/{id}/map: the served profile's members on the two leading principal axes of their
+    /// embeddings, by cluster (the interests' order), medoids marked.</summary>
+    public static async Task<Results<Ok<InterestMapResponse>, ProblemHttpResult>> Map(ServingState s, string id, HttpContext context)
+    {
+        (ServedProfile? served, _) = await s.ServeAsync(id, context.RequestAborted);
+        if (served is null) return ApiResults.UnknownUser(id);
+        return TypedResults.Ok(ApiResponses.Map(served.Profile, s.Items, s.Title));
     }
 
     /// <summary>GET /v1/users/{id}/recommendations: k items with the interest behind each.</summary>
@@ -89,7 +99,7 @@ internal static class UsersApi
         {
             RecommendationSummary summary = recommender.Recommend(served.Profile, served.Now, buffer);
             return TypedResults.Ok(ApiResponses.Recommendations(id, k, served.Profile.Clusters, buffer.AsSpan(0, summary.Count),
-                                                                s.Items, row => s.Title(row)));
+                                                                s.Items, row => s.Title(row), s.HasImages ? row => s.ImageUrl(row) : null));
         }
         finally
         {

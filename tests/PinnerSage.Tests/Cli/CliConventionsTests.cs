@@ -205,6 +205,7 @@ public sealed partial class CliConventionsTests(CliConventionsFixture fixture, I
     [InlineData("eval --dataset w --embeddings item --negatives 0", "error: --negatives must be 1 or more, not 0.")]
     [InlineData("eval --dataset w --embeddings item --min-walk-users -3", "error: --min-walk-users must be 0 or more, not -3.")]
     [InlineData("eval --dataset w --embeddings item --relevance-threshold 2", "error: --relevance-threshold must be a cosine in [-1, 1], not 2.")]
+    [InlineData("eval --dataset w --embeddings item --bootstrap 0", "error: --bootstrap must be 1 or more, not 0.")]
     [InlineData("completion fish", "error: the shell must be bash or zsh, not 'fish'.")]
     public void ABadValueIsOneSentenceWithExit3(string args, string expected)
     {
