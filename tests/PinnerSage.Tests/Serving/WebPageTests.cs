@@ -370,6 +370,13 @@ public sealed class WebPageTests(WebPageFixture fixture, ITestOutputHelper outpu
         await Assertions.Expect(link).ToBeVisibleAsync();
         await link.ClickAsync();
         await Assertions.Expect(page.Locator("#results-table")).ToBeVisibleAsync();
+        // At 1400 px every results table fits: nothing scrolls sideways, and the last columns are on screen.
+        Assert.True(await page.Locator("table[id^='results-table']").CountAsync() >= 2);
+        Assert.Empty(await page.Locator(".scroll").EvaluateAllAsync<string[]>(
+            "ds => ds.filter(d => d.scrollWidth > d.clientWidth).map(d => d.querySelector('table').id)"));
+        foreach (string metric in new[] { "coverage", "diversity" })
+            Assert.True(await page.Locator("th", new() { HasTextString = metric }).EvaluateAsync<bool>(
+                "h => h.getBoundingClientRect().right <= window.innerWidth && h.getBoundingClientRect().width > 0"), metric);
         Assert.Equal("solid", await page.Locator("#results-table thead th").First.EvaluateAsync<string>("e => getComputedStyle(e).borderBottomStyle"));
     }
 
