@@ -92,6 +92,17 @@ public sealed partial class CliConventionsTests(CliConventionsFixture fixture, I
         Assert.All(rows, r => Assert.EndsWith("│", r));
     }
 
+    /// <summary>The command's table output, and its <c>--json</c> output parsed (one line, one document); both exit 0.</summary>
+    private (string Table, JsonDocument Json) TableAndJson(string args)
+    {
+        (int exit, string table, _) = Run(args);
+        Assert.Equal(0, exit);
+        (exit, string json, _) = Run(args + " --json");
+        Assert.Equal(0, exit);
+        Assert.Single(json.Trim().Split('\n'));
+        return (table, JsonDocument.Parse(json));
+    }
+
     /// <summary>The cells of a Spectre table's data rows (header skipped).</summary>
     private static string[][] Cells(string stdout) =>
         [.. stdout.Split('\n').Where(l => l.StartsWith('│')).Skip(1)
@@ -100,13 +111,8 @@ public sealed partial class CliConventionsTests(CliConventionsFixture fixture, I
     [Fact]
     public void RecommendJsonIsTheApiDocumentWithTheTablesItems()
     {
-        string args = $"recommend --store p.db --index x.hnsw --user {fixture.User} --k 8 --items w/items.tsv";
-        (int exit, string table, _) = Run(args);
-        Assert.Equal(0, exit);
-        (exit, string json, _) = Run(args + " --json");
-        Assert.Equal(0, exit);
-        Assert.Single(json.Trim().Split('\n'));
-        using JsonDocument doc = JsonDocument.Parse(json);
+        (string table, JsonDocument json) = TableAndJson($"recommend --store p.db --index x.hnsw --user {fixture.User} --k 8 --items w/items.tsv");
+        using JsonDocument doc = json;
         JsonElement root = doc.RootElement;
         Assert.Equal(fixture.User, root.GetProperty("user_id").GetString());
         Assert.Equal(8, root.GetProperty("k").GetInt32());
@@ -132,12 +138,8 @@ public sealed partial class CliConventionsTests(CliConventionsFixture fixture, I
     public void SimilarJsonListsTheTablesItemsAndScores()
     {
         string item = System.IO.File.ReadLines(fixture.File("w/vectors/item.ids")).Skip(3).First();
-        string args = $"similar --index x.hnsw --item {item} --k 6 --items w/items.tsv";
-        (int exit, string table, _) = Run(args);
-        Assert.Equal(0, exit);
-        (exit, string json, _) = Run(args + " --json");
-        Assert.Equal(0, exit);
-        using JsonDocument doc = JsonDocument.Parse(json);
+        (string table, JsonDocument json) = TableAndJson($"similar --index x.hnsw --item {item} --k 6 --items w/items.tsv");
+        using JsonDocument doc = json;
         Assert.Equal(item, doc.RootElement.GetProperty("item_id").GetString());
         Assert.False(string.IsNullOrEmpty(doc.RootElement.GetProperty("title").GetString()));
         JsonElement[] items = [.. doc.RootElement.GetProperty("items").EnumerateArray()];
@@ -154,12 +156,8 @@ public sealed partial class CliConventionsTests(CliConventionsFixture fixture, I
     [Fact]
     public void ProfilesShowJsonHasTheTablesClusters()
     {
-        string args = $"profiles show --store p.db --user {fixture.User} --members 2";
-        (int exit, string table, _) = Run(args);
-        Assert.Equal(0, exit);
-        (exit, string json, _) = Run(args + " --json");
-        Assert.Equal(0, exit);
-        using JsonDocument doc = JsonDocument.Parse(json);
+        (string table, JsonDocument json) = TableAndJson($"profiles show --store p.db --user {fixture.User} --members 2");
+        using JsonDocument doc = json;
         JsonElement root = doc.RootElement;
         Assert.Equal(fixture.User, root.GetProperty("user_id").GetString());
         Assert.True(root.GetProperty("batch_now").GetInt64() > 0);

@@ -190,10 +190,8 @@ public sealed class WebPageTests(WebPageFixture fixture, ITestOutputHelper outpu
     public async Task PostingAnActionUpdatesTheProfileAtOnceAndHighlightsTheChange()
     {
         if (!TestData.RequireOrSkip(WebPageFixture.ChromiumInstalled, MissingChromium, output)) return;
-        await using Session s = await OpenPageAsync();
-        IReadOnlyList<string> users = await UsersAsync();
-        string user = users[Math.Min(11, users.Count - 1)];
-        await s.Page.GotoAsync($"{fixture.Server!.BaseAddress}#user={user}");
+        (Session opened, string user) = await OpenUserAsync(11);
+        await using Session s = opened;
         ILocator rows = s.Page.Locator("#recs-body tr[data-item]");
         await Assertions.Expect(rows.First).ToBeVisibleAsync();
         JsonElement before = (await GetJsonAsync($"/v1/users/{user}/interests")).RootElement;
@@ -244,10 +242,8 @@ public sealed class WebPageTests(WebPageFixture fixture, ITestOutputHelper outpu
     public async Task TheMapPlacesEveryEngagedItemByClusterMarksMedoidsAndFollowsAPostedAction()
     {
         if (!TestData.RequireOrSkip(WebPageFixture.ChromiumInstalled, MissingChromium, output)) return;
-        await using Session s = await OpenPageAsync();
-        IReadOnlyList<string> users = await UsersAsync();
-        string user = users[Math.Min(17, users.Count - 1)];
-        await s.Page.GotoAsync($"{fixture.Server!.BaseAddress}#user={user}");
+        (Session opened, string user) = await OpenUserAsync(17);
+        await using Session s = opened;
         JsonElement map = (await GetJsonAsync($"/v1/users/{user}/map")).RootElement;
         JsonElement[] clusters = [.. (await GetJsonAsync($"/v1/users/{user}/interests")).RootElement.GetProperty("clusters").EnumerateArray()];
         JsonElement[] points = [.. map.GetProperty("points").EnumerateArray()];
@@ -296,10 +292,8 @@ public sealed class WebPageTests(WebPageFixture fixture, ITestOutputHelper outpu
     public async Task ImportanceIsShownAsOfAStatedTimeConsistentWithTheCli()
     {
         if (!TestData.RequireOrSkip(WebPageFixture.ChromiumInstalled, MissingChromium, output)) return;
-        await using Session s = await OpenPageAsync();
-        IReadOnlyList<string> users = await UsersAsync();
-        string user = users[Math.Min(23, users.Count - 1)];
-        await s.Page.GotoAsync($"{fixture.Server!.BaseAddress}#user={user}");
+        (Session opened, string user) = await OpenUserAsync(23);
+        await using Session s = opened;
         JsonElement interests = (await GetJsonAsync($"/v1/users/{user}/interests")).RootElement;
         long asOf = interests.GetProperty("importance_as_of").GetInt64();
         // The page says when its importances are from: the served profile's now (the fixture's clock).
@@ -496,6 +490,17 @@ public sealed class WebPageTests(WebPageFixture fixture, ITestOutputHelper outpu
         await page.GotoAsync(fixture.Server!.BaseAddress.ToString());
         await Assertions.Expect(page.Locator("#health")).ToContainTextAsync("Server ok");
         return session;
+    }
+
+    /// <summary>A page showing the user at <paramref name="index"/> of the id list (or the last one): each test its own
+    /// users, so tests sharing the server do not see each other's actions.</summary>
+    private async Task<(Session Session, string User)> OpenUserAsync(int index)
+    {
+        Session s = await OpenPageAsync();
+        IReadOnlyList<string> users = await UsersAsync();
+        string user = users[Math.Min(index, users.Count - 1)];
+        await s.Page.GotoAsync($"{fixture.Server!.BaseAddress}#user={user}");
+        return (s, user);
     }
 
     private async Task<IReadOnlyList<string>> UsersAsync() =>
