@@ -382,6 +382,7 @@
     // An unknown user has nothing to show but may be new: keep only the action form, which starts their profile.
     show($("interests-panel"), !unknownUser);
     show($("recs-panel"), !unknownUser);
+    show($("map-panel"), !unknownUser);
     show($("profile-new-hint"), unknownUser);
     if (result.status === "fulfilled") {
       state.interests = result.value;
