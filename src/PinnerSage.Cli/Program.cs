@@ -1,7 +1,9 @@
 using System.CommandLine;
 using PinnerSage.Cli.Commands;
 using PinnerSage.Cli.Infrastructure;
+using Spectre.Console;
 
+AnsiConsole.Console = CliConsole.ForStandardOutput();
 var root = new RootCommand("pinnersage: PinnerSage multi-embedding user profiles and ItemSage item embeddings.");
 root.Subcommands.Add(QuickstartCommand.Create());
 root.Subcommands.Add(SynthCommand.Create());
@@ -16,12 +18,14 @@ root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(TuneCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(WorkspaceCommand.Create());
+root.Subcommands.Add(CompletionCommand.Create());
 UsageErrors.AddVerbose(root);
 OptionRanges.Apply(root);
 
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0) return UsageErrors.Report(parsed);
 CommandRunner.Verbose = args.Contains("--verbose");
+CommandRunner.Current = parsed.CommandResult.Command;
 try
 {
     return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });

@@ -48,10 +48,10 @@ public static class ServingApp
     /// <summary>Members listed per interest cluster.</summary>
     public const int MembersShown = 10;
 
-    /// <summary>The page's Content-Security-Policy: everything from this server only, no inline script or style, no
-    /// framing (the page loads /assets/app.js and app.css and calls the API on the same origin).</summary>
+    /// <summary>The page's Content-Security-Policy: everything from this server only (but catalogue images over https),
+    /// no inline script or style, no framing (the page loads /assets/app.js and app.css and calls the API on the same origin).</summary>
     public const string ContentSecurityPolicy =
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; " +
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
     private const string WritePolicy = "writes";
@@ -129,6 +129,7 @@ public static class ServingApp
         app.MapGet("/assets/{file}", (string file) => StaticPage.Serve(file)).ExcludeFromDescription()
             .WithMetadata(state.Metrics.Route("page"));
         app.MapHealthApi(state.Metrics).MapUsersApi(state.Metrics, auth, WritePolicy).MapItemsApi(state.Metrics);
+        app.MapWorkspaceApi(state.Metrics);
         return app;
     }
 }

@@ -17,6 +17,7 @@ internal sealed class ServingState : IDisposable
 {
     private readonly ConcurrentDictionary<int, Recommender> _recommenders = new();
     private readonly string?[] _titles;
+    private readonly string?[]? _images;
     private ProfileCache _profiles;
     private RunCheck? _runCheck;
 
@@ -46,6 +47,11 @@ internal sealed class ServingState : IDisposable
             {
                 ItemCatalog catalog = ItemCatalog.Load(Workspace.ItemsPath);
                 for (int r = 0; r < _titles.Length; r++) _titles[r] = catalog.Title(Items.Id(r));
+                if (catalog.HasImages)
+                {
+                    _images = new string?[Items.Count];
+                    for (int r = 0; r < _images.Length; r++) _images[r] = catalog.ImageUrl(Items.Id(r));
+                }
             }
             Online = new OnlineProfile(Items, Workspace.ProfileOptions, options.MaxPendingEvents);
             ActionTypes = Workspace.ActionTypes.Count > 0
@@ -104,6 +110,18 @@ internal sealed class ServingState : IDisposable
     public string? Title(int row) => _titles[row];
 
     public string? Title(string itemId) => Items.TryGetRow(itemId, out int row) ? _titles[row] : null;
+
+    /// <summary>Image URL of item row <paramref name="row"/> (null without a catalogue image column).</summary>
+    public string? ImageUrl(int row) => _images?[row];
+
+    public string? ImageUrl(string itemId) => _images is not null && Items.TryGetRow(itemId, out int row) ? _images[row] : null;
+
+    /// <summary>Whether the catalogue has an image column.</summary>
+    public bool HasImages => _images is not null;
+
+    /// <summary>The workspace's evaluation report (<see cref="Workspace.ReportFile"/>), or null; looked up on each call,
+    /// so a report written while the server runs is linked at once.</summary>
+    public string? ReportPath => Path.Combine(Workspace.Directory, Workspace.ReportFile) is var path && File.Exists(path) ? path : null;
 
     /// <summary>One recommender per (k, medoids, policy): options are immutable, the cache and index are shared.</summary>
     public Recommender Recommender(int k, int medoids, RetrievalPolicy? policy = null)

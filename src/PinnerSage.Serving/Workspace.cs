@@ -31,6 +31,10 @@ public sealed record Workspace
     /// <summary>The manifest version this code writes and reads.</summary>
     public const int Version = 1;
 
+    /// <summary>The offline evaluation report a workspace may hold (<c>pinnersage eval --html DIR/eval.html</c>; the
+    /// quickstart writes one): the page links to it when present.</summary>
+    public const string ReportFile = "eval.html";
+
     /// <summary>The default SQLite store file inside the folder.</summary>
     public const string DefaultStore = "profiles.db";
 

@@ -40,9 +40,10 @@ internal static class IndexCommand
             Description = "none: float vectors in the graph; int8: the graph walked on 8-bit codes, results re-ranked on the float vectors kept in the file (memory-mapped).",
             DefaultValueFactory = _ => "none",
         };
+        Option<bool> json = CliJson.CreateOption("Print one JSON object (items, build_seconds, bytes_per_vector, …) on standard output; progress goes to standard error.");
         var cmd = new Command("build", "Build an HNSW index file from item vectors (with a progress bar).")
         {
-            vectors, ids, output, metric, m, efConstruction, ef, threads, dedup, exclude, seed, quantization,
+            vectors, ids, output, metric, m, efConstruction, ef, threads, dedup, exclude, seed, quantization, json,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -73,7 +74,9 @@ internal static class IndexCommand
 
             var index = new HnswIndex(e.Dimension, options, Math.Max(e.Count, 16));
             IAnsiConsole console = AnsiConsole.Console;
-            bool interactive = !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive;
+            bool asJson = pr.GetValue(json);
+            bool interactive = !asJson && console.Profile.Capabilities.Interactive;
+            TextWriter log = asJson ? Console.Error : Console.Out;
             long start = Stopwatch.GetTimestamp();
             HnswBuildReport report = default;
             if (interactive)
@@ -94,7 +97,7 @@ internal static class IndexCommand
                 {
                     if (d / step <= lastShown / step && d != e.Count) return;
                     lastShown = d;
-                    Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"[{Stopwatch.GetElapsedTime(start).TotalSeconds,7:F1}s] inserted {d:N0}/{e.Count:N0}"));
                 }));
             }
@@ -103,17 +106,27 @@ internal static class IndexCommand
             string outPath = pr.GetValue(output)!;
             CultureInfo c = CultureInfo.InvariantCulture;
             string memory;
+            double bytesPerVector, mappedBytesPerVector = 0;
             if (quantizationValue == "int8")
             {
                 using QuantizedHnswIndex quantized = index.Quantize();
                 quantized.Save(outPath);
-                memory = string.Create(c, $"int8: {quantized.MemoryBytes / (double)Math.Max(index.Count, 1):F0} bytes/vector in memory + " +
-                                          $"{quantized.FloatBytes / (double)Math.Max(index.Count, 1):F0} memory-mapped ({QuantizedHnswIndex.KernelPath})");
+                bytesPerVector = quantized.MemoryBytes / (double)Math.Max(index.Count, 1);
+                mappedBytesPerVector = quantized.FloatBytes / (double)Math.Max(index.Count, 1);
+                memory = string.Create(c, $"int8: {bytesPerVector:F0} bytes/vector in memory + {mappedBytesPerVector:F0} memory-mapped ({QuantizedHnswIndex.KernelPath})");
             }
             else
             {
                 index.Save(outPath);
-                memory = string.Create(c, $"{index.MemoryBytes / (double)Math.Max(index.Count, 1):F0} bytes/vector");
+                bytesPerVector = index.MemoryBytes / (double)Math.Max(index.Count, 1);
+                memory = string.Create(c, $"{bytesPerVector:F0} bytes/vector");
+            }
+            if (asJson)
+            {
+                CliJson.Write(new IndexBuildSummary(outPath, index.Count, e.Dimension, MetricName(options.Metric), options.M, options.EfConstruction,
+                                                    options.Ef, threadCount, quantizationValue, buildSeconds, index.MaxLevel + 1, bytesPerVector,
+                                                    mappedBytesPerVector, hasIds, report.Inserted, report.Duplicates, report.Excluded, unknown));
+                return ExitCodes.Ok;
             }
             Console.Out.WriteLine(string.Create(c,
                 $"built {outPath}: {index.Count:N0} items × {e.Dimension} ({MetricName(options.Metric)}, M = {options.M}, efConstruction = {options.EfConstruction}, " +
@@ -135,7 +148,7 @@ internal static class IndexCommand
         var ef = new Option<int?>("--ef") { Description = "Search ef (default: the index's, 64 unless built otherwise); raised to k." };
         var threads = new Option<int>("--threads") { Description = "Search threads (one batch call spreads the queries over them).", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out") { Description = "Output TSV: one line per query, its k result ids tab-separated.", Required = true };
-        var json = new Option<bool>("--json") { Description = "Print one JSON object (qps, search_seconds, …) instead of text." };
+        Option<bool> json = CliJson.CreateOption("Print one JSON object (qps, search_seconds, …) instead of text.");
         var cmd = new Command("search", "Run k-NN queries against an index; write the results and print the search time and queries/s.")
         {
             indexPath, queries, k, ef, threads, output, json,
@@ -207,7 +220,7 @@ internal static class IndexCommand
                     ["quantization"] = quantized is null ? "none" : "int8",
                     ["out"] = outPath,
                 };
-                Console.Out.WriteLine(JsonSerializer.Serialize(payload));
+                CliJson.Write(payload);
             }
             else
                 Console.Out.WriteLine(string.Create(c,
@@ -216,6 +229,13 @@ internal static class IndexCommand
         }));
         return cmd;
     }
+
+    /// <summary>`index build --json`: the index written and how it was built (bytes per vector in memory; for int8 also
+    /// the float rows memory-mapped from the file).</summary>
+    private sealed record IndexBuildSummary(string Out, int Items, int Dimension, string Metric, int M, int EfConstruction, int Ef,
+                                            int Threads, string Quantization, double BuildSeconds, int Layers, double BytesPerVector,
+                                            double MappedBytesPerVector, bool HasIds, int Inserted, int Duplicates, int Excluded,
+                                            int UnknownExcludedIds);
 
     private static string MetricName(VectorMetric metric) => metric switch
     {

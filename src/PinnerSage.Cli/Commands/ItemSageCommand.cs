@@ -353,7 +353,7 @@ internal static class ItemSageCommand
                 if (r.CheckpointEvery > 0) trainer.SaveCheckpoint(checkpoint);
             }
         }
-        bool interactive = !quiet && !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive;
+        bool interactive = !quiet && console.Profile.Capabilities.Interactive;
         if (interactive)
         {
             console.Progress().AutoClear(false)

@@ -7,6 +7,7 @@ using PinnerSage.Clustering;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
 using PinnerSage.Retrieval;
+using PinnerSage.Serving;
 using PinnerSage.Storage;
 using Spectre.Console;
 
@@ -180,7 +181,7 @@ internal static class ProfilesCommand
             if (!ProfileStores.IsPostgres(storePath)) OutputPaths.Check("--store", storePath, inputs);
             OutputPaths.Check("--jsonl-out", jsonlPath, [.. inputs, ("--store", ProfileStores.IsPostgres(storePath) ? null : storePath)]);
             IAnsiConsole console = AnsiConsole.Console;
-            bool interactive = !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive;
+            bool interactive = console.Profile.Capabilities.Interactive;
 
             using ItemEmbeddings items = ItemEmbeddings.Load(embeddingsPath, pr.GetValue(model.Ids));
             var pipeline = new ProfilePipeline(items, Pipeline(options, alpha, settings, batchOptions));
@@ -242,13 +243,13 @@ internal static class ProfilesCommand
         var itemsTsv = new Option<string?>("--items") { Description = "items.tsv (or MovieLens movies.csv, Amazon metadata JSON lines), to print titles." };
         var membersShown = new Option<int>("--members")
         { Description = "Members listed per cluster.", DefaultValueFactory = _ => 5 };
-        var cmd = new Command("show", "Print one user's stored profile.") { store, user, itemsTsv, membersShown };
+        Option<bool> json = CliJson.CreateOption();
+        var cmd = new Command("show", "Print one user's stored profile.") { store, user, itemsTsv, membersShown, json };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             string storePath = pr.GetValue(store)!;
             string userId = pr.GetValue(user)!;
             int shown = pr.GetValue(membersShown);
-            ArgumentOutOfRangeException.ThrowIfNegative(shown, "--members");
             using IProfileStore profileStore = ProfileStores.OpenExisting(storePath);
             UserProfile? profile = profileStore.Get(userId);
             if (profile is null)
@@ -259,7 +260,11 @@ internal static class ProfilesCommand
             ProfileRunMetadata? meta = profileStore.GetMetadata();
             string? itemsPath = pr.GetValue(itemsTsv);
             ItemCatalog? catalog = itemsPath is null ? null : ItemCatalog.Load(itemsPath);
-            WriteProfile(AnsiConsole.Console, profile, meta, catalog, shown);
+            if (pr.GetValue(json))
+                CliJson.Write(ApiResponses.Interests(profile.UserId, meta?.Now ?? 0, meta?.Now ?? 0, 0, profile.Clusters, null, shown,
+                                                     id => catalog?.Title(id), catalog is { HasImages: true } ? id => catalog.ImageUrl(id) : null));
+            else
+                WriteProfile(AnsiConsole.Console, profile, meta, catalog, shown);
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -269,8 +274,9 @@ internal static class ProfilesCommand
                                      ItemCatalog? catalog, int shown)
     {
         int size = profile.Clusters.Sum(c => c.Size);
+        // Importance is a decayed sum, so it is only meaningful with its time: the batch run's now (the page states its own).
         string when = meta is null ? "" : string.Create(CultureInfo.InvariantCulture,
-            $", now = {DateTimeOffset.FromUnixTimeSeconds(meta.Now):yyyy-MM-dd HH:mm} UTC");
+            $", importance as of {DateTimeOffset.FromUnixTimeSeconds(meta.Now):yyyy-MM-dd HH:mm:ss} UTC (the batch run's now)");
         console.MarkupLine($"[bold]{Markup.Escape(profile.UserId)}[/]: {profile.Clusters.Count} clusters, {size} actions{Markup.Escape(when)}");
         var table = new Table().AddColumns("#", "medoid", "importance", "size", "members");
         for (int k = 0; k < profile.Clusters.Count; k++)

@@ -221,7 +221,10 @@ internal static class QuickstartCommand
             string Metric(string name) => string.Create(c, $"{name} {m[name].Value:F3} [{m[name].Low:F3}, {m[name].High:F3}]");
             console.Profile.Out.Writer.WriteLine($"  {method,-15} {Metric("relevance")}  {Metric("recall")}  {Metric("recall@10")}");
         }
-        console.MarkupLine(string.Create(c, $"  [grey]relevance: share of test actions whose item is within cosine {options.RelevanceThreshold} of one of the K = {options.Candidates} candidates; recall: whose item is a candidate; recall@10: in the top 10 of the whole catalogue ({clock.Elapsed.TotalSeconds:F1} s). Full table: pinnersage eval --dataset {Markup.Escape(Quote(directory))} --embeddings item[/]"));
+        // The workspace's report: the page links it (Workspace.ReportFile).
+        string reportPath = Path.Combine(directory, Workspace.ReportFile);
+        AtomicFile.WriteText(reportPath, w => w.Write(OfflineEvalHtmlReport.Render(r)));
+        console.MarkupLine(string.Create(c, $"  [grey]relevance: share of test actions whose item is within cosine {options.RelevanceThreshold} of one of the K = {options.Candidates} candidates; recall: whose item is a candidate; recall@10: in the top 10 of the whole catalogue ({clock.Elapsed.TotalSeconds:F1} s). Report: {Markup.Escape(reportPath)} (linked from the page). Full table: pinnersage eval --dataset {Markup.Escape(Quote(directory))} --embeddings item[/]"));
         console.WriteLine();
     }
 

@@ -5,6 +5,7 @@ using PinnerSage.Cli.Infrastructure;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
 using PinnerSage.Retrieval;
+using PinnerSage.Serving;
 using PinnerSage.Storage;
 using Spectre.Console;
 
@@ -40,9 +41,10 @@ internal static class RecommendCommand
         var blend = new Option<string>("--blend")
         { Description = "round-robin (one per medoid in turn, by importance) or similarity (by distance).", DefaultValueFactory = _ => "round-robin" };
         var retrieval = new RetrievalSettingsOptions();
+        Option<bool> json = CliJson.CreateOption();
         var cmd = new Command("recommend", "Recommend items for one user with reasons: the mixture over all interests (default) or the paper's sampled medoids.")
         {
-            store, user, index, embeddings, ids, metric, k, items, medoids, seed, now, sampling, blend,
+            store, user, index, embeddings, ids, metric, k, items, medoids, seed, now, sampling, blend, json,
         };
         retrieval.AddTo(cmd);
         cmd.SetAction(pr => CommandRunner.Run(() =>
@@ -69,8 +71,6 @@ internal static class RecommendCommand
                     var other => throw new ArgumentException($"--blend must be round-robin or similarity, not '{other}'"),
                 },
             };
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.K, "--k");
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Medoids, "--medoids");
             string userId = pr.GetValue(user)!;
             UserProfile? profile;
             long storeNow;
@@ -93,15 +93,23 @@ internal static class RecommendCommand
             ulong usedSeed = options.Seed ?? Recommender.DefaultSeed(profile.UserId, when);
             var results = new Recommendation[options.K];
             RecommendationSummary summary = recommender.RecommendWithSeed(profile, usedSeed, results);
+            string? missing = summary.MedoidsWithoutVector == 0 ? null
+                : $"warning: {summary.MedoidsWithoutVector} medoid(s) have no vector and were skipped: {string.Join(", ", recommender.MissingMedoids(profile).Take(5))}";
+            if (pr.GetValue(json))
+            {
+                if (missing is not null) Console.Error.WriteLine(missing);
+                CliJson.Write(ApiResponses.Recommendations(profile.UserId, options.K, profile.Clusters, results.AsSpan(0, summary.Count),
+                                                           inputs.Items, row => catalog?.Title(inputs.Items.Id(row)),
+                                                           catalog is { HasImages: true } ? row => catalog.ImageUrl(inputs.Items.Id(row)) : null));
+                return summary.Count > 0 || profile.Clusters.Count == 0 ? ExitCodes.Ok : ExitCodes.NotFound;
+            }
             IAnsiConsole console = AnsiConsole.Console;
             string how = options.Policy == RetrievalPolicy.Paper
                 ? string.Create(CultureInfo.InvariantCulture, $"{summary.MedoidsSampled} medoids sampled (seed {usedSeed})")
                 : $"mixture over every cluster ({settings})";
             console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
                 $"{profile.UserId}: {profile.Clusters.Count} clusters, {how}, {summary.Count} recommendations from {inputs.Description}")));
-            if (summary.MedoidsWithoutVector > 0)
-                console.MarkupLine(Markup.Escape(
-                    $"warning: {summary.MedoidsWithoutVector} medoid(s) have no vector and were skipped: {string.Join(", ", recommender.MissingMedoids(profile).Take(5))}"));
+            if (missing is not null) console.MarkupLine(Markup.Escape(missing));
             Write(console, inputs.Items, results.AsSpan(0, summary.Count), id => catalog?.Title(id));
             return summary.Count > 0 || profile.Clusters.Count == 0 ? ExitCodes.Ok : ExitCodes.NotFound;
         }));

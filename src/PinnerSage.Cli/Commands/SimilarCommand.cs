@@ -3,6 +3,7 @@ using System.Globalization;
 using PinnerSage.Cli.Infrastructure;
 using PinnerSage.IO;
 using PinnerSage.Retrieval;
+using PinnerSage.Serving;
 using Spectre.Console;
 
 namespace PinnerSage.Cli.Commands;
@@ -22,14 +23,14 @@ internal static class SimilarCommand
         var item = new Option<string>("--item") { Description = "Item id.", Required = true };
         var k = new Option<int>("--k") { Description = "Similar items.", DefaultValueFactory = _ => 10 };
         var items = new Option<string?>("--items") { Description = "items.tsv (or movies.csv, Amazon metadata) for titles." };
+        Option<bool> json = CliJson.CreateOption();
         var cmd = new Command("similar", "Items similar to one item, through the same index as recommend.")
         {
-            index, embeddings, ids, metric, item, k, items,
+            index, embeddings, ids, metric, item, k, items, json,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             int count = pr.GetValue(k);
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count, "--k");
             string itemId = pr.GetValue(item)!;
             string? itemsPath = pr.GetValue(items);
             ItemCatalog? catalog = itemsPath is null ? null : ItemCatalog.Load(itemsPath);
@@ -43,6 +44,12 @@ internal static class SimilarCommand
             var recommender = new Recommender(inputs.Index, inputs.Items);
             var results = new SimilarItem[count];
             int n = recommender.Similar(row, count, results);
+            if (pr.GetValue(json))
+            {
+                CliJson.Write(ApiResponses.Similar(inputs.Items, row, results.AsSpan(0, n), r => catalog?.Title(inputs.Items.Id(r)),
+                                                   catalog is { HasImages: true } ? r => catalog.ImageUrl(inputs.Items.Id(r)) : null));
+                return ExitCodes.Ok;
+            }
             IAnsiConsole console = AnsiConsole.Console;
             string title = catalog?.Title(itemId) is string t ? $" {t}" : "";
             console.MarkupLine(Markup.Escape($"{itemId}{title}: {n} similar items from {inputs.Description}"));

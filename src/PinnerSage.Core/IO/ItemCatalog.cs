@@ -72,6 +72,31 @@ public sealed class ItemCatalog
     /// itself when the file has only an id column); null when the item is unknown.</summary>
     public string? Title(ReadOnlySpan<char> itemId) => TryGetRow(itemId, out int row) ? Field(row, _titleColumn) : null;
 
+    /// <summary>Header names of an image URL column, in order of preference (our choice: the names datasets use).</summary>
+    public static readonly IReadOnlyList<string> ImageColumns = ["image_url", "image", "imurl", "image_link"];
+
+    /// <summary>Whether the catalogue has an image URL column (<see cref="ImageColumns"/>).</summary>
+    public bool HasImages => ImageColumn() > 0;
+
+    /// <summary>The item's image URL from the image column, or null (unknown item, no such column, an empty field, or a
+    /// value that is not an absolute http, https or data:image URL — never a script or a local path).</summary>
+    public string? ImageUrl(ReadOnlySpan<char> itemId)
+    {
+        int column = ImageColumn();
+        if (column <= 0 || !TryGetRow(itemId, out int row)) return null;
+        string url = Field(row, column).Trim();
+        bool safe = Uri.TryCreate(url, UriKind.Absolute, out Uri? uri) && (uri.Scheme is "http" or "https"
+                    || (uri.Scheme == "data" && url.StartsWith("data:image/", StringComparison.OrdinalIgnoreCase)));
+        return safe ? url : null;
+    }
+
+    private int ImageColumn()
+    {
+        foreach (string name in ImageColumns)
+            if (IndexOfColumn(name) is > 0 and var c) return c;
+        return -1;
+    }
+
     /// <summary>Index of a column by name (case-insensitive), or −1.</summary>
     public int IndexOfColumn(string name)
     {

@@ -59,7 +59,7 @@ public static class OfflineEvalHtmlReport
         "td.best{font-weight:700}td:first-child{white-space:nowrap}.up{color:#0a7d32}.down{color:#b3261e}.na{color:#aaa}dl{display:grid;grid-template-columns:max-content auto;" +
         "gap:2px 14px;font-size:14px}dt{font-weight:600}dd{margin:0}figure{margin:1em 0}figcaption{font-size:13px;color:#555}" +
         "svg{font-family:inherit;max-width:100%;height:auto}footer{margin-top:3em;font-size:12px;color:#888}" +
-        ".scroll{overflow-x:auto}";
+        ".scroll{overflow-x:auto;margin-bottom:1em}td.saturated{color:#777;font-style:italic}.note{font-size:13px;color:#555}";
 
     private static string E(string text) => SvgPlot.Escape(text);
 
@@ -88,28 +88,51 @@ public static class OfflineEvalHtmlReport
     private static void Entry(StringBuilder html, string name, string value)
         => html.Append("<dt>").Append(E(name)).Append("</dt><dd>").Append(E(value)).Append("</dd>");
 
+    /// <summary>Metric columns per results table: five cells of value, interval and lift plus the method column fit the
+    /// page's 1100 px without scrolling, so a longer list is split into further tables, each with the method column.</summary>
+    internal const int MetricsPerTable = 5;
+
     private static void ResultsTable(StringBuilder html, OfflineEvalReport report)
     {
-        html.Append("<div class=\"scroll\"><table id=\"results-table\"><thead><tr><th>method</th>");
-        foreach (string metric in report.MetricNames) html.Append("<th>").Append(E(metric)).Append("</th>");
-        html.Append("</tr></thead><tbody>");
         // Every metric of the contract is "higher is better"; the best value of each column is bold.
         var best = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (string metric in report.MetricNames)
             foreach (string method in report.Methods)
                 if (report.Get(method, metric) is { } e && double.IsFinite(e.Value) && (!best.TryGetValue(metric, out double b) || e.Value > b))
                     best[metric] = e.Value;
+        bool saturated = report.CoverageSaturated;
+        for (int from = 0; from < report.MetricNames.Count || from == 0; from += MetricsPerTable)
+        {
+            IReadOnlyList<string> metrics = [.. report.MetricNames.Skip(from).Take(MetricsPerTable)];
+            html.Append("<div class=\"scroll\"><table id=\"results-table").Append(from == 0 ? "" : $"-{from / MetricsPerTable + 1}")
+                .Append("\"><thead><tr><th>method</th>");
+            foreach (string metric in metrics) html.Append("<th>").Append(E(metric)).Append("</th>");
+            html.Append("</tr></thead><tbody>");
+            ResultRows(html, report, metrics, best, saturated);
+            html.Append("</tbody></table></div>");
+        }
+        if (saturated) html.Append("<p class=\"note\" id=\"coverage-saturated\">").Append(E(OfflineEvalOutput.SaturatedNote)).Append("</p>");
+    }
+
+    private static void ResultRows(StringBuilder html, OfflineEvalReport report, IReadOnlyList<string> metrics,
+                                   Dictionary<string, double> best, bool saturated)
+    {
         foreach (string method in report.Methods)
         {
             bool baseline = method == report.Baseline;
             html.Append(baseline ? "<tr class=\"baseline\">" : "<tr>").Append("<td>").Append(E(method))
                 .Append(baseline ? " (baseline)" : "").Append("</td>");
-            foreach (string metric in report.MetricNames)
+            foreach (string metric in metrics)
             {
                 MetricEstimate? estimate = report.Get(method, metric);
                 if (estimate is null)
                 {
                     html.Append("<td class=\"na\">–</td>");
+                    continue;
+                }
+                if (saturated && metric == OfflineEvalReport.CoverageMetric)
+                {
+                    html.Append("<td class=\"saturated\">saturated</td>");
                     continue;
                 }
                 html.Append(best.TryGetValue(metric, out double top) && estimate.Value == top ? "<td class=\"best\">" : "<td>")
@@ -122,7 +145,6 @@ public static class OfflineEvalHtmlReport
             }
             html.Append("</tr>");
         }
-        html.Append("</tbody></table></div>");
     }
 
     /// <summary>Lift (point, low, high) of a method's metric, or null.</summary>

@@ -11,6 +11,11 @@ public static class OfflineEvalOutput
 {
     private static readonly string[] LiftMetrics = ["relevance", "recall", "r-precision", "mrr"];
 
+    /// <summary>What a saturated coverage means, under both reports' tables.</summary>
+    internal const string SaturatedNote =
+        "Coverage is saturated: every method's candidates, over all users, cover the whole catalogue, so coverage cannot " +
+        "rank the methods on this dataset (it informs on catalogues much larger than users × K).";
+
     /// <summary>The Markdown report: settings, one table of every method × metric (value and 95 % interval) with the
     /// lift over the baseline for relevance, recall, R-precision and MRR, and the relevance/diversity-vs-embeddings
     /// table.</summary>
@@ -40,12 +45,15 @@ public static class OfflineEvalOutput
             result.Lifts.TryGetValue(method, out IReadOnlyDictionary<string, MetricEstimate>? lifts);
             foreach (string m in r.MetricNames)
             {
-                sb.Append(' ').Append(row.TryGetValue(m, out MetricEstimate? e) ? Value(e, m == "coverage") : "–").Append(" |");
+                string cell = !row.TryGetValue(m, out MetricEstimate? e) ? "–"
+                    : m == OfflineEvalReport.CoverageMetric && r.CoverageSaturated ? "saturated" : Value(e, m == OfflineEvalReport.CoverageMetric);
+                sb.Append(' ').Append(cell).Append(" |");
                 if (!LiftMetrics.Contains(m)) continue;
                 sb.Append(' ').Append(lifts is not null && lifts.TryGetValue(m, out MetricEstimate? l) ? Lift(l) : "–").Append(" |");
             }
             sb.AppendLine();
         }
+        if (r.CoverageSaturated) sb.AppendLine().AppendLine(SaturatedNote);
         if (r.ByClusterCount.Count > 0)
         {
             string[] bucketMetrics = [.. r.ByClusterCount[0].Means.Values.First().Keys];

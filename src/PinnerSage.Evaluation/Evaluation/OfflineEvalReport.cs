@@ -70,6 +70,15 @@ public sealed record OfflineEvalReport
     /// <summary>Wall time of the run, seconds.</summary>
     public double Seconds { get; init; }
 
+    /// <summary>The catalogue-coverage metric's name.</summary>
+    public const string CoverageMetric = "coverage";
+
+    /// <summary>True when every method's candidates cover the whole catalogue (coverage 1 for all, as on small
+    /// catalogues with K = 400 candidates per user): coverage then cannot tell the methods apart, and reports say
+    /// "saturated" instead of a column of 1s.</summary>
+    public bool CoverageSaturated =>
+        Methods.Count > 0 && Methods.All(m => Get(m, CoverageMetric) is { Value: >= 1 });
+
     /// <summary>The estimate of <paramref name="metric"/> for <paramref name="method"/>, or null when not measured.</summary>
     public MetricEstimate? Get(string method, string metric)
         => Results.TryGetValue(method, out IReadOnlyDictionary<string, MetricEstimate>? metrics)

@@ -29,9 +29,8 @@ internal static class ItemsApi
         try
         {
             int n = s.Recommender(k, 3).Similar(row, k, buffer);
-            var items = new ScoredItem[n];
-            for (int i = 0; i < n; i++) items[i] = new ScoredItem(s.Items.Id(buffer[i].Item), s.Title(buffer[i].Item), buffer[i].Similarity);
-            return TypedResults.Ok(new SimilarResponse(id, s.Title(row), items));
+            return TypedResults.Ok(ApiResponses.Similar(s.Items, row, buffer.AsSpan(0, n), r => s.Title(r),
+                                                         s.HasImages ? r => s.ImageUrl(r) : null));
         }
         finally
         {

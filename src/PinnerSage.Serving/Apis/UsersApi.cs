@@ -21,6 +21,7 @@ internal static class UsersApi
         app.MapGet("/v1/users", ListUsers).WithName("listUsers").WithMetadata(metrics.Route("users")).ProducesProblem(400);
         app.MapGet("/v1/users/{id}/interests", Interests).WithName("interests").WithMetadata(metrics.Route("interests"))
             .ProducesProblem(404);
+        app.MapGet("/v1/users/{id}/map", Map).WithName("interestMap").WithMetadata(metrics.Route("map")).ProducesProblem(404);
         app.MapGet("/v1/users/{id}/recommendations", Recommendations).WithName("recommendations")
             .WithMetadata(metrics.Route("recommendations")).ProducesProblem(400).ProducesProblem(404);
         app.MapPost("/v1/users/{id}/actions", PostActions).WithName("postActions").WithMetadata(metrics.Route("actions"))
@@ -56,17 +57,17 @@ internal static class UsersApi
         (ServedProfile? served, ProfileRunMetadata? run) = await s.ServeAsync(id, context.RequestAborted);
         long batchNow = run?.Now ?? 0;
         if (served is null) return ApiResults.UnknownUser(id);
-        IReadOnlyList<ProfileCluster> clusters = served.Profile.Clusters;
-        var result = new InterestCluster[clusters.Count];
-        for (int c = 0; c < result.Length; c++)
-        {
-            ProfileCluster cluster = clusters[c];
-            var members = new ItemRef[Math.Min(ServingApp.MembersShown, cluster.Members.Count)];
-            for (int m = 0; m < members.Length; m++) members[m] = Ref(s, cluster.Members[m]);
-            result[c] = new InterestCluster(Ref(s, cluster.Medoid), cluster.Importance, cluster.Size,
-                                            SourceName(served.Sources[c]), members);
-        }
-        return TypedResults.Ok(new InterestsResponse(id, batchNow, served.PendingUsed, result));
+        return TypedResults.Ok(ApiResponses.Interests(id, batchNow, served.Now, served.PendingUsed, served.Profile.Clusters, served.Sources,
+                                                      ServingApp.MembersShown, s.Title, s.HasImages ? s.ImageUrl : null));
+    }
+
+    /// <summary>GET /v1/users/{id}/map: the served profile's members on the two leading principal axes of their
+    /// embeddings, by cluster (the interests' order), medoids marked.</summary>
+    public static async Task<Results<Ok<InterestMapResponse>, ProblemHttpResult>> Map(ServingState s, string id, HttpContext context)
+    {
+        (ServedProfile? served, _) = await s.ServeAsync(id, context.RequestAborted);
+        if (served is null) return ApiResults.UnknownUser(id);
+        return TypedResults.Ok(ApiResponses.Map(served.Profile, s.Items, s.Title));
     }
 
     /// <summary>GET /v1/users/{id}/recommendations: k items with the interest behind each.</summary>
@@ -97,20 +98,8 @@ internal static class UsersApi
         try
         {
             RecommendationSummary summary = recommender.Recommend(served.Profile, served.Now, buffer);
-            IReadOnlyList<ProfileCluster> clusters = served.Profile.Clusters;
-            var items = new RecommendedItem[summary.Count];
-            Span<bool> sampled = clusters.Count <= 256 ? stackalloc bool[clusters.Count] : new bool[clusters.Count];
-            for (int i = 0; i < items.Length; i++)
-            {
-                Recommendation r = buffer[i];
-                sampled[r.Cluster] = true;
-                var reason = new RecommendationReason(new ItemRef(s.Items.Id(r.Medoid), s.Title(r.Medoid)), r.Cluster, r.Importance, r.Size, r.Contribution);
-                items[i] = new RecommendedItem(s.Items.Id(r.Item), s.Title(r.Item), r.Similarity, reason);
-            }
-            var medoidList = new List<SampledMedoid>(medoids);
-            for (int c = 0; c < clusters.Count; c++)
-                if (sampled[c]) medoidList.Add(new SampledMedoid(clusters[c].Medoid, s.Title(clusters[c].Medoid), clusters[c].Importance));
-            return TypedResults.Ok(new RecommendationsResponse(id, k, medoidList, items));
+            return TypedResults.Ok(ApiResponses.Recommendations(id, k, served.Profile.Clusters, buffer.AsSpan(0, summary.Count),
+                                                                s.Items, row => s.Title(row), s.HasImages ? row => s.ImageUrl(row) : null));
         }
         finally
         {
@@ -157,13 +146,4 @@ internal static class UsersApi
         s.Metrics.Appended(events.Count);
         return TypedResults.Ok(new ActionsResponse(events.Count, sequences));
     }
-
-    private static ItemRef Ref(ServingState s, string itemId) => new(itemId, s.Title(itemId));
-
-    private static string SourceName(ClusterSource source) => source switch
-    {
-        ClusterSource.Online => "online",
-        ClusterSource.BatchAndOnline => "batch+online",
-        _ => "batch",
-    };
 }

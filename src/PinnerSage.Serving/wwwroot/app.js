@@ -154,8 +154,14 @@
       title: `Show items similar to ${item.item_id}`,
       onclick: () => openSimilar(item),
     },
+      itemImage(item),
       title ? el("span", { className: "item-title", text: title }) : null,
       el("code", { className: "item-id", text: item.item_id }));
+  }
+
+  /** The catalogue's picture of an item (the server only passes http(s) and data:image URLs), or nothing. */
+  function itemImage(item) {
+    return item && item.image_url ? el("img", { className: "item-image", src: item.image_url, alt: "", loading: "lazy" }) : null;
   }
 
   function rememberItem(item) {
@@ -190,6 +196,18 @@
     } catch (e) {
       node.textContent = `Server unavailable: ${e.message}`;
       node.className = "health bad";
+    }
+  }
+
+  /** Links the workspace's evaluation report when it has one. */
+  async function loadWorkspace() {
+    try {
+      const workspace = await api("/v1/workspace");
+      const link = $("report-link");
+      if (workspace && workspace.report_url) link.setAttribute("href", workspace.report_url);
+      show(link, Boolean(workspace && workspace.report_url));
+    } catch {
+      show($("report-link"), false);
     }
   }
 
@@ -356,6 +374,7 @@
     applyInterests(interests, null);
     applyRecs(recs, null, interests);
     refreshItemOptions();
+    loadMap(id, seq);
   }
 
   function applyInterests(result, previous, postedItem) {
@@ -363,6 +382,7 @@
     // An unknown user has nothing to show but may be new: keep only the action form, which starts their profile.
     show($("interests-panel"), !unknownUser);
     show($("recs-panel"), !unknownUser);
+    show($("map-panel"), !unknownUser);
     show($("profile-new-hint"), unknownUser);
     if (result.status === "fulfilled") {
       state.interests = result.value;
@@ -410,12 +430,14 @@
     if (!interests) {
       list.replaceChildren();
       $("fact-batch-now").textContent = "—";
+      $("fact-as-of").textContent = "—";
       $("fact-pending").textContent = "—";
       $("fact-clusters").textContent = "—";
       return;
     }
     const clusters = interests.clusters ?? [];
     $("fact-batch-now").textContent = fmtTime(interests.batch_now);
+    $("fact-as-of").textContent = fmtTime(interests.importance_as_of);
     $("fact-pending").textContent = String(interests.pending_events ?? 0);
     $("fact-clusters").textContent = String(clusters.length);
     const prevByMedoid = new Map((previous?.clusters ?? []).filter((c) => c.medoid).map((c) => [c.medoid.item_id, c]));
@@ -470,6 +492,65 @@
                 members.map((m) => el("li", null, itemButton(m, m.item_id === postedItem ? "posted" : null)))))
           : null);
     }));
+  }
+
+  // ---------- interest map ----------
+
+  /** An SVG element with attributes (and an optional tooltip title as text), in the map's own namespace. */
+  function svgEl(tag, attrs, tooltip) {
+    const ns = $("interest-map").namespaceURI;
+    const node = document.createElementNS(ns, tag);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
+    if (tooltip) {
+      const t = document.createElementNS(ns, "title");
+      t.textContent = tooltip;
+      node.append(t);
+    }
+    return node;
+  }
+
+  async function loadMap(user, seq) {
+    const svg = $("interest-map");
+    try {
+      const map = await api(`/v1/users/${enc(user)}/map`);
+      if (seq !== state.loadSeq || user !== state.user) return;
+      clearError($("map-error"));
+      renderMap(map);
+    } catch (e) {
+      if (seq !== state.loadSeq || user !== state.user) return;
+      svg.replaceChildren();
+      $("map-caption").textContent = "";
+      if (!(e instanceof ApiError && e.status === 404)) showError($("map-error"), e);
+    }
+  }
+
+  /** Points scaled into the view box with a margin; one scale for both axes, so distances are not distorted. */
+  function renderMap(map) {
+    const svg = $("interest-map");
+    const points = map.points ?? [];
+    const [width, height, margin] = [640, 360, 24];
+    svg.replaceChildren();
+    $("map-caption").textContent = points.length
+      ? `${plural(points.length, "item")} in ${plural(map.clusters, "cluster")}.`
+      : "No engaged items to place.";
+    if (!points.length) return;
+    const xs = points.map((p) => p.x), ys = points.map((p) => p.y);
+    const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    const scale = Math.min((width - 2 * margin) / Math.max(maxX - minX, 1e-9), (height - 2 * margin) / Math.max(maxY - minY, 1e-9));
+    const cx = (x) => width / 2 + (x - (minX + maxX) / 2) * scale;
+    const cy = (y) => height / 2 - (y - (minY + maxY) / 2) * scale;
+    svg.append(svgEl("rect", { x: 0, y: 0, width, height, class: "map-frame" }));
+    // Medoids last, so they are drawn on top of their members.
+    const ordered = [...points.filter((p) => !p.medoid), ...points.filter((p) => p.medoid)];
+    for (const p of ordered) {
+      const colour = `hsl(${clusterHue(p.cluster)} 65% 50%)`;
+      const label = `${p.title || p.item_id} (${p.item_id}) — cluster #${p.cluster + 1}${p.medoid ? ", medoid" : ""}`;
+      svg.append(svgEl("circle", {
+        cx: cx(p.x).toFixed(1), cy: cy(p.y).toFixed(1), r: p.medoid ? 9 : 5, fill: colour,
+        class: p.medoid ? "map-point map-medoid" : "map-point",
+        "data-item": p.item_id, "data-cluster": p.cluster,
+      }, label));
+    }
   }
 
   function renderRecs(recs, previous) {
@@ -600,6 +681,7 @@
     applyInterests(interests, previousInterests ?? { clusters: [] }, postedItem);
     applyRecs(recs, previousRecs ?? { items: [] }, interests);
     refreshItemOptions();
+    loadMap(user, seq);
     $("change-summary").textContent = describeChange(previousInterests, state.interests, previousRecs, state.recs, postedItem);
     show($("change-summary"), true);
   }
@@ -667,6 +749,7 @@
       clearError($("similar-error"));
       list.replaceChildren(...state.similarItems.map((s) => el("li", null,
         el("button", { type: "button", className: "item", dataset: { item: s.item_id }, onclick: () => openSimilar(s, true) },
+          itemImage(s),
           s.title ? el("span", { className: "item-title", text: s.title }) : null,
           el("code", { className: "item-id", text: s.item_id })),
         el("span", { className: "score", text: fmtNumber(s.score, 3) }))));
@@ -729,6 +812,7 @@
     });
 
     loadHealth();
+    loadWorkspace();
     loadUserList(null);
     const initial = hashUser();
     if (initial) openUser(initial);

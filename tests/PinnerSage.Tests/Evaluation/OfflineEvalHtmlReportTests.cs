@@ -61,13 +61,22 @@ public sealed class OfflineEvalHtmlReportTests
         Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("http://", html.Replace("http://www.w3.org/2000/svg", "", StringComparison.Ordinal), StringComparison.Ordinal);
         Assert.DoesNotContain("https://", html, StringComparison.Ordinal);
-        XElement table = doc.Descendants("table").Single();
-        List<string> header = table.Descendants("th").Select(t => t.Value).ToList();
-        Assert.Equal(["method", .. report.MetricNames], header);
+        // Nine metrics: two tables (5 + 4 metric columns), each with every method, together every metric once in order.
+        List<XElement> tables = [.. doc.Descendants("table")];
+        Assert.Equal(["results-table", "results-table-2"], tables.Select(t => t.Attribute("id")!.Value));
+        Assert.All(tables, t => Assert.Equal("method", t.Descendants("th").First().Value));
+        Assert.All(tables, t => Assert.InRange(t.Descendants("th").Count() - 1, 1, OfflineEvalHtmlReport.MetricsPerTable));
+        Assert.Equal(report.MetricNames, tables.SelectMany(t => t.Descendants("th").Skip(1).Select(h => h.Value)));
+        foreach (XElement t in tables)
+        {
+            List<XElement> methodRows = t.Element("tbody")!.Elements("tr").ToList();
+            Assert.Equal(report.Methods.Count, methodRows.Count);
+            for (int r = 0; r < methodRows.Count; r++)
+                Assert.StartsWith(report.Methods[r], methodRows[r].Elements("td").First().Value, StringComparison.Ordinal);
+        }
+        XElement table = tables[0];
         List<XElement> rows = table.Element("tbody")!.Elements("tr").ToList();
-        Assert.Equal(report.Methods.Count, rows.Count);
-        for (int r = 0; r < rows.Count; r++)
-            Assert.StartsWith(report.Methods[r], rows[r].Elements("td").First().Value, StringComparison.Ordinal);
+        Assert.DoesNotContain(doc.Descendants("p"), p => p.Attribute("id")?.Value == "coverage-saturated"); // 0.05: informative
         Assert.Contains("amazon-beauty <test>", doc.Descendants("h1").Single().Value, StringComparison.Ordinal);
         // The pinnersage row: relevance 0.4000 [0.3600, 0.4400] +100.0 %.
         XElement relevance = rows[2].Elements("td").ElementAt(1);
@@ -155,6 +164,29 @@ public sealed class OfflineEvalHtmlReportTests
         Close(D(dots[1], "cy") - D(dots[0], "cy"), D(dots[2], "cy") - D(dots[1], "cy"), 0.02);
         Assert.Contains(Svg(doc, "text"), t => t.Value.Contains("log(1 + x)", StringComparison.Ordinal));
         Assert.Contains(Svg(doc, "text"), t => t.Attribute("class")?.Value == "tick" && t.Value == "1000");
+    }
+
+    [Fact]
+    public void CoverageOfOneForEveryMethodIsReportedAsSaturated()
+    {
+        OfflineEvalReport informative = HandMade();
+        var results = informative.Results.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<string, MetricEstimate>)
+            new Dictionary<string, MetricEstimate>(kv.Value) { ["coverage"] = new(1, 1, 1) });
+        OfflineEvalReport saturated = informative with { Results = results };
+        Assert.False(informative.CoverageSaturated);
+        Assert.True(saturated.CoverageSaturated);
+        // One method below 1 is enough for coverage to inform.
+        var oneBelow = new Dictionary<string, IReadOnlyDictionary<string, MetricEstimate>>(results)
+        {
+            ["pinnersage"] = new Dictionary<string, MetricEstimate>(results["pinnersage"]) { ["coverage"] = new(0.98, 0.98, 0.98) },
+        };
+        Assert.False((informative with { Results = oneBelow }).CoverageSaturated);
+
+        XDocument doc = Parse(OfflineEvalHtmlReport.Render(saturated));
+        XElement table = doc.Descendants("table").Single(t => t.Descendants("th").Any(h => h.Value == "coverage"));
+        int column = table.Descendants("th").Select(h => h.Value).ToList().IndexOf("coverage");
+        Assert.All(table.Element("tbody")!.Elements("tr"), row => Assert.Equal("saturated", row.Elements("td").ElementAt(column).Value));
+        Assert.Contains("cannot rank the methods", doc.Descendants("p").Single(p => p.Attribute("id")?.Value == "coverage-saturated").Value);
     }
 
     [Fact]

@@ -23,6 +23,9 @@ public sealed class WebPageFixture : IAsyncLifetime
     /// <summary>The running server (null when Chromium is not installed: nothing to test then).</summary>
     public RunningServer? Server { get; private set; }
 
+    /// <summary>The served workspace (a private clone: its own store).</summary>
+    public string? WorkspaceDirectory { get; private set; }
+
     /// <summary>The served workspace's profile options (λ, window, weights).</summary>
     public PinnerSage.Profiles.ProfileOptions? ProfileOptions => _serving?.Workspace.ProfileOptions;
 
@@ -47,8 +50,30 @@ public sealed class WebPageFixture : IAsyncLifetime
             Timeout = 60_000,
         });
         _serving = new ServingFixture();
-        Server = await _serving.StartAsync(_serving.CloneWorkspace());
+        WorkspaceDirectory = _serving.CloneWorkspace();
+        Server = await _serving.StartAsync(WorkspaceDirectory);
     }
+
+    /// <summary>A second server over a clone whose catalogue has an image URL column (a generated SVG per item, as a
+    /// data: URL, so nothing leaves the machine) and which holds an evaluation report made by <c>pinnersage eval</c>.</summary>
+    public async Task<RunningServer> StartWithImagesAndReportAsync()
+    {
+        string dir = _serving!.CloneWorkspace();
+        var workspace = PinnerSage.Serving.Workspace.Load(dir);
+        string[] lines = File.ReadAllLines(workspace.ItemsPath!);
+        string items = Path.Combine(dir, "items-with-images.tsv");
+        File.WriteAllLines(items, lines.Select((line, i) => line + "\t" + (i == 0 ? "image_url" : ImageUrl(line[..line.IndexOf('\t')]))));
+        (workspace with { ItemsPath = items }).Save();
+        (int exit, string stdout, string stderr) = PinnerSage.Tests.Cli.CliProcess.Run(
+            ["eval", "--dataset", _serving.WorldDirectory, "--embeddings", "item", "--max-users", "40", "--bootstrap", "10",
+             "--curve-max", "0", "--html", Path.Combine(dir, PinnerSage.Serving.Workspace.ReportFile)]);
+        Assert.True(exit == 0, stdout + stderr);
+        return await _serving.StartAsync(dir);
+    }
+
+    /// <summary>The generated picture of an item: a small SVG with its id, base64 in a data: URL.</summary>
+    public static string ImageUrl(string itemId) => "data:image/svg+xml;base64," + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(
+        $"<svg xmlns='http://www.w3.org/2000/svg' width='40' height='40'><rect width='40' height='40' fill='#369'/><text x='2' y='24' font-size='9' fill='#fff'>{itemId}</text></svg>"));
 
     public async Task DisposeAsync()
     {
@@ -165,10 +190,8 @@ public sealed class WebPageTests(WebPageFixture fixture, ITestOutputHelper outpu
     public async Task PostingAnActionUpdatesTheProfileAtOnceAndHighlightsTheChange()
     {
         if (!TestData.RequireOrSkip(WebPageFixture.ChromiumInstalled, MissingChromium, output)) return;
-        await using Session s = await OpenPageAsync();
-        IReadOnlyList<string> users = await UsersAsync();
-        string user = users[Math.Min(11, users.Count - 1)];
-        await s.Page.GotoAsync($"{fixture.Server!.BaseAddress}#user={user}");
+        (Session opened, string user) = await OpenUserAsync(11);
+        await using Session s = opened;
         ILocator rows = s.Page.Locator("#recs-body tr[data-item]");
         await Assertions.Expect(rows.First).ToBeVisibleAsync();
         JsonElement before = (await GetJsonAsync($"/v1/users/{user}/interests")).RootElement;
@@ -213,6 +236,142 @@ public sealed class WebPageTests(WebPageFixture fixture, ITestOutputHelper outpu
         Assert.Equal(fresh, await s.Page.Locator("#recs-body tr.highlight").CountAsync());
         await s.ScreenshotAsync("after-action");
         s.AssertClean();
+    }
+
+    [Fact]
+    public async Task TheMapPlacesEveryEngagedItemByClusterMarksMedoidsAndFollowsAPostedAction()
+    {
+        if (!TestData.RequireOrSkip(WebPageFixture.ChromiumInstalled, MissingChromium, output)) return;
+        (Session opened, string user) = await OpenUserAsync(17);
+        await using Session s = opened;
+        JsonElement map = (await GetJsonAsync($"/v1/users/{user}/map")).RootElement;
+        JsonElement[] clusters = [.. (await GetJsonAsync($"/v1/users/{user}/interests")).RootElement.GetProperty("clusters").EnumerateArray()];
+        JsonElement[] points = [.. map.GetProperty("points").EnumerateArray()];
+        Assert.Equal(clusters.Length, map.GetProperty("clusters").GetInt32());
+
+        // One mark per engaged item; each cluster's medoid is its one ringed mark, coloured like the cluster's card.
+        ILocator marks = s.Page.Locator("#interest-map circle.map-point");
+        await Assertions.Expect(marks).ToHaveCountAsync(points.Length);
+        Assert.Equal(points.Select(p => p.GetProperty("item_id").GetString()).Order(StringComparer.Ordinal),
+                     (await marks.EvaluateAllAsync<string[]>("ms => ms.map(m => m.dataset.item)")).Order(StringComparer.Ordinal));
+        string[] cardColours = await s.Page.Locator("#clusters > li.cluster .cluster-head .swatch")
+            .EvaluateAllAsync<string[]>("ss => ss.map(x => getComputedStyle(x).backgroundColor)");
+        Assert.Equal(clusters.Length, cardColours.Length);
+        for (int c = 0; c < clusters.Length; c++)
+        {
+            string medoid = clusters[c].GetProperty("medoid").GetProperty("item_id").GetString()!;
+            ILocator ringed = s.Page.Locator($"#interest-map circle.map-medoid[data-cluster='{c}']");
+            await Assertions.Expect(ringed).ToHaveCountAsync(1);
+            Assert.Equal(medoid, await ringed.GetAttributeAsync("data-item"));
+            string[] colours = await s.Page.Locator($"#interest-map circle[data-cluster='{c}']")
+                .EvaluateAllAsync<string[]>("ms => ms.map(m => getComputedStyle(m).fill)");
+            Assert.All(colours, colour => Assert.Equal(cardColours[c], colour));
+            int members = points.Count(p => p.GetProperty("cluster").GetInt32() == c);
+            Assert.Equal(members, colours.Length);
+        }
+        // Positions follow the server's projection: the order along each axis is the same on screen.
+        string[] byX = [.. points.OrderBy(p => p.GetProperty("x").GetDouble()).Select(p => p.GetProperty("item_id").GetString()!)];
+        string[] screenX = await marks.EvaluateAllAsync<string[]>(
+            "ms => ms.sort((a, b) => a.cx.baseVal.value - b.cx.baseVal.value).map(m => m.dataset.item)");
+        Assert.Equal(byX.First(), screenX.First());
+        Assert.Equal(byX.Last(), screenX.Last());
+
+        // Posting an action on an item the user never engaged puts it on the map.
+        string posted = (await GetJsonAsync($"/v1/users/{user}/recommendations?k=5&medoids=3")).RootElement
+            .GetProperty("items")[0].GetProperty("item_id").GetString()!;
+        Assert.DoesNotContain(posted, points.Select(p => p.GetProperty("item_id").GetString()));
+        await s.Page.GetByLabel("Item id", new() { Exact = true }).FillAsync(posted);
+        await s.Page.GetByRole(AriaRole.Button, new() { Name = "Post action" }).ClickAsync();
+        await Assertions.Expect(s.Page.Locator($"#interest-map circle[data-item='{posted}']")).ToHaveCountAsync(1);
+        int after = (await GetJsonAsync($"/v1/users/{user}/map")).RootElement.GetProperty("points").GetArrayLength();
+        await Assertions.Expect(marks).ToHaveCountAsync(after);
+        s.AssertClean();
+    }
+
+    [Fact]
+    public async Task ImportanceIsShownAsOfAStatedTimeConsistentWithTheCli()
+    {
+        if (!TestData.RequireOrSkip(WebPageFixture.ChromiumInstalled, MissingChromium, output)) return;
+        (Session opened, string user) = await OpenUserAsync(23);
+        await using Session s = opened;
+        JsonElement interests = (await GetJsonAsync($"/v1/users/{user}/interests")).RootElement;
+        long asOf = interests.GetProperty("importance_as_of").GetInt64();
+        // The page says when its importances are from: the served profile's now (the fixture's clock).
+        Assert.Equal(ServingFixture.Now.ToUnixTimeSeconds(), asOf);
+        await Assertions.Expect(s.Page.Locator("#fact-as-of"))
+            .ToHaveTextAsync(DateTimeOffset.FromUnixTimeSeconds(asOf).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + " UTC");
+
+        // The CLI states its own time (the batch run's now); the same batch cluster decayed from that time to the page's
+        // time is exactly what the page shows.
+        string store = Path.Combine(fixture.WorkspaceDirectory!, PinnerSage.Serving.Workspace.DefaultStore);
+        (int exit, string json, string err) = PinnerSage.Tests.Cli.CliProcess.Run(["profiles", "show", "--store", store, "--user", user, "--json"]);
+        Assert.True(exit == 0, err);
+        JsonElement cli = JsonDocument.Parse(json).RootElement;
+        long cliAsOf = cli.GetProperty("importance_as_of").GetInt64();
+        Assert.Equal(interests.GetProperty("batch_now").GetInt64(), cliAsOf);
+        (exit, string text, _) = PinnerSage.Tests.Cli.CliProcess.Run(["profiles", "show", "--store", store, "--user", user]);
+        Assert.Contains($"importance as of {DateTimeOffset.FromUnixTimeSeconds(cliAsOf).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)} UTC", text);
+        double decay = Math.Exp(-fixture.ProfileOptions!.DecayLambda * (asOf - cliAsOf) / 86_400.0);
+        string[] shown = await s.Page.Locator("#clusters .importance-value").AllInnerTextsAsync() is var t ? [.. t] : [];
+        JsonElement[] served = [.. interests.GetProperty("clusters").EnumerateArray()];
+        Assert.Equal(served.Length, shown.Length);
+        foreach (JsonElement c in cli.GetProperty("clusters").EnumerateArray())
+        {
+            string medoid = c.GetProperty("medoid").GetProperty("item_id").GetString()!;
+            JsonElement page = served.Single(x => x.GetProperty("medoid").GetProperty("item_id").GetString() == medoid);
+            Assert.Equal("batch", page.GetProperty("source").GetString());
+            Assert.Equal(c.GetProperty("importance").GetDouble() * decay, page.GetProperty("importance").GetDouble(), 1e-9);
+        }
+        s.AssertClean();
+    }
+
+    [Fact]
+    public async Task CatalogueImagesAndTheWorkspacesReportAreShown()
+    {
+        if (!TestData.RequireOrSkip(WebPageFixture.ChromiumInstalled, MissingChromium, output)) return;
+        // The shared server's workspace has neither: no pictures, no link.
+        await using (Session plain = await OpenPageAsync())
+        {
+            IReadOnlyList<string> some = await UsersAsync();
+            await plain.Page.GotoAsync($"{fixture.Server!.BaseAddress}#user={some[0]}");
+            await Assertions.Expect(plain.Page.Locator("#clusters > li.cluster").First).ToBeVisibleAsync();
+            Assert.Equal(0, await plain.Page.Locator("img.item-image").CountAsync());
+            await Assertions.Expect(plain.Page.Locator("#report-link")).ToBeHiddenAsync();
+        }
+
+        await using RunningServer server = await fixture.StartWithImagesAndReportAsync();
+        IBrowserContext context = await fixture.Browser!.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+        await using var _ = context;
+        IPage page = await context.NewPageAsync();
+        using var users = JsonDocument.Parse(await server.Client.GetStringAsync("/v1/users?limit=5"));
+        string user = users.RootElement.GetProperty("users")[2].GetString()!;
+        await page.GotoAsync($"{server.BaseAddress}#user={user}");
+
+        // Every item button of the clusters and recommendations shows the catalogue's picture of that item.
+        ILocator buttons = page.Locator("#clusters button.item, #recs-body button.item");
+        await Assertions.Expect(buttons.First).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#recs-body tr[data-item]").First).ToBeVisibleAsync();
+        (string Item, string Src)[] pictures = [.. (await buttons.EvaluateAllAsync<string[][]>(
+            "bs => bs.map(b => [b.dataset.item, b.querySelector('img.item-image')?.getAttribute('src') ?? ''])"))
+            .Select(p => (p[0], p[1]))];
+        Assert.NotEmpty(pictures);
+        Assert.All(pictures, p => Assert.Equal(WebPageFixture.ImageUrl(p.Item), p.Src));
+        // They load (the policy lets data: images through) and are drawn.
+        Assert.True(await page.Locator("img.item-image").First.EvaluateAsync<bool>("i => i.complete && i.naturalWidth === 40"));
+
+        // The report link appears and leads to the evaluation report, styled by its own stylesheet.
+        ILocator link = page.GetByRole(AriaRole.Link, new() { Name = "Offline evaluation report" });
+        await Assertions.Expect(link).ToBeVisibleAsync();
+        await link.ClickAsync();
+        await Assertions.Expect(page.Locator("#results-table")).ToBeVisibleAsync();
+        // At 1400 px every results table fits: nothing scrolls sideways, and the last columns are on screen.
+        Assert.True(await page.Locator("table[id^='results-table']").CountAsync() >= 2);
+        Assert.Empty(await page.Locator(".scroll").EvaluateAllAsync<string[]>(
+            "ds => ds.filter(d => d.scrollWidth > d.clientWidth).map(d => d.querySelector('table').id)"));
+        foreach (string metric in new[] { "coverage", "diversity" })
+            Assert.True(await page.Locator("th", new() { HasTextString = metric }).EvaluateAsync<bool>(
+                "h => h.getBoundingClientRect().right <= window.innerWidth && h.getBoundingClientRect().width > 0"), metric);
+        Assert.Equal("solid", await page.Locator("#results-table thead th").First.EvaluateAsync<string>("e => getComputedStyle(e).borderBottomStyle"));
     }
 
     [Fact]
@@ -331,6 +490,17 @@ public sealed class WebPageTests(WebPageFixture fixture, ITestOutputHelper outpu
         await page.GotoAsync(fixture.Server!.BaseAddress.ToString());
         await Assertions.Expect(page.Locator("#health")).ToContainTextAsync("Server ok");
         return session;
+    }
+
+    /// <summary>A page showing the user at <paramref name="index"/> of the id list (or the last one): each test its own
+    /// users, so tests sharing the server do not see each other's actions.</summary>
+    private async Task<(Session Session, string User)> OpenUserAsync(int index)
+    {
+        Session s = await OpenPageAsync();
+        IReadOnlyList<string> users = await UsersAsync();
+        string user = users[Math.Min(index, users.Count - 1)];
+        await s.Page.GotoAsync($"{fixture.Server!.BaseAddress}#user={user}");
+        return (s, user);
     }
 
     private async Task<IReadOnlyList<string>> UsersAsync() =>
