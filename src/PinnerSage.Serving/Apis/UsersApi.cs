@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.IO.Pipelines;
@@ -92,11 +93,14 @@ internal static class UsersApi
 
     private static Ok<RecommendationsResponse> Recommend(ServingState s, string id, int k, int medoids, RetrievalPolicy? chosen, ServedProfile served)
     {
+        using Activity? activity = ServingTelemetry.Source.StartActivity("recommend");
         Recommender recommender = s.Recommender(k, medoids, chosen);
         Recommendation[] buffer = ArrayPool<Recommendation>.Shared.Rent(k);
         try
         {
             RecommendationSummary summary = recommender.Recommend(served.Profile, served.Now, buffer);
+            activity?.SetTag("pinnersage.user_id", id).SetTag("pinnersage.k", k).SetTag("pinnersage.policy", recommender.Options.Policy.ToString())
+                .SetTag("pinnersage.clusters", served.Profile.Clusters.Count).SetTag("pinnersage.items", summary.Count);
             IReadOnlyList<ProfileCluster> clusters = served.Profile.Clusters;
             var items = new RecommendedItem[summary.Count];
             Span<bool> sampled = clusters.Count <= 256 ? stackalloc bool[clusters.Count] : new bool[clusters.Count];
@@ -121,6 +125,8 @@ internal static class UsersApi
     /// <summary>POST /v1/users/{id}/actions: logs the body's events durably, then acknowledges.</summary>
     public static async Task<Results<Ok<ActionsResponse>, ProblemHttpResult>> PostActions(ServingState s, string id, HttpContext context)
     {
+        using Activity? activity = ServingTelemetry.Source.StartActivity("actions.ingest");
+        activity?.SetTag("pinnersage.user_id", id);
         if (IdRules.Problem(id) is string idProblem)
             return ApiResults.Problem(400, "Bad user id", $"The user id {idProblem}: ids are 1–{IdRules.MaxLength} characters, " +
                                                           "not only spaces, without control characters.");
@@ -153,7 +159,12 @@ internal static class UsersApi
                 return ApiResults.Problem(404, "Unknown item", $"Item '{e.ItemId}' is not in the catalogue's embeddings; nothing was logged.");
         }
         // Durable before the acknowledgement: the store returns after its (group) commit.
-        IReadOnlyList<long> sequences = await s.Store.AppendEventsAsync(events, context.RequestAborted);
+        IReadOnlyList<long> sequences;
+        using (Activity? append = ServingTelemetry.StoreCall("store.append_events", id))
+        {
+            append?.SetTag("pinnersage.events", events.Count);
+            sequences = await s.Store.AppendEventsAsync(events, context.RequestAborted);
+        }
         s.Metrics.Appended(events.Count);
         return TypedResults.Ok(new ActionsResponse(events.Count, sequences));
     }
