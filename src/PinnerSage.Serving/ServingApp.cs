@@ -92,6 +92,13 @@ public static class ServingApp
             .AddMeter(ServingMetrics.MeterName, BatchTelemetry.MeterName)
             // No scrape cache: a scrape shows every request finished before it (scrapes are cheap here).
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+        // OpenTelemetry subscribes to meters by name only: a meter of the same name made by another host's factory in
+        // this process (several services, or tests) belongs to that host, so its instruments are dropped here.
+        builder.Services.ConfigureOpenTelemetryMeterProvider((services, m) =>
+        {
+            IMeterFactory own = services.GetRequiredService<IMeterFactory>();
+            m.AddView(i => i.Meter.Scope is null || ReferenceEquals(i.Meter.Scope, own) ? null : MetricStreamConfiguration.Drop);
+        });
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ApiResults.DescribeBindingFailure);
         builder.Services.AddRateLimiter(r =>
         {
