@@ -28,7 +28,7 @@ namespace PinnerSage.Serving;
 /// <c>POST /v1/users/{id}/actions</c>, <c>GET /health</c> (and the probes <c>/health/live</c>, <c>/health/ready</c>),
 /// <c>GET /metrics</c> (Prometheus text), <c>GET /metrics.json</c>, <c>GET /openapi/v1.json</c>, and the page at
 /// <c>/</c> with <c>/assets/{file}</c>.</para>
-/// <para>Observability: metrics through System.Diagnostics.Metrics (<see cref="ServingMetrics.MeterName"/> and the
+/// <para>Observability: metrics through System.Diagnostics.Metrics (<see cref="ServingTelemetry.MeterName"/> and the
 /// batch job's <see cref="BatchTelemetry.MeterName"/>) exported by OpenTelemetry's Prometheus exporter, traces through
 /// <see cref="ServingTelemetry"/>.</para>
 /// <para>Served profile = batch profile + pending online actions (<see cref="OnlineProfile"/>), read from the store
@@ -89,7 +89,7 @@ public static class ServingApp
         // adapter, the same SDK exports to OTLP or anything else with one more line, and it is the stack Microsoft's
         // own ASP.NET Core metrics and docs target. Its Prometheus exporter is still a beta package.
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
-            .AddMeter(ServingMetrics.MeterName, BatchTelemetry.MeterName)
+            .AddMeter(ServingTelemetry.MeterName, BatchTelemetry.MeterName)
             // No scrape cache: a scrape shows every request finished before it (scrapes are cheap here).
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         // OpenTelemetry subscribes to meters by name only: a meter of the same name made by another host's factory in

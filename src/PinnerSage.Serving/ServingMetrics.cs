@@ -51,14 +51,11 @@ internal sealed class RouteMetrics(string name, Histogram<double> duration)
 }
 
 /// <summary>The service's metrics: per-route requests and latency, the two neighbour caches, events appended.
-/// Published through System.Diagnostics.Metrics (meter <see cref="MeterName"/>, exported in the Prometheus format at
+/// Published through System.Diagnostics.Metrics (meter <see cref="ServingTelemetry.MeterName"/>, exported in the Prometheus format at
 /// GET /metrics) and kept as counters for the JSON view at GET /metrics.json (quantiles, uptime), which the page's
 /// users and older clients read.</summary>
 internal sealed class ServingMetrics : IDisposable
 {
-    /// <summary>The meter's name.</summary>
-    public const string MeterName = "PinnerSage.Serving";
-
     /// <summary>Bucket bounds of the request-duration histogram, seconds: an uncached in-process recommendation takes
     /// about 0.1 ms and a batch-sized POST tens of milliseconds, so the buckets start at 50 µs.</summary>
     internal static readonly double[] DurationBuckets =
@@ -76,7 +73,7 @@ internal sealed class ServingMetrics : IDisposable
     /// <param name="caches">The neighbour caches by name (medoid, centre), observed on collection.</param>
     public ServingMetrics(IMeterFactory? meterFactory, IReadOnlyList<(string Name, NeighborCache Cache)> caches)
     {
-        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        _meter = meterFactory?.Create(ServingTelemetry.MeterName) ?? new Meter(ServingTelemetry.MeterName);
         _duration = _meter.CreateHistogram<double>("pinnersage.server.request.duration", "s",
             "Duration of HTTP requests by route and status class.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });

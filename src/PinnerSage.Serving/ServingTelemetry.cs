@@ -2,14 +2,18 @@ using System.Diagnostics;
 
 namespace PinnerSage.Serving;
 
-/// <summary>The service's traces: one <see cref="ActivitySource"/> (<see cref="SourceName"/>) with a span per
-/// recommendation, per action ingest and per store call, children of ASP.NET Core's request span. Any listener
-/// collects them (OpenTelemetry's <c>AddSource("PinnerSage.Serving")</c>, dotnet-trace, dotnet-monitor); without one,
-/// starting a span costs a branch and allocates nothing.</summary>
+/// <summary>The service's telemetry names. Traces: one <see cref="ActivitySource"/> (<see cref="SourceName"/>) with a
+/// span per recommendation, per action ingest and per store call, children of ASP.NET Core's request span; any
+/// listener collects them (OpenTelemetry's <c>AddSource("PinnerSage.Serving")</c>, dotnet-trace, dotnet-monitor), and
+/// without one starting a span costs a branch and allocates nothing. Metrics: the meter <see cref="MeterName"/>
+/// (exported at <c>/metrics</c>).</summary>
 public static class ServingTelemetry
 {
     /// <summary>The activity source's name.</summary>
     public const string SourceName = "PinnerSage.Serving";
+
+    /// <summary>The meter's name (request durations, neighbour caches, events appended).</summary>
+    public const string MeterName = "PinnerSage.Serving";
 
     internal static readonly ActivitySource Source = new(SourceName);
 

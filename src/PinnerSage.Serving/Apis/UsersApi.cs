@@ -39,9 +39,10 @@ internal static class UsersApi
         [Description("The previous page's next: ids after it.")] string? after = null)
     {
         if (ApiResults.OutOfRange(limit, 1, ServingApp.MaxUsersLimit, "limit") is { } bad) return bad;
-        IReadOnlyList<string> users = await s.Store.ListUsersAsync(string.IsNullOrEmpty(prefix) ? null : prefix,
-                                                                   string.IsNullOrEmpty(after) ? null : after, limit + 1,
-                                                                   context.RequestAborted);
+        IReadOnlyList<string> users;
+        using (ServingTelemetry.StoreCall("store.list_users"))
+            users = await s.Store.ListUsersAsync(string.IsNullOrEmpty(prefix) ? null : prefix, string.IsNullOrEmpty(after) ? null : after,
+                                                 limit + 1, context.RequestAborted);
         string? next = null;
         if (users.Count > limit)
         {
