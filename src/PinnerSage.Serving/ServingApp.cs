@@ -89,7 +89,8 @@ public static class ServingApp
         // adapter, the same SDK exports to OTLP or anything else with one more line, and it is the stack Microsoft's
         // own ASP.NET Core metrics and docs target. Its Prometheus exporter is still a beta package.
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
-            .AddMeter(ServingTelemetry.MeterName, BatchTelemetry.MeterName)
+            // .NET's own runtime meter too (GC, memory, CPU time, thread pool), for the process beside the requests.
+            .AddMeter(ServingTelemetry.MeterName, BatchTelemetry.MeterName, "System.Runtime")
             // No scrape cache: a scrape shows every request finished before it (scrapes are cheap here).
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         // OpenTelemetry subscribes to meters by name only: a meter of the same name made by another host's factory in

@@ -105,6 +105,7 @@ public sealed class ObservabilityTests(ServingFixture fixture) : IClassFixture<S
         foreach (string cache in new[] { "medoid", "centre" })
             Assert.Contains(samples, s => s.Name == "pinnersage_cache_misses_total" && s.Labels["cache"] == cache);
         Assert.Equal(2, samples.Single(s => s.Name == "pinnersage_events_appended_total").Value);
+        Assert.Contains(samples, s => s.Name == "dotnet_gc_collections_total"); // the runtime's own meter
 
         foreach ((string status, int count) in new[] { ("2xx", ok), ("4xx", bad) })
         {
