@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Threading.RateLimiting;
@@ -8,6 +9,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using PinnerSage.Batch;
 using PinnerSage.IO;
 using PinnerSage.Serving.Apis;
 using PinnerSage.Profiles;
@@ -22,8 +25,12 @@ namespace PinnerSage.Serving;
 /// <para>Routes (JSON, snake_case; errors are RFC 7807 problem details):
 /// <c>GET /v1/users?limit=&amp;prefix=&amp;after=</c>, <c>GET /v1/users/{id}/interests</c>,
 /// <c>GET /v1/users/{id}/recommendations?k=&amp;medoids=</c>, <c>GET /v1/items/{id}/similar?k=</c>,
-/// <c>POST /v1/users/{id}/actions</c>, <c>GET /health</c>, <c>GET /metrics</c>, <c>GET /openapi/v1.json</c>,
-/// and the page at <c>/</c> with <c>/assets/{file}</c>.</para>
+/// <c>POST /v1/users/{id}/actions</c>, <c>GET /health</c> (and the probes <c>/health/live</c>, <c>/health/ready</c>),
+/// <c>GET /metrics</c> (Prometheus text), <c>GET /metrics.json</c>, <c>GET /openapi/v1.json</c>, and the page at
+/// <c>/</c> with <c>/assets/{file}</c>.</para>
+/// <para>Observability: metrics through System.Diagnostics.Metrics (<see cref="ServingTelemetry.MeterName"/> and the
+/// batch job's <see cref="BatchTelemetry.MeterName"/>) exported by OpenTelemetry's Prometheus exporter, traces through
+/// <see cref="ServingTelemetry"/>.</para>
 /// <para>Served profile = batch profile + pending online actions (<see cref="OnlineProfile"/>), read from the store
 /// on every request. A POST is acknowledged only after the store committed its events (the stores group concurrent
 /// appends into one transaction). Bad input never yields a 500: unknown user or item → 404; malformed JSON, too many events, k or
@@ -63,7 +70,7 @@ public static class ServingApp
     public static WebApplication Build(ServeOptions options, string[]? args = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var state = new ServingState(options);
+        options.Validate();
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args ?? [] });
         if (options.Urls is not null) builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries));
         builder.WebHost.ConfigureKestrel(k =>
@@ -75,7 +82,24 @@ public static class ServingApp
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.SetMinimumLevel(options.Verbose ? LogLevel.Information : LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
-        builder.Services.AddSingleton(_ => state); // factory-made: the container disposes it on shutdown
+        // Factory-made: the container disposes it on shutdown; its meter comes from the host's factory.
+        builder.Services.AddSingleton(sp => new ServingState(options, sp.GetRequiredService<IMeterFactory>()));
+        builder.Services.AddServingHealthChecks();
+        // OpenTelemetry rather than prometheus-net (our choice): the System.Diagnostics.Metrics instruments need no
+        // adapter, the same SDK exports to OTLP or anything else with one more line, and it is the stack Microsoft's
+        // own ASP.NET Core metrics and docs target. Its Prometheus exporter is still a beta package.
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m
+            // .NET's own runtime meter too (GC, memory, CPU time, thread pool), for the process beside the requests.
+            .AddMeter(ServingTelemetry.MeterName, BatchTelemetry.MeterName, "System.Runtime")
+            // No scrape cache: a scrape shows every request finished before it (scrapes are cheap here).
+            .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+        // OpenTelemetry subscribes to meters by name only: a meter of the same name made by another host's factory in
+        // this process (several services, or tests) belongs to that host, so its instruments are dropped here.
+        builder.Services.ConfigureOpenTelemetryMeterProvider((services, m) =>
+        {
+            IMeterFactory own = services.GetRequiredService<IMeterFactory>();
+            m.AddView(i => i.Meter.Scope is null || ReferenceEquals(i.Meter.Scope, own) ? null : MetricStreamConfiguration.Drop);
+        });
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ApiResults.DescribeBindingFailure);
         builder.Services.AddRateLimiter(r =>
         {
@@ -105,6 +129,16 @@ public static class ServingApp
         });
 
         WebApplication app = builder.Build();
+        ServingState state;
+        try
+        {
+            state = app.Services.GetRequiredService<ServingState>(); // loads the workspace now: its errors surface here
+        }
+        catch
+        {
+            ((IDisposable)app).Dispose();
+            throw;
+        }
         RouteMetrics other = state.Metrics.Route("other");
         // Outermost: times every request, including the problem details written by the handlers below.
         app.Use(async (context, next) =>
@@ -117,7 +151,7 @@ public static class ServingApp
             headers["Referrer-Policy"] = "no-referrer";
             await next(context);
             RouteMetrics route = context.GetEndpoint()?.Metadata.GetMetadata<RouteMetrics>() ?? other;
-            route.Record(context.Response.StatusCode, (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            route.Record(context.Response.StatusCode, Stopwatch.GetElapsedTime(start));
         });
         app.UseExceptionHandler();
         app.UseStatusCodePages();

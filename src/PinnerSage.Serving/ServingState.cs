@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using PinnerSage.Ann;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
@@ -21,7 +22,9 @@ internal sealed class ServingState : IDisposable
     private ProfileCache _profiles;
     private RunCheck? _runCheck;
 
-    public ServingState(ServeOptions options)
+    /// <param name="options">The service's options.</param>
+    /// <param name="meterFactory">The host's meter factory for <see cref="Metrics"/>; null: a meter of its own.</param>
+    public ServingState(ServeOptions options, IMeterFactory? meterFactory = null)
     {
         options.Validate();
         Options = options;
@@ -42,6 +45,7 @@ internal sealed class ServingState : IDisposable
                     $"the index has dimension {Index.Dimension}, the embeddings {Items.Dimension}");
             Cache = new NeighborCache(Index, options.NeighborCacheCapacity);
             CentreCache = new NeighborCache(Index, options.NeighborCacheCapacity);
+            Metrics = new ServingMetrics(meterFactory, [("medoid", Cache), ("centre", CentreCache)]);
             _titles = new string?[Items.Count];
             if (Workspace.ItemsPath is not null && File.Exists(Workspace.ItemsPath))
             {
@@ -62,6 +66,7 @@ internal sealed class ServingState : IDisposable
         }
         catch
         {
+            Metrics?.Dispose();
             _quantized?.Dispose();
             Items.Dispose();
             throw;
@@ -95,7 +100,7 @@ internal sealed class ServingState : IDisposable
     /// concurrent appends into one transaction and fsync (Storage/GroupCommit).</summary>
     public IProfileStore Store { get; }
 
-    public ServingMetrics Metrics { get; } = new();
+    public ServingMetrics Metrics { get; }
 
     public string StoreKind { get; }
 
@@ -144,7 +149,14 @@ internal sealed class ServingState : IDisposable
     /// <inheritdoc cref="Metadata"/>
     public async ValueTask<ProfileRunMetadata?> MetadataAsync(CancellationToken cancellationToken = default) =>
         TryRecentRun(out ProfileRunMetadata? run, out long tick) ? run
-            : Remember(await Store.GetMetadataAsync(cancellationToken).ConfigureAwait(false), tick);
+            : Remember(await ReadMetadataAsync(cancellationToken).ConfigureAwait(false), tick);
+
+    /// <summary>The run's metadata straight from the store (traced).</summary>
+    public async ValueTask<ProfileRunMetadata?> ReadMetadataAsync(CancellationToken cancellationToken = default)
+    {
+        using (ServingTelemetry.StoreCall("store.get_metadata"))
+            return await Store.GetMetadataAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>The service's now (see <see cref="Now"/>), reading the run asynchronously.</summary>
     public async ValueTask<long> NowAsync(CancellationToken cancellationToken = default) =>
@@ -187,9 +199,15 @@ internal sealed class ServingState : IDisposable
             ProfileRunMetadata? before = await MetadataAsync(cancellationToken).ConfigureAwait(false);
             ProfileCache cache = CacheFor(before);
             bool cached = cache.TryGet(userId, out UserProfile? batch);
-            if (!cached) batch = await Store.GetAsync(userId, cancellationToken).ConfigureAwait(false);
-            IReadOnlyList<LoggedEvent> pending = await Store.GetPendingEventsAsync(userId, Options.MaxPendingEvents, cancellationToken).ConfigureAwait(false);
-            ProfileRunMetadata? after = strict ? await Store.GetMetadataAsync(cancellationToken).ConfigureAwait(false) : before;
+            if (!cached)
+            {
+                using (ServingTelemetry.StoreCall("store.get_profile", userId))
+                    batch = await Store.GetAsync(userId, cancellationToken).ConfigureAwait(false);
+            }
+            IReadOnlyList<LoggedEvent> pending;
+            using (ServingTelemetry.StoreCall("store.get_pending_events", userId))
+                pending = await Store.GetPendingEventsAsync(userId, Options.MaxPendingEvents, cancellationToken).ConfigureAwait(false);
+            ProfileRunMetadata? after = strict ? await ReadMetadataAsync(cancellationToken).ConfigureAwait(false) : before;
             if (!Equals(before, after) && attempt < 5) continue;
             if (!cached) cache.Add(userId, batch is null ? null : Canonical(batch));
             if (batch is null && pending.Count == 0) return (null, after);
@@ -253,6 +271,7 @@ internal sealed class ServingState : IDisposable
 
     public void Dispose()
     {
+        Metrics.Dispose();
         Store.Dispose();
         Items.Dispose();
         // After the host stopped taking requests: no search runs on the mapped float rows any more.

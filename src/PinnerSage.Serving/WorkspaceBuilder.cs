@@ -1,4 +1,7 @@
+using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using PinnerSage.Ann;
 using PinnerSage.Batch;
 using PinnerSage.IO;
@@ -51,7 +54,7 @@ public sealed record WorkspaceSources
 /// <summary>Builds serving workspaces and runs their batch: <see cref="Create"/> (index, profiles, workspace.json)
 /// and <see cref="RunBatch"/> (the next batch run: actions.tsv plus the event log up to its current end, replacing
 /// every profile and the online state in one transaction).</summary>
-public static class WorkspaceBuilder
+public static partial class WorkspaceBuilder
 {
     /// <summary>The index file inside the folder.</summary>
     public const string IndexFile = "items.hnsw";
@@ -66,9 +69,13 @@ public static class WorkspaceBuilder
     /// <param name="threads">Threads for the index build and the batch (0: all cores).</param>
     /// <param name="summary">The batch run's summary.</param>
     /// <param name="batchOptions">Options of the batch run (null: defaults with <paramref name="threads"/>).</param>
-    public static Workspace Create(WorkspaceSources sources, int threads, out BatchSummary summary, BatchOptions? batchOptions = null)
+    /// <param name="logger">Logs the index build, the batch run (<see cref="ProfilePipeline"/>) and the publication;
+    /// null: nowhere.</param>
+    public static Workspace Create(WorkspaceSources sources, int threads, out BatchSummary summary, BatchOptions? batchOptions = null,
+                                   ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(sources);
+        logger ??= NullLogger.Instance;
         string dir = Path.GetFullPath(sources.Directory);
         if (File.Exists(dir)) throw new ArgumentException($"{sources.Directory} is a file, not a workspace folder.");
         string parent = Path.GetDirectoryName(dir) ?? throw new ArgumentException($"{sources.Directory}: cannot build a workspace at a file-system root.");
@@ -85,9 +92,12 @@ public static class WorkspaceBuilder
                 AutoAlphaScale = sources.AutoAlpha ? sources.AutoAlphaScale : null,
                 AutoLambda = sources.Retrieval.AutoLambda,
                 Batch = batchOptions ?? new BatchOptions { Threads = threads },
-            });
+            }, logger);
             ProfileOptions options = pipeline.ProfileOptions;
+            long started = Stopwatch.GetTimestamp();
+            IndexBuilding(logger, items.Count, items.Dimension, threads);
             BuildIndex(items, sources.IndexOptions, threads, Path.Combine(staging, IndexFile));
+            IndexBuilt(logger, items.Count, Stopwatch.GetElapsedTime(started).TotalSeconds);
             string store = sources.StoreLocation is null ? Path.Combine(dir, Workspace.DefaultStore)
                 : Workspace.IsFileStore(sources.StoreLocation) ? Path.GetFullPath(sources.StoreLocation) : sources.StoreLocation;
             bool stageStore = Workspace.IsFileStore(store) && !File.Exists(store) && Path.GetDirectoryName(store) == dir;
@@ -110,6 +120,7 @@ public static class WorkspaceBuilder
             workspace = workspace with { ProfileOptions = pipeline.ProfileOptions };
             workspace.SaveTo(staging);
             Publish(staging, dir, stageStore ? [IndexFile, Path.GetFileName(store), Workspace.FileName] : [IndexFile, Workspace.FileName]);
+            Published(logger, dir);
             return workspace;
         }
         finally
@@ -149,14 +160,28 @@ public static class WorkspaceBuilder
     /// logged event up to the log's end at the start of the run, and commits them with that sequence as consumed, so
     /// the events folded in leave the online state and later ones stay in it.</summary>
     /// <exception cref="InvalidOperationException">The workspace has no actions file.</exception>
-    public static BatchSummary RunBatch(Workspace workspace, BatchOptions batchOptions, IProgress<BatchProgress>? progress = null)
+    /// <param name="workspace">The workspace.</param>
+    /// <param name="batchOptions">The run's options.</param>
+    /// <param name="progress">Progress, or null.</param>
+    /// <param name="logger">The run's log (see <see cref="ProfileBatchJob"/>); null: none.</param>
+    public static BatchSummary RunBatch(Workspace workspace, BatchOptions batchOptions, IProgress<BatchProgress>? progress = null,
+                                        ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(workspace);
         ArgumentNullException.ThrowIfNull(batchOptions);
         using ItemEmbeddings items = ItemEmbeddings.Load(workspace.EmbeddingsPath, workspace.IdsPath);
-        return RunPipeline(workspace, new ProfilePipeline(items, new ProfilePipelineOptions { Profile = workspace.ProfileOptions, Batch = batchOptions }),
+        return RunPipeline(workspace, new ProfilePipeline(items, new ProfilePipelineOptions { Profile = workspace.ProfileOptions, Batch = batchOptions }, logger),
                         progress);
     }
+
+    [LoggerMessage(1, LogLevel.Information, "Workspace: building the HNSW index over {Items} items of dimension {Dimension} on {Threads} threads")]
+    private static partial void IndexBuilding(ILogger logger, int items, int dimension, int threads);
+
+    [LoggerMessage(2, LogLevel.Information, "Workspace: index over {Items} items built and saved in {Elapsed:0.0} s")]
+    private static partial void IndexBuilt(ILogger logger, int items, double elapsed);
+
+    [LoggerMessage(3, LogLevel.Information, "Workspace published at {Directory}")]
+    private static partial void Published(ILogger logger, string directory);
 
     private static BatchSummary RunPipeline(Workspace workspace, ProfilePipeline pipeline, IProgress<BatchProgress>? progress)
     {

@@ -1,25 +1,25 @@
 using System.Buffers.Binary;
-using PinnerSage.Numerics;
+using PinnerSage.IO;
 
 namespace PinnerSage.Ann;
 
-/// <summary>Writes an index file's header and sections and, last, a 64-bit checksum folding the header's and each
-/// section's <see cref="Checksum64"/> (both HNSW file formats).</summary>
+/// <summary>Writes an index file's header and sections and, last, their 64-bit <see cref="FileChecksum"/> (both HNSW
+/// file formats; padding is outside it).</summary>
 internal sealed class ChecksummedWriter
 {
     private readonly Stream _stream;
-    private ulong _checksum;
+    private readonly FileChecksum _checksum = FileChecksum.Current();
 
     public ChecksummedWriter(Stream stream, ReadOnlySpan<byte> header)
     {
         _stream = stream;
-        _checksum = Checksum64.Hash(header);
+        _checksum.Append(header);
         stream.Write(header);
     }
 
     public void Section(ReadOnlySpan<byte> bytes)
     {
-        _checksum = Checksum64.Combine(_checksum, Checksum64.Hash(bytes));
+        _checksum.Append(bytes);
         _stream.Write(bytes);
     }
 
@@ -29,7 +29,7 @@ internal sealed class ChecksummedWriter
     public void Finish()
     {
         Span<byte> tail = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(tail, _checksum);
+        BinaryPrimitives.WriteUInt64LittleEndian(tail, _checksum.Value);
         _stream.Write(tail);
     }
 }

@@ -8,8 +8,12 @@ namespace PinnerSage.Ann;
 
 public sealed partial class HnswIndex
 {
-    /// <summary>Current file format version; <see cref="Load"/> rejects others.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>Current file format version. <see cref="Load"/> also reads version 1, whose checksum is the legacy
+    /// <see cref="Checksum64"/> fold (version 2 changed only the checksum, to XXH3-64).</summary>
+    public const int FormatVersion = 2;
+
+    /// <summary>The first version of both index formats whose checksum is XXH3-64 (<see cref="FileChecksum"/>).</summary>
+    internal const int FirstXxh3Version = 2;
 
     private const int FileHeaderBytes = 128;
     private static ReadOnlySpan<byte> Magic => "PSHNSW\r\n"u8;
@@ -19,8 +23,8 @@ public sealed partial class HnswIndex
     /// efConstruction, ef, seed, element and deleted counts, entry point and level, layer-0 header ints and stride,
     /// upper-layer int count, duplicate count, item-id count (−1: none) and bytes); then the sections: the layer-0 block
     /// exactly as in memory (tombstones are its flag words), labels, levels, upper-layer lists, (dropped label,
-    /// representative) pairs, item ids (int32 byte length + UTF-8 each); then a 64-bit checksum folding the header's and
-    /// each section's <see cref="Checksum64"/>. Inserts wait while it saves; searches do not.</remarks>
+    /// representative) pairs, item ids (int32 byte length + UTF-8 each); then the XXH3-64 of everything before it
+    /// (<see cref="FileChecksum"/>). Inserts wait while it saves; searches do not.</remarks>
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -83,7 +87,7 @@ public sealed partial class HnswIndex
         long length = file.Length;
         var header = new byte[FileHeaderBytes];
         (int dimension, HnswOptions options, int n, int deleted, int entryId, int entryLevel) =
-            ReadCommonHeader(path, file, header, Magic, FormatVersion, "HNSW index");
+            ReadCommonHeader(path, file, header, Magic, FormatVersion, "HNSW index", out int fileVersion);
         ReadOnlySpan<byte> h = header;
         int headerInts = BinaryPrimitives.ReadInt32LittleEndian(h[56..]);
         int strideBytes = BinaryPrimitives.ReadInt32LittleEndian(h[60..]);
@@ -116,14 +120,15 @@ public sealed partial class HnswIndex
         var rest = new byte[restBytes + 8];
         file.ReadExactly(rest);
 
-        ulong checksum = Checksum64.Hash(header);
-        checksum = Checksum64.Combine(checksum, Checksum64.Hash(level0));
+        FileChecksum checksum = FileChecksum.ForVersion(fileVersion, FirstXxh3Version);
+        checksum.Append(header);
+        checksum.Append(level0);
         int offset = 0;
         ReadOnlySpan<byte> Take(long bytes)
         {
             ReadOnlySpan<byte> section = rest.AsSpan(offset, (int)bytes);
             offset += (int)bytes;
-            checksum = Checksum64.Combine(checksum, Checksum64.Hash(section));
+            checksum.Append(section);
             return section;
         }
         ReadOnlySpan<int> labels = MemoryMarshal.Cast<byte, int>(Take(4L * n));
@@ -132,7 +137,7 @@ public sealed partial class HnswIndex
         ReadOnlySpan<int> duplicates = MemoryMarshal.Cast<byte, int>(Take(8L * duplicateCount));
         ReadOnlySpan<byte> ids = Take(idsBytes);
         ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(rest.AsSpan(offset));
-        if (stored != checksum) throw Bad(path, "checksum", length - 8, "checksum mismatch: the file is corrupted");
+        if (stored != checksum.Value) throw Bad(path, "checksum", length - 8, "checksum mismatch: the file is corrupted");
 
         index.Restore(path, n, deleted, entryId, entryLevel, labels, levels, upper, duplicates);
         if (idCount >= 0) index._itemIds = DecodeIds(path, ids, idCount, FileHeaderBytes + level0Bytes + restBytes - idsBytes);
@@ -208,16 +213,18 @@ public sealed partial class HnswIndex
         BinaryPrimitives.WriteInt32LittleEndian(h[52..], c.EntryLevel);
     }
 
-    /// <summary>Reads the whole header into <paramref name="header"/> and checks magic, version and the shared fields.</summary>
-    internal static CommonHeader ReadCommonHeader(string path, FileStream file, byte[] header, ReadOnlySpan<byte> magic, int version, string kind)
+    /// <summary>Reads the whole header into <paramref name="header"/> and checks magic, version (1…<paramref name="version"/>)
+    /// and the shared fields.</summary>
+    internal static CommonHeader ReadCommonHeader(string path, FileStream file, byte[] header, ReadOnlySpan<byte> magic, int version, string kind,
+                                                  out int fileVersion)
     {
         long length = file.Length;
         if (length < header.Length + 8) throw Bad(path, "header", 0, $"file is {length} bytes, shorter than the {header.Length + 8}-byte minimum (truncated or not an index)");
         file.ReadExactly(header);
         ReadOnlySpan<byte> h = header;
         if (!h[..8].SequenceEqual(magic)) throw Bad(path, "magic", 0, $"not a PinnerSage {kind} file");
-        int fileVersion = BinaryPrimitives.ReadInt32LittleEndian(h[8..]);
-        if (fileVersion != version) throw Bad(path, "version", 8, $"format version {fileVersion}; this build reads version {version}");
+        fileVersion = BinaryPrimitives.ReadInt32LittleEndian(h[8..]);
+        if (fileVersion < 1 || fileVersion > version) throw Bad(path, "version", 8, $"format version {fileVersion}; this build reads versions 1…{version}");
         int dimension = BinaryPrimitives.ReadInt32LittleEndian(h[12..]);
         int metric = BinaryPrimitives.ReadInt32LittleEndian(h[16..]);
         int m = BinaryPrimitives.ReadInt32LittleEndian(h[20..]);

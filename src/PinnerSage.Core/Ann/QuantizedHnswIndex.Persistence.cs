@@ -7,8 +7,9 @@ namespace PinnerSage.Ann;
 
 public sealed partial class QuantizedHnswIndex
 {
-    /// <summary>Current format version of quantized index files; <see cref="Load"/> rejects others.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>Current format version of quantized index files. <see cref="Load"/> also reads version 1 (legacy
+    /// <see cref="Checksum64"/> fold; version 2 changed only the checksum, to XXH3-64).</summary>
+    public const int FormatVersion = 2;
 
     private const int FileHeaderBytes = 128;
     /// <summary>Checksummed in slices of this many bytes, so a float section past 2 GiB hashes as well.</summary>
@@ -29,8 +30,8 @@ public sealed partial class QuantizedHnswIndex
     /// efConstruction, ef, seed, element and deleted counts, entry point and level, layer-0 header ints, code bytes and
     /// stride, upper-layer int count, item-id count (−1: none) and bytes, byte offset of the float section); then the
     /// layer-0 block as in memory, labels, levels, upper-layer lists, the quantizer's Min and Step, item ids, zero
-    /// padding to a 64-byte boundary, the n × d float rows (stored form: unit length for cosine); then a 64-bit checksum
-    /// folding the header's and each section's <see cref="Checksum64"/>.</remarks>
+    /// padding to a 64-byte boundary, the n × d float rows (stored form: unit length for cosine); then the XXH3-64 of
+    /// the header and sections, padding excluded (<see cref="FileChecksum"/>).</remarks>
     public unsafe void Save(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -82,13 +83,13 @@ public sealed partial class QuantizedHnswIndex
         ArgumentException.ThrowIfNullOrEmpty(path);
         QuantizedHnswIndex index;
         long floatsOffset, floatCount, length;
-        ulong checksum;
+        FileChecksum checksum;
         using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan))
         {
             length = file.Length;
             var header = new byte[FileHeaderBytes];
             (int dimension, HnswOptions options, int n, int deleted, int entryId, int entryLevel) =
-                HnswIndex.ReadCommonHeader(path, file, header, Magic, FormatVersion, "quantized HNSW index");
+                HnswIndex.ReadCommonHeader(path, file, header, Magic, FormatVersion, "quantized HNSW index", out int fileVersion);
             ReadOnlySpan<byte> h = header;
             int headerInts = BinaryPrimitives.ReadInt32LittleEndian(h[56..]);
             int codeBytes = BinaryPrimitives.ReadInt32LittleEndian(h[60..]);
@@ -123,13 +124,15 @@ public sealed partial class QuantizedHnswIndex
                 Span<byte> level0 = index._store.Level0(n, strideBytes);
                 file.ReadExactly(level0);
                 file.ReadExactly(rest);
-                checksum = Checksum64.Combine(Checksum64.Hash(header), Checksum64.Hash(level0));
+                checksum = FileChecksum.ForVersion(fileVersion, HnswIndex.FirstXxh3Version);
+                checksum.Append(header);
+                checksum.Append(level0);
                 int offset = 0;
                 ReadOnlySpan<byte> Take(long bytes)
                 {
                     ReadOnlySpan<byte> section = rest.AsSpan(offset, (int)bytes);
                     offset += (int)bytes;
-                    checksum = Checksum64.Combine(checksum, Checksum64.Hash(section));
+                    checksum.Append(section);
                     return section;
                 }
                 ReadOnlySpan<int> labels = MemoryMarshal.Cast<byte, int>(Take(4L * n));
@@ -140,11 +143,11 @@ public sealed partial class QuantizedHnswIndex
                 ReadOnlySpan<byte> ids = Take(idsBytes);
                 byte* floats = (byte*)index._floats.Rows;
                 for (long done = 0, total = 4 * floatCount; done < total; done += ChecksumSlice)
-                    checksum = Checksum64.Combine(checksum, Checksum64.Hash(new ReadOnlySpan<byte>(floats + done, (int)Math.Min(ChecksumSlice, total - done))));
+                    checksum.Append(new ReadOnlySpan<byte>(floats + done, (int)Math.Min(ChecksumSlice, total - done)));
                 Span<byte> tail = stackalloc byte[8];
                 file.Position = length - 8;
                 file.ReadExactly(tail);
-                if (BinaryPrimitives.ReadUInt64LittleEndian(tail) != checksum) throw Bad(path, "checksum", length - 8, "checksum mismatch: the file is corrupted");
+                if (BinaryPrimitives.ReadUInt64LittleEndian(tail) != checksum.Value) throw Bad(path, "checksum", length - 8, "checksum mismatch: the file is corrupted");
                 index.Restore(path, labels, levels, upper);
                 if (idCount >= 0) index.ItemIds = HnswIndex.DecodeIds(path, ids, idCount, beforeFloats - idsBytes);
                 return index;

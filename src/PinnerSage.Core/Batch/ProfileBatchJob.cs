@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
 using PinnerSage.Storage;
@@ -32,11 +34,17 @@ public sealed class ProfileBatchJob
     private readonly ItemEmbeddings _items;
     private readonly ProfileOptions _profileOptions;
     private readonly BatchOptions _options;
+    private readonly ILogger _logger;
 
     /// <summary>Creates the job; validates both option records.</summary>
+    /// <param name="items">The item embeddings the actions refer to.</param>
+    /// <param name="profileOptions">The user model.</param>
+    /// <param name="options">The run's options.</param>
+    /// <param name="logger">Where runs log their start, progress (every 10 s and at each phase), end and a refusal;
+    /// null: nowhere. Metrics go to <see cref="BatchTelemetry.MeterName"/> either way.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
-    public ProfileBatchJob(ItemEmbeddings items, ProfileOptions profileOptions, BatchOptions options)
+    public ProfileBatchJob(ItemEmbeddings items, ProfileOptions profileOptions, BatchOptions options, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(profileOptions);
@@ -46,6 +54,7 @@ public sealed class ProfileBatchJob
         _items = items;
         _profileOptions = profileOptions;
         _options = options;
+        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <summary>Runs over the actions file at <paramref name="actionsPath"/> ("-" = standard input, which is loaded
@@ -142,9 +151,18 @@ public sealed class ProfileBatchJob
         List<IProfileSink> sinks = [session, .. extraSinks ?? []];
         BatchSummary summary = Run(source, store.ReadEvents(0, upTo), sinks, progress, cancellationToken)
             with { ConsumedEventSequence = upTo };
-        if (!_options.AllowShrink) ShrinkRefusedException.ThrowIfShrinks(summary, previousUsers, source.Name);
+        try
+        {
+            if (!_options.AllowShrink) ShrinkRefusedException.ThrowIfShrinks(summary, previousUsers, source.Name);
+        }
+        catch (ShrinkRefusedException e)
+        {
+            BatchTelemetry.ShrinkRefused(_logger, source.Name, e.Message);
+            throw;
+        }
         beforeCommit?.Invoke(summary);
         session.Commit(metadata(summary) with { ConsumedEventSequence = upTo });
+        BatchTelemetry.Committed(_logger, summary.UsersWritten, upTo);
         return summary;
     }
 
@@ -168,6 +186,36 @@ public sealed class ProfileBatchJob
                                  CancellationToken cancellationToken, LoggedActions? logged = null)
     {
         ArgumentNullException.ThrowIfNull(sinks);
+        BatchTelemetry.RunStarted(_logger, name, _options.EffectiveThreads, _options.InputMode);
+        if (_logger.IsEnabled(LogLevel.Information)) progress = new LoggedProgress(progress, _logger);
+        BatchSummary summary = RunPhases(open, name, rescannable, sinks, progress, cancellationToken, logged);
+        BatchTelemetry.Actions.Add(summary.ActionsRead);
+        BatchTelemetry.Duration.Record(summary.Elapsed.TotalSeconds);
+        BatchTelemetry.RunFinished(_logger, name, summary.UsersWritten, summary.UsersRead, summary.ActionsUsed,
+                                   summary.ActionsRead, summary.Clusters, summary.Elapsed.TotalSeconds);
+        return summary;
+    }
+
+    /// <summary>Forwards progress and logs it at each phase change and at most every 10 s within one.</summary>
+    private sealed class LoggedProgress(IProgress<BatchProgress>? inner, ILogger logger) : IProgress<BatchProgress>
+    {
+        private string? _phase;
+        private TimeSpan _logged;
+
+        public void Report(BatchProgress value)
+        {
+            inner?.Report(value);
+            if (value.Phase == _phase && value.Elapsed - _logged < TimeSpan.FromSeconds(10)) return;
+            _phase = value.Phase;
+            _logged = value.Elapsed;
+            BatchTelemetry.Progress(logger, value.Phase, value.Users, value.Lines, value.Elapsed.TotalSeconds);
+        }
+    }
+
+    private BatchSummary RunPhases(Func<IActionCursor> open, string name, bool rescannable,
+                                   IReadOnlyList<IProfileSink> sinks, IProgress<BatchProgress>? progress,
+                                   CancellationToken cancellationToken, LoggedActions? logged)
+    {
         var clock = Stopwatch.StartNew();
         var table = new ActionTypeTable(_profileOptions);
         var counters = new ReaderCounters();
@@ -628,6 +676,7 @@ public sealed class ProfileBatchJob
 
         private void Write(UserBatch batch)
         {
+            long written = _written;
             for (int u = 0; u < batch.Users; u++)
             {
                 ProfileBuildStats s = batch.Stats[u];
@@ -650,6 +699,8 @@ public sealed class ProfileBatchJob
                 _clustersPerUser[k]++;
                 foreach (IProfileSink sink in sinks) sink.Write(profile);
             }
+            BatchTelemetry.Users.Add(batch.Users);
+            BatchTelemetry.Profiles.Add(_written - written);
         }
 
         public BatchSummary Summary(InputOrder order, bool sortedInMemory, long now, int threads, TimeSpan elapsed)

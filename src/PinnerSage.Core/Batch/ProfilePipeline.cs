@@ -1,5 +1,7 @@
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using PinnerSage.IO;
 using PinnerSage.Profiles;
 using PinnerSage.Storage;
@@ -39,11 +41,15 @@ public sealed class ProfilePipeline
     private readonly ProfilePipelineOptions _options;
     private ProfileBatchJob _job;
     private readonly bool _autoAlpha;
+    private readonly ILogger _logger;
 
     /// <summary>Resolves α on <paramref name="items"/> when asked, then validates every option.</summary>
+    /// <param name="items">The item embeddings.</param>
+    /// <param name="options">The pipeline's options.</param>
+    /// <param name="logger">The runs' log (see <see cref="ProfileBatchJob"/>) and the automatic α and λ; null: none.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
-    public ProfilePipeline(ItemEmbeddings items, ProfilePipelineOptions options)
+    public ProfilePipeline(ItemEmbeddings items, ProfilePipelineOptions options, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(options);
@@ -61,7 +67,9 @@ public sealed class ProfilePipeline
         _autoAlpha = options.AutoAlphaScale is not null;
         _items = items;
         _options = options;
-        _job = new ProfileBatchJob(items, ProfileOptions, options.Batch);
+        _logger = logger ?? NullLogger.Instance;
+        if (_autoAlpha) BatchTelemetry.Resolved(_logger, "alpha", ProfileOptions.Alpha);
+        _job = new ProfileBatchJob(items, ProfileOptions, options.Batch, _logger);
     }
 
     /// <summary>The user model (α resolved; with <see cref="ProfilePipelineOptions.AutoLambda"/>, λ as the last run
@@ -111,7 +119,8 @@ public sealed class ProfilePipeline
         // The given options, not the last run's: their λ is the fallback (α plays no part in the choice).
         AutoLambdaResult = ResolveLambda(source, _items, _options.Profile, cancellationToken);
         ProfileOptions = ProfileOptions with { DecayLambda = AutoLambdaResult.Lambda };
-        _job = new ProfileBatchJob(_items, ProfileOptions, _options.Batch);
+        BatchTelemetry.Resolved(_logger, "lambda", ProfileOptions.DecayLambda);
+        _job = new ProfileBatchJob(_items, ProfileOptions, _options.Batch, _logger);
         return source;
     }
 

@@ -4,9 +4,10 @@ using System.Runtime.InteropServices;
 
 namespace PinnerSage.Numerics;
 
-/// <summary>A 64-bit non-cryptographic checksum in the style of XXH64 (four multiply–rotate lanes over 32-byte
-/// stripes, then an avalanche); System.IO.Hashing is not available to this project. It detects truncation and bit rot
-/// in index and model files, not tampering. Not bit-compatible with XXH64 (our choice: no need, simpler tail).</summary>
+/// <summary>The hand-written 64-bit checksum of the first file formats (HNSW and quantized index version 1, ItemSage
+/// tower version 2), in the style of XXH64 (four multiply–rotate lanes over 32-byte stripes, then an avalanche), from
+/// when System.IO.Hashing was not available here. Kept only to read those files (<see cref="IO.FileChecksum.Legacy"/>);
+/// newer versions use XXH3. Not bit-compatible with XXH64.</summary>
 internal static class Checksum64
 {
     private const ulong P1 = 11400714785092387143UL;

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.IO.Hashing;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using PinnerSage.Ann;
@@ -327,13 +328,13 @@ public sealed class Recommender
                 // |engaged| it replaces (cached under the centre and the engaged set).
                 int breadth = (int)Math.Min(int.MaxValue, (long)fetch + s.Engaged.Count);
                 count = Owner.CentreCache is { } cc
-                    ? cc.Search(unchecked((long)(Checksum64.Hash(MemoryMarshal.AsBytes(query)) ^ SplitMix64.Mix(s.EngagedHash))), query, fetch, s.Exclusion, breadth, list)
+                    ? cc.Search(unchecked((long)(XxHash3.HashToUInt64(MemoryMarshal.AsBytes(query)) ^ SplitMix64.Mix(s.EngagedHash))), query, fetch, s.Exclusion, breadth, list)
                     : filtered.SearchFiltered(query, fetch, s.Exclusion, breadth, list);
                 for (int i = 0; i < count; i++) Owner.CheckLabel(list[i].Label);
                 return list[..count];
             }
             int n = row >= 0 ? Owner.Fetch(row, fetch, list)
-                  : Owner.CentreCache is { } centres ? centres.Search(unchecked((long)Checksum64.Hash(MemoryMarshal.AsBytes(query))), query, fetch, list)
+                  : Owner.CentreCache is { } centres ? centres.Search(unchecked((long)XxHash3.HashToUInt64(MemoryMarshal.AsBytes(query))), query, fetch, list)
                   : Owner.Index.Search(query, fetch, list);
             for (int i = 0; i < n; i++)
             {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.IO.Pipelines;
@@ -39,9 +40,10 @@ internal static class UsersApi
         [Description("The previous page's next: ids after it.")] string? after = null)
     {
         if (ApiResults.OutOfRange(limit, 1, ServingApp.MaxUsersLimit, "limit") is { } bad) return bad;
-        IReadOnlyList<string> users = await s.Store.ListUsersAsync(string.IsNullOrEmpty(prefix) ? null : prefix,
-                                                                   string.IsNullOrEmpty(after) ? null : after, limit + 1,
-                                                                   context.RequestAborted);
+        IReadOnlyList<string> users;
+        using (ServingTelemetry.StoreCall("store.list_users"))
+            users = await s.Store.ListUsersAsync(string.IsNullOrEmpty(prefix) ? null : prefix, string.IsNullOrEmpty(after) ? null : after,
+                                                 limit + 1, context.RequestAborted);
         string? next = null;
         if (users.Count > limit)
         {
@@ -93,11 +95,14 @@ internal static class UsersApi
 
     private static Ok<RecommendationsResponse> Recommend(ServingState s, string id, int k, int medoids, RetrievalPolicy? chosen, ServedProfile served)
     {
+        using Activity? activity = ServingTelemetry.Source.StartActivity("recommend");
         Recommender recommender = s.Recommender(k, medoids, chosen);
         Recommendation[] buffer = ArrayPool<Recommendation>.Shared.Rent(k);
         try
         {
             RecommendationSummary summary = recommender.Recommend(served.Profile, served.Now, buffer);
+            activity?.SetTag("pinnersage.user_id", id).SetTag("pinnersage.k", k).SetTag("pinnersage.policy", recommender.Options.Policy.ToString())
+                .SetTag("pinnersage.clusters", served.Profile.Clusters.Count).SetTag("pinnersage.items", summary.Count);
             return TypedResults.Ok(ApiResponses.Recommendations(id, k, served.Profile.Clusters, buffer.AsSpan(0, summary.Count),
                                                                 s.Items, row => s.Title(row), s.HasImages ? row => s.ImageUrl(row) : null));
         }
@@ -110,6 +115,8 @@ internal static class UsersApi
     /// <summary>POST /v1/users/{id}/actions: logs the body's events durably, then acknowledges.</summary>
     public static async Task<Results<Ok<ActionsResponse>, ProblemHttpResult>> PostActions(ServingState s, string id, HttpContext context)
     {
+        using Activity? activity = ServingTelemetry.Source.StartActivity("actions.ingest");
+        activity?.SetTag("pinnersage.user_id", id);
         if (IdRules.Problem(id) is string idProblem)
             return ApiResults.Problem(400, "Bad user id", $"The user id {idProblem}: ids are 1–{IdRules.MaxLength} characters, " +
                                                           "not only spaces, without control characters.");
@@ -142,7 +149,12 @@ internal static class UsersApi
                 return ApiResults.Problem(404, "Unknown item", $"Item '{e.ItemId}' is not in the catalogue's embeddings; nothing was logged.");
         }
         // Durable before the acknowledgement: the store returns after its (group) commit.
-        IReadOnlyList<long> sequences = await s.Store.AppendEventsAsync(events, context.RequestAborted);
+        IReadOnlyList<long> sequences;
+        using (Activity? append = ServingTelemetry.StoreCall("store.append_events", id))
+        {
+            append?.SetTag("pinnersage.events", events.Count);
+            sequences = await s.Store.AppendEventsAsync(events, context.RequestAborted);
+        }
         s.Metrics.Appended(events.Count);
         return TypedResults.Ok(new ActionsResponse(events.Count, sequences));
     }

@@ -60,6 +60,16 @@ public sealed class PackageDependencyTests
     }
 
     [Fact]
+    public void TheCoreTakesOnlyBaseLibraryPackages()
+    {
+        // Observability stays abstract in the algorithms: a logger interface and BCL meters, no telemetry SDK or exporter.
+        Assert.Equal(["Microsoft.Extensions.Logging.Abstractions", "System.IO.Hashing", "System.Numerics.Tensors"],
+                     References("PinnerSage.Core").Packages.Order(StringComparer.Ordinal));
+        foreach (string project in new[] { "PinnerSage.Evaluation", "PinnerSage.ItemSage", "PinnerSage.Hosting" })
+            Assert.DoesNotContain(References(project).Packages, p => p.StartsWith("OpenTelemetry", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void TheCompiledCoreReferencesNoStoreReportOrDriverAssembly()
     {
         Assembly core = typeof(PinnerSage.Ann.HnswIndex).Assembly;

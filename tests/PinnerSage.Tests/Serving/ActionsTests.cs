@@ -106,7 +106,7 @@ public sealed class ActionsTests(ServingFixture fixture) : IClassFixture<Serving
                 return mine.ToArray();
             }));
             foreach (long[] r in results) sequences.AddRange(r);
-            JsonElement metrics = await Json(await server.Client.GetAsync("/metrics"));
+            JsonElement metrics = await Json(await server.Client.GetAsync("/metrics.json"));
             Assert.Equal(clients * perClient, metrics.GetProperty("events").GetProperty("appended").GetInt64());
         }
         Assert.Equal(clients * perClient, sequences.Distinct().Count());

@@ -82,7 +82,7 @@ public sealed class BadRequestTests(ServingFixture fixture) : IClassFixture<Serv
             Assert.False(string.IsNullOrEmpty(problem.GetProperty("detail").GetString()), text);
 
         // Nothing of a rejected POST was logged.
-        JsonElement metrics = JsonDocument.Parse(await server.Client.GetStringAsync("/metrics")).RootElement;
+        JsonElement metrics = JsonDocument.Parse(await server.Client.GetStringAsync("/metrics.json")).RootElement;
         Assert.Equal(0, metrics.GetProperty("events").GetProperty("appended").GetInt64());
         Assert.Equal(0, metrics.GetProperty("routes").EnumerateObject().Sum(r => r.Value.GetProperty("server_errors").GetInt64()));
     }

@@ -101,7 +101,7 @@ public sealed class ReadEndpointTests(ServingFixture fixture) : IClassFixture<Se
         // Same request twice (same day): same answer, the second from the medoid cache.
         JsonElement again = await GetJson(server.Client, $"/v1/users/{user}/recommendations?k=30&medoids=2&policy=paper");
         Assert.Equal(json.GetProperty("items").GetRawText(), again.GetProperty("items").GetRawText());
-        JsonElement metrics = await GetJson(server.Client, "/metrics");
+        JsonElement metrics = await GetJson(server.Client, "/metrics.json");
         Assert.True(metrics.GetProperty("cache").GetProperty("hits").GetInt64() >= 1);
         Assert.True(metrics.GetProperty("routes").GetProperty("recommendations").GetProperty("requests").GetInt64() >= 2);
     }
@@ -165,7 +165,7 @@ public sealed class ReadEndpointTests(ServingFixture fixture) : IClassFixture<Se
         JsonElement openapi = await GetJson(server.Client, "/openapi/v1.json");
         JsonElement paths = openapi.GetProperty("paths");
         foreach (string path in new[] { "/v1/users", "/v1/users/{id}/interests", "/v1/users/{id}/recommendations",
-                                        "/v1/items/{id}/similar", "/v1/users/{id}/actions", "/health" })
+                                        "/v1/items/{id}/similar", "/v1/users/{id}/actions", "/health", "/metrics.json" })
             Assert.True(paths.TryGetProperty(path, out _), path);
         using HttpResponseMessage page = await server.Client.GetAsync("/");
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);

@@ -89,6 +89,62 @@ public sealed class SqliteProfileStoreTests(ITestOutputHelper output) : ProfileS
     }
 
     [Fact]
+    public void TheBundledSqliteIsCurrent()
+    {
+        // 3.45 (January 2024) and later carry the fixes scanners flag in the 3.35.5 that SQLitePCLRaw 2.0.6 bundled
+        // (CVE-2022-35737 among them). Asked of the library the store loaded, after the store initialised it.
+        using (SqliteProfileStore.Open(NewLocation())) { }
+        var version = Version.Parse(SQLitePCL.raw.sqlite3_libversion().utf8_to_string());
+        Output.WriteLine($"SQLite {version}");
+        Assert.True(version >= new Version(3, 45), $"SQLite {version} is older than 3.45");
+    }
+
+    [Fact]
+    public void AVersion2FileWrittenByTheOldStackIsReadWithItsProfilesEventsAndRun()
+    {
+        // A version 2 store as the previous release wrote it (Microsoft.Data.Sqlite 6 + SQLite 3.35): a rollback-journal
+        // file, two runs' worth of metadata, one profile, three logged events of which the first was consumed by the run.
+        string path = NewLocation();
+        var profile = new UserProfile("u1", [new ProfileCluster("i1", 2.25, 3, ["i1", "i0"]), new ProfileCluster("i0", 0.5, 1, ["i0"])]);
+        var blob = new List<byte>();
+        ProfileBlobCodec.Encode(blob, profile, id => id == "i0" ? 0u : 1u);
+        Sql(path, $$"""
+            PRAGMA journal_mode=DELETE;
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE items (item INTEGER PRIMARY KEY, item_id TEXT NOT NULL UNIQUE);
+            CREATE TABLE profiles (user_id TEXT PRIMARY KEY, clusters INTEGER NOT NULL, data BLOB NOT NULL) WITHOUT ROWID;
+            CREATE TABLE events (sequence INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, item_id TEXT NOT NULL,
+                                 action TEXT NOT NULL, timestamp INTEGER NOT NULL, received_at INTEGER NOT NULL);
+            CREATE INDEX events_user ON events (user_id, sequence);
+            INSERT INTO items VALUES (0, 'i0'), (1, 'i1');
+            INSERT INTO profiles VALUES ('u1', 2, X'{{Convert.ToHexString(blob.ToArray())}}');
+            INSERT INTO events (user_id, item_id, action, timestamp, received_at) VALUES
+                ('u1', 'i0', 'click', 1699999000, 1700000000000), ('u1', 'i1', 'save', 1700000100, 1700000200000),
+                ('u3', 'i1', 'click', 1700000200, 1700000300000);
+            INSERT INTO meta VALUES ('schema_version', '2'), ('now', '1700000000'), ('built_at', '2026-11-21T10:00:00.0000000+00:00'),
+                                    ('options', '{"alpha":2}'), ('users', '1'), ('source', 'a.tsv'),
+                                    ('consumed_event_sequence', '1'), ('run_id', '0123456789abcdef0123456789abcdef');
+            PRAGMA user_version = 2;
+            """);
+
+        using (IProfileStore store = ProfileStores.Open(path))
+        {
+            ProfileRunMetadata meta = store.GetMetadata()!;
+            Assert.Equal((2, 1_700_000_000L, 1L, "{\"alpha\":2}", 1L, "a.tsv"),
+                         (meta.SchemaVersion, meta.Now, meta.ConsumedEventSequence, meta.OptionsJson, meta.Users, meta.Source));
+            Assert.Equal(ProfileJson.ToLine(profile), ProfileJson.ToLine(store.Get("u1")!));
+            LoggedEvent pending = Assert.Single(store.GetPendingEvents("u1", 20));
+            Assert.Equal((2L, new ActionEvent("u1", "i1", "save", 1_700_000_100), DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_200_000)),
+                         (pending.Sequence, pending.Event, pending.ReceivedAtUtc));
+            Assert.Equal(["u1", "u3"], store.ListUsers(null, null, 10));
+            Assert.Equal(3, store.LastEventSequence());
+        }
+        // The version stays; only the journal mode changes (every connection runs WAL).
+        Assert.Equal("2", Scalar(path, "PRAGMA user_version"));
+        Assert.Equal("wal", Scalar(path, "PRAGMA journal_mode"));
+    }
+
+    [Fact]
     public void TheFileRunsInWalModeAndAFinishedRunLeavesNoStagingTables()
     {
         string path = NewLocation();

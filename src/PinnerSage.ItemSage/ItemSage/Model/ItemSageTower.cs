@@ -6,16 +6,18 @@ using PinnerSage.Numerics;
 namespace PinnerSage.ItemSage.Model;
 
 /// <summary>Creates, saves and loads ItemSage product towers.</summary>
-/// <remarks>File format (little-endian): magic "ISAGETWR", int32 version (2), int32 kind (0 transformer,
+/// <remarks>File format (little-endian): magic "ISAGETWR", int32 version (3), int32 kind (0 transformer,
 /// 1 MLP-concat), the options as fixed fields (12 int32, an int32 of flags — bit 0 = one projection per vector set,
 /// 0 in files written before it existed, which therefore load unchanged —, 1 float32, 1 uint64), int64 parameter count, the parameters
-/// as float32, and a uint64 <see cref="Checksum64"/> of the header and the parameters (combined per section, as in
-/// the HNSW file; version 1 used FNV-1a). Written atomically (temp file + rename).</remarks>
+/// as float32, and the uint64 XXH3-64 of the header and the parameters (<see cref="FileChecksum"/>, as the HNSW files).
+/// Version 2 differs only in its checksum (the legacy <see cref="Checksum64"/> fold) and is still read; version 1
+/// (FNV-1a) is not. Written atomically (temp file + rename).</remarks>
 public static class ItemSageTower
 {
     internal const int TransformerKind = 0;
     internal const int MlpConcatKind = 1;
-    private const int Version = 2;
+    private const int Version = 3;
+    private const int FirstXxh3Version = 3;
     private const int PerVectorSetFlag = 1;
     private static ReadOnlySpan<byte> Magic => "ISAGETWR"u8;
 
@@ -48,7 +50,8 @@ public static class ItemSageTower
             throw new DataFormatException(path, 0, null, "not an ItemSage model file");
         var r = new Reader(bytes, 8);
         int version = r.Int();
-        if (version != Version) throw new DataFormatException(path, 0, "version", $"unsupported model version {version} (expected {Version})");
+        if (version is < FirstXxh3Version - 1 or > Version)
+            throw new DataFormatException(path, 0, "version", $"unsupported model version {version} (expected {FirstXxh3Version - 1}…{Version})");
         int kind = r.Int();
         if (kind is not (TransformerKind or MlpConcatKind)) throw new DataFormatException(path, 0, "kind", $"unknown tower kind {kind}");
         var o = new ItemSageModelOptions
@@ -63,7 +66,7 @@ public static class ItemSageTower
         if ((flags & ~PerVectorSetFlag) != 0 || count < 0 || bytes.Length != header + count * 4 + 8)
             throw new DataFormatException(path, 0, null, "truncated or inconsistent model file");
         ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(bytes.Length - 8));
-        if (stored != Checksum(bytes.AsSpan(0, header), bytes.AsSpan(header, (int)(count * 4))))
+        if (stored != Checksum(FileChecksum.ForVersion(version, FirstXxh3Version), bytes.AsSpan(0, header), bytes.AsSpan(header, (int)(count * 4))))
             throw new DataFormatException(path, 0, null, "checksum mismatch (file corrupted)");
         IItemTower tower;
         try
@@ -104,7 +107,7 @@ public static class ItemSageTower
             stream.Write(h);
             stream.Write(body);
             byte[] sum = new byte[8];
-            BinaryPrimitives.WriteUInt64LittleEndian(sum, Checksum(h, body));
+            BinaryPrimitives.WriteUInt64LittleEndian(sum, Checksum(FileChecksum.Current(), h, body));
             stream.Write(sum);
         });
     }
@@ -126,8 +129,12 @@ public static class ItemSageTower
         touched.Clear();
     }
 
-    private static ulong Checksum(ReadOnlySpan<byte> header, ReadOnlySpan<byte> parameters) =>
-        Checksum64.Combine(Checksum64.Hash(header), Checksum64.Hash(parameters));
+    private static ulong Checksum(FileChecksum checksum, ReadOnlySpan<byte> header, ReadOnlySpan<byte> parameters)
+    {
+        checksum.Append(header);
+        checksum.Append(parameters);
+        return checksum.Value;
+    }
 
     private ref struct Reader(byte[] bytes, int position)
     {
