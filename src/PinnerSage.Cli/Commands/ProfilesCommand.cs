@@ -13,15 +13,17 @@ using Spectre.Console;
 
 namespace PinnerSage.Cli.Commands;
 
-/// <summary>`pinnersage profiles build | map | show`: the batch job into a store (and JSON lines), the same model as
+/// <summary>`pinnersage profiles build | map | plan | load | show`: the batch job into a store (and JSON lines), the same model as
 /// a Hadoop Streaming / Spark RDD.pipe mapper, and a look at one stored profile.</summary>
-internal static class ProfilesCommand
+internal static partial class ProfilesCommand
 {
     public static Command Create()
     {
         var cmd = new Command("profiles", "Build, stream and inspect PinnerSage user profiles.");
         cmd.Subcommands.Add(CreateBuild());
         cmd.Subcommands.Add(CreateMap());
+        cmd.Subcommands.Add(CreatePlan());
+        cmd.Subcommands.Add(CreateLoad());
         cmd.Subcommands.Add(CreateShow());
         return cmd;
     }

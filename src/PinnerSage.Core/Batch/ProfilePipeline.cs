@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -142,6 +143,40 @@ public sealed class ProfilePipeline
         // The store has committed; the export is complete and synced on disk, so only its rename remains.
         export?.Commit();
         return summary;
+    }
+
+    /// <summary>Plans a distributed run over <paramref name="source"/> (<see cref="ProfileRunPlan"/>): resolves what
+    /// <see cref="RunIntoStore"/> would — λ (auto: on the whole input, as the batch job does), α, now — and, with a
+    /// <paramref name="store"/>, writes its logged events up to the log's last sequence to <paramref name="events"/>
+    /// as headerless action lines (user, item, timestamp, action), only those the batch job would use (known item,
+    /// action type included), so that the mappers read them with the rest of the actions.</summary>
+    /// <exception cref="DataFormatException">A logged id holds a tab or a line break (it cannot travel as a TSV field).</exception>
+    public ProfileRunPlan Plan(IActionSource source, IProfileStore? store, TextWriter? events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        source = PrepareRun(source, cancellationToken);
+        long upTo = store?.LastEventSequence() ?? 0, latest = 0, exported = 0;
+        // The batch job's default now: the latest timestamp of every line read and of every usable logged event.
+        foreach (UserAction a in source.ReadAllAsync(cancellationToken).ToBlockingEnumerable(cancellationToken))
+            latest = Math.Max(latest, a.Timestamp);
+        if (store is not null && upTo > 0)
+        {
+            var table = new ActionTypeTable(ProfileOptions);
+            foreach (LoggedEvent logged in store.ReadEvents(0, upTo))
+            {
+                ActionEvent e = logged.Event;
+                if (table.Code(e.Action) < 0 || !_items.TryGetRow(e.ItemId, out _)) continue;
+                foreach ((string field, string value) in new[] { ("user_id", e.UserId), ("item_id", e.ItemId), ("action", e.Action) })
+                    if (value.AsSpan().IndexOfAny('\t', '\n', '\r') >= 0)
+                        throw new DataFormatException("event log", logged.Sequence, field, $"'{value}' holds a tab or a line break");
+                latest = Math.Max(latest, e.Timestamp);
+                events?.Write(string.Create(CultureInfo.InvariantCulture, $"{e.UserId}\t{e.ItemId}\t{e.Timestamp}\t{e.Action}\n"));
+                exported++;
+            }
+        }
+        long now = ProfileOptions.Now ?? latest;
+        return new ProfileRunPlan(now, ProfileOptions.Alpha, ProfileOptions.DecayLambda, upTo, exported,
+                                  OptionsJson(ProfileOptions, now, _autoAlpha, _options.AutoLambda));
     }
 
     /// <summary>As <see cref="RunIntoStore"/>, on a worker thread (the run itself uses its own threads).</summary>

@@ -12,6 +12,13 @@ public sealed class ShrinkRefusedException : Exception
     {
     }
 
+    /// <summary>The refusal of a load of <paramref name="written"/> precomputed profiles (<see cref="ProfileLoad"/>).</summary>
+    internal static ShrinkRefusedException ForLoad(long written, long previousUsers, int parts) =>
+        new(string.Create(CultureInfo.InvariantCulture,
+            $"refusing to replace the store's {previousUsers:N0} profiles with the {written:N0} of {parts} part(s) ") +
+            (written == 0 ? "(none: empty parts?)" : "(fewer than half)") +
+            ". Check that every part of the run is there; pass --allow-shrink to replace them anyway.");
+
     /// <summary>Throws when <paramref name="summary"/> would shrink a store that held <paramref name="previousUsers"/>.</summary>
     internal static void ThrowIfShrinks(BatchSummary summary, long previousUsers, string actionsPath)
     {

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using PinnerSage.Profiles;
 
 namespace PinnerSage.Storage;
@@ -57,6 +58,62 @@ public static class ProfileJson
         var buffer = new ArrayBufferWriter<byte>();
         WriteLine(buffer, profile);
         return Encoding.UTF8.GetString(buffer.WrittenSpan[..^1]);
+    }
+
+    /// <summary>Reads one line written by <see cref="WriteLine"/> (with or without its '\n'). Strict: the keys in
+    /// their order, the types, no extra keys, a finite importance, a size ≥ 1; anything else throws.</summary>
+    /// <exception cref="FormatException">The line is not a profile in this form; the message names the key.</exception>
+    public static UserProfile Parse(ReadOnlySpan<byte> line)
+    {
+        var reader = new Utf8JsonReader(line);
+        try
+        {
+            Expect(ref reader, JsonTokenType.StartObject, "the line");
+            string user = Property(ref reader, "user_id", JsonTokenType.String).GetString()!;
+            Property(ref reader, "clusters", JsonTokenType.StartArray);
+            var clusters = new List<ProfileCluster>();
+            while (Next(ref reader, "clusters") != JsonTokenType.EndArray)
+            {
+                if (reader.TokenType != JsonTokenType.StartObject) throw new FormatException("clusters: expected an object.");
+                string medoid = Property(ref reader, "medoid", JsonTokenType.String).GetString()!;
+                double importance = Property(ref reader, "importance", JsonTokenType.Number).GetDouble();
+                if (!double.IsFinite(importance)) throw new FormatException("importance: expected a finite number.");
+                if (!Property(ref reader, "size", JsonTokenType.Number).TryGetInt32(out int size) || size < 1)
+                    throw new FormatException("size: expected an integer ≥ 1.");
+                Property(ref reader, "members", JsonTokenType.StartArray);
+                var members = new List<string>();
+                while (Next(ref reader, "members") != JsonTokenType.EndArray)
+                {
+                    if (reader.TokenType != JsonTokenType.String) throw new FormatException("members: expected strings.");
+                    members.Add(reader.GetString()!);
+                }
+                Expect(ref reader, JsonTokenType.EndObject, "a cluster's end");
+                clusters.Add(new ProfileCluster(medoid, importance, size, members));
+            }
+            Expect(ref reader, JsonTokenType.EndObject, "the line's end");
+            if (reader.Read()) throw new FormatException("more after the profile object.");
+            return new UserProfile(user, clusters);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"not valid JSON ({e.Message})", e);
+        }
+    }
+
+    private static JsonTokenType Next(ref Utf8JsonReader reader, string what) =>
+        reader.Read() ? reader.TokenType : throw new FormatException($"{what}: the line ends early.");
+
+    private static void Expect(ref Utf8JsonReader reader, JsonTokenType type, string what)
+    {
+        if (Next(ref reader, what) != type) throw new FormatException($"{what}: expected {type}, found {reader.TokenType}.");
+    }
+
+    private static ref Utf8JsonReader Property(ref Utf8JsonReader reader, string name, JsonTokenType type)
+    {
+        if (Next(ref reader, name) != JsonTokenType.PropertyName || !reader.ValueTextEquals(name))
+            throw new FormatException($"expected the key \"{name}\" here.");
+        if (Next(ref reader, name) != type) throw new FormatException($"{name}: expected {type}, found {reader.TokenType}.");
+        return ref reader;
     }
 
     private static void WriteDouble(IBufferWriter<byte> writer, double value)

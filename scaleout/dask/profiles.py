@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""PinnerSage's daily profile batch on Dask.
+
+The same result as `pinnersage profiles build`, computed by `pinnersage profiles map` workers on shards of users:
+
+1. plan:    `pinnersage profiles plan` resolves what needs every user's actions (now, lambda = auto, alpha = auto)
+            and exports the store's logged events, so every shard is built with the same model;
+2. shuffle: Dask reads the actions (and the events) as text columns and shuffles them by a hash of the user id, so
+            each user's lines land in one partition;
+3. map:     one `profiles map` process per partition (lines sorted by user id, as LC_ALL=C sort would) writes
+            part-NNNNN.jsonl; a failed task is retried by Dask;
+4. load:    only when every task succeeded are the parts moved into --out, and with --store,
+            `pinnersage profiles load` commits them in one transaction (run metadata, events consumed).
+
+See scaleout/dask/README.md.
+"""
+import argparse
+import csv
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+import zlib
+
+# Model options passed through to `profiles plan` and `profiles map` (name, takes a value).
+MODEL_OPTIONS = [("--ids", True), ("--alpha", True), ("--lambda", True), ("--settings", True), ("--window-days", True),
+                 ("--max-actions", True), ("--now", True), ("--action-weights", True), ("--actions-include", True),
+                 ("--count-repeats", False), ("--keep-singletons", False), ("--drop-singletons", False),
+                 ("--no-normalize", False), ("--strict", False)]
+COLUMNS = ["user_id", "item_id", "timestamp", "action", "value"]
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--actions", required=True, help="actions.tsv (header line; local path or any fsspec URL)")
+    p.add_argument("--embeddings", required=True, help="item embeddings .npy (a local path on every worker)")
+    p.add_argument("--out", required=True, help="output folder: plan.json, part-*.jsonl")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
+    where.add_argument("--scheduler", help="tcp://HOST:PORT of a running Dask scheduler")
+    p.add_argument("--partitions", type=int, default=0, help="shards of users (default: 4 per worker)")
+    p.add_argument("--store", help="profile store to commit into (SQLite file or postgres:…); omit to only write parts")
+    p.add_argument("--worker", default=os.environ.get("PINNERSAGE_WORKER", "pinnersage"),
+                   help="the worker command: a published pinnersage binary, or e.g. 'dotnet /path/pinnersage.dll'")
+    p.add_argument("--retries", type=int, default=2, help="retries of a failed task (default 2)")
+    p.add_argument("--allow-shrink", action="store_true", help="passed to profiles load")
+    for name, takes_value in MODEL_OPTIONS:
+        if takes_value:
+            p.add_argument(name)
+        else:
+            p.add_argument(name, action="store_true")
+    return p.parse_args(argv)
+
+
+def model_args(args, skip=()):
+    out = []
+    for name, takes_value in MODEL_OPTIONS:
+        if name in skip:
+            continue
+        value = getattr(args, name[2:].replace("-", "_"))
+        if takes_value and value is not None:
+            out += [name, str(value)]
+        elif not takes_value and value:
+            out.append(name)
+    return out
+
+
+def run(cmd, **kw):
+    result = subprocess.run(cmd, capture_output=True, **kw)
+    if result.returncode != 0:
+        raise RuntimeError(f"{shlex.join(cmd)} exited with {result.returncode}: {result.stderr.decode(errors='replace').strip()}")
+    return result
+
+
+def shard_of(user, partitions):
+    # A stable hash (CRC-32 of the UTF-8 id): the same user goes to the same shard on every worker and every run.
+    return zlib.crc32(user.encode("utf-8")) % partitions
+
+
+def map_partition(frame, worker, embeddings, map_args, staging, partition_info=None):
+    """Runs one `profiles map` over a partition's lines (sorted by user id) into staging/part-NNNNN.jsonl."""
+    import pandas as pd
+    index = partition_info["number"] if partition_info else 0
+    fail_marker = os.environ.get("PINNERSAGE_DASK_FAIL_ONCE")
+    if fail_marker and index == 0 and not os.path.exists(fail_marker):
+        # Test hook: the first attempt of partition 0 kills its worker process, as a crashed machine would.
+        open(fail_marker, "w").close()
+        os._exit(1)
+    # Python compares str by code point: the user-id order of the batch job (and LC_ALL=C sort); stable within a user.
+    frame = frame.sort_values("user_id", kind="stable")
+    columns = [c for c in COLUMNS if c in frame.columns]
+    lines = frame[columns].astype(str)
+    lines = lines.apply(lambda row: "\t".join(v for v in row if v != ""), axis=1) if len(frame) else []
+    data = ("\n".join(lines) + "\n").encode("utf-8") if len(frame) else b""
+    target = os.path.join(staging, f"part-{index:05d}.jsonl")
+    with open(target + ".tmp", "wb") as out:
+        subprocess.run(worker + ["profiles", "map", "--embeddings", embeddings] + map_args,
+                       input=data, stdout=out, stderr=subprocess.PIPE, check=True)
+    os.replace(target + ".tmp", target)
+    return pd.DataFrame({"part": [index], "lines": [len(frame)], "bytes": [os.path.getsize(target)]})
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    import dask
+    import dask.dataframe as dd
+    import pandas as pd
+    from dask.distributed import Client, LocalCluster, progress
+
+    worker = shlex.split(args.worker)
+    os.makedirs(args.out, exist_ok=True)
+    plan_path = os.path.join(args.out, "plan.json")
+    events_path = os.path.join(args.out, "events.tsv")
+    # 1. Plan (and the store's logged events as action lines).
+    plan_cmd = worker + ["profiles", "plan", "--actions", args.actions, "--embeddings", args.embeddings, "--out", plan_path]
+    if args.store:
+        plan_cmd += ["--store", args.store, "--events-out", events_path]
+    plan_cmd += model_args(args)
+    print(run(plan_cmd).stdout.decode().strip(), flush=True)
+    import json
+    with open(plan_path) as f:
+        plan = json.load(f)
+    # Every shard gets the resolved values, so no mapper depends on the others' data.
+    map_args = ["--now", str(plan["now"]), "--alpha", repr(plan["alpha"]), "--lambda", repr(plan["lambda"])]
+    map_args += model_args(args, skip={"--now", "--alpha", "--lambda", "--settings"})
+    if args.settings:
+        map_args += ["--settings", args.settings]
+
+    cluster = None
+    if args.scheduler:
+        client = Client(args.scheduler)
+    else:
+        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        partitions = args.partitions or 4 * max(1, len(client.scheduler_info()["workers"]))
+        # 2. Read as text columns (exact strings, no NaN), add the events, shuffle by user shard.
+        read = dict(sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
+        actions = dd.read_csv(args.actions, blocksize="64MB", **read)
+        actions.columns = COLUMNS[:len(actions.columns)]
+        frames = [actions]
+        if args.store and plan["events_exported"] > 0:
+            frames.append(dd.read_csv(events_path, header=None, names=COLUMNS[:4], **read))
+        frame = dd.concat(frames) if len(frames) > 1 else frames[0]
+        frame = frame.fillna("")
+        frame["shard"] = frame["user_id"].map(lambda u: shard_of(u, partitions), meta=("shard", "int64"))
+        frame = frame.shuffle("shard", npartitions=partitions)
+        # 3. One profiles map per partition, into a staging folder; nothing reaches --out unless every task succeeds.
+        staging = os.path.join(args.out, f".staging-{uuid.uuid4().hex}")
+        os.makedirs(staging)
+        try:
+            meta = pd.DataFrame({"part": pd.Series(dtype="int64"), "lines": pd.Series(dtype="int64"), "bytes": pd.Series(dtype="int64")})
+            done = frame.map_partitions(map_partition, worker, os.path.abspath(args.embeddings), map_args, staging, meta=meta)
+            future = client.compute(done, retries=args.retries)
+            progress(future)
+            summary = future.result()
+            for name in os.listdir(args.out):
+                if name.startswith("part-") and name.endswith(".jsonl"):
+                    os.remove(os.path.join(args.out, name))
+            parts = []
+            for name in sorted(os.listdir(staging)):
+                os.replace(os.path.join(staging, name), os.path.join(args.out, name))
+                parts.append(os.path.join(args.out, name))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        print(f"\n{len(parts)} parts, {int(summary['lines'].sum()):,} lines mapped, {int(summary['bytes'].sum()):,} bytes of profiles → {args.out}")
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    # 4. Commit into the store, as profiles build would.
+    if args.store:
+        load = worker + ["profiles", "load", "--store", args.store, "--plan", plan_path, "--parts"] + parts
+        if args.allow_shrink:
+            load.append("--allow-shrink")
+        print(run(load).stdout.decode().strip())
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except RuntimeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
