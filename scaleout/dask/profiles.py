@@ -35,7 +35,9 @@ COLUMNS = ["user_id", "item_id", "timestamp", "action", "value"]
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--actions", required=True, help="actions.tsv (header line; local path or any fsspec URL)")
+    p.add_argument("--actions", required=True,
+                   help="actions.tsv (header line; local path or any fsspec URL), or a glob of Parquet files each holding whole "
+                        "users (e.g. bucketed by user id), which the workers read themselves")
     p.add_argument("--embeddings", required=True, help="item embeddings .npy (a local path on every worker)")
     p.add_argument("--out", required=True, help="output folder: plan.json, part-*.jsonl")
     where = p.add_mutually_exclusive_group()
@@ -103,6 +105,16 @@ def map_partition(frame, worker, embeddings, map_args, staging, partition_info=N
     return pd.DataFrame({"part": [index], "lines": [len(frame)], "bytes": [os.path.getsize(target)]})
 
 
+def map_file(path, worker, embeddings, map_args, staging, index):
+    """Runs one `profiles map` over a Parquet shard (whole users), which the worker reads itself."""
+    target = os.path.join(staging, f"part-{index:05d}.jsonl")
+    with open(target + ".tmp", "wb") as out:
+        subprocess.run(worker + ["profiles", "map", "--actions", path, "--embeddings", embeddings] + map_args,
+                       stdout=out, stderr=subprocess.PIPE, check=True)
+    os.replace(target + ".tmp", target)
+    return os.path.getsize(target)
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     import dask
@@ -115,7 +127,13 @@ def main(argv=None):
     plan_path = os.path.join(args.out, "plan.json")
     events_path = os.path.join(args.out, "events.tsv")
     # 1. Plan (and the store's logged events as action lines).
-    plan_cmd = worker + ["profiles", "plan", "--actions", args.actions, "--embeddings", args.embeddings, "--out", plan_path]
+    import glob
+    parquet = sorted(glob.glob(args.actions)) if args.actions.endswith(".parquet") else None
+    if parquet == []:
+        raise RuntimeError(f"--actions: no Parquet file matches {args.actions}")
+    plan_cmd = worker + ["profiles", "plan", "--embeddings", args.embeddings, "--out", plan_path]
+    for path in parquet or [args.actions]:
+        plan_cmd += ["--actions", path]
     if args.store:
         plan_cmd += ["--store", args.store, "--events-out", events_path]
     plan_cmd += model_args(args)
@@ -123,6 +141,9 @@ def main(argv=None):
     import json
     with open(plan_path) as f:
         plan = json.load(f)
+    if parquet and plan["events_exported"] > 0:
+        raise RuntimeError("the store has logged events to fold in, which cannot join Parquet shards holding whole users: "
+                           "run profiles build, or give the actions as TSV")
     # Every shard gets the resolved values, so no mapper depends on the others' data.
     map_args = ["--now", str(plan["now"]), "--alpha", repr(plan["alpha"]), "--lambda", repr(plan["lambda"])]
     map_args += model_args(args, skip={"--now", "--alpha", "--lambda", "--settings"})
@@ -137,26 +158,35 @@ def main(argv=None):
         client = Client(cluster)
     try:
         partitions = args.partitions or 4 * max(1, len(client.scheduler_info()["workers"]))
-        # 2. Read as text columns (exact strings, no NaN), add the events, shuffle by user shard.
-        read = dict(sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
-        actions = dd.read_csv(args.actions, blocksize="64MB", **read)
-        actions.columns = COLUMNS[:len(actions.columns)]
-        frames = [actions]
-        if args.store and plan["events_exported"] > 0:
-            frames.append(dd.read_csv(events_path, header=None, names=COLUMNS[:4], **read))
-        frame = dd.concat(frames) if len(frames) > 1 else frames[0]
-        frame = frame.fillna("")
-        frame["shard"] = frame["user_id"].map(lambda u: shard_of(u, partitions), meta=("shard", "int64"))
-        frame = frame.shuffle("shard", npartitions=partitions)
-        # 3. One profiles map per partition, into a staging folder; nothing reaches --out unless every task succeeds.
         staging = os.path.join(args.out, f".staging-{uuid.uuid4().hex}")
         os.makedirs(staging)
+        # 2. Read as text columns (exact strings, no NaN), add the events, shuffle by user shard.
+        if not parquet:
+            read = dict(sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
+            actions = dd.read_csv(args.actions, blocksize="64MB", **read)
+            actions.columns = COLUMNS[:len(actions.columns)]
+            frames = [actions]
+            if args.store and plan["events_exported"] > 0:
+                frames.append(dd.read_csv(events_path, header=None, names=COLUMNS[:4], **read))
+            frame = dd.concat(frames) if len(frames) > 1 else frames[0]
+            frame = frame.fillna("")
+            frame["shard"] = frame["user_id"].map(lambda u: shard_of(u, partitions), meta=("shard", "int64"))
+            frame = frame.shuffle("shard", npartitions=partitions)
+        # 3. One profiles map per partition, into a staging folder; nothing reaches --out unless every task succeeds.
         try:
-            meta = pd.DataFrame({"part": pd.Series(dtype="int64"), "lines": pd.Series(dtype="int64"), "bytes": pd.Series(dtype="int64")})
-            done = frame.map_partitions(map_partition, worker, os.path.abspath(args.embeddings), map_args, staging, meta=meta)
-            future = client.compute(done, retries=args.retries)
-            progress(future)
-            summary = future.result()
+            embeddings = os.path.abspath(args.embeddings)
+            if parquet:
+                futures = [client.submit(map_file, os.path.abspath(path), worker, embeddings, map_args, staging, i, retries=args.retries, pure=False)
+                           for i, path in enumerate(parquet)]
+                progress(futures)
+                sizes = client.gather(futures)
+                summary = pd.DataFrame({"lines": [0] * len(sizes), "bytes": sizes})
+            else:
+                meta = pd.DataFrame({"part": pd.Series(dtype="int64"), "lines": pd.Series(dtype="int64"), "bytes": pd.Series(dtype="int64")})
+                done = frame.map_partitions(map_partition, worker, embeddings, map_args, staging, meta=meta)
+                future = client.compute(done, retries=args.retries)
+                progress(future)
+                summary = future.result()
             for name in os.listdir(args.out):
                 if name.startswith("part-") and name.endswith(".jsonl"):
                     os.remove(os.path.join(args.out, name))

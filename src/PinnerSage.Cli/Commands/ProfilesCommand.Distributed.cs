@@ -17,8 +17,12 @@ internal static partial class ProfilesCommand
     private static Command CreatePlan()
     {
         var model = new ModelOptions();
-        var actions = new Option<string>("--actions")
-        { Description = "actions.tsv (or .csv with a header), the whole input of the run.", Required = true };
+        var actions = new Option<string[]>("--actions")
+        {
+            Description = "The whole input of the run: actions.tsv (or CSV with a header), or every Parquet shard (repeat the option or list them).",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
         var store = new Option<string?>("--store")
         { Description = "The store the run will replace: its event log (up to its last sequence) joins the run." };
         var output = new Option<string>("--out") { Description = "The plan (JSON) for profiles map and profiles load.", Required = true };
@@ -34,11 +38,12 @@ internal static partial class ProfilesCommand
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ProfileOptions options = model.Profile(pr, out double? alpha, out RetrievalSettings settings);
-            string actionsPath = pr.GetValue(actions)!, outPath = pr.GetValue(output)!, embeddingsPath = pr.GetValue(model.Embeddings)!;
+            string[] actionsPaths = pr.GetValue(actions)!;
+            string outPath = pr.GetValue(output)!, embeddingsPath = pr.GetValue(model.Embeddings)!;
             string? storePath = pr.GetValue(store), eventsPath = pr.GetValue(events);
             if (storePath is not null && eventsPath is null)
                 throw new ArgumentException("--events-out: required with --store (the store's logged events must reach the mappers).");
-            (string, string?)[] inputs = [("--actions", actionsPath), ("--embeddings", embeddingsPath), ("--store", storePath is null || ProfileStores.IsPostgres(storePath) ? null : storePath)];
+            (string, string?)[] inputs = [.. actionsPaths.Select(p => ("--actions", (string?)p)), ("--embeddings", embeddingsPath), ("--store", storePath is null || ProfileStores.IsPostgres(storePath) ? null : storePath)];
             OutputPaths.Check("--out", outPath, inputs);
             OutputPaths.Check("--events-out", eventsPath, [.. inputs, ("--out", outPath)]);
             using ItemEmbeddings items = ItemEmbeddings.Load(embeddingsPath, pr.GetValue(model.Ids));
@@ -51,11 +56,11 @@ internal static partial class ProfilesCommand
                 outputs.Add((eventsPath, temp =>
                 {
                     using var writer = new StreamWriter(temp, append: false, new System.Text.UTF8Encoding(false));
-                    plan = pipeline.Plan(ActionSource.File(actionsPath), profileStore, writer);
+                    plan = pipeline.Plan(ActionInputs.Open(actionsPaths), profileStore, writer);
                 }));
             outputs.Add((outPath, temp =>
             {
-                plan ??= pipeline.Plan(ActionSource.File(actionsPath), profileStore, null);
+                plan ??= pipeline.Plan(ActionInputs.Open(actionsPaths), profileStore, null);
                 File.WriteAllText(temp, plan.ToJson() + "\n");
             }));
             AtomicFile.WriteAll(outputs);

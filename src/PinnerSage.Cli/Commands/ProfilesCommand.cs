@@ -193,7 +193,7 @@ internal static partial class ProfilesCommand
             using IProfileStore profileStore = ProfileStores.Open(storePath);
             using JsonLinesProfileWriter? export = jsonlPath is null ? null : new JsonLinesProfileWriter(jsonlPath);
             BatchSummary summary = BatchProgressReporter.Run(console, interactive, progress =>
-                pipeline.RunIntoStore(ActionSource.File(actionsPath), profileStore, export, progress));
+                pipeline.RunIntoStore(ActionInputs.Open(actionsPath), profileStore, export, progress));
             WriteSummary(console, summary, pipeline.ProfileOptions, alpha is null, pipeline.AutoLambdaResult,
                          ProfileStores.IsPostgres(storePath) ? "PostgreSQL" : storePath, jsonlPath);
             return ExitCodes.Ok;
@@ -205,26 +205,39 @@ internal static partial class ProfilesCommand
     {
         var model = new ModelOptions();
         model.Now.Required = true;
+        var input = new Option<string>("--actions")
+        {
+            Description = "A shard's actions file (Parquet, or TSV/CSV with a header) holding whole users; its profiles come out in " +
+                          "user-id order. Default: - = headerless lines grouped by user on stdin, profiles in input order.",
+            DefaultValueFactory = _ => "-",
+        };
         var cmd = new Command("map",
-            "Streaming mapper (Hadoop Streaming, Spark RDD.pipe): headerless user<TAB>item<TAB>timestamp[<TAB>action] " +
-            "lines grouped by user on stdin, one JSON line per user on stdout, in input order.");
+            "Streaming mapper (Dask, Hadoop Streaming, Spark RDD.pipe): headerless user<TAB>item<TAB>timestamp[<TAB>action] " +
+            "lines grouped by user on stdin (or a shard's file, --actions), one JSON line per user on stdout.")
+        {
+            input,
+        };
         model.AddTo(cmd);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ProfileOptions options = model.Profile(pr, out double? alpha, out RetrievalSettings settings);
+            string actionsPath = pr.GetValue(input)!;
+            bool stdin = actionsPath == "-";
+            // A file is read like profiles build reads one (sorted in memory when it must be); stdin is streamed grouped.
             var batchOptions = new BatchOptions
             {
                 Threads = pr.GetValue(model.Threads),
                 Strict = pr.GetValue(model.Strict),
-                HasHeader = false,
-                InputMode = BatchInputMode.Grouped,
+                HasHeader = !stdin,
+                InputMode = stdin ? BatchInputMode.Grouped : BatchInputMode.Auto,
             };
             batchOptions.Validate();
             using ItemEmbeddings items = ItemEmbeddings.Load(pr.GetValue(model.Embeddings)!, pr.GetValue(model.Ids));
             options = ResolveAlpha(options, alpha, items, settings.AlphaScale);
             using Stream stdout = Console.OpenStandardOutput();
             using var writer = new JsonLinesProfileWriter(stdout);
-            BatchSummary summary = new ProfileBatchJob(items, options, batchOptions).Run("-", [writer]);
+            var job = new ProfileBatchJob(items, options, batchOptions);
+            BatchSummary summary = stdin ? job.Run("-", [writer]) : job.Run(ActionInputs.Open(actionsPath), [], [writer]);
             writer.Commit();
             // stdout carries the data; the summary goes to stderr as one line (counters of a MapReduce task log).
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -229,4 +229,30 @@ public sealed class DistributedRunTests(ITestOutputHelper output) : IDisposable
         using SqliteProfileStore dask = SqliteProfileStore.Open(_dir.File("dask.db"));
         AssertSameStores(reference, dask);
     }
+
+    [Fact]
+    public async Task TheDaskDriverHandsParquetShardsToTheWorkers()
+    {
+        if (!TestData.RequirePython(output, "dask", "distributed", "pandas")) return;
+        (TestWorld world, string actions, _) = World(24);
+        string embeddings = _dir.File("items.npy");
+        world.Items.Save(embeddings);
+        var (exit, stdout, stderr) = CliProcess.Run(["profiles", "build", "--actions", actions, "--embeddings", embeddings, "--store", _dir.File("reference.db"),
+                                                     "--jsonl-out", _dir.File("reference.jsonl"), "--action-weights", "save=2"]);
+        Assert.True(exit == 0, stdout + stderr);
+        // Three shards bucketed by user (in no particular order inside), as a data lake table bucketed by user id would be.
+        List<TestAction> all = [.. File.ReadLines(actions).Skip(1).Select(l => l.Split('\t')).Select(f => new TestAction(f[0], f[1], long.Parse(f[2], System.Globalization.CultureInfo.InvariantCulture), f[3]))];
+        Directory.CreateDirectory(_dir.File("lake"));
+        for (int b = 0; b < 3; b++)
+            await ParquetActionSourceTests.WriteParquet(_dir.File($"lake/bucket-{b}.parquet"),
+                [.. all.Where(a => ProfileBatchJob.Hash(a.User) % 3 == (ulong)b).Reverse()], rowGroups: 2);
+
+        string script = Path.Combine(RepoPaths.FindRepoRoot()!, "scaleout", "dask", "profiles.py");
+        (exit, stdout, stderr) = CliProcess.Start(TestData.DebianPython, [script, "--actions", _dir.File("lake/*.parquet"), "--embeddings", embeddings,
+                                                                          "--out", _dir.File("out"), "--workers", "2", "--worker", CliProcess.ShellCommand,
+                                                                          "--action-weights", "save=2"]);
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.Equal(3, Directory.GetFiles(_dir.File("out"), "part-*.jsonl").Length);
+        Assert.Equal(File.ReadAllBytes(_dir.File("reference.jsonl")), MergedParts(_dir.File("out")));
+    }
 }

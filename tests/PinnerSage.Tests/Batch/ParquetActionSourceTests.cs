@@ -10,7 +10,7 @@ namespace PinnerSage.Tests.Batch;
 /// <summary>Parquet actions go through the same batch pipeline as actions.tsv and give the same profiles.</summary>
 public sealed class ParquetActionSourceTests
 {
-    private static async Task WriteParquet(string path, IReadOnlyList<TestAction> actions, int rowGroups, bool withAction = true)
+    internal static async Task WriteParquet(string path, IReadOnlyList<TestAction> actions, int rowGroups, bool withAction = true)
     {
         var fields = new List<DataField> { new DataField<long>("timestamp"), new DataField<string>("item_id"), new DataField<string>("user_id") };
         if (withAction) fields.Add(new DataField<string>("action"));
