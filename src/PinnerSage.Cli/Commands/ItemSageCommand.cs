@@ -133,6 +133,9 @@ internal static class ItemSageCommand
             };
             string towerKind = pr.GetValue(tower)!;
             if (towerKind is not ("transformer" or "mlp")) throw new ArgumentException("--tower must be transformer or mlp.");
+            // The library refuses the same combination; this says it in the flags' names.
+            if (pr.GetValue(validate) && (pr.GetValue(resume) || pr.GetValue(checkpointEvery) > 0))
+                throw new ArgumentException("--validate does not combine with --resume or --checkpoint-every (the early-stopping state is not checkpointed).");
             using ItemEmbeddings? queryEmbeddings = pr.GetValue(queries) is string q
                 ? ItemEmbeddings.Load(q, null, new EmbeddingsLoadOptions { Normalize = true, AllowZeroVectors = true })
                 : null;

@@ -23,7 +23,7 @@ public sealed class ItemSageModel
     private readonly IItemTower _tower;
     private readonly ItemSageFeatures.SavedFeatures _features;
 
-    private ItemSageModel(IItemTower tower, ItemSageFeatures.SavedFeatures features, long? trainedUntil, double finalLoss)
+    internal ItemSageModel(IItemTower tower, ItemSageFeatures.SavedFeatures features, long? trainedUntil, double finalLoss)
     {
         _tower = tower;
         _features = features;
