@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
-using PinnerSage.Synthetic;
+using PinnerSage.Numerics;
 
 namespace PinnerSage.ItemSage.Model;
 

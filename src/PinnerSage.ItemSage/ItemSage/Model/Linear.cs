@@ -1,6 +1,5 @@
 using System.Numerics.Tensors;
 using PinnerSage.Numerics;
-using PinnerSage.Synthetic;
 
 namespace PinnerSage.ItemSage.Model;
 

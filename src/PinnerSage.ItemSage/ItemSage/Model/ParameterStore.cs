@@ -1,4 +1,4 @@
-using PinnerSage.Synthetic;
+using PinnerSage.Numerics;
 
 namespace PinnerSage.ItemSage.Model;
 

@@ -24,7 +24,7 @@ public sealed class LayerGradientTests
     public void Orthogonal_initialisation_gives_orthonormal_columns_or_rows(int rows, int cols)
     {
         var w = new float[rows * cols];
-        PinnerSage.ItemSage.Model.Linear.FillOrthogonal(w, rows, cols, new PinnerSage.Synthetic.SplitRandom(5, 1, 2));
+        PinnerSage.ItemSage.Model.Linear.FillOrthogonal(w, rows, cols, new PinnerSage.Numerics.SplitRandom(5, 1, 2));
         // WᵀW = I (rows ≥ cols) or WWᵀ = I, computed in double.
         int k = Math.Min(rows, cols), m = Math.Max(rows, cols);
         double At(int vector, int i) => rows >= cols ? w[i * cols + vector] : w[vector * cols + i];
@@ -38,7 +38,7 @@ public sealed class LayerGradientTests
             }
         Assert.True(worst < 1e-5, $"{rows}×{cols}: largest deviation from the identity {worst:E2}");
         var again = new float[rows * cols];
-        PinnerSage.ItemSage.Model.Linear.FillOrthogonal(again, rows, cols, new PinnerSage.Synthetic.SplitRandom(5, 1, 2));
+        PinnerSage.ItemSage.Model.Linear.FillOrthogonal(again, rows, cols, new PinnerSage.Numerics.SplitRandom(5, 1, 2));
         Assert.Equal(w, again);
     }
 
