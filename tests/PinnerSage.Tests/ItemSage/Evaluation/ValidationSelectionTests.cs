@@ -48,7 +48,7 @@ public sealed class ValidationSelectionTests
         using var data = new TwoTaskData();
         (ItemSageFeatures f, EngagementPairs pairs, PairSet validation) = (data.Features, data.Pairs, data.Validation);
         Assert.True(validation.Count > 50, $"{validation.Count} validation pairs");
-        ItemSageTrainer Fresh() => new(ItemSageTower.Create((mlp ? ItemSageTowerKind.MlpConcat : ItemSageTowerKind.Transformer), f.Apply(ItemSageTrainerTests.Tiny)), f, pairs.Train, pairs.Tasks, Fast);
+        ItemSageTrainer Fresh() => new(ItemSageTower.Create(mlp ? ItemSageTowerKind.MlpConcat : ItemSageTowerKind.Transformer, f.Apply(ItemSageTrainerTests.Tiny)), f, pairs.Train, pairs.Tasks, Fast);
 
         var trainer = Fresh();
         SelectionResult result = ValidationSelection.Train(trainer, f, validation, maxSteps: 60, evaluateEvery: 10);

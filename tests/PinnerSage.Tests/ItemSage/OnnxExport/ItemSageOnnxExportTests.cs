@@ -190,7 +190,7 @@ public sealed class ItemSageOnnxExportTests(ITestOutputHelper output)
         using (ItemSageFeatures features = ItemSageFeatures.Build(layout, new ItemSageFeatureOptions { MaxUnigrams = 2000, MaxBigrams = 2000, MaxTrigrams = 2000 }))
         {
             EngagementPairs pairs = EngagementPairs.Load(layout.ActionsPath, features.Catalog, new PairOptions());
-            var trainer = new ItemSageTrainer(ItemSageTower.Create((mlp ? ItemSageTowerKind.MlpConcat : ItemSageTowerKind.Transformer), features.Apply(shape)), features, pairs.Train, pairs.Tasks,
+            var trainer = new ItemSageTrainer(ItemSageTower.Create(mlp ? ItemSageTowerKind.MlpConcat : ItemSageTowerKind.Transformer, features.Apply(shape)), features, pairs.Train, pairs.Tasks,
                 new ItemSageTrainingOptions { BatchSize = 32, RandomNegatives = 16, Steps = steps, WarmupSteps = 2, LearningRate = 1e-2f });
             trainer.Train();
             new ItemSageModel(trainer.Tower, features.Saved, null, double.NaN).Save(model);

@@ -34,7 +34,7 @@ public sealed class ItemSageTrainerTests
         {
             foreach (bool mlp in new[] { false, true })
             {
-                var trainer = new ItemSageTrainer(ItemSageTower.Create((mlp ? ItemSageTowerKind.MlpConcat : ItemSageTowerKind.Transformer), f.Apply(Tiny)), f, pairs.Train, pairs.Tasks, Fast);
+                var trainer = new ItemSageTrainer(ItemSageTower.Create(mlp ? ItemSageTowerKind.MlpConcat : ItemSageTowerKind.Transformer, f.Apply(Tiny)), f, pairs.Train, pairs.Tasks, Fast);
                 double first = Enumerable.Range(0, 5).Average(_ => trainer.TrainStep());
                 for (int i = 0; i < 45; i++) trainer.TrainStep();
                 double last = Enumerable.Range(0, 10).Average(_ => trainer.TrainStep());
