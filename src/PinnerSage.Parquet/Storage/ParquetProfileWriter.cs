@@ -9,7 +9,8 @@ namespace PinnerSage.Storage;
 
 /// <summary>Writes profiles to an Apache Parquet file, one row per (user, cluster): <c>user_id</c>, <c>cluster</c>
 /// (0-based, the profile's order), <c>medoid</c>, <c>importance</c>, <c>size</c> and <c>members</c> (a list of item
-/// ids). Rows go out a row group at a time (<see cref="RowsPerGroup"/>), so memory stays bounded. As an export of the
+/// ids); a user without clusters (every action filtered out) is one row with cluster −1, so every profile the
+/// batch writes comes back. Rows go out a row group at a time (<see cref="RowsPerGroup"/>), so memory stays bounded. As an export of the
 /// batch pipeline it is written under a temporary name, synced by <see cref="Prepare"/> and renamed over the path by
 /// <see cref="Commit"/>; disposing without committing deletes it. <see cref="ReadAllAsync"/> reads such a file back.</summary>
 /// <remarks>Our choice: a flat row per cluster rather than one nested row per user, so that SQL engines (DuckDB, Spark)
@@ -19,6 +20,7 @@ public sealed class ParquetProfileWriter : IProfileExport
     /// <summary>Cluster rows per row group.</summary>
     public const int RowsPerGroup = 65_536;
 
+    private const int NoClusters = -1;
     private readonly string _path, _tempPath;
     private readonly FileStream _stream;
     private readonly List<ClusterRow> _rows = new(RowsPerGroup);
@@ -42,6 +44,7 @@ public sealed class ParquetProfileWriter : IProfileExport
     {
         ArgumentNullException.ThrowIfNull(profile);
         ObjectDisposedException.ThrowIf(_prepared || _done, this);
+        if (profile.Clusters.Count == 0) _rows.Add(new ClusterRow { UserId = profile.UserId, Cluster = NoClusters });
         for (int c = 0; c < profile.Clusters.Count; c++)
         {
             ProfileCluster cluster = profile.Clusters[c];
@@ -127,6 +130,7 @@ public sealed class ParquetProfileWriter : IProfileExport
                     if (!seen.Add(r.UserId)) throw new DataFormatException(path, row, "user_id", $"the rows of user '{r.UserId}' are not consecutive");
                     (user, clusters) = (r.UserId, []);
                 }
+                if (r.Cluster == NoClusters && clusters.Count == 0) continue;
                 if (r.Cluster != clusters.Count)
                     throw new DataFormatException(path, row, "cluster", $"cluster {r.Cluster} of user '{r.UserId}', expected {clusters.Count}");
                 clusters.Add(new ProfileCluster(r.Medoid, r.Importance, r.Size, r.Members ?? []));

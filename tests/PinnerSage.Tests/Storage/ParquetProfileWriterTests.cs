@@ -43,6 +43,27 @@ public sealed class ParquetProfileWriterTests
     }
 
     [Fact]
+    public async Task The_pipeline_commits_a_parquet_export_with_the_store_holding_the_stores_profiles()
+    {
+        TestWorld world = TestWorld.Create(users: 120, seed: 62);
+        using var dir = new TempDir();
+        var pipeline = new ProfilePipeline(world.Items, new ProfilePipelineOptions());
+        File.WriteAllText(dir.File("actions.tsv"), TestWorld.Tsv(world.Sorted()));
+        using SqliteProfileStore store = SqliteProfileStore.Open(dir.File("p.db"));
+        using (var export = new ParquetProfileWriter(dir.File("p.parquet")))
+            await pipeline.RunIntoStoreAsync(ActionSource.File(dir.File("actions.tsv")), store, export);
+        var text = new StringBuilder();
+        long users = 0;
+        await foreach (UserProfile p in ParquetProfileWriter.ReadAllAsync(dir.File("p.parquet")))
+        {
+            users++;
+            Assert.Equal(ProfileJson.ToLine(store.Get(p.UserId)!), ProfileJson.ToLine(p));
+        }
+        Assert.True(users > 100);
+        Assert.Equal(store.CountUsers(), users);
+    }
+
+    [Fact]
     public async Task Many_row_groups_and_awkward_ids_round_trip_and_an_uncommitted_export_leaves_nothing()
     {
         var profiles = new List<UserProfile>();
