@@ -37,6 +37,9 @@ internal static class ItemSageCommand
 
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1 };
 
+    private static readonly Option<int> Threads = new("--threads")
+    { Description = "Threads of the model's kernels (results are the same for any count).", DefaultValueFactory = _ => Environment.ProcessorCount };
+
     private static readonly Option<int?> Heads = new("--heads") { Description = "Attention heads of the transformer (must divide --d-model)." };
 
     private static readonly Option<int?> Layers = new("--layers") { Description = "Transformer encoder layers." };
@@ -119,7 +122,7 @@ internal static class ItemSageCommand
         {
             Dataset, output, epochs, steps, batch, negatives, TextFields, Vectors, tasks, shares, Seed, tower, small, dModel,
             Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, Init, outputDim, Temperature, LearnTemperature, noLogQ, lr, Window, MinValue, queries, checkpointEvery, resume,
-            validate, validateEvery, Patience, PlateauDrops,
+            validate, validateEvery, Patience, PlateauDrops, Threads,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -155,6 +158,7 @@ internal static class ItemSageCommand
                     LogQCorrection = !pr.GetValue(noLogQ),
                     LearningRate = pr.GetValue(lr),
                     Seed = pr.GetValue(Seed),
+                    Threads = pr.GetValue(Threads),
                 },
                 Steps = pr.GetValue(steps),
                 Epochs = pr.GetValue(epochs),
@@ -176,7 +180,7 @@ internal static class ItemSageCommand
         var onnx = new Option<string?>("--onnx") { Description = "Compute the embeddings with ONNX Runtime (CPU provider) from this export of the model (itemsage export) instead of the built-in tower." };
         var cmd = new Command("embed", "Embed a whole catalogue (including items never seen in training) with a trained model; the output feeds profiles build.")
         {
-            model, Dataset, output, onnx,
+            model, Dataset, output, onnx, Threads,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -186,6 +190,7 @@ internal static class ItemSageCommand
             OutputPaths.Check("--out", ItemEmbeddings.DefaultIdsPath(outPath), OutputPaths.DatasetFiles(layout));
             OutputPaths.Check("--out", outPath, ("--onnx", pr.GetValue(onnx)));
             ItemSageModel trained = ItemSageModel.Load(pr.GetValue(model)!);
+            trained.Threads = pr.GetValue(Threads);
             var catalog = ItemSageCatalog.FromDataset(layout);
             using ItemEmbeddings embeddings = pr.GetValue(onnx) is string onnxPath
                 ? ItemSageOnnxEmbed.Embed(trained, catalog, onnxPath)
@@ -220,7 +225,7 @@ internal static class ItemSageCommand
         var cmd = new Command("eval", "Ablation: recall@10/@50 of the engaged item on the later held-out period, per task, for popularity and ItemSage variants.")
         {
             Dataset, json, budget, steps, noSelect, maxSteps, validateEvery, Patience, PlateauDrops, maxValidation, variants, seeds, maxPairs, TextFields, Vectors, Seed, Window, MinValue, lr, dModel, Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, Init, batch,
-            Temperature, LearnTemperature,
+            Temperature, LearnTemperature, Threads,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -233,6 +238,7 @@ internal static class ItemSageCommand
                 RandomNegatives = pr.GetValue(batch) ?? t.RandomNegatives,
                 Temperature = pr.GetValue(Temperature) ?? t.Temperature,
                 LearnTemperature = pr.GetValue(LearnTemperature) ?? t.LearnTemperature,
+                Threads = pr.GetValue(Threads),
             };
             ItemSageModelOptions Model(ItemSageModelOptions m) => ApplyShape(pr, m) with
             {
