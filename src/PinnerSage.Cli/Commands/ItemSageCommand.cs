@@ -300,8 +300,21 @@ internal static class ItemSageCommand
     internal static ItemSageModel Train(string dataset, string output, ItemSageOptions options, IAnsiConsole console, bool quiet)
     {
         DatasetLayout layout = DatasetLayout.Open(dataset);
-        ItemSageModel Run(Action<TrainingProgress>? progress) => ItemSageModel.Train(ItemSageCatalog.FromDataset(layout),
-            ActionSource.File(layout.ActionsPath), options, output, quiet ? null : console.WriteLine, progress);
+        ItemSageModel Run(Action<TrainingProgress>? progress)
+        {
+            try
+            {
+                return ItemSageModel.Train(ItemSageCatalog.FromDataset(layout), ActionSource.File(layout.ActionsPath), options, output,
+                    quiet ? null : console.WriteLine, progress);
+            }
+            catch (ArgumentException e) when (e.ParamName is null && FlagNames.Any(f => e.Message.Contains(f.Option, StringComparison.Ordinal)))
+            {
+                // The library names its options; the user typed flags.
+                string message = e.Message;
+                foreach ((string option, string flag) in FlagNames) message = message.Replace(option, flag, StringComparison.Ordinal);
+                throw new ArgumentException(message, e);
+            }
+        }
         ItemSageModel model;
         bool interactive = !quiet && !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive;
         if (interactive)
@@ -336,6 +349,9 @@ internal static class ItemSageCommand
         if (!quiet) console.MarkupLine(Markup.Escape($"model → {output} (tower, features.json, vocabulary.tsv; checkpoint/)"));
         return model;
     }
+
+    /// <summary>The library's option paths in its messages and the flags that set them.</summary>
+    private static readonly (string Option, string Flag)[] FlagNames = [("Pairs.Tasks", "--tasks"), ("Pairs.Window", "--window"), ("Validation", "--validate")];
 
     /// <summary>For quickstart: trains a small ItemSage model on the dataset in <paramref name="datasetDirectory"/> for
     /// about <paramref name="seconds"/>, embeds its whole catalogue into

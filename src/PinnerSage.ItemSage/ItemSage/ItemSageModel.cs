@@ -72,7 +72,8 @@ public sealed class ItemSageModel
     /// <param name="log">Receives one line per stage (data summary, validation points, the stop).</param>
     /// <param name="progress">Receives training progress about twice a second.</param>
     /// <exception cref="ArgumentException">Invalid options, no pairs of a requested task, a checkpoint schedule or resume
-    /// without a folder, or validation without validation pairs.</exception>
+    /// without a folder, or validation without validation pairs (messages name the option by its path, e.g.
+    /// <c>Pairs.Tasks</c>).</exception>
     /// <exception cref="DataFormatException">Malformed data, or no training pairs at all.</exception>
     public static ItemSageModel Train(ItemSageCatalog items, IActionSource actions, ItemSageOptions options, string? directory = null,
         Action<string>? log = null, Action<TrainingProgress>? progress = null)
@@ -89,12 +90,12 @@ public sealed class ItemSageModel
         {
             // The error path only: which types the source does have takes a second, unfiltered pass.
             IReadOnlyList<string> present = EngagementPairs.Load(actions, features.Catalog, options.Pairs with { Tasks = null }).Tasks;
-            throw new ArgumentException($"tasks: no training pairs of action type '{unknown}' in {actions.Name} " +
+            throw new ArgumentException($"Pairs.Tasks: no training pairs of action type '{unknown}' in {actions.Name} " +
                                         $"(types with pairs: {(present.Count == 0 ? "none" : string.Join(", ", present))}).");
         }
         if (pairs.Train.Count == 0) throw new DataFormatException(actions.Name, 0, null, "no training pairs (no user has two engagements with catalogue items)");
         if (options.Validation is not null && pairs.Validation.Count == 0)
-            throw new ArgumentException("validation: the validation period has no pairs (too few actions, or a window too small).");
+            throw new ArgumentException("Validation: the validation period has no pairs (too few actions, or Pairs.Window too small).");
         int steps = options.Validation is not null
             ? options.Steps ?? ItemSageEvaluation.DefaultMaxSteps
             : options.Steps ?? (int)Math.Ceiling((options.Epochs ?? 1) * pairs.Train.Count / options.Training.BatchSize);

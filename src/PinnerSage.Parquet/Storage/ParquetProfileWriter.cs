@@ -12,7 +12,7 @@ namespace PinnerSage.Storage;
 /// ids); a user without clusters (every action filtered out) is one row with cluster −1, so every profile the
 /// batch writes comes back. Rows go out a row group at a time (<see cref="RowsPerGroup"/>), so memory stays bounded. As an export of the
 /// batch pipeline it is written under a temporary name, synced by <see cref="Prepare"/> and renamed over the path by
-/// <see cref="Commit"/>; disposing without committing deletes it. <see cref="ReadAllAsync"/> reads such a file back.</summary>
+/// <see cref="Commit"/> (as the JSON-lines export); disposing without committing deletes it. <see cref="ReadAllAsync"/> reads such a file back.</summary>
 /// <remarks>Our choice: a flat row per cluster rather than one nested row per user, so that SQL engines (DuckDB, Spark)
 /// query clusters directly; a user's rows are consecutive and in profile order, so the profile is rebuilt exactly.</remarks>
 public sealed class ParquetProfileWriter : IProfileExport
@@ -21,8 +21,7 @@ public sealed class ParquetProfileWriter : IProfileExport
     public const int RowsPerGroup = 65_536;
 
     private const int NoClusters = -1;
-    private readonly string _path, _tempPath;
-    private readonly FileStream _stream;
+    private readonly PendingFile _file;
     private readonly List<ClusterRow> _rows = new(RowsPerGroup);
     private bool _started, _prepared, _done;
 
@@ -30,10 +29,8 @@ public sealed class ParquetProfileWriter : IProfileExport
     public ParquetProfileWriter(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        _path = Path.GetFullPath(path);
-        _tempPath = Path.Combine(Path.GetDirectoryName(_path)!, $".{Path.GetFileName(_path)}.{Guid.NewGuid():N}.tmp");
-        // Read access too: every row group after the first is appended, which reads the footer written so far.
-        _stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        // Readable: every row group after the first is appended, which reads the footer written so far.
+        _file = new PendingFile(path, readable: true);
     }
 
     /// <summary>Profiles written so far.</summary>
@@ -66,14 +63,13 @@ public sealed class ParquetProfileWriter : IProfileExport
         {
             // A file with no profile still gets its schema (one empty row group), so readers see the columns.
             if (_rows.Count > 0 || !_started) FlushRows();
-            _stream.Flush(flushToDisk: true);
-            _stream.Dispose();
         }
         catch
         {
             Dispose();
             throw;
         }
+        _file.Prepare();
         _prepared = true;
     }
 
@@ -82,17 +78,8 @@ public sealed class ParquetProfileWriter : IProfileExport
     {
         if (_done) return;
         if (!_prepared) Prepare();
-        try
-        {
-            File.Move(_tempPath, _path, overwrite: true);
-        }
-        catch
-        {
-            Dispose();
-            throw;
-        }
         _done = true;
-        AtomicFile.SyncDirectory(Path.GetDirectoryName(_path)!);
+        _file.Commit();
     }
 
     /// <inheritdoc/>
@@ -100,8 +87,7 @@ public sealed class ParquetProfileWriter : IProfileExport
     {
         if (_done) return;
         _done = true;
-        _stream.Dispose();
-        AtomicFile.TryDelete(_tempPath);
+        _file.Dispose();
     }
 
     /// <summary>Reads a file written by this writer back into profiles, in file order, a row group at a time.</summary>
@@ -142,7 +128,7 @@ public sealed class ParquetProfileWriter : IProfileExport
     private void FlushRows()
     {
         // IProfileSink is synchronous (the batch job's ordered writer thread calls it), and Parquet.Net is asynchronous.
-        ParquetSerializer.SerializeAsync(_rows, _stream, new ParquetOptions { Append = _started }).GetAwaiter().GetResult();
+        ParquetSerializer.SerializeAsync(_rows, _file.Stream, new ParquetOptions { Append = _started }).GetAwaiter().GetResult();
         _started = true;
         _rows.Clear();
     }
