@@ -105,7 +105,7 @@ public static class GemmBenchmark
         md.AppendLine("| batch content | threads | ms / batch | examples/s | share of time in GEMM |");
         md.AppendLine("|---|---:|---:|---:|---:|");
         var options = new ItemSageModelOptions { VocabularySize = 200_000, TextFields = 12, ImageDim = 256 };
-        IItemTower tower = ItemSageTower.CreateTransformer(options);
+        IItemTower tower = ItemSageTower.Create(ItemSageTowerKind.Transformer, options);
         foreach ((string label, int images, int fields) in new[] { ("full", 20, 12), ("typical", 3, 6) })
         {
             ItemFeatureBatch batch = Batch(options, 256, images, fields, 8, new Random(2));
@@ -113,7 +113,7 @@ public static class GemmBenchmark
             var dy = RandomArray(new Random(3), y.Length);
             for (int t = 1; t <= maxThreads; t++)
             {
-                Gemm.DefaultThreads = t;
+                tower.Threads = t;
                 void Pass()
                 {
                     tower.ZeroGradients();
@@ -143,7 +143,6 @@ public static class GemmBenchmark
                 md.AppendLine($"| {label} | {t} | {best * 1000:F0} | {256 / best:F0} | {100 * share:F0}% |");
             }
         }
-        Gemm.DefaultThreads = Environment.ProcessorCount;
         md.AppendLine();
         md.AppendLine("Notes: the last (here the only) encoder layer computes only the [CLS] query, and its attention is the exact absorbed " +
                       "form (scores x_j·(W_k,h q_h), output W_v,hᵀ(Σ_j p_j x_j)), so the [256·33, 512]·[512, 1024] K/V projection rows above are " +

@@ -91,13 +91,12 @@ public static class ItemSageTrainBenchmark
     /// CPU-second of the process (the machine's rate for this process alone when other processes hold cores).</summary>
     private static (double Wall, double Cpu) Ours(Config config, bool mlp, int threads, bool fused)
     {
-        Gemm.DefaultThreads = threads;
         FusedKernels.Enabled = fused;
         try
         {
             var features = new SyntheticFeatures(config.Model, new Random(2));
             ItemSageModelOptions o = config.Model;
-            IItemTower tower = mlp ? ItemSageTower.CreateMlpConcat(o) : ItemSageTower.CreateTransformer(o);
+            IItemTower tower = ItemSageTower.Create(mlp ? ItemSageTowerKind.MlpConcat : ItemSageTowerKind.Transformer, o);
             var random = new Random(3);
             int pairs = 50_000;
             var query = new int[pairs];
@@ -106,7 +105,7 @@ public static class ItemSageTrainBenchmark
             var set = new PairSet(query, positive, new int[pairs], new long[pairs]);
             var trainer = new ItemSageTrainer(tower, features, set, ["click"], new ItemSageTrainingOptions
             {
-                BatchSize = config.Batch, RandomNegatives = config.Negatives, Steps = 1000, WarmupSteps = 10,
+                BatchSize = config.Batch, RandomNegatives = config.Negatives, Steps = 1000, WarmupSteps = 10, Threads = threads,
             });
             // Warm-up past tiered compilation (tier-0 → OSR → tier-1) and first-touch allocations.
             long warm = Stopwatch.GetTimestamp();
@@ -122,7 +121,6 @@ public static class ItemSageTrainBenchmark
         }
         finally
         {
-            Gemm.DefaultThreads = Environment.ProcessorCount;
             FusedKernels.Enabled = true;
         }
     }

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using PinnerSage.Cli.Infrastructure;
+using PinnerSage.Batch;
 using PinnerSage.IO;
+using PinnerSage.ItemSage;
 using PinnerSage.ItemSage.Evaluation;
 using PinnerSage.ItemSage.Features;
 using PinnerSage.ItemSage.Model;
@@ -34,6 +36,9 @@ internal static class ItemSageCommand
     { Description = "Vector sets (vectors/NAME.npy) to use, comma-separated (default: all; 'none' = no vectors)." };
 
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1 };
+
+    private static readonly Option<int> Threads = new("--threads")
+    { Description = "Threads of the model's kernels (results are the same for any count).", DefaultValueFactory = _ => Environment.ProcessorCount };
 
     private static readonly Option<int?> Heads = new("--heads") { Description = "Attention heads of the transformer (must divide --d-model)." };
 
@@ -85,14 +90,6 @@ internal static class ItemSageCommand
         PlateauDrops = pr.GetValue(PlateauDrops) ?? defaults.PlateauDrops,
     };
 
-    private static string StopText(StopReason? reason) => reason switch
-    {
-        StopReason.Patience => "validation stopped improving",
-        StopReason.MaxSteps => "maximum steps reached",
-        StopReason.NoValidation => "no validation pairs (last step kept)",
-        _ => "–",
-    };
-
     private static readonly Option<int> Window = new("--window")
     { Description = "Pair each engagement with the same user's next N engagements.", DefaultValueFactory = _ => 3 };
 
@@ -125,7 +122,7 @@ internal static class ItemSageCommand
         {
             Dataset, output, epochs, steps, batch, negatives, TextFields, Vectors, tasks, shares, Seed, tower, small, dModel,
             Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, Init, outputDim, Temperature, LearnTemperature, noLogQ, lr, Window, MinValue, queries, checkpointEvery, resume,
-            validate, validateEvery, Patience, PlateauDrops,
+            validate, validateEvery, Patience, PlateauDrops, Threads,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -139,10 +136,19 @@ internal static class ItemSageCommand
             };
             string towerKind = pr.GetValue(tower)!;
             if (towerKind is not ("transformer" or "mlp")) throw new ArgumentException("--tower must be transformer or mlp.");
-            var request = new TrainRequest(
-                pr.GetValue(Dataset)!, pr.GetValue(output)!, shape, towerKind == "mlp",
-                FeatureOptions(pr), PairOptions(pr) with { Tasks = SplitList(pr.GetValue(tasks)) },
-                new ItemSageTrainingOptions
+            // The library refuses the same combination; this says it in the flags' names.
+            if (pr.GetValue(validate) && (pr.GetValue(resume) || pr.GetValue(checkpointEvery) > 0))
+                throw new ArgumentException("--validate does not combine with --resume or --checkpoint-every (the early-stopping state is not checkpointed).");
+            using ItemEmbeddings? queryEmbeddings = pr.GetValue(queries) is string q
+                ? ItemEmbeddings.Load(q, null, new EmbeddingsLoadOptions { Normalize = true, AllowZeroVectors = true })
+                : null;
+            var options = new ItemSageOptions
+            {
+                Tower = towerKind == "mlp" ? ItemSageTowerKind.MlpConcat : ItemSageTowerKind.Transformer,
+                Model = shape,
+                Features = FeatureOptions(pr),
+                Pairs = PairOptions(pr) with { Tasks = SplitList(pr.GetValue(tasks)) },
+                Training = new ItemSageTrainingOptions
                 {
                     BatchSize = pr.GetValue(batch),
                     RandomNegatives = pr.GetValue(negatives),
@@ -152,12 +158,16 @@ internal static class ItemSageCommand
                     LogQCorrection = !pr.GetValue(noLogQ),
                     LearningRate = pr.GetValue(lr),
                     Seed = pr.GetValue(Seed),
+                    Threads = pr.GetValue(Threads),
                 },
-                pr.GetValue(steps), pr.GetValue(epochs), pr.GetValue(queries), pr.GetValue(checkpointEvery), pr.GetValue(resume))
-            {
-                Validation = pr.GetValue(validate) ? new ValidationRequest(pr.GetValue(validateEvery), Stopping(pr, ItemSageEvaluation.DefaultStopping)) : null,
+                Steps = pr.GetValue(steps),
+                Epochs = pr.GetValue(epochs),
+                QueryEmbeddings = queryEmbeddings,
+                CheckpointEvery = pr.GetValue(checkpointEvery),
+                Resume = pr.GetValue(resume),
+                Validation = pr.GetValue(validate) ? new ItemSageValidation(pr.GetValue(validateEvery), Stopping(pr, ItemSageEvaluation.DefaultStopping)) : null,
             };
-            Train(request, AnsiConsole.Console, quiet: false);
+            Train(pr.GetValue(Dataset)!, pr.GetValue(output)!, options, AnsiConsole.Console, quiet: false);
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -170,7 +180,7 @@ internal static class ItemSageCommand
         var onnx = new Option<string?>("--onnx") { Description = "Compute the embeddings with ONNX Runtime (CPU provider) from this export of the model (itemsage export) instead of the built-in tower." };
         var cmd = new Command("embed", "Embed a whole catalogue (including items never seen in training) with a trained model; the output feeds profiles build.")
         {
-            model, Dataset, output, onnx,
+            model, Dataset, output, onnx, Threads,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -179,9 +189,14 @@ internal static class ItemSageCommand
             OutputPaths.Check("--out", outPath, OutputPaths.DatasetFiles(layout));
             OutputPaths.Check("--out", ItemEmbeddings.DefaultIdsPath(outPath), OutputPaths.DatasetFiles(layout));
             OutputPaths.Check("--out", outPath, ("--onnx", pr.GetValue(onnx)));
-            (int items, int d) = pr.GetValue(onnx) is string onnxPath
-                ? ItemSageOnnxEmbed.Embed(pr.GetValue(model)!, layout, onnxPath, outPath)
-                : ItemSageModelFolder.Embed(pr.GetValue(model)!, layout, outPath);
+            ItemSageModel trained = ItemSageModel.Load(pr.GetValue(model)!);
+            trained.Threads = pr.GetValue(Threads);
+            var catalog = ItemSageCatalog.FromDataset(layout);
+            using ItemEmbeddings embeddings = pr.GetValue(onnx) is string onnxPath
+                ? ItemSageOnnxEmbed.Embed(trained, catalog, onnxPath)
+                : trained.Embed(catalog);
+            trained.WriteEmbeddings(embeddings, outPath);
+            (int items, int d) = (embeddings.Count, embeddings.Dimension);
             string metaPath = EmbeddingsMeta.PathFor(outPath);
             string cut = EmbeddingsMeta.TryRead(metaPath)?.TrainedUntil is long t
                 ? $"trained on actions before {EmbeddingsMeta.FormatTime(t)}" : "training cut unknown (model saved before cuts were recorded)";
@@ -210,7 +225,7 @@ internal static class ItemSageCommand
         var cmd = new Command("eval", "Ablation: recall@10/@50 of the engaged item on the later held-out period, per task, for popularity and ItemSage variants.")
         {
             Dataset, json, budget, steps, noSelect, maxSteps, validateEvery, Patience, PlateauDrops, maxValidation, variants, seeds, maxPairs, TextFields, Vectors, Seed, Window, MinValue, lr, dModel, Heads, Layers, FfnDim, Dropout, HeadHidden, ProjectionPerVectorSet, Init, batch,
-            Temperature, LearnTemperature,
+            Temperature, LearnTemperature, Threads,
         };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
@@ -223,6 +238,7 @@ internal static class ItemSageCommand
                 RandomNegatives = pr.GetValue(batch) ?? t.RandomNegatives,
                 Temperature = pr.GetValue(Temperature) ?? t.Temperature,
                 LearnTemperature = pr.GetValue(LearnTemperature) ?? t.LearnTemperature,
+                Threads = pr.GetValue(Threads),
             };
             ItemSageModelOptions Model(ItemSageModelOptions m) => ApplyShape(pr, m) with
             {
@@ -268,7 +284,7 @@ internal static class ItemSageCommand
             foreach ((string name, VariantRun run) in report.Runs)
             {
                 string selected = run.SelectedStep is int step
-                    ? string.Create(CultureInfo.InvariantCulture, $", selected step {step:N0} (validation recall@50 {run.ValidationRecall:F4}), stopped: {StopText(run.Reason)}")
+                    ? string.Create(CultureInfo.InvariantCulture, $", selected step {step:N0} (validation recall@50 {run.ValidationRecall:F4}), stopped: {ItemSageModel.StopText(run.Reason)}")
                     : "";
                 console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{name}: {run.Steps:N0} steps in {run.Seconds:F1} s, {run.ExamplesPerSecond:N0} examples/s, final loss {run.FinalLoss:F3}{selected}"));
@@ -278,102 +294,51 @@ internal static class ItemSageCommand
         return cmd;
     }
 
-    /// <summary>Everything a training run needs (CLI and quickstart).</summary>
-    internal sealed record TrainRequest(string Dataset, string Output, ItemSageModelOptions Shape, bool Mlp,
-        ItemSageFeatureOptions Features, PairOptions Pairs, ItemSageTrainingOptions Training, int? Steps, double? Epochs,
-        string? QueryEmbeddings, int CheckpointEvery, bool Resume, TimeSpan? TimeLimit = null)
+    /// <summary>Trains on the dataset folder <paramref name="dataset"/> and writes the model folder
+    /// <paramref name="output"/> (the library does the work; this prints its lines and progress).</summary>
+    /// <returns>The trained model.</returns>
+    internal static ItemSageModel Train(string dataset, string output, ItemSageOptions options, IAnsiConsole console, bool quiet)
     {
-        /// <summary>Early stopping on the validation period (<c>--validate</c>); null = train the planned steps.</summary>
-        public ValidationRequest? Validation { get; init; }
-    }
-
-    /// <summary>How <c>train --validate</c> selects: validation points every <paramref name="Every"/> steps, early stopping.</summary>
-    internal sealed record ValidationRequest(int Every, StoppingOptions Stopping);
-
-    /// <summary>Trains and writes the model folder; returns the final mean loss.</summary>
-    internal static double Train(TrainRequest r, IAnsiConsole console, bool quiet)
-    {
-        DatasetLayout dataset = DatasetLayout.Open(r.Dataset);
-        using ItemSageFeatures features = ItemSageFeatures.Build(dataset, r.Features);
-        EngagementPairs pairs = EngagementPairs.Load(dataset.ActionsPath, features.Catalog, r.Pairs);
-        if (r.Pairs.Tasks?.FirstOrDefault(t => !pairs.Tasks.Contains(t)) is string unknown)
+        DatasetLayout layout = DatasetLayout.Open(dataset);
+        ItemSageModel Run(Action<TrainingProgress>? progress)
         {
-            // The error path only: which types the dataset does have takes a second, unfiltered pass.
-            IReadOnlyList<string> present = EngagementPairs.Load(dataset.ActionsPath, features.Catalog, r.Pairs with { Tasks = null }).Tasks;
-            throw new ArgumentException($"--tasks: no training pairs of action type '{unknown}' in {dataset.ActionsPath} " +
-                                        $"(types with pairs: {(present.Count == 0 ? "none" : string.Join(", ", present))}).");
-        }
-        if (pairs.Train.Count == 0) throw new DataFormatException(dataset.ActionsPath, 0, null, "no training pairs (no user has two engagements with catalogue items)");
-        if (r.Validation is not null && (r.Resume || r.CheckpointEvery > 0))
-            throw new ArgumentException("--validate does not combine with --resume or --checkpoint-every (the early-stopping state is not checkpointed).");
-        if (r.Validation is not null && pairs.Validation.Count == 0)
-            throw new ArgumentException("--validate: the validation period has no pairs (too few actions, or --window too small).");
-        int steps = r.Validation is not null
-            ? r.Steps ?? ItemSageEvaluation.DefaultMaxSteps
-            : r.Steps ?? (int)Math.Ceiling((r.Epochs ?? 1) * pairs.Train.Count / r.Training.BatchSize);
-        float[]? frozen = r.QueryEmbeddings is null ? null : LoadQuerySpace(r.QueryEmbeddings, features);
-        ItemSageModelOptions shape = frozen is null ? r.Shape : r.Shape with { OutputDim = frozen.Length / features.ItemCount };
-        ItemSageTrainingOptions training = r.Validation is null ? r.Training with { Steps = steps }
-            : r.Training with { Steps = steps, Decay = LearningRateDecay.Constant };
-        if (!quiet)
-        {
-            console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"{features.ItemCount:N0} items ({features.Vocabulary}; text fields: {(features.TextFields.Count == 0 ? "none" : string.Join(", ", features.TextFields))}; " +
-                $"vectors: {(features.VectorSets.Count == 0 ? "none" : string.Join(", ", features.VectorSets))}); " +
-                $"{pairs.Train.Count:N0} training pairs ({string.Join(", ", pairs.Tasks.Select((t, i) => $"{t} {pairs.Train.CountPerTask(pairs.Tasks.Count)[i]:N0}"))}); {steps:N0} steps of {training.BatchSize}")));
-        }
-        string checkpoint = Path.Combine(r.Output, ItemSageModelFolder.CheckpointFolder);
-        ItemSageTrainer trainer = r.Resume
-            ? ItemSageTrainer.Resume(checkpoint, features, pairs.Train, pairs.Tasks, training, frozen)
-            : new ItemSageTrainer(ItemSageEvaluation.CreateTower(features, shape, r.Mlp), features, pairs.Train, pairs.Tasks, training, frozen);
-        double loss = double.NaN;
-        void RunSegments(Action<TrainingProgress>? report)
-        {
-            if (r.Validation is ValidationRequest v)
+            try
             {
-                PairSet held = ValidationSelection.Subsample(pairs.Validation, ItemSageEvaluation.DefaultMaxValidationPairs);
-                SelectionResult selection = ValidationSelection.Train(trainer, features, held, steps, v.Every, progress: report, stopping: v.Stopping,
-                    onPoint: quiet ? null : (step, recall, best) => console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"validation recall@50 at step {step:N0}: {recall:F4}{(best ? " (best)" : "")}")));
-                loss = selection.FinalLoss;
-                if (!quiet)
-                {
-                    string drops = selection.LearningRateDrops is { Count: > 0 } d
-                        ? string.Create(CultureInfo.InvariantCulture, $"; learning rate × {v.Stopping.PlateauFactor} after step {string.Join(", ", d)}") : "";
-                    console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"stopped at step {selection.StoppedStep:N0}: {StopText(selection.Reason)}; kept step {selection.SelectedStep:N0} (validation recall@50 {selection.SelectedRecall:F4}, {held.Count:N0} pairs){drops}"));
-                }
-                return;
+                return ItemSageModel.Train(ItemSageCatalog.FromDataset(layout), ActionSource.File(layout.ActionsPath), options, output,
+                    quiet ? null : console.WriteLine, progress);
             }
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (trainer.Step < steps && (r.TimeLimit is null || clock.Elapsed < r.TimeLimit))
+            catch (ArgumentException e) when (e.ParamName is null && FlagNames.Any(f => e.Message.Contains(f.Option, StringComparison.Ordinal)))
             {
-                int target = r.CheckpointEvery > 0 ? Math.Min(steps, (trainer.Step / r.CheckpointEvery + 1) * r.CheckpointEvery) : steps;
-                loss = trainer.Train(report, r.TimeLimit - clock.Elapsed, untilStep: target);
-                if (r.CheckpointEvery > 0) trainer.SaveCheckpoint(checkpoint);
+                // The library names its options; the user typed flags.
+                string message = e.Message;
+                foreach ((string option, string flag) in FlagNames) message = message.Replace(option, flag, StringComparison.Ordinal);
+                throw new ArgumentException(message, e);
             }
         }
+        ItemSageModel model;
         bool interactive = !quiet && console.Profile.Capabilities.Interactive;
         if (interactive)
         {
+            ItemSageModel? trained = null;
             console.Progress().AutoClear(false)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
                 {
-                    ProgressTask task = ctx.AddTask("training", maxValue: steps);
-                    task.Value = trainer.Step;
-                    RunSegments(p =>
+                    ProgressTask? task = null;
+                    trained = Run(p =>
                     {
+                        task ??= ctx.AddTask("training", maxValue: p.TotalSteps);
                         task.Value = p.Step;
                         task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
                             $"step {p.Step:N0}/{p.TotalSteps:N0} loss {p.Loss:F3} {p.ExamplesPerSecond:N0} ex/s"));
                     });
                 });
+            model = trained!;
         }
         else
         {
             DateTime last = DateTime.MinValue;
-            RunSegments(quiet ? null : p =>
+            model = Run(quiet ? null : p =>
             {
                 if (DateTime.UtcNow - last < TimeSpan.FromSeconds(5) && p.Step != p.TotalSteps) return;
                 last = DateTime.UtcNow;
@@ -381,11 +346,12 @@ internal static class ItemSageCommand
                     $"step {p.Step:N0}/{p.TotalSteps:N0}  loss {p.Loss:F4}  {p.ExamplesPerSecond:N0} examples/s  τ {p.Temperature:F3}"));
             });
         }
-        trainer.SaveCheckpoint(checkpoint);
-        ItemSageModelFolder.Save(r.Output, trainer.Tower, features, pairs.TrainedUntil);
-        if (!quiet) console.MarkupLine(Markup.Escape($"model → {r.Output} (tower, features.json, vocabulary.tsv; checkpoint/)"));
-        return loss;
+        if (!quiet) console.MarkupLine(Markup.Escape($"model → {output} (tower, features.json, vocabulary.tsv; checkpoint/)"));
+        return model;
     }
+
+    /// <summary>The library's option paths in its messages and the flags that set them.</summary>
+    private static readonly (string Option, string Flag)[] FlagNames = [("Pairs.Tasks", "--tasks"), ("Pairs.Window", "--window"), ("Validation", "--validate")];
 
     /// <summary>For quickstart: trains a small ItemSage model on the dataset in <paramref name="datasetDirectory"/> for
     /// about <paramref name="seconds"/>, embeds its whole catalogue into
@@ -395,31 +361,25 @@ internal static class ItemSageCommand
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         string modelDir = Path.Combine(datasetDirectory, "itemsage", "model");
-        var request = new TrainRequest(datasetDirectory, modelDir, ItemSageEvaluation.SmallModel with { Seed = seed }, false,
-            new ItemSageFeatureOptions(), new PairOptions { TestShare = 0, ValidationShare = 0 },
-            new ItemSageTrainingOptions { BatchSize = 128, RandomNegatives = 128, Seed = seed, WarmupSteps = 20 },
-            Steps: 100_000, Epochs: null, QueryEmbeddings: null, CheckpointEvery: 0, Resume: false,
-            TimeLimit: TimeSpan.FromSeconds(seconds));
-        double loss = Train(request, console, quiet: true);
+        var options = new ItemSageOptions
+        {
+            Model = ItemSageEvaluation.SmallModel with { Seed = seed },
+            Pairs = new PairOptions { TestShare = 0, ValidationShare = 0 },
+            Training = new ItemSageTrainingOptions { BatchSize = 128, RandomNegatives = 128, Seed = seed, WarmupSteps = 20 },
+            Steps = 100_000,
+            TimeLimit = TimeSpan.FromSeconds(seconds),
+        };
+        ItemSageModel model = Train(datasetDirectory, modelDir, options, console, quiet: true);
         string npy = Path.Combine(datasetDirectory, "itemsage", "embeddings.npy");
-        (int items, int d) = ItemSageModelFolder.Embed(modelDir, DatasetLayout.Open(datasetDirectory), npy);
+        using ItemEmbeddings embeddings = model.Embed(ItemSageCatalog.FromDataset(DatasetLayout.Open(datasetDirectory)));
+        model.WriteEmbeddings(embeddings, npy);
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"[blue]ItemSage[/] {Markup.Escape($"small model trained on the world's titles, categories and vectors (final loss {loss:F2}), {items:N0} items embedded, d = {d} → {npy}")} [grey]({clock.Elapsed.TotalSeconds:F1} s)[/]"));
+            $"[blue]ItemSage[/] {Markup.Escape($"small model trained on the world's titles, categories and vectors (final loss {model.FinalLoss:F2}), {embeddings.Count:N0} items embedded, d = {embeddings.Dimension} → {npy}")} [grey]({clock.Elapsed.TotalSeconds:F1} s)[/]"));
         return npy;
     }
 
     /// <summary>Training time of the quickstart's ItemSage model.</summary>
     internal const double QuickstartTrainingSeconds = 20;
-
-    private static float[] LoadQuerySpace(string path, ItemSageFeatures features)
-    {
-        using ItemEmbeddings q = ItemEmbeddings.Load(path, null, new EmbeddingsLoadOptions { Normalize = true, AllowZeroVectors = true });
-        int dimension = q.Dimension;
-        var table = new float[features.ItemCount * dimension];
-        for (int r = 0; r < features.ItemCount; r++)
-            if (q.TryGetRow(features.Catalog.Ids[r], out int row)) q.Vector(row).CopyTo(table.AsSpan(r * dimension));
-        return table;
-    }
 
     private static ItemSageFeatureOptions FeatureOptions(ParseResult pr) => new()
     {

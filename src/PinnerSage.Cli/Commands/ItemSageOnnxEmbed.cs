@@ -1,63 +1,39 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using PinnerSage.IO;
+using PinnerSage.ItemSage;
 using PinnerSage.ItemSage.Features;
-using PinnerSage.ItemSage.Model;
 using PinnerSage.ItemSage.OnnxExport;
-using PinnerSage.ItemSage.Training;
 
 namespace PinnerSage.Cli.Commands;
 
 /// <summary>`itemsage embed --onnx OUT.onnx`: the catalogue's embeddings computed by ONNX Runtime (its CPU provider) from
-/// an exported model, with the model folder's feature pipeline; same outputs as <see cref="ItemSageModelFolder.Embed"/>.
+/// an exported model, with the model's own feature pipeline (<see cref="ItemSageModel.Embed(ItemSageCatalog, Func{ItemSageOnnxInputs, float[]})"/>).
 /// ONNX Runtime lives in the CLI only, so the ItemSage package carries no native runtime.</summary>
 internal static class ItemSageOnnxEmbed
 {
-    private const int BatchSize = 256;
-
-    /// <summary>Embeds every catalogue item of <paramref name="dataset"/> and writes the .npy, .ids and .meta.json.</summary>
+    /// <summary>Embeds every item of <paramref name="catalog"/> through the ONNX export at <paramref name="onnxPath"/>.</summary>
     /// <exception cref="ArgumentException">The ONNX file is missing or is not an export of this model.</exception>
-    public static (int Items, int Dimension) Embed(string modelDirectory, DatasetLayout dataset, string onnxPath, string npyPath)
+    public static ItemEmbeddings Embed(ItemSageModel model, ItemSageCatalog catalog, string onnxPath)
     {
         if (!File.Exists(onnxPath)) throw new ArgumentException($"--onnx: {onnxPath} does not exist (write it with `pinnersage itemsage export`).");
-        (IItemTower tower, ItemSageFeatures features) = ItemSageModelFolder.Load(modelDirectory, dataset);
-        using (features)
+        using var options = new SessionOptions();
+        InferenceSession session;
+        try
         {
-            using var options = new SessionOptions();
-            InferenceSession session;
-            try
-            {
-                session = new InferenceSession(onnxPath, options);
-            }
-            catch (OnnxRuntimeException e)
-            {
-                throw new ArgumentException($"--onnx: {onnxPath} is not a loadable ONNX model: {e.Message}");
-            }
-            using (session)
-            {
-                int n = features.ItemCount, d = tower.Options.OutputDim;
-                if (!session.OutputMetadata.TryGetValue(ItemSageOnnxInputs.Embedding, out NodeMetadata? output)
-                    || output.Dimensions.Length != 2 || output.Dimensions[1] != d)
-                    throw new ArgumentException($"--onnx: {onnxPath} is not an ItemSage export of this model (no output '{ItemSageOnnxInputs.Embedding}' of dimension {d}).");
-                var result = new float[(long)n * d];
-                ItemFeatureBatch batch = features.CreateBatch(BatchSize);
-                int[] rows = new int[BatchSize];
-                for (int start = 0; start < n; start += BatchSize)
-                {
-                    int count = Math.Min(BatchSize, n - start);
-                    for (int i = 0; i < count; i++) rows[i] = start + i;
-                    features.Fill(rows.AsSpan(0, count), batch);
-                    ItemSageOnnxInputs x = ItemSageOnnxInputs.FromBatch(batch, tower.Options);
-                    float[] embeddings = Run(session, x, onnxPath);
-                    embeddings.AsSpan(0, count * d).CopyTo(result.AsSpan(start * d));
-                }
-                using var table = ItemEmbeddings.FromArray(features.Catalog.Ids, result, d);
-                string metaPath = EmbeddingsMeta.PathFor(npyPath);
-                File.Delete(metaPath);
-                table.Save(npyPath);
-                (EmbeddingsMeta.TryRead(Path.Combine(modelDirectory, ItemSageModelFolder.TrainingMetaFile)) ?? new EmbeddingsMeta("itemsage", null)).Write(metaPath);
-                return (n, d);
-            }
+            session = new InferenceSession(onnxPath, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ArgumentException($"--onnx: {onnxPath} is not a loadable ONNX model: {e.Message}");
+        }
+        using (session)
+        {
+            int d = model.Dimension;
+            if (!session.OutputMetadata.TryGetValue(ItemSageOnnxInputs.Embedding, out NodeMetadata? output)
+                || output.Dimensions.Length != 2 || output.Dimensions[1] != d)
+                throw new ArgumentException($"--onnx: {onnxPath} is not an ItemSage export of this model (no output '{ItemSageOnnxInputs.Embedding}' of dimension {d}).");
+            return model.Embed(catalog, x => Run(session, x, onnxPath));
         }
     }
 

@@ -82,6 +82,9 @@ internal interface IActionCursor : IDisposable
     ReadOnlySpan<char> Action { get; }
     long Timestamp { get; }
     long LineNumber { get; }
+
+    /// <summary>The record's value (a rating…); NaN when the source has none (every in-memory source).</summary>
+    double Value { get; }
 }
 
 internal sealed class FileActionSource(string path, bool hasHeader) : IActionSource
@@ -139,6 +142,7 @@ internal sealed class AsyncActionCursor(string name, IAsyncEnumerator<UserAction
     public ReadOnlySpan<char> Action => _current.Action;
     public long Timestamp => _current.Timestamp;
     public long LineNumber => _number;
+    public double Value => double.NaN;
 
     public bool MoveNext()
     {

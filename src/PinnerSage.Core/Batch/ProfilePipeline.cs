@@ -127,12 +127,12 @@ public sealed class ProfilePipeline
 
     /// <summary>Replaces every profile in <paramref name="store"/> by a run over <paramref name="source"/> plus the
     /// store's logged events (see <see cref="ProfileBatchJob.RunIntoStore(IActionSource, IProfileStore, Func{BatchSummary, ProfileRunMetadata}, IReadOnlyList{IProfileSink}?, IProgress{BatchProgress}?, CancellationToken, Action{BatchSummary}?)"/>),
-    /// in one transaction. With <paramref name="export"/>, the same profiles go to that JSON-lines writer, which is
+    /// in one transaction. With <paramref name="export"/> (JSON lines, Parquet…), the same profiles go to that file, which is
     /// written and synced before the store commits and renamed into place right after, so a failure anywhere leaves
     /// both as they were.</summary>
     /// <exception cref="ShrinkRefusedException">See <see cref="BatchOptions.AllowShrink"/>.</exception>
     /// <exception cref="DataFormatException">A bad record, or an unknown item with <see cref="BatchOptions.Strict"/>.</exception>
-    public BatchSummary RunIntoStore(IActionSource source, IProfileStore store, JsonLinesProfileWriter? export = null,
+    public BatchSummary RunIntoStore(IActionSource source, IProfileStore store, IProfileExport? export = null,
                                      IProgress<BatchProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -180,7 +180,7 @@ public sealed class ProfilePipeline
     }
 
     /// <summary>As <see cref="RunIntoStore"/>, on a worker thread (the run itself uses its own threads).</summary>
-    public Task<BatchSummary> RunIntoStoreAsync(IActionSource source, IProfileStore store, JsonLinesProfileWriter? export = null,
+    public Task<BatchSummary> RunIntoStoreAsync(IActionSource source, IProfileStore store, IProfileExport? export = null,
                                                 IProgress<BatchProgress>? progress = null, CancellationToken cancellationToken = default) =>
         Task.Run(() => RunIntoStore(source, store, export, progress, cancellationToken), cancellationToken);
 

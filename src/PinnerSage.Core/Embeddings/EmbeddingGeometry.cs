@@ -19,6 +19,9 @@ public sealed record GeometryOptions
     /// <summary>Seed of the pair and user samples.</summary>
     public ulong Seed { get; init; }
 
+    /// <summary>Threads of the blocked X·Xᵀ products (results do not depend on it).</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
     /// <summary>Checks every option.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A count is below 1 (histories: below 2).</exception>
     public void Validate()
@@ -26,6 +29,7 @@ public sealed record GeometryOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(Pairs, 1, nameof(Pairs));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxUsers, 1, nameof(MaxUsers));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxHistory, 2, nameof(MaxHistory));
+        ArgumentOutOfRangeException.ThrowIfLessThan(Threads, 1, nameof(Threads));
     }
 }
 
@@ -121,13 +125,13 @@ public static class EmbeddingGeometry
         var mean = new float[d];
         for (int i = 0; i < n; i++) TensorPrimitives.Add(mean, x.AsSpan(i * d, d), mean);
         double meanNorm = TensorPrimitives.Norm<float>(mean) / n;
-        double[] nearest = NearestNeighbourCosines(x, n, d);
+        double[] nearest = NearestNeighbourCosines(x, n, d, options.Threads);
         UserGeometry? users = userStart.Length > 1 ? MeasureUsers(x, n, d, nearest, userStart, userItems, options, ref rng) : null;
         return new EmbeddingGeometryReport(n, d, Distribution.Of(pairs), meanNorm, Distribution.Of([.. nearest]), users);
     }
 
     /// <summary>Each row's largest cosine to another row, by blocks of X·Xᵀ.</summary>
-    private static double[] NearestNeighbourCosines(float[] x, int n, int d)
+    private static double[] NearestNeighbourCosines(float[] x, int n, int d, int threads)
     {
         var best = new double[n];
         best.AsSpan().Fill(double.NegativeInfinity);
@@ -135,7 +139,7 @@ public static class EmbeddingGeometry
         for (int start = 0; start < n; start += Block)
         {
             int rows = Math.Min(Block, n - start);
-            Gemm.Multiply(false, true, rows, n, d, 1f, x.AsSpan(start * d), d, x, d, 0f, sims, n);
+            Gemm.Multiply(false, true, rows, n, d, 1f, x.AsSpan(start * d), d, x, d, 0f, sims, n, threads);
             for (int r = 0; r < rows; r++)
             {
                 Span<float> row = sims.AsSpan(r * n, n);
@@ -196,7 +200,7 @@ public static class EmbeddingGeometry
             itemsNearest.Add(nn / h);
 
             // Rows 0…h−1: cosines to the history items; row h: to the normalised mean.
-            Gemm.Multiply(false, true, h + 1, n, d, 1f, q, d, x, d, 0f, sims, n);
+            Gemm.Multiply(false, true, h + 1, n, d, 1f, q, d, x, d, 0f, sims, n, o.Threads);
             foreach (int item in history) inHistory[item] = true;
             ReadOnlySpan<float> byMean = sims.AsSpan(h * n, n);
             float nextMean = byMean[next], nextMax = MaxOver(sims, h, n, next);

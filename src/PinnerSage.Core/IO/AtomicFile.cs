@@ -81,11 +81,15 @@ internal sealed class PendingFile : IDisposable
     private readonly string _tempPath;
     private bool _done;
 
-    public PendingFile(string path, int bufferSize = 1 << 16)
+    /// <param name="path">The target.</param>
+    /// <param name="bufferSize">The stream's buffer.</param>
+    /// <param name="readable">Open the temp file for reading too (a writer that appends by rereading what it wrote,
+    /// as Parquet's row groups do).</param>
+    public PendingFile(string path, int bufferSize = 1 << 16, bool readable = false)
     {
         _path = Path.GetFullPath(path);
         _tempPath = AtomicFile.TempPathFor(_path);
-        Stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize);
+        Stream = new FileStream(_tempPath, FileMode.CreateNew, readable ? FileAccess.ReadWrite : FileAccess.Write, FileShare.None, bufferSize);
     }
 
     /// <summary>The temp file.</summary>

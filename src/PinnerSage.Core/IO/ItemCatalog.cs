@@ -119,6 +119,36 @@ public sealed class ItemCatalog
         return Parse(tsv, path, lineOffset);
     }
 
+    /// <summary>A catalogue held in memory: <paramref name="textFields"/> name the columns after item_id, and each item gives
+    /// its id and one text per field (same rules as the file: ids by <see cref="IdRules"/>, unique, no tab or line break
+    /// in a text).</summary>
+    /// <param name="textFields">Column names after item_id.</param>
+    /// <param name="items">(id, texts) per item, texts in <paramref name="textFields"/> order.</param>
+    /// <param name="name">Names the catalogue in errors (record numbers count from 1 after a header).</param>
+    /// <exception cref="DataFormatException">An item with the wrong number of texts, a bad or duplicate id, or a text
+    /// holding a tab or line break.</exception>
+    public static ItemCatalog FromItems(IReadOnlyList<string> textFields, IEnumerable<(string Id, IReadOnlyList<string> Texts)> items,
+        string name = "memory")
+    {
+        ArgumentNullException.ThrowIfNull(textFields);
+        ArgumentNullException.ThrowIfNull(items);
+        // The same representation and checks as a file: the items become TSV bytes once, then the one parser reads them.
+        var text = new StringBuilder("item_id");
+        foreach (string field in textFields) text.Append('\t').Append(Clean(field, name, 1, "header"));
+        long record = 1;
+        foreach ((string id, IReadOnlyList<string> texts) in items)
+        {
+            record++;
+            text.Append('\n').Append(Clean(id, name, record, "item_id"));
+            foreach (string t in texts) text.Append('\t').Append(Clean(t, name, record, "text"));
+        }
+        return Parse(Encoding.UTF8.GetBytes(text.ToString()), name);
+
+        static string Clean(string value, string name, long record, string field) =>
+            value.AsSpan().IndexOfAny('\t', '\n', '\r') < 0 ? value
+                : throw new DataFormatException(name, record, field, "a tab or line break inside a field");
+    }
+
     /// <summary>Parses TSV bytes; <paramref name="lineOffset"/> is added to line numbers in errors (a converted
     /// format whose header line was synthesised reports the original file's lines).</summary>
     internal static ItemCatalog Parse(byte[] bytes, string path, int lineOffset = 0)

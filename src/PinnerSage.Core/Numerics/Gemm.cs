@@ -31,13 +31,6 @@ internal static unsafe class Gemm
     /// pool costs several µs.</summary>
     private const long ParallelThreshold = 1L << 20;
 
-    /// <summary>Threads used when a caller does not say (the machine's processor count); the ItemSage layers' row-parallel
-    /// kernels (LayerNorm, hash-embedding sums) use the same setting, so one knob sets the model's parallelism.</summary>
-    public static int DefaultThreads { get; set; } = Environment.ProcessorCount;
-
-    /// <summary>Parallel options capped at <see cref="DefaultThreads"/>, for the layers' row-parallel loops.</summary>
-    internal static ParallelOptions ParallelOptions => new() { MaxDegreeOfParallelism = Math.Max(1, DefaultThreads) };
-
     /// <summary>When set, <see cref="ProfiledTicks"/> accumulates the Stopwatch ticks spent in multiplies (benchmarks
     /// use it to show how much of a model pass is GEMM).</summary>
     public static bool Profile { get; set; }
@@ -47,10 +40,11 @@ internal static unsafe class Gemm
 
     /// <summary>C[m×n] = α·op(A)·op(B) + β·C, where op(A) is m×k (A stored k×m when <paramref name="transA"/>) and
     /// op(B) is k×n (B stored n×k when <paramref name="transB"/>); leading dimensions are row strides. β = 0 means C
-    /// is not read (it may hold NaN).</summary>
+    /// is not read (it may hold NaN). <paramref name="threads"/> caps the parallelism (the caller's setting, e.g. a
+    /// tower's; results do not depend on it).</summary>
     public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
                                 ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
-                                float beta, Span<float> c, int ldc, int threads = 0)
+                                float beta, Span<float> c, int ldc, int threads)
     {
         Debug.Assert(m >= 0 && n >= 0 && k >= 0);
         if (m == 0 || n == 0) return;
@@ -62,7 +56,7 @@ internal static unsafe class Gemm
         }
         Debug.Assert(transA ? a.Length >= (long)(k - 1) * lda + m : a.Length >= (long)(m - 1) * lda + k);
         Debug.Assert(transB ? b.Length >= (long)(n - 1) * ldb + k : b.Length >= (long)(k - 1) * ldb + n);
-        if (threads <= 0) threads = DefaultThreads;
+        Debug.Assert(threads >= 1);
         if ((long)m * n * k < ParallelThreshold) threads = 1;
 
         long start = Profile ? Stopwatch.GetTimestamp() : 0;

@@ -34,8 +34,6 @@ public static class AutoLambda
     /// <summary>Fewest (user, day) pairs for a choice; below it the fallback is used.</summary>
     public const int MinInstances = 50;
 
-    private const long SecondsPerDay = UnixTime.SecondsPerDay;
-
     /// <summary>Chooses λ from <see cref="Grid"/>.</summary>
     /// <param name="offsets">User u's actions are [offsets[u], offsets[u+1]) of the other spans, sorted by time.</param>
     /// <param name="times">Unix seconds of each action.</param>
@@ -55,7 +53,7 @@ public static class AutoLambda
         int g = Grid.Count, d = dimension;
         var sums = new double[g];
         long start = HeldOutStart(times, now);
-        long window = (long)Math.Round(windowDays * SecondsPerDay);
+        long window = (long)Math.Round(windowDays * UnixTime.SecondsPerDay);
 
         // Count the (user, day) pairs first, so the sample rate is known before any vector is read.
         long pairs = 0;
@@ -76,14 +74,14 @@ public static class AutoLambda
             if (HeldOutDays(times, from, to, start, now, days) == 0) continue;
             foreach (long day in days)
             {
-                if (keepBelow != ulong.MaxValue && SplitMix64.Mix(((ulong)u << 32) ^ (ulong)(day / SecondsPerDay)) >= keepBelow) continue;
+                if (keepBelow != ulong.MaxValue && SplitMix64.Mix(((ulong)u << 32) ^ (ulong)(day / UnixTime.SecondsPerDay)) >= keepBelow) continue;
                 average.AsSpan().Clear();
                 bool any = false;
                 for (int i = from; i < to && times[i] < day; i++)
                 {
                     if (times[i] <= day - window || rows[i] < 0) continue;
                     ReadOnlySpan<float> v = unit.Slice(rows[i] * d, d);
-                    double age = (day - times[i]) / (double)SecondsPerDay;
+                    double age = (day - times[i]) / (double)UnixTime.SecondsPerDay;
                     for (int j = 0; j < g; j++)
                     {
                         Span<float> a = average.AsSpan(j * d, d);
@@ -95,7 +93,7 @@ public static class AutoLambda
                 for (int j = 0; j < g; j++) norms[j] = TensorPrimitives.Norm(average.AsSpan(j * d, d));
                 int tests = 0;
                 Array.Clear(cos);
-                for (int i = from; i < to && times[i] < Math.Min(now, day + SecondsPerDay); i++)
+                for (int i = from; i < to && times[i] < Math.Min(now, day + UnixTime.SecondsPerDay); i++)
                 {
                     if (times[i] < day || rows[i] < 0) continue;
                     ReadOnlySpan<float> x = unit.Slice(rows[i] * d, d);

@@ -61,8 +61,6 @@ public sealed class OnlineProfile
     /// <summary>The paper's cap on online actions: the 20 most recent.</summary>
     public const int DefaultMaxPending = 20;
 
-    private const double SecondsPerDay = UnixTime.SecondsPerDay;
-
     private readonly ItemEmbeddings _items;
     private readonly ProfileOptions _options;
     private readonly ThreadLocal<UserProfileBuilder> _builders;
@@ -98,7 +96,7 @@ public sealed class OnlineProfile
     {
         ArgumentNullException.ThrowIfNull(userId);
         long at = Math.Max(now, batchNow);
-        double decay = Math.Exp(-_options.DecayLambda * ((at - batchNow) / SecondsPerDay));
+        double decay = Math.Exp(-_options.DecayLambda * ((at - batchNow) / (double)UnixTime.SecondsPerDay));
         IReadOnlyList<ProfileCluster> batchClusters = batch?.Clusters ?? [];
 
         var clusters = new List<Working>(batchClusters.Count + 4);

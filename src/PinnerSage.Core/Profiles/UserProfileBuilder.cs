@@ -23,8 +23,6 @@ namespace PinnerSage.Profiles;
 /// </remarks>
 public sealed class UserProfileBuilder
 {
-    private const double SecondsPerDay = UnixTime.SecondsPerDay;
-
     private readonly ItemEmbeddings _items;
     private readonly ProfileOptions _options;
     private readonly UserClusterer _clusterer;
@@ -141,7 +139,7 @@ public sealed class UserProfileBuilder
             }
             _multiplicity[n]++;
             _latest[n] = a.Time; // ascending within the row, so the last one is the latest
-            _itemImportance[n] += a.Weight * Math.Exp(-lambda * ((now - a.Time) / SecondsPerDay));
+            _itemImportance[n] += a.Weight * Math.Exp(-lambda * ((now - a.Time) / (double)UnixTime.SecondsPerDay));
         }
         n++;
 

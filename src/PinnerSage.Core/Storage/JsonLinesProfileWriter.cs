@@ -7,7 +7,7 @@ namespace PinnerSage.Storage;
 /// <summary>Writes profiles as JSON lines (<see cref="ProfileJson"/>). To a path: into a temporary file in the same
 /// folder, renamed over the path by <see cref="Commit"/>, so the path never holds a partial export; disposing
 /// without committing deletes the temporary file. To a stream (the streaming mapper's stdout): directly.</summary>
-public sealed class JsonLinesProfileWriter : IProfileSink, IDisposable
+public sealed class JsonLinesProfileWriter : IProfileExport
 {
     private const int FlushThreshold = 1 << 16;
 

@@ -25,8 +25,6 @@ internal readonly record struct EvalInstance(int User, int HistoryStart, int Tes
 /// </remarks>
 internal static class EvalSplit
 {
-    private const long SecondsPerDay = UnixTime.SecondsPerDay;
-
     /// <summary>Start of the test period: the (1 − <paramref name="testShare"/>) quantile of all timestamps, floored
     /// to a UTC midnight.</summary>
     public static long TestPeriodStart(EvalActions actions, double testShare)
@@ -43,7 +41,7 @@ internal static class EvalSplit
     public static List<EvalInstance> WalkForward(EvalActions actions, long from, double stepDays, double windowDays,
                                                  bool requireEmbeddedTest, long until = long.MaxValue)
     {
-        long step = Math.Max(1, (long)Math.Round(stepDays * SecondsPerDay));
+        long step = Math.Max(1, (long)Math.Round(stepDays * UnixTime.SecondsPerDay));
         var result = new List<EvalInstance>();
         long[] times = actions.Times;
         for (int u = 0; u < actions.UserIds.Count; u++)

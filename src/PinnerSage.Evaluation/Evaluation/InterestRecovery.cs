@@ -1,4 +1,5 @@
 using PinnerSage.IO;
+using PinnerSage.Numerics;
 using PinnerSage.Profiles;
 using PinnerSage.Synthetic;
 

@@ -20,8 +20,6 @@ internal sealed class ClusterResult
 /// importance counts every action (repeats included).</remarks>
 internal sealed class UserHistory
 {
-    private const double SecondsPerDay = UnixTime.SecondsPerDay;
-
     private readonly float[] _unit;
     private readonly double _alpha;
     private readonly bool _keepSingletons;
@@ -125,7 +123,7 @@ internal sealed class UserHistory
     }
 
     /// <summary>Age of history action i in days at <see cref="Now"/>.</summary>
-    public double AgeDays(int i) => (Now - _times[i]) / SecondsPerDay;
+    public double AgeDays(int i) => (Now - _times[i]) / (double)UnixTime.SecondsPerDay;
 
     /// <summary>Item row of distinct item i.</summary>
     public int DistinctRow(int i) => _distinct[i];

@@ -116,7 +116,7 @@ public sealed class FileChecksumTests
     {
         using var dir = new TempDir();
         ItemSageModelOptions options = ItemSageTowerTests.Small;
-        IItemTower tower = transformer ? ItemSageTower.CreateTransformer(options) : ItemSageTower.CreateMlpConcat(options);
+        IItemTower tower = ItemSageTower.Create(transformer ? ItemSageTowerKind.Transformer : ItemSageTowerKind.MlpConcat, options);
         string path = dir.File("model.bin");
         tower.Save(path);
         byte[] file = File.ReadAllBytes(path);

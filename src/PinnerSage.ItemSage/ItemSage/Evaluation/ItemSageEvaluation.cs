@@ -368,13 +368,8 @@ public static class ItemSageEvaluation
             Enumerable.Range(0, tasks.Count).ToDictionary(t => tasks[t], t => testCounts[t]));
     }
 
-    /// <summary>Creates a tower of the given kind for some features.</summary>
-    public static IItemTower CreateTower(ItemSageFeatures features, ItemSageModelOptions shape, bool mlp)
-    {
-        ArgumentNullException.ThrowIfNull(features);
-        ItemSageModelOptions o = features.Apply(shape);
-        return mlp ? ItemSageTower.CreateMlpConcat(o) : ItemSageTower.CreateTransformer(o);
-    }
+    private static IItemTower CreateTower(ItemSageFeatures features, ItemSageModelOptions shape, bool mlp) =>
+        ItemSageTower.Create(mlp ? ItemSageTowerKind.MlpConcat : ItemSageTowerKind.Transformer, features.Apply(shape));
 
     private static (float[] Embeddings, VariantRun Run) TrainAndEmbed(string name, bool mlp, ItemSageFeatures features,
         EngagementPairs pairs, ItemSageTrainingOptions training, ItemSageEvalOptions options, TimeSpan? budget,

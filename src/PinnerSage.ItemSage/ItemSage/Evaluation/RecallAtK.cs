@@ -40,7 +40,7 @@ public static class RecallAtK
 
     /// <summary>Evaluates <paramref name="pairs"/>; returns task label → metric ("recall@k", "pairs") → value, only for
     /// tasks in <paramref name="onlyTasks"/> when given, plus <see cref="AllTasks"/>.</summary>
-    public static Dictionary<string, Dictionary<string, double>> Evaluate(PairSet pairs, IReadOnlyList<string> tasks,
+    internal static Dictionary<string, Dictionary<string, double>> Evaluate(PairSet pairs, IReadOnlyList<string> tasks,
         int itemCount, Scorer scorer, IReadOnlyList<int> ks, int maxPairsPerTask = ItemSageEvaluation.DefaultMaxTestPairsPerTask, IReadOnlySet<int>? onlyTasks = null)
     {
         ArgumentNullException.ThrowIfNull(tasks);
@@ -51,7 +51,7 @@ public static class RecallAtK
     /// <summary>The pairs <see cref="Evaluate"/> scores: per task (only <paramref name="onlyTasks"/> when given) all its
     /// pairs, or <paramref name="maxPairsPerTask"/> evenly spaced ones when it has more; indices into
     /// <paramref name="pairs"/>, by task then position.</summary>
-    public static int[] SelectPairs(PairSet pairs, int taskCount, int maxPairsPerTask, IReadOnlySet<int>? onlyTasks = null)
+    internal static int[] SelectPairs(PairSet pairs, int taskCount, int maxPairsPerTask, IReadOnlySet<int>? onlyTasks = null)
     {
         ArgumentNullException.ThrowIfNull(pairs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPairsPerTask);
@@ -71,7 +71,7 @@ public static class RecallAtK
 
     /// <summary>rank[i] of pair <paramref name="selected"/>[i]: the candidates (every item but the query) scoring above
     /// its positive, ties counted for lower catalogue rows; a hit at k is rank &lt; k.</summary>
-    public static int[] Ranks(PairSet pairs, int[] selected, int itemCount, Scorer scorer)
+    internal static int[] Ranks(PairSet pairs, int[] selected, int itemCount, Scorer scorer)
     {
         ArgumentNullException.ThrowIfNull(pairs);
         ArgumentNullException.ThrowIfNull(selected);
@@ -111,7 +111,7 @@ public static class RecallAtK
     }
 
     /// <summary>Recall@k per task and pooled from the <see cref="Ranks"/> of <paramref name="selected"/>.</summary>
-    public static Dictionary<string, Dictionary<string, double>> Summarize(PairSet pairs, IReadOnlyList<string> tasks,
+    internal static Dictionary<string, Dictionary<string, double>> Summarize(PairSet pairs, IReadOnlyList<string> tasks,
         int[] selected, int[] ranks, IReadOnlyList<int> ks)
     {
         ArgumentNullException.ThrowIfNull(pairs);

@@ -72,7 +72,7 @@ public sealed record SelectionResult(int SelectedStep, double SelectedRecall, IR
 /// and test periods in time; ties keep the earlier step; the snapshot is an in-memory copy of the tower's flat parameter
 /// array (no file I/O), restored at the end. The optimizer and sampler states are not restored: the selected tower is
 /// for evaluation, not for resuming.</remarks>
-public static class ValidationSelection
+internal static class ValidationSelection
 {
     /// <summary>Trains <paramref name="trainer"/> until validation stops improving (<paramref name="stopping"/>) or
     /// <paramref name="maxSteps"/>, evaluating every <paramref name="evaluateEvery"/> steps (and at the last step), and

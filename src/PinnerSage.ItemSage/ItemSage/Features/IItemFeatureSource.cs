@@ -4,7 +4,7 @@ namespace PinnerSage.ItemSage.Features;
 
 /// <summary>Anything that can fill an <see cref="ItemFeatureBatch"/> for items 0…<see cref="ItemCount"/>−1
 /// (<see cref="ItemSageFeatures"/> over a catalogue; small in-memory sources in tests).</summary>
-public interface IItemFeatureSource
+internal interface IItemFeatureSource
 {
     /// <summary>Number of items.</summary>
     int ItemCount { get; }

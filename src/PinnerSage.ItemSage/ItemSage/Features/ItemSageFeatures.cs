@@ -44,7 +44,7 @@ public sealed record ItemSageFeatureOptions
 /// unchanged) so sets of different scales weigh alike. An item without a vector in a set simply has one
 /// position fewer (masked). Catalogue items are the item universe: the whole catalogue is embedded, actions on items
 /// missing from items.tsv are ignored by training.</remarks>
-public sealed class ItemSageFeatures : IItemFeatureSource, IDisposable
+internal sealed class ItemSageFeatures : IItemFeatureSource, IDisposable
 {
     /// <summary>At most this many vector sets (the paper's "up to 20 images").</summary>
     public const int MaxVectorSets = 20;
@@ -55,17 +55,18 @@ public sealed class ItemSageFeatures : IItemFeatureSource, IDisposable
     private readonly int[] _tokenOffsets; // [items * fields + 1]
     private readonly int[] _tokens;
     private readonly ItemEmbeddings[] _sets;
+    private readonly bool[] _ownsSet;
     private readonly int[][] _setRow; // per set: catalogue row → row in the set, or −1
 
     private ItemSageFeatures(ItemCatalog catalog, TextVocabulary vocabulary, string[] textFields, int[] columns,
-        string[] setNames, ItemEmbeddings[] sets)
+        string[] setNames, (ItemEmbeddings[] Sets, bool[] Owned) sets)
     {
         Catalog = catalog;
         Vocabulary = vocabulary;
         TextFields = textFields;
         VectorSets = setNames;
-        _sets = sets;
-        ImageDim = sets.Length == 0 ? 0 : sets.Max(s => s.Dimension);
+        (_sets, _ownsSet) = sets;
+        ImageDim = _sets.Length == 0 ? 0 : _sets.Max(s => s.Dimension);
         int n = catalog.Count, f = columns.Length;
         _tokenOffsets = new int[n * f + 1];
         var tokens = new List<int>();
@@ -78,11 +79,11 @@ public sealed class ItemSageFeatures : IItemFeatureSource, IDisposable
             }
         }
         _tokens = [.. tokens];
-        _setRow = new int[sets.Length][];
-        for (int s = 0; s < sets.Length; s++)
+        _setRow = new int[_sets.Length][];
+        for (int s = 0; s < _sets.Length; s++)
         {
             _setRow[s] = new int[n];
-            for (int r = 0; r < n; r++) _setRow[s][r] = sets[s].TryGetRow(catalog.Ids[r], out int row) ? row : -1;
+            for (int r = 0; r < n; r++) _setRow[s][r] = _sets[s].TryGetRow(catalog.Ids[r], out int row) ? row : -1;
         }
     }
 
@@ -169,24 +170,36 @@ public sealed class ItemSageFeatures : IItemFeatureSource, IDisposable
 
     /// <summary>Builds the features of a dataset: loads items.tsv and the chosen vector sets and builds the vocabulary.</summary>
     /// <exception cref="DataFormatException">No items.tsv, an unknown text field or vector set.</exception>
-    public static ItemSageFeatures Build(DatasetLayout dataset, ItemSageFeatureOptions options)
+    public static ItemSageFeatures Build(DatasetLayout dataset, ItemSageFeatureOptions options) =>
+        Build(ItemSageCatalog.FromDataset(dataset), options);
+
+    /// <summary>Builds the features of a catalogue: the chosen text fields' vocabulary and the chosen vector sets.</summary>
+    /// <exception cref="DataFormatException">No catalogue, an unknown text field or vector set.</exception>
+    public static ItemSageFeatures Build(ItemSageCatalog items, ItemSageFeatureOptions options)
     {
-        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        ItemCatalog catalog = LoadCatalog(dataset);
+        ItemCatalog catalog = items.Catalog;
         string[] fields = options.TextFields is { } tf ? [.. tf] : [.. catalog.Columns.Skip(1)];
         int[] columns = ResolveColumns(catalog, fields);
         var vocabulary = TextVocabulary.Build(catalog, columns, options.MaxUnigrams, options.MaxBigrams, options.MaxTrigrams);
-        string[] setNames = options.VectorSets is { } vs ? [.. vs] : [.. dataset.Vectors.Keys.Take(MaxVectorSets)];
-        return new ItemSageFeatures(catalog, vocabulary, fields, columns, setNames, LoadSets(dataset, setNames));
+        string[] setNames = options.VectorSets is { } vs ? [.. vs] : [.. items.VectorSets.Take(MaxVectorSets)];
+        return new ItemSageFeatures(catalog, vocabulary, fields, columns, setNames, LoadSets(items, setNames));
     }
 
     /// <summary>The features of a dataset with the vocabulary and choices saved in a model folder (for embedding).</summary>
     public static ItemSageFeatures Load(string modelDirectory, DatasetLayout dataset)
     {
-        ArgumentNullException.ThrowIfNull(modelDirectory);
         ArgumentNullException.ThrowIfNull(dataset);
+        return ReadSpec(modelDirectory).For(ItemSageCatalog.FromDataset(dataset));
+    }
+
+    /// <summary>Reads the feature spec and vocabulary of a model folder.</summary>
+    /// <exception cref="DataFormatException">A malformed spec or vocabulary.</exception>
+    internal static SavedFeatures ReadSpec(string modelDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(modelDirectory);
         string specPath = Path.Combine(modelDirectory, SpecFile);
         Spec spec;
         try
@@ -198,33 +211,51 @@ public sealed class ItemSageFeatures : IItemFeatureSource, IDisposable
         {
             throw new DataFormatException(specPath, (e.LineNumber ?? 0) + 1, e.Path, $"malformed feature spec (truncated?): {e.Message}");
         }
-        ItemCatalog catalog = LoadCatalog(dataset);
-        var vocabulary = TextVocabulary.Load(Path.Combine(modelDirectory, VocabularyFile));
-        var features = new ItemSageFeatures(catalog, vocabulary, spec.TextFields, ResolveColumns(catalog, spec.TextFields),
-            spec.VectorSets, LoadSets(dataset, spec.VectorSets));
-        if (features.ImageDim != spec.ImageDim)
-            throw new DataFormatException(specPath, 1, "ImageDim", $"the model was trained on vectors of dimension {spec.ImageDim}, the dataset's are {features.ImageDim}");
-        return features;
+        return new SavedFeatures(specPath, spec.TextFields, spec.VectorSets, spec.ImageDim,
+            TextVocabulary.Load(Path.Combine(modelDirectory, VocabularyFile)));
     }
 
+    /// <summary>A model's feature choices and vocabulary (from <see cref="ReadSpec"/> or a training run), which
+    /// featurise any catalogue exactly as in training.</summary>
+    internal sealed record SavedFeatures(string Source, string[] TextFields, string[] VectorSets, int ImageDim, TextVocabulary Vocabulary)
+    {
+        /// <summary>The features of <paramref name="items"/> under these choices.</summary>
+        /// <exception cref="DataFormatException">A missing text field or vector set, or vectors of another dimension.</exception>
+        public ItemSageFeatures For(ItemSageCatalog items)
+        {
+            ItemCatalog catalog = items.Catalog;
+            var features = new ItemSageFeatures(catalog, Vocabulary, TextFields, ResolveColumns(catalog, TextFields),
+                VectorSets, LoadSets(items, VectorSets));
+            if (features.ImageDim != ImageDim)
+            {
+                features.Dispose();
+                throw new DataFormatException(Source, 1, "ImageDim", $"the model was trained on vectors of dimension {ImageDim}, the catalogue's are {features.ImageDim}");
+            }
+            return features;
+        }
+    }
+
+    /// <summary>This run's choices and vocabulary, for featurising other catalogues the same way.</summary>
+    internal SavedFeatures Saved => new(Catalog.Source, [.. TextFields], [.. VectorSets], ImageDim, Vocabulary);
+
     /// <summary>Writes the feature spec and the vocabulary into a model folder.</summary>
-    public void Save(string modelDirectory)
+    public void Save(string modelDirectory) => WriteSpec(modelDirectory, Saved);
+
+    /// <summary>Writes saved feature choices and their vocabulary into a model folder (read back by <see cref="ReadSpec"/>).</summary>
+    internal static void WriteSpec(string modelDirectory, SavedFeatures features)
     {
         Directory.CreateDirectory(modelDirectory);
-        Vocabulary.Save(Path.Combine(modelDirectory, VocabularyFile));
-        var spec = new Spec { TextFields = [.. TextFields], VectorSets = [.. VectorSets], ImageDim = ImageDim };
+        features.Vocabulary.Save(Path.Combine(modelDirectory, VocabularyFile));
+        var spec = new Spec { TextFields = features.TextFields, VectorSets = features.VectorSets, ImageDim = features.ImageDim };
         AtomicFile.WriteText(Path.Combine(modelDirectory, SpecFile), w => w.Write(JsonSerializer.Serialize(spec, new JsonSerializerOptions { WriteIndented = true })));
     }
 
     /// <inheritdoc/>
     public void Dispose()
     {
-        foreach (ItemEmbeddings s in _sets) s.Dispose();
+        for (int s = 0; s < _sets.Length; s++)
+            if (_ownsSet[s]) _sets[s].Dispose();
     }
-
-    private static ItemCatalog LoadCatalog(DatasetLayout dataset) =>
-        ItemCatalog.Load(dataset.ItemsPath ?? throw new DataFormatException(dataset.Root, 0, "items.tsv",
-            "ItemSage needs a catalogue: the dataset has no items.tsv"));
 
     private static int[] ResolveColumns(ItemCatalog catalog, IReadOnlyList<string> fields)
     {
@@ -239,25 +270,21 @@ public sealed class ItemSageFeatures : IItemFeatureSource, IDisposable
         return columns;
     }
 
-    private static ItemEmbeddings[] LoadSets(DatasetLayout dataset, IReadOnlyList<string> names)
+    private static (ItemEmbeddings[] Sets, bool[] Owned) LoadSets(ItemSageCatalog items, IReadOnlyList<string> names)
     {
         if (names.Count > MaxVectorSets)
             throw new ArgumentOutOfRangeException(nameof(names), names.Count, $"at most {MaxVectorSets} vector sets");
         var sets = new ItemEmbeddings[names.Count];
+        var owned = new bool[names.Count];
         try
         {
-            for (int i = 0; i < names.Count; i++)
-            {
-                if (!dataset.Vectors.TryGetValue(names[i], out string? path))
-                    throw new DataFormatException(Path.Combine(dataset.Root, "vectors"), 0, names[i],
-                        $"no such vector set; the dataset has: {(dataset.Vectors.Count == 0 ? "none" : string.Join(", ", dataset.Vectors.Keys))}");
-                sets[i] = ItemEmbeddings.Load(path, null, new EmbeddingsLoadOptions { AllowZeroVectors = true });
-            }
-            return sets;
+            for (int i = 0; i < names.Count; i++) (sets[i], owned[i]) = items.OpenSet(names[i]);
+            return (sets, owned);
         }
         catch
         {
-            foreach (ItemEmbeddings? s in sets) s?.Dispose();
+            for (int i = 0; i < names.Count; i++)
+                if (owned[i]) sets[i].Dispose();
             throw;
         }
     }

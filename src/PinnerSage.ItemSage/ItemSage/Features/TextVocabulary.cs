@@ -10,7 +10,7 @@ namespace PinnerSage.ItemSage.Features;
 /// 64,000 trigrams and drops out-of-vocabulary tokens. Our choices: frequency = number of occurrences over the chosen
 /// text fields of every catalogue item; ties are broken by ordinal string order, so the vocabulary is a pure function
 /// of the catalogue; a kind keeps fewer tokens when the corpus has fewer distinct ones.</remarks>
-public sealed class TextVocabulary
+internal sealed class TextVocabulary
 {
     /// <summary>Default sizes from the paper.</summary>
     public const int DefaultUnigrams = 200_000, DefaultBigrams = 1_000_000, DefaultTrigrams = 64_000;

@@ -29,6 +29,7 @@ namespace PinnerSage.ItemSage.Model;
 /// </remarks>
 internal sealed class ClsAttention
 {
+    private readonly ParameterStore _store;
     private readonly int _d, _heads, _s;
     private float[] _u = [], _z = [], _p = [], _du = [], _dz = [];
     private readonly float[] _wkT, _wvT;
@@ -36,8 +37,9 @@ internal sealed class ClsAttention
 
     private bool Narrow => FusedKernels.Enabled && _d / _heads == Vector256<float>.Count && _d % Vector256<float>.Count == 0 && Vector256.IsHardwareAccelerated;
 
-    public ClsAttention(int d, int heads, int s)
+    public ClsAttention(ParameterStore store, int d, int heads, int s)
     {
+        _store = store;
         _d = d;
         _heads = heads;
         _s = s;
@@ -68,20 +70,20 @@ internal sealed class ClsAttention
         int d = _d, dh = d / _heads, hd = _heads * d;
         ReadOnlySpan<float> w = kv.Weights, bias = kv.Bias;
         for (int h = 0; h < _heads; h++)
-            Gemm.Multiply(false, true, batch, d, dh, 1f, q[(h * dh)..], d, w[(h * dh)..], 2 * d, 0f, _u.AsSpan(h * d), hd);
+            Gemm.Multiply(false, true, batch, d, dh, 1f, q[(h * dh)..], d, w[(h * dh)..], 2 * d, 0f, _u.AsSpan(h * d), hd, _store.Threads);
         unsafe
         {
             fixed (float* px = x, pu = _u, pz = _z, pp = _p)
             fixed (byte* pm = keyMask)
             {
                 var a = new Ptrs(px, pu, pz, pp, pm, null, null, null);
-                if (batch >= 16 && Gemm.DefaultThreads > 1) Parallel.For(0, batch, Gemm.ParallelOptions, b => ForwardItem(a, b));
+                if (batch >= 16 && _store.Threads > 1) Parallel.For(0, batch, _store.ParallelOptions, b => ForwardItem(a, b));
                 else for (int b = 0; b < batch; b++) ForwardItem(a, b);
             }
         }
         for (int b = 0; b < batch; b++) bias.Slice(d, d).CopyTo(o.Slice(b * d, d));
         for (int h = 0; h < _heads; h++)
-            Gemm.Multiply(false, false, batch, dh, d, 1f, _z.AsSpan(h * d), hd, w[(d + h * dh)..], 2 * d, 1f, o[(h * dh)..], d);
+            Gemm.Multiply(false, false, batch, dh, d, 1f, _z.AsSpan(h * d), hd, w[(d + h * dh)..], 2 * d, 1f, o[(h * dh)..], d, _store.Threads);
     }
 
     /// <summary>dq [B, D] is overwritten; dx [B, S, D] is added to; K/V gradients accumulate.</summary>
@@ -99,22 +101,22 @@ internal sealed class ClsAttention
         }
         for (int h = 0; h < _heads; h++)
         {
-            Gemm.Multiply(false, true, batch, d, dh, 1f, dO[(h * dh)..], d, w[(d + h * dh)..], 2 * d, 0f, _dz.AsSpan(h * d), hd);
-            Gemm.Multiply(true, false, d, dh, batch, 1f, _z.AsSpan(h * d), hd, dO[(h * dh)..], d, 1f, dw[(d + h * dh)..], 2 * d);
+            Gemm.Multiply(false, true, batch, d, dh, 1f, dO[(h * dh)..], d, w[(d + h * dh)..], 2 * d, 0f, _dz.AsSpan(h * d), hd, _store.Threads);
+            Gemm.Multiply(true, false, d, dh, batch, 1f, _z.AsSpan(h * d), hd, dO[(h * dh)..], d, 1f, dw[(d + h * dh)..], 2 * d, _store.Threads);
         }
         unsafe
         {
             fixed (float* px = x, pu = _u, pz = _z, pp = _p, pdz = _dz, pdu = _du, pdx = dx)
             {
                 var a = new Ptrs(px, pu, pz, pp, null, pdz, pdu, pdx);
-                if (batch >= 16 && Gemm.DefaultThreads > 1) Parallel.For(0, batch, Gemm.ParallelOptions, b => BackwardItem(a, b));
+                if (batch >= 16 && _store.Threads > 1) Parallel.For(0, batch, _store.ParallelOptions, b => BackwardItem(a, b));
                 else for (int b = 0; b < batch; b++) BackwardItem(a, b);
             }
         }
         for (int h = 0; h < _heads; h++)
         {
-            Gemm.Multiply(false, false, batch, dh, d, 1f, _du.AsSpan(h * d), hd, w[(h * dh)..], 2 * d, 0f, dq[(h * dh)..], d);
-            Gemm.Multiply(true, false, d, dh, batch, 1f, _du.AsSpan(h * d), hd, q[(h * dh)..], d, 1f, dw[(h * dh)..], 2 * d);
+            Gemm.Multiply(false, false, batch, dh, d, 1f, _du.AsSpan(h * d), hd, w[(h * dh)..], 2 * d, 0f, dq[(h * dh)..], d, _store.Threads);
+            Gemm.Multiply(true, false, d, dh, batch, 1f, _du.AsSpan(h * d), hd, q[(h * dh)..], d, 1f, dw[(h * dh)..], 2 * d, _store.Threads);
         }
     }
 
@@ -144,7 +146,7 @@ internal sealed class ClsAttention
         fixed (byte* pm = keyMask)
         {
             var a = new NarrowPtrs(pq, px, pm, pw, pb, pwk, null, pu, pz, pp, po, null, null, null, null, null, null);
-            if (batch >= 16 && Gemm.DefaultThreads > 1) Parallel.For(0, batch, Gemm.ParallelOptions, b => NarrowForwardItem(a, b));
+            if (batch >= 16 && _store.Threads > 1) Parallel.For(0, batch, _store.ParallelOptions, b => NarrowForwardItem(a, b));
             else for (int b = 0; b < batch; b++) NarrowForwardItem(a, b);
         }
     }
@@ -214,11 +216,11 @@ internal sealed class ClsAttention
                pdq = dq, pdx = dx, pdw = kv.WeightGradients)
         {
             var a = new NarrowPtrs(pq, px, null, pw, null, null, pwv, pu, pz, pp, null, pdo, pdz, pdu, pdq, pdx, pdw);
-            bool parallel = batch >= 16 && Gemm.DefaultThreads > 1;
-            if (parallel) Parallel.For(0, batch, Gemm.ParallelOptions, b => NarrowBackwardItem(a, b));
+            bool parallel = batch >= 16 && _store.Threads > 1;
+            if (parallel) Parallel.For(0, batch, _store.ParallelOptions, b => NarrowBackwardItem(a, b));
             else for (int b = 0; b < batch; b++) NarrowBackwardItem(a, b);
             // Weight gradients: head h owns columns h·8.. of both halves; items summed in order.
-            if (parallel) Parallel.For(0, _heads, Gemm.ParallelOptions, h => NarrowWeightGradients(a, batch, h));
+            if (parallel) Parallel.For(0, _heads, _store.ParallelOptions, h => NarrowWeightGradients(a, batch, h));
             else for (int h = 0; h < _heads; h++) NarrowWeightGradients(a, batch, h);
         }
     }

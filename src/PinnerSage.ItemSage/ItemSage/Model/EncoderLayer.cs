@@ -15,6 +15,7 @@ namespace PinnerSage.ItemSage.Model;
 /// </remarks>
 internal sealed class EncoderLayer
 {
+    private readonly ParameterStore _store;
     private readonly LayerNorm _ln1, _ln2;
     private readonly Linear _wq, _wkv, _wo, _w1, _w2;
     private readonly int _d, _f, _heads, _s, _sq, _index;
@@ -30,6 +31,7 @@ internal sealed class EncoderLayer
 
     public EncoderLayer(ParameterStore store, int index, int d, int heads, int ffn, int s, int sq, float dropout)
     {
+        _store = store;
         _index = index;
         _d = d;
         _f = ffn;
@@ -44,7 +46,7 @@ internal sealed class EncoderLayer
         _ln2 = new LayerNorm(store, d);
         _w1 = new Linear(store, d, ffn);
         _w2 = new Linear(store, ffn, d);
-        _single = sq == 1 ? new ClsAttention(d, heads, s) : null;
+        _single = sq == 1 ? new ClsAttention(store, d, heads, s) : null;
     }
 
     public int QueryPositions => _sq;
@@ -109,7 +111,7 @@ internal sealed class EncoderLayer
         else
         {
             _wkv.Forward(_xn, n, _kv);
-            MultiHeadAttention.Forward(_q, _kv, keyMask, batch, _sq, _s, d, _heads, _p, _att);
+            MultiHeadAttention.Forward(_q, _kv, keyMask, batch, _sq, _s, d, _heads, _p, _att, _store.ParallelOptions);
         }
         _wo.Forward(_att, nq, _a);
         if (_training) Dropout.Apply(_a.AsSpan(0, nq * d), _dropout, seed, (ulong)(2 * _index));
@@ -158,7 +160,7 @@ internal sealed class EncoderLayer
         }
         else
         {
-            MultiHeadAttention.Backward(_q, _kv, _p, datt, batch, _sq, _s, d, _heads, dq, _dkv);
+            MultiHeadAttention.Backward(_q, _kv, _p, datt, batch, _sq, _s, d, _heads, dq, _dkv, _store.ParallelOptions);
             _wkv.Backward(_xn, _dkv, n, dxn);
         }
         if (_sq == _s)

@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
-using PinnerSage.Synthetic;
+using PinnerSage.Numerics;
 
 namespace PinnerSage.ItemSage.Model;
 
@@ -83,8 +83,8 @@ internal sealed class HashEmbedding
                 for (int i = c * chunk; i < end; i++)
                     FieldSum(new ReadOnlySpan<int>(t + o[f[i]], o[f[i] + 1] - o[f[i]]), new Span<float>(outp + (long)i * HashDim, HashDim));
             }
-            if (chunks > 1 && Numerics.Gemm.DefaultThreads > 1)
-                Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Numerics.Gemm.DefaultThreads }, Run);
+            if (chunks > 1 && _s.Threads > 1)
+                Parallel.For(0, chunks, _s.ParallelOptions, Run);
             else
                 for (int c = 0; c < chunks; c++) Run(c);
         }

@@ -1,11 +1,15 @@
 namespace PinnerSage.ItemSage.Model;
 
 /// <summary>A product tower: item features → one L2-normalised embedding per item, with hand-written backward.
-/// <see cref="ItemSageTower"/> creates the paper's transformer and its MLP-over-concatenation baseline.</summary>
-public interface IItemTower
+/// <see cref="ItemSageTower.Create"/> creates the paper's transformer and its MLP-over-concatenation baseline. Internal:
+/// the public entry point is <see cref="ItemSageModel"/>.</summary>
+internal interface IItemTower
 {
     /// <summary>The sizes the tower was built with.</summary>
     ItemSageModelOptions Options { get; }
+
+    /// <summary>Threads of the tower's kernels (GEMM and row-parallel loops); results do not depend on it.</summary>
+    int Threads { get; set; }
 
     /// <summary>All parameters, one flat array (the optimizer updates it in place).</summary>
     float[] Parameters { get; }

@@ -6,7 +6,7 @@ namespace PinnerSage.ItemSage.Model;
 /// position. Pretrained vectors ("images", dimension <see cref="ImageDim"/>): item b has <c>ImageCount[b]</c> ≤
 /// <see cref="MaxImages"/> vectors at <c>Images[(b·MaxImages + j)·ImageDim ..]</c> for j &lt; ImageCount[b]; the rest
 /// are masked and never read by the towers.</remarks>
-public sealed class ItemFeatureBatch
+internal sealed class ItemFeatureBatch
 {
     /// <summary>Creates an empty batch with room for <paramref name="capacity"/> items.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A size is negative, or <paramref name="capacity"/> is 0.</exception>

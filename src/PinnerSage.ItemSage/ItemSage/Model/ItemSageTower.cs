@@ -12,7 +12,7 @@ namespace PinnerSage.ItemSage.Model;
 /// as float32, and the uint64 XXH3-64 of the header and the parameters (<see cref="FileChecksum"/>, as the HNSW files).
 /// Version 2 differs only in its checksum (the legacy <see cref="Checksum64"/> fold) and is still read; version 1
 /// (FNV-1a) is not. Written atomically (temp file + rename).</remarks>
-public static class ItemSageTower
+internal static class ItemSageTower
 {
     internal const int TransformerKind = 0;
     internal const int MlpConcatKind = 1;
@@ -21,23 +21,25 @@ public static class ItemSageTower
     private const int PerVectorSetFlag = 1;
     private static ReadOnlySpan<byte> Magic => "ISAGETWR"u8;
 
-    /// <summary>The paper's transformer tower.</summary>
+    /// <summary>A fresh tower of the given kind: the paper's transformer or the MLP-over-concatenated-features baseline.</summary>
     /// <exception cref="ArgumentException">The options are invalid (see <see cref="ItemSageModelOptions.Validate"/>).</exception>
-    public static IItemTower CreateTransformer(ItemSageModelOptions o)
+    public static IItemTower Create(ItemSageTowerKind kind, ItemSageModelOptions o)
     {
         ArgumentNullException.ThrowIfNull(o);
-        return new ItemSageTransformer(o);
+        return kind switch
+        {
+            ItemSageTowerKind.Transformer => new ItemSageTransformer(o),
+            ItemSageTowerKind.MlpConcat => new MlpConcatTower(o),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown tower kind"),
+        };
     }
 
-    /// <summary>The MLP-over-concatenated-features baseline.</summary>
-    /// <exception cref="ArgumentException">The options are invalid.</exception>
-    public static IItemTower CreateMlpConcat(ItemSageModelOptions o)
-    {
-        ArgumentNullException.ThrowIfNull(o);
-        return new MlpConcatTower(o);
-    }
+    /// <summary>The kind of a tower (for the facade, which does not expose towers).</summary>
+    public static ItemSageTowerKind KindOf(IItemTower tower) =>
+        tower is MlpConcatTower ? ItemSageTowerKind.MlpConcat : ItemSageTowerKind.Transformer;
 
-    /// <summary>Reads a tower written by <see cref="IItemTower.Save"/>.</summary>
+    /// <summary>Reads a tower written by <see cref="IItemTower.Save"/> (threads: the machine's processor count until the
+    /// caller sets <see cref="IItemTower.Threads"/>).</summary>
     /// <exception cref="DataFormatException">The file is not a tower file, is truncated, of another version, or
     /// fails its checksum.</exception>
     public static IItemTower Load(string path)

@@ -68,6 +68,12 @@ internal sealed class ItemSageTransformer : IItemTower
 
     public ItemSageModelOptions Options { get; }
 
+    public int Threads
+    {
+        get => _store.Threads;
+        set => _store.Threads = value;
+    }
+
     public float[] Parameters => _store.Parameters;
 
     public float[] Gradients => _store.Gradients;

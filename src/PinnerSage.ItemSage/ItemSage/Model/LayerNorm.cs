@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using PinnerSage.Numerics;
 
 namespace PinnerSage.ItemSage.Model;
 
@@ -42,8 +41,8 @@ internal sealed class LayerNorm
         fixed (float* px = x, py = y, pm = mean, pr = rstd)
         {
             var a = new Ptrs(px, py, pm, pr, null, null, null, rows);
-            if (chunks > 1 && Gemm.DefaultThreads > 1)
-                Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Gemm.DefaultThreads }, c => ForwardChunk(a, c));
+            if (chunks > 1 && _s.Threads > 1)
+                Parallel.For(0, chunks, _s.ParallelOptions, c => ForwardChunk(a, c));
             else
                 for (int c = 0; c < chunks; c++) ForwardChunk(a, c);
         }
@@ -59,8 +58,8 @@ internal sealed class LayerNorm
         fixed (float* px = x, pm = mean, pr = rstd, pdy = dy, pdx = dx, pp = _partials)
         {
             var a = new Ptrs(px, null, pm, pr, pdy, pdx, pp, rows);
-            if (chunks > 1 && Gemm.DefaultThreads > 1)
-                Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Gemm.DefaultThreads },
+            if (chunks > 1 && _s.Threads > 1)
+                Parallel.For(0, chunks, _s.ParallelOptions,
                              c => BackwardChunk(a, c, accumulate));
             else
                 for (int c = 0; c < chunks; c++) BackwardChunk(a, c, accumulate);

@@ -1,6 +1,5 @@
 using System.Numerics.Tensors;
 using PinnerSage.Numerics;
-using PinnerSage.Synthetic;
 
 namespace PinnerSage.ItemSage.Model;
 
@@ -84,7 +83,7 @@ internal sealed class Linear
     {
         ReadOnlySpan<float> bias = _s.P(_b, Out);
         for (int r = 0; r < rows; r++) bias.CopyTo(y.Slice(r * Out, Out));
-        Gemm.Multiply(false, false, rows, Out, In, 1f, x, In, _s.P(_w, In * Out), Out, 1f, y, Out);
+        Gemm.Multiply(false, false, rows, Out, In, 1f, x, In, _s.P(_w, In * Out), Out, 1f, y, Out, _s.Threads);
     }
 
     /// <summary>Accumulates dW, db; writes dx (adds to it when <paramref name="accumulate"/>); an empty
@@ -96,10 +95,10 @@ internal sealed class Linear
             if (!accumulate && !dx.IsEmpty) dx.Clear();
             return;
         }
-        Gemm.Multiply(true, false, In, Out, rows, 1f, x, In, dy, Out, 1f, _s.G(_w, In * Out), Out);
+        Gemm.Multiply(true, false, In, Out, rows, 1f, x, In, dy, Out, 1f, _s.G(_w, In * Out), Out, _s.Threads);
         Span<float> db = _s.G(_b, Out);
         for (int r = 0; r < rows; r++) TensorPrimitives.Add(db, dy.Slice(r * Out, Out), db);
         if (!dx.IsEmpty)
-            Gemm.Multiply(false, true, rows, In, Out, 1f, dy, Out, _s.P(_w, In * Out), Out, accumulate ? 1f : 0f, dx, In);
+            Gemm.Multiply(false, true, rows, In, Out, 1f, dy, Out, _s.P(_w, In * Out), Out, accumulate ? 1f : 0f, dx, In, _s.Threads);
     }
 }

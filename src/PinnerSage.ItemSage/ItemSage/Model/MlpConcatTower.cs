@@ -38,6 +38,12 @@ internal sealed class MlpConcatTower : IItemTower
 
     public ItemSageModelOptions Options { get; }
 
+    public int Threads
+    {
+        get => _store.Threads;
+        set => _store.Threads = value;
+    }
+
     public float[] Parameters => _store.Parameters;
 
     public float[] Gradients => _store.Gradients;

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using PinnerSage.Numerics;
 
 namespace PinnerSage.ItemSage.Model;
 
@@ -14,7 +13,8 @@ namespace PinnerSage.ItemSage.Model;
 internal static class MultiHeadAttention
 {
     public static void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> kv, ReadOnlySpan<byte> keyMask,
-                               int batch, int sq, int s, int d, int heads, Span<float> p, Span<float> o)
+                               int batch, int sq, int s, int d, int heads, Span<float> p, Span<float> o,
+                               ParallelOptions parallel)
     {
         unsafe
         {
@@ -22,8 +22,8 @@ internal static class MultiHeadAttention
             fixed (byte* pm = keyMask)
             {
                 var args = new Args(pq, pkv, pm, pp, po, sq, s, d, heads);
-                if (batch >= 16 && Gemm.DefaultThreads > 1)
-                    Parallel.For(0, batch, Gemm.ParallelOptions, b => ForwardItem(args, b));
+                if (batch >= 16 && parallel.MaxDegreeOfParallelism > 1)
+                    Parallel.For(0, batch, parallel, b => ForwardItem(args, b));
                 else
                     for (int b = 0; b < batch; b++) ForwardItem(args, b);
             }
@@ -33,15 +33,15 @@ internal static class MultiHeadAttention
     /// <summary>dq [B, Sq, D] and dkv [B, S, 2D] are overwritten.</summary>
     public static void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> kv, ReadOnlySpan<float> p,
                                 ReadOnlySpan<float> dO, int batch, int sq, int s, int d, int heads,
-                                Span<float> dq, Span<float> dkv)
+                                Span<float> dq, Span<float> dkv, ParallelOptions parallel)
     {
         unsafe
         {
             fixed (float* pq = q, pkv = kv, pp = p, pdo = dO, pdq = dq, pdkv = dkv)
             {
                 var args = new BackArgs(pq, pkv, pp, pdo, pdq, pdkv, sq, s, d, heads);
-                if (batch >= 16 && Gemm.DefaultThreads > 1)
-                    Parallel.For(0, batch, Gemm.ParallelOptions, b => BackwardItem(args, b));
+                if (batch >= 16 && parallel.MaxDegreeOfParallelism > 1)
+                    Parallel.For(0, batch, parallel, b => BackwardItem(args, b));
                 else
                     for (int b = 0; b < batch; b++) BackwardItem(args, b);
             }

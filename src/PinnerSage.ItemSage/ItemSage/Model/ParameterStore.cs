@@ -1,4 +1,4 @@
-using PinnerSage.Synthetic;
+using PinnerSage.Numerics;
 
 namespace PinnerSage.ItemSage.Model;
 
@@ -11,6 +11,7 @@ internal sealed class ParameterStore
     private readonly List<(int Offset, int Length)> _sparse = [];
     private int _size;
     private int _nextStream;
+    private int _threads = Environment.ProcessorCount;
 
     public ParameterStore(ulong seed, LinearInitialization initialization = LinearInitialization.Orthogonal)
     {
@@ -19,6 +20,22 @@ internal sealed class ParameterStore
     }
 
     public ulong Seed { get; }
+
+    /// <summary>Threads of every layer of the tower (GEMM and the row-parallel kernels); the tower's own setting, so
+    /// two towers in one process never share it. Results do not depend on it (fixed reduction orders).</summary>
+    public int Threads
+    {
+        get => _threads;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _threads = value;
+            ParallelOptions = new ParallelOptions { MaxDegreeOfParallelism = value };
+        }
+    }
+
+    /// <summary>Parallel options capped at <see cref="Threads"/>, for the layers' row-parallel loops.</summary>
+    public ParallelOptions ParallelOptions { get; private set; } = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
 
     /// <summary>How every <see cref="Linear"/> of the tower draws its initial weights.</summary>
     public LinearInitialization Initialization { get; }

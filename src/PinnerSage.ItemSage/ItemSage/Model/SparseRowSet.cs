@@ -1,7 +1,7 @@
 namespace PinnerSage.ItemSage.Model;
 
 /// <summary>The row-sparse parameter tables of a tower (embedding tables updated only where a batch touched them).</summary>
-public sealed class SparseRowSet
+internal sealed class SparseRowSet
 {
     private readonly SparseTable[] _tables;
 
@@ -19,7 +19,7 @@ public sealed class SparseRowSet
 
 /// <summary>One row-sparse table: rows × <see cref="RowLength"/> floats at <see cref="Offset"/> of the flat
 /// parameter and gradient arrays, with the rows touched since the last clear (each once, in first-touch order).</summary>
-public sealed class SparseTable
+internal sealed class SparseTable
 {
     private readonly bool[] _touched;
     private int[] _rows = new int[64];

@@ -56,7 +56,7 @@ public sealed class ItemSageOnnxInputs
 
     /// <summary>Converts the items in use of <paramref name="batch"/> for a model with <paramref name="options"/>.</summary>
     /// <exception cref="ArgumentException">The batch does not fit the model.</exception>
-    public static ItemSageOnnxInputs FromBatch(ItemFeatureBatch batch, ItemSageModelOptions options)
+    internal static ItemSageOnnxInputs FromBatch(ItemFeatureBatch batch, ItemSageModelOptions options)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(options);

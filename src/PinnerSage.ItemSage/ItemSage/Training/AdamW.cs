@@ -21,7 +21,7 @@ public enum LearningRateDecay
 }
 
 /// <summary>Options of <see cref="AdamW"/>.</summary>
-public sealed record AdamWOptions
+internal sealed record AdamWOptions
 {
     /// <summary>Peak learning rate.</summary>
     public float LearningRate { get; init; } = 1e-3f;
@@ -94,7 +94,7 @@ public sealed record AdamWOptions
 /// So the work per step is Θ(dense + touched rows), not Θ(100,000 × 256). The dense update is one fused Vector256
 /// pass per contiguous range.
 /// </remarks>
-public sealed class AdamW
+internal sealed class AdamW
 {
     private readonly float[] _p, _g, _m, _v;
     private readonly (int Offset, int Length, bool Decay)[] _dense;

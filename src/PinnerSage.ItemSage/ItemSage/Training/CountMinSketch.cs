@@ -7,7 +7,7 @@ namespace PinnerSage.ItemSage.Training;
 /// under-counts, and over-counts by more than ε·N (ε = e / width, N = total count) with probability at most e^−depth.
 /// Hashes (our choice): multiply-shift on the 64-bit key with odd multipliers drawn from a seeded SplitMix64 stream,
 /// so the sketch is deterministic for a seed. Counters are 64-bit; the state can be saved and restored exactly.</remarks>
-public sealed class CountMinSketch
+internal sealed class CountMinSketch
 {
     private readonly long[] _counts;
     private readonly ulong[] _multipliers;

@@ -1,3 +1,4 @@
+using PinnerSage.Batch;
 using PinnerSage.IO;
 
 namespace PinnerSage.ItemSage.Training;
@@ -32,7 +33,7 @@ public sealed record PairOptions
 }
 
 /// <summary>A set of pairs: parallel arrays of query item, positive item (catalogue rows), task and the positive's time.</summary>
-public sealed class PairSet
+internal sealed class PairSet
 {
     internal PairSet(int[] query, int[] positive, int[] task, long[] time, int[]? user = null)
     {
@@ -80,7 +81,7 @@ public sealed class PairSet
 /// its positive's timestamp, so the test pairs are the latest <see cref="PairOptions.TestShare"/> of the log.
 /// Actions on items not in the catalogue are dropped (counted in <see cref="SkippedActions"/>). Popularity counts the
 /// engagements of each item before the validation period.</remarks>
-public sealed class EngagementPairs
+internal sealed class EngagementPairs
 {
     private EngagementPairs(string[] tasks, PairSet train, PairSet validation, PairSet test, long[] popularity,
         long skipped, long used, long validationStart, long testStart, long trainedUntil)
@@ -133,9 +134,22 @@ public sealed class EngagementPairs
     public static EngagementPairs Load(string actionsPath, ItemCatalog catalog, PairOptions options)
     {
         ArgumentNullException.ThrowIfNull(actionsPath);
+        return Load(ActionSource.File(actionsPath), catalog, options);
+    }
+
+    /// <summary>Reads an action source (a file, memory, Parquet…) and builds the pairs over the items of
+    /// <paramref name="catalog"/>.</summary>
+    /// <exception cref="DataFormatException">A malformed record.</exception>
+    /// <exception cref="ArgumentException"><see cref="PairOptions.MinValue"/> with a source that carries no values
+    /// (only files do).</exception>
+    public static EngagementPairs Load(IActionSource source, ItemCatalog catalog, PairOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (options.MinValue is not null && source is not FileActionSource)
+            throw new ArgumentException($"A minimum value needs an actions file with a value column; '{source.Name}' carries no values.", nameof(options));
         var users = new Dictionary<string, int>(StringComparer.Ordinal);
         var userLookup = users.GetAlternateLookup<ReadOnlySpan<char>>();
         var taskIds = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -146,7 +160,7 @@ public sealed class EngagementPairs
         var task = new List<int>();
         long skipped = 0;
         HashSet<string>? allowed = options.Tasks is null ? null : new HashSet<string>(options.Tasks, StringComparer.Ordinal);
-        using (var reader = new ActionsTsvReader(actionsPath))
+        using (IActionCursor reader = ActionSource.OpenCursor(source, CancellationToken.None))
         {
             while (reader.MoveNext())
             {

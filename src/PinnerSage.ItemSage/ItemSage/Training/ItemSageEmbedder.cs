@@ -4,7 +4,7 @@ using PinnerSage.ItemSage.Model;
 namespace PinnerSage.ItemSage.Training;
 
 /// <summary>Embeds every item of a feature source with a trained tower (inference: no dropout).</summary>
-public static class ItemSageEmbedder
+internal static class ItemSageEmbedder
 {
     /// <summary>The embeddings of items 0…ItemCount−1 as one row-major [n, OutputDim] table (rows unit-normalised).</summary>
     public static float[] EmbedAll(IItemTower tower, IItemFeatureSource features, int batchSize = 256, Action<int>? progress = null)

@@ -4,7 +4,7 @@ namespace PinnerSage.ItemSage.Training;
 
 /// <summary>The inputs of one loss evaluation: B (query, positive) rows and M random catalogue negatives, all
 /// embeddings unit vectors of dimension D, row-major.</summary>
-public readonly ref struct LossInputs
+internal readonly ref struct LossInputs
 {
     /// <summary>Queries [B, D].</summary>
     public ReadOnlySpan<float> Queries { get; init; }
@@ -51,7 +51,7 @@ public readonly ref struct LossInputs
 /// or when p_j is q_i itself; a negative is dropped when it is p_i or q_i. Loss = mean over rows of term 1 + term 2.
 /// The gradient is w.r.t. the (already normalised) embeddings and log s; the tower back-propagates through its L2
 /// normalisation. Inputs are unit vectors, so ⟨·,·⟩ is the cosine.</remarks>
-public static class ItemSageLoss
+internal static class ItemSageLoss
 {
     /// <summary>Computes the loss and writes its gradient into the d* spans (overwritten).</summary>
     /// <returns>The loss (mean over rows).</returns>

@@ -21,7 +21,7 @@ namespace PinnerSage.ItemSage.Training;
 /// <item>Determinism: sampling uses one SplitMix64 stream whose state is checkpointed; dropout seeds are a hash of
 /// (seed, step); the result is fixed for a seed and thread count (the model's kernels fix the reduction order).</item>
 /// </list></remarks>
-public sealed class ItemSageTrainer
+internal sealed class ItemSageTrainer
 {
     private const int CheckpointVersion = 1;
     private const string TowerFile = "tower.bin", OptimizerFile = "optimizer.bin", StateFile = "trainer.bin";
@@ -59,6 +59,7 @@ public sealed class ItemSageTrainer
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Tower = tower;
+        tower.Threads = options.Threads;
         Options = options;
         Tasks = tasks;
         _features = features;

@@ -54,6 +54,10 @@ public sealed record ItemSageTrainingOptions
     /// <summary>Count-min sketch depth (hash functions).</summary>
     public int SketchDepth { get; init; } = 4;
 
+    /// <summary>Threads of the tower's kernels while it trains (results are identical for any value; the default is the
+    /// machine's processor count).</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
     /// <summary>Checks every option.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is outside its range.</exception>
     /// <exception cref="ArgumentException">Both loss terms are off, or task shares are negative or sum to 0.</exception>
@@ -76,6 +80,7 @@ public sealed record ItemSageTrainingOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(SketchWidth, 1 << 28, nameof(SketchWidth));
         ArgumentOutOfRangeException.ThrowIfLessThan(SketchDepth, 1, nameof(SketchDepth));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(SketchDepth, 16, nameof(SketchDepth));
+        ArgumentOutOfRangeException.ThrowIfLessThan(Threads, 1, nameof(Threads));
         if (TaskShares is not null)
         {
             if (TaskShares.Values.Any(v => !(v >= 0) || double.IsInfinity(v)) || TaskShares.Values.Sum() <= 0)

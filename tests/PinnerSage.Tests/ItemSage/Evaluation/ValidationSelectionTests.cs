@@ -1,6 +1,7 @@
 using PinnerSage.IO;
 using PinnerSage.ItemSage.Evaluation;
 using PinnerSage.ItemSage.Features;
+using PinnerSage.ItemSage.Model;
 using PinnerSage.ItemSage.Training;
 using PinnerSage.Tests.ItemSage.Training;
 
@@ -47,7 +48,7 @@ public sealed class ValidationSelectionTests
         using var data = new TwoTaskData();
         (ItemSageFeatures f, EngagementPairs pairs, PairSet validation) = (data.Features, data.Pairs, data.Validation);
         Assert.True(validation.Count > 50, $"{validation.Count} validation pairs");
-        ItemSageTrainer Fresh() => new(ItemSageEvaluation.CreateTower(f, ItemSageTrainerTests.Tiny, mlp), f, pairs.Train, pairs.Tasks, Fast);
+        ItemSageTrainer Fresh() => new(ItemSageTower.Create(mlp ? ItemSageTowerKind.MlpConcat : ItemSageTowerKind.Transformer, f.Apply(ItemSageTrainerTests.Tiny)), f, pairs.Train, pairs.Tasks, Fast);
 
         var trainer = Fresh();
         SelectionResult result = ValidationSelection.Train(trainer, f, validation, maxSteps: 60, evaluateEvery: 10);
@@ -84,7 +85,7 @@ public sealed class ValidationSelectionTests
         using var data = new TwoTaskData();
         (ItemSageFeatures f, EngagementPairs pairs, PairSet validation) = (data.Features, data.Pairs, data.Validation);
         ItemSageTrainingOptions constant = Fast with { Steps = 300, Decay = LearningRateDecay.Constant, LearningRate = 2e-2f };
-        ItemSageTrainer Fresh() => new(ItemSageEvaluation.CreateTower(f, ItemSageTrainerTests.Tiny, false), f, pairs.Train, pairs.Tasks, constant);
+        ItemSageTrainer Fresh() => new(ItemSageTower.Create(ItemSageTowerKind.Transformer, f.Apply(ItemSageTrainerTests.Tiny)), f, pairs.Train, pairs.Tasks, constant);
 
         SelectionResult full = ValidationSelection.Train(Fresh(), f, validation, maxSteps: 300, evaluateEvery: 10);
         Assert.Equal(StopReason.MaxSteps, full.Reason);
@@ -129,7 +130,7 @@ public sealed class ValidationSelectionTests
         var layout = DatasetLayout.Open(MiniDataset.Write(dir.Path));
         using var f = ItemSageFeatures.Build(layout, new ItemSageFeatureOptions());
         var pairs = EngagementPairs.Load(layout.ActionsPath, f.Catalog, new PairOptions());
-        var tower = ItemSageEvaluation.CreateTower(f, ItemSageTrainerTests.Tiny, false);
+        var tower = ItemSageTower.Create(ItemSageTowerKind.Transformer, f.Apply(ItemSageTrainerTests.Tiny));
         var options = new AdamWOptions { LearningRate = 1e-2f, WarmupSteps = 2, TotalSteps = 10 };
         var optimizer = new AdamW(tower, options) { LearningRateScale = 0.25f };
         optimizer.Step();
@@ -144,7 +145,7 @@ public sealed class ValidationSelectionTests
         var layout = DatasetLayout.Open(MiniDataset.Write(dir.Path));
         using var f = ItemSageFeatures.Build(layout, new ItemSageFeatureOptions());
         var pairs = EngagementPairs.Load(layout.ActionsPath, f.Catalog, new PairOptions());
-        var trainer = new ItemSageTrainer(ItemSageEvaluation.CreateTower(f, ItemSageTrainerTests.Tiny, false), f, pairs.Train, pairs.Tasks, Fast);
+        var trainer = new ItemSageTrainer(ItemSageTower.Create(ItemSageTowerKind.Transformer, f.Apply(ItemSageTrainerTests.Tiny)), f, pairs.Train, pairs.Tasks, Fast);
         SelectionResult result = ValidationSelection.Train(trainer, f, ValidationSelection.Subsample(pairs.Validation, 10, task: 99), 20, 10);
         Assert.Empty(result.Curve);
         Assert.Equal(20, result.SelectedStep);

@@ -25,12 +25,11 @@ public sealed class FusedKernelTests
     private static (float[] Y, float[] G) Run(ItemSageModelOptions o, bool fused, int threads, int count = 48)
     {
         bool oldFused = FusedKernels.Enabled;
-        int oldThreads = PinnerSage.Numerics.Gemm.DefaultThreads;
         FusedKernels.Enabled = fused;
-        PinnerSage.Numerics.Gemm.DefaultThreads = threads;
         try
         {
-            IItemTower tower = ItemSageTower.CreateTransformer(o);
+            IItemTower tower = ItemSageTower.Create(ItemSageTowerKind.Transformer, o);
+            tower.Threads = threads;
             var random = new Random(4);
             for (int i = 0; i < tower.Parameters.Length; i++) tower.Parameters[i] += (float)((random.NextDouble() - 0.5) * 0.2);
             ItemFeatureBatch batch = ItemSageTowerTests.RandomBatch(o, count, 21);
@@ -42,7 +41,6 @@ public sealed class FusedKernelTests
         finally
         {
             FusedKernels.Enabled = oldFused;
-            PinnerSage.Numerics.Gemm.DefaultThreads = oldThreads;
         }
     }
 
@@ -75,7 +73,7 @@ public sealed class FusedKernelTests
     {
         // Narrower than the eval (d 16, 2 heads of width 8, hash width 8) so the check stays fast; the same kernels run.
         var o = ItemSageTowerTests.Small with { DModel = 16, Heads = 2, Layers = 1, FfnDim = 12, HashDim = 8, Dropout = 0 };
-        IItemTower tower = ItemSageTower.CreateTransformer(o);
+        IItemTower tower = ItemSageTower.Create(ItemSageTowerKind.Transformer, o);
         var random = new Random(4);
         for (int i = 0; i < tower.Parameters.Length; i++) tower.Parameters[i] += (float)((random.NextDouble() - 0.5) * 0.2);
         ItemFeatureBatch batch = ItemSageTowerTests.RandomBatch(o, 5, 5);

@@ -39,7 +39,7 @@ public sealed class ItemSageTowerTests
     }
 
     private static IItemTower Create(bool transformer, ItemSageModelOptions o) =>
-        transformer ? ItemSageTower.CreateTransformer(o) : ItemSageTower.CreateMlpConcat(o);
+        transformer ? ItemSageTower.Create(ItemSageTowerKind.Transformer, o) : ItemSageTower.Create(ItemSageTowerKind.MlpConcat, o);
 
     [Theory]
     [InlineData(true, 2, true, false)]
@@ -109,8 +109,8 @@ public sealed class ItemSageTowerTests
         var a = new float[7 * Small.OutputDim];
         var b = new float[a.Length];
         var c = new float[a.Length];
-        ItemSageTower.CreateTransformer(Small).Forward(batch, a, training: true, 5);
-        IItemTower tower = ItemSageTower.CreateTransformer(Small);
+        ItemSageTower.Create(ItemSageTowerKind.Transformer, Small).Forward(batch, a, training: true, 5);
+        IItemTower tower = ItemSageTower.Create(ItemSageTowerKind.Transformer, Small);
         tower.Forward(batch, b, training: true, 5);
         Assert.Equal(a, b);
         tower.Forward(batch, c, training: true, 6);
@@ -118,7 +118,7 @@ public sealed class ItemSageTowerTests
         tower.Forward(batch, b, training: false, 5);
         tower.Forward(batch, c, training: false, 6);
         Assert.Equal(b, c);             // no dropout at inference
-        Assert.NotEqual(ItemSageTower.CreateTransformer(Small with { Seed = 4 }).Parameters, tower.Parameters);
+        Assert.NotEqual(ItemSageTower.Create(ItemSageTowerKind.Transformer, Small with { Seed = 4 }).Parameters, tower.Parameters);
     }
 
     [Fact]
@@ -131,20 +131,12 @@ public sealed class ItemSageTowerTests
         var dy = RandomVector(new Random(11), count * o.OutputDim);
         (float[] Y, float[] G) Run(int threads)
         {
-            int old = PinnerSage.Numerics.Gemm.DefaultThreads;
-            PinnerSage.Numerics.Gemm.DefaultThreads = threads;
-            try
-            {
-                IItemTower tower = ItemSageTower.CreateTransformer(o);
-                var y = new float[count * o.OutputDim];
-                tower.Forward(batch, y, training: true, 12);
-                tower.Backward(dy);
-                return (y, tower.Gradients);
-            }
-            finally
-            {
-                PinnerSage.Numerics.Gemm.DefaultThreads = old;
-            }
+            IItemTower tower = ItemSageTower.Create(ItemSageTowerKind.Transformer, o);
+            tower.Threads = threads;
+            var y = new float[count * o.OutputDim];
+            tower.Forward(batch, y, training: true, 12);
+            tower.Backward(dy);
+            return (y, tower.Gradients);
         }
         var one = Run(1);
         var two = Run(2);
@@ -157,7 +149,7 @@ public sealed class ItemSageTowerTests
     [InlineData(2)]
     public void ItemsAreIndependentOfTheirBatch(int layers)
     {
-        IItemTower tower = ItemSageTower.CreateTransformer(Small with { Dropout = 0, Layers = layers });
+        IItemTower tower = ItemSageTower.Create(ItemSageTowerKind.Transformer, Small with { Dropout = 0, Layers = layers });
         ItemFeatureBatch batch = RandomBatch(Small, 8, 8);
         var all = new float[8 * Small.OutputDim];
         tower.Forward(batch, all, training: false, 0);
@@ -204,7 +196,7 @@ public sealed class ItemSageTowerTests
         foreach (var o in new[] { Small with { ImageDim = 0 }, Small with { TextFields = 0 } })
         {
             ItemFeatureBatch batch = RandomBatch(o, 4, 9);
-            foreach (IItemTower tower in new[] { ItemSageTower.CreateTransformer(o), ItemSageTower.CreateMlpConcat(o) })
+            foreach (IItemTower tower in new[] { ItemSageTower.Create(ItemSageTowerKind.Transformer, o), ItemSageTower.Create(ItemSageTowerKind.MlpConcat, o) })
             {
                 var y = new float[4 * o.OutputDim];
                 tower.Forward(batch, y, training: true, 1);
@@ -218,10 +210,10 @@ public sealed class ItemSageTowerTests
     [Fact]
     public void BadBatchesAndOptionsAreRejected()
     {
-        Assert.Throws<ArgumentException>(() => ItemSageTower.CreateTransformer(Small with { Heads = 3 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => ItemSageTower.CreateTransformer(Small with { Layers = 0 }));
-        Assert.Throws<ArgumentException>(() => ItemSageTower.CreateTransformer(Small with { TextFields = 0, ImageDim = 0 }));
-        IItemTower tower = ItemSageTower.CreateTransformer(Small);
+        Assert.Throws<ArgumentException>(() => ItemSageTower.Create(ItemSageTowerKind.Transformer, Small with { Heads = 3 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ItemSageTower.Create(ItemSageTowerKind.Transformer, Small with { Layers = 0 }));
+        Assert.Throws<ArgumentException>(() => ItemSageTower.Create(ItemSageTowerKind.Transformer, Small with { TextFields = 0, ImageDim = 0 }));
+        IItemTower tower = ItemSageTower.Create(ItemSageTowerKind.Transformer, Small);
         ItemFeatureBatch batch = RandomBatch(Small, 2, 1);
         batch.Tokens[0] = Small.VocabularySize;
         batch.TokenOffsets[0] = 0;

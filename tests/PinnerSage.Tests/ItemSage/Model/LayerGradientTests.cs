@@ -24,7 +24,7 @@ public sealed class LayerGradientTests
     public void Orthogonal_initialisation_gives_orthonormal_columns_or_rows(int rows, int cols)
     {
         var w = new float[rows * cols];
-        PinnerSage.ItemSage.Model.Linear.FillOrthogonal(w, rows, cols, new PinnerSage.Synthetic.SplitRandom(5, 1, 2));
+        PinnerSage.ItemSage.Model.Linear.FillOrthogonal(w, rows, cols, new PinnerSage.Numerics.SplitRandom(5, 1, 2));
         // WᵀW = I (rows ≥ cols) or WWᵀ = I, computed in double.
         int k = Math.Min(rows, cols), m = Math.Max(rows, cols);
         double At(int vector, int i) => rows >= cols ? w[i * cols + vector] : w[vector * cols + i];
@@ -38,7 +38,7 @@ public sealed class LayerGradientTests
             }
         Assert.True(worst < 1e-5, $"{rows}×{cols}: largest deviation from the identity {worst:E2}");
         var again = new float[rows * cols];
-        PinnerSage.ItemSage.Model.Linear.FillOrthogonal(again, rows, cols, new PinnerSage.Synthetic.SplitRandom(5, 1, 2));
+        PinnerSage.ItemSage.Model.Linear.FillOrthogonal(again, rows, cols, new PinnerSage.Numerics.SplitRandom(5, 1, 2));
         Assert.Equal(w, again);
     }
 
@@ -189,7 +189,7 @@ public sealed class LayerGradientTests
             byte[] mask = [1, 1, 0, 1, 0, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1];
             double Loss()
             {
-                MultiHeadAttention.Forward(q, kv, mask, batch, sq, s, d, heads, p, o);
+                MultiHeadAttention.Forward(q, kv, mask, batch, sq, s, d, heads, p, o, new ParallelOptions { MaxDegreeOfParallelism = 1 });
                 return Dot(r, o);
             }
             Loss();
@@ -199,7 +199,7 @@ public sealed class LayerGradientTests
                         for (int h = 0; h < heads; h++) Assert.Equal(0f, p[((b * heads + h) * sq) * s + j]);
             var dq = new float[q.Length];
             var dkv = new float[kv.Length];
-            MultiHeadAttention.Backward(q, kv, p, r, batch, sq, s, d, heads, dq, dkv);
+            MultiHeadAttention.Backward(q, kv, p, r, batch, sq, s, d, heads, dq, dkv, new ParallelOptions { MaxDegreeOfParallelism = 1 });
             Check($"MHA.q(sq={sq})", q, 0, dq, Loss);
             Check($"MHA.kv(sq={sq})", kv, 0, dkv, Loss);
             // Masked keys and values have exactly zero gradient.

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using PinnerSage.IO;
+using PinnerSage.ItemSage;
 using PinnerSage.ItemSage.Evaluation;
 using PinnerSage.ItemSage.Features;
 using PinnerSage.ItemSage.Model;
@@ -189,10 +190,10 @@ public sealed class ItemSageOnnxExportTests(ITestOutputHelper output)
         using (ItemSageFeatures features = ItemSageFeatures.Build(layout, new ItemSageFeatureOptions { MaxUnigrams = 2000, MaxBigrams = 2000, MaxTrigrams = 2000 }))
         {
             EngagementPairs pairs = EngagementPairs.Load(layout.ActionsPath, features.Catalog, new PairOptions());
-            var trainer = new ItemSageTrainer(ItemSageEvaluation.CreateTower(features, shape, mlp), features, pairs.Train, pairs.Tasks,
+            var trainer = new ItemSageTrainer(ItemSageTower.Create(mlp ? ItemSageTowerKind.MlpConcat : ItemSageTowerKind.Transformer, features.Apply(shape)), features, pairs.Train, pairs.Tasks,
                 new ItemSageTrainingOptions { BatchSize = 32, RandomNegatives = 16, Steps = steps, WarmupSteps = 2, LearningRate = 1e-2f });
             trainer.Train();
-            ItemSageModelFolder.Save(model, trainer.Tower, features);
+            new ItemSageModel(trainer.Tower, features.Saved, null, double.NaN).Save(model);
         }
         return (model, ItemSageOnnxExporter.Export(model, dir.File("tower.onnx")));
     }
@@ -200,7 +201,7 @@ public sealed class ItemSageOnnxExportTests(ITestOutputHelper output)
     /// <summary>The model inputs for every catalogue item through our feature pipeline.</summary>
     private static ItemSageOnnxInputs PipelineInputs(string model, DatasetLayout layout)
     {
-        (IItemTower tower, ItemSageFeatures loaded) = ItemSageModelFolder.Load(model, layout);
+        (IItemTower tower, ItemSageFeatures loaded) = (ItemSageTower.Load(Path.Combine(model, ItemSageModelFolder.TowerFile)), ItemSageFeatures.Load(model, layout));
         using (loaded)
         {
             ItemFeatureBatch batch = loaded.CreateBatch(loaded.ItemCount);
@@ -219,7 +220,7 @@ public sealed class ItemSageOnnxExportTests(ITestOutputHelper output)
         string onnx = export.OnnxPath;
 
         // Our embed path, from the saved model folder.
-        (IItemTower tower, ItemSageFeatures loaded) = ItemSageModelFolder.Load(model, layout);
+        (IItemTower tower, ItemSageFeatures loaded) = (ItemSageTower.Load(Path.Combine(model, ItemSageModelFolder.TowerFile)), ItemSageFeatures.Load(model, layout));
         float[] expected;
         using (loaded) expected = ItemSageEmbedder.EmbedAll(tower, loaded, batchSize: 64);
         ItemSageOnnxInputs fromBatch = PipelineInputs(model, layout);

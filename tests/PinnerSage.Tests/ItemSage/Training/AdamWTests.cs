@@ -95,7 +95,7 @@ public sealed class AdamWTests
     [Fact]
     public void DecaysOnlyWeightMatricesOfATower()
     {
-        IItemTower tower = ItemSageTower.CreateTransformer(ItemSageTowerTests.Small);
+        IItemTower tower = ItemSageTower.Create(ItemSageTowerKind.Transformer, ItemSageTowerTests.Small);
         float[] before = (float[])tower.Parameters.Clone();
         var adam = new AdamW(tower, new AdamWOptions { LearningRate = 0.1f, WeightDecay = 0.5f });
         adam.Step(); // zero gradients: only decay moves parameters
@@ -118,7 +118,7 @@ public sealed class AdamWTests
     [Fact]
     public void StateRoundTrips()
     {
-        IItemTower tower = ItemSageTower.CreateMlpConcat(ItemSageTowerTests.Small);
+        IItemTower tower = ItemSageTower.Create(ItemSageTowerKind.MlpConcat, ItemSageTowerTests.Small);
         var adam = new AdamW(tower, new AdamWOptions());
         Array.Fill(tower.Gradients, 0.01f);
         adam.Step();

@@ -34,7 +34,7 @@ public sealed class ItemSageTrainerTests
         {
             foreach (bool mlp in new[] { false, true })
             {
-                var trainer = new ItemSageTrainer(ItemSageEvaluation.CreateTower(f, Tiny, mlp), f, pairs.Train, pairs.Tasks, Fast);
+                var trainer = new ItemSageTrainer(ItemSageTower.Create(mlp ? ItemSageTowerKind.MlpConcat : ItemSageTowerKind.Transformer, f.Apply(Tiny)), f, pairs.Train, pairs.Tasks, Fast);
                 double first = Enumerable.Range(0, 5).Average(_ => trainer.TrainStep());
                 for (int i = 0; i < 45; i++) trainer.TrainStep();
                 double last = Enumerable.Range(0, 10).Average(_ => trainer.TrainStep());
@@ -51,7 +51,7 @@ public sealed class ItemSageTrainerTests
         using (f)
         {
             var options = Fast with { Steps = 12, LearnTemperature = true };
-            ItemSageTrainer Fresh() => new(ItemSageEvaluation.CreateTower(f, Tiny with { Dropout = 0.1f }, false), f, pairs.Train, pairs.Tasks, options);
+            ItemSageTrainer Fresh() => new(ItemSageTower.Create(ItemSageTowerKind.Transformer, f.Apply(Tiny with { Dropout = 0.1f })), f, pairs.Train, pairs.Tasks, options);
             var a = Fresh();
             a.Train();
             var b = Fresh();
@@ -103,7 +103,7 @@ public sealed class ItemSageTrainerTests
                 float n = System.Numerics.Tensors.TensorPrimitives.Norm(row);
                 for (int j = 0; j < row.Length; j++) row[j] /= n;
             }
-            var trainer = new ItemSageTrainer(ItemSageEvaluation.CreateTower(f, Tiny, false), f, pairs.Train, pairs.Tasks, Fast, queries);
+            var trainer = new ItemSageTrainer(ItemSageTower.Create(ItemSageTowerKind.Transformer, f.Apply(Tiny)), f, pairs.Train, pairs.Tasks, Fast, queries);
             double first = Enumerable.Range(0, 5).Average(_ => trainer.TrainStep());
             for (int i = 0; i < 45; i++) trainer.TrainStep();
             double last = Enumerable.Range(0, 10).Average(_ => trainer.TrainStep());
@@ -130,7 +130,7 @@ public sealed class ItemSageEmbedderTests
         using var dir = new TempDir();
         var layout = DatasetLayout.Open(MiniDataset.Write(dir.Path));
         using var f = ItemSageFeatures.Build(layout, new ItemSageFeatureOptions());
-        IItemTower tower = ItemSageEvaluation.CreateTower(f, ItemSageTrainerTests.Tiny, false);
+        IItemTower tower = ItemSageTower.Create(ItemSageTowerKind.Transformer, f.Apply(ItemSageTrainerTests.Tiny));
         float[] a = ItemSageEmbedder.EmbedAll(tower, f, batchSize: 25);
         float[] b = ItemSageEmbedder.EmbedAll(tower, f, batchSize: 60);
         Assert.Equal(f.ItemCount * 16, a.Length);

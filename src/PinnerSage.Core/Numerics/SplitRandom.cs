@@ -1,9 +1,8 @@
-using PinnerSage.Numerics;
-namespace PinnerSage.Synthetic;
+namespace PinnerSage.Numerics;
 
 /// <summary>xoshiro256** (Blackman &amp; Vigna 2018) seeded through SplitMix64: a small, fast generator whose
-/// stream is fixed by this code alone, so a synthetic world is byte-identical across .NET versions and machines
-/// (System.Random's seeded stream is an implementation detail). One instance per block of work.</summary>
+/// stream is fixed by this code alone, so a synthetic world or a tower's initial weights are byte-identical across .NET
+/// versions and machines (System.Random's seeded stream is an implementation detail). One instance per block of work.</summary>
 internal sealed class SplitRandom
 {
     private ulong _s0, _s1, _s2, _s3;
