@@ -41,22 +41,8 @@ public static class InterestMixture
         {
             for (int i = 0; i < n; i++)
             {
-                ReadOnlySpan<float> row = dots.Slice(i * c, c);
-                double s = 0, positive = 0, best = double.NegativeInfinity;
-                int reason = 0;
-                for (int k = 0; k < c; k++)
-                {
-                    double term = (double)weights[k] * row[k];
-                    s += term;
-                    if (term > best)
-                    {
-                        best = term;
-                        reason = k;
-                    }
-                    if (term > 0) positive += term;
-                }
+                double s = WeightedTerms(dots.Slice(i * c, c), weights, out reasons[i], out double best, out double positive);
                 scores[i] = (float)s;
-                reasons[i] = reason;
                 contributions[i] = positive > 0 ? (float)(Math.Max(0, best) / positive) : 0;
             }
             return;
@@ -87,22 +73,31 @@ public static class InterestMixture
                 contributions[i] = 0;
                 continue;
             }
-            ReadOnlySpan<float> row = dots.Slice(i * c, c);
-            double sum = 0, bestTerm = -1;
-            int reason = 0;
-            for (int k = 0; k < c; k++)
-            {
-                double term = (double)weights[k] * row[k];
-                sum += term;
-                if (term > bestTerm)
-                {
-                    bestTerm = term;
-                    reason = k;
-                }
-            }
+            double sum = WeightedTerms(dots.Slice(i * c, c), weights, out reasons[i], out double bestTerm, out _);
             scores[i] = (float)(max + tau * Math.Log(sum));
-            reasons[i] = reason;
             contributions[i] = (float)(bestTerm / sum);
         }
+    }
+
+    /// <summary>Σ_k w_k·v_k, its largest term (the first on ties) and the sum of its positive terms.</summary>
+    private static double WeightedTerms(ReadOnlySpan<float> values, ReadOnlySpan<float> weights, out int reason, out double best,
+                                        out double positive)
+    {
+        double sum = 0;
+        best = double.NegativeInfinity;
+        positive = 0;
+        reason = 0;
+        for (int k = 0; k < values.Length; k++)
+        {
+            double term = (double)weights[k] * values[k];
+            sum += term;
+            if (term > best)
+            {
+                best = term;
+                reason = k;
+            }
+            if (term > 0) positive += term;
+        }
+        return sum;
     }
 }
