@@ -45,8 +45,10 @@ def parse_args(argv):
     where.add_argument("--scheduler", help="tcp://HOST:PORT of a running Dask scheduler")
     p.add_argument("--partitions", type=int, default=0, help="shards of users (default: 4 per worker)")
     p.add_argument("--store", help="profile store to commit into (SQLite file or postgres:…); omit to only write parts")
-    p.add_argument("--worker", default=os.environ.get("PINNERSAGE_WORKER", "pinnersage"),
-                   help="the worker command: a published pinnersage binary, or e.g. 'dotnet /path/pinnersage.dll'")
+    p.add_argument("--worker", default=os.environ.get("PINNERSAGE_WORKER"),
+                   help="the worker command: a published pinnersage binary, or e.g. 'dotnet /path/pinnersage.dll' "
+                        "(default: $PINNERSAGE_WORKER, else artifacts/worker/pinnersage of this repository, built by "
+                        "scaleout/build-worker.sh when missing, else pinnersage on PATH)")
     p.add_argument("--retries", type=int, default=2, help="retries of a failed task (default 2)")
     p.add_argument("--allow-shrink", action="store_true", help="passed to profiles load")
     for name, takes_value in MODEL_OPTIONS:
@@ -115,6 +117,21 @@ def map_file(path, worker, embeddings, map_args, staging, index):
     return os.path.getsize(target)
 
 
+def find_worker():
+    """This repository's published worker, building it once if needed; else pinnersage on PATH."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    built = os.path.join(repo, "artifacts", "worker", "pinnersage")
+    if os.path.exists(built):
+        return built
+    if shutil.which("dotnet") and os.path.exists(os.path.join(repo, "scaleout", "build-worker.sh")):
+        print("building the worker (scaleout/build-worker.sh) …", flush=True)
+        run(["sh", os.path.join(repo, "scaleout", "build-worker.sh")])
+        return built
+    if shutil.which("pinnersage"):
+        return "pinnersage"
+    raise RuntimeError("no worker: pass --worker, set PINNERSAGE_WORKER, or install the .NET SDK to build one")
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     import dask
@@ -122,7 +139,7 @@ def main(argv=None):
     import pandas as pd
     from dask.distributed import Client, LocalCluster, progress
 
-    worker = shlex.split(args.worker)
+    worker = shlex.split(args.worker or find_worker())
     os.makedirs(args.out, exist_ok=True)
     plan_path = os.path.join(args.out, "plan.json")
     events_path = os.path.join(args.out, "events.tsv")
