@@ -322,6 +322,18 @@ public sealed class PostgresProfileStore : IProfileStore
     });
 
     /// <inheritdoc/>
+    public long CompactEvents(long consumedThrough, long before) => Run(c =>
+    {
+        using var cmd = new NpgsqlCommand("""
+            DELETE FROM pinnersage_events WHERE sequence <= $1 AND timestamp < $2
+            AND sequence < (SELECT coalesce(max(sequence), 0) FROM pinnersage_events)
+            """, c);
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = consumedThrough });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = before });
+        return (long)cmd.ExecuteNonQuery();
+    });
+
+    /// <inheritdoc/>
     public void Dispose() => _source.Dispose();
 
     /// <summary>Quotes a PostgreSQL identifier.</summary>

@@ -369,6 +369,28 @@ public sealed class SqliteProfileStore : IProfileStore
         Read(r => (long)r.Command("SELECT coalesce(max(sequence), 0) FROM events").ExecuteScalar()!);
 
     /// <inheritdoc/>
+    public long CompactEvents(long consumedThrough, long before)
+    {
+        lock (_appendLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using SqliteConnection connection = Connect();
+            using SqliteTransaction tx = connection.BeginTransaction(deferred: false);
+            using SqliteCommand cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = """
+                DELETE FROM events WHERE sequence <= $c AND timestamp < $b
+                AND sequence < (SELECT coalesce(max(sequence), 0) FROM events)
+                """;
+            cmd.Parameters.AddWithValue("$c", consumedThrough);
+            cmd.Parameters.AddWithValue("$b", before);
+            long deleted = cmd.ExecuteNonQuery();
+            tx.Commit();
+            return deleted;
+        }
+    }
+
+    /// <inheritdoc/>
     public void Dispose()
     {
         lock (_appendLock)

@@ -120,6 +120,10 @@ public sealed record BatchSummary
     /// <summary>The log sequence this run consumed up to (<see cref="ProfilePipeline.RunIntoStore"/>; 0 otherwise).</summary>
     public long ConsumedEventSequence { get; init; }
 
+    /// <summary>Consumed logged events deleted after the commit because they left the run's window
+    /// (<see cref="Storage.IProfileStore.CompactEvents"/>).</summary>
+    public long EventsCompacted { get; init; }
+
     /// <summary>Skipped: timestamp after now.</summary>
     public long SkippedAfterNow { get; init; }
 

@@ -122,6 +122,9 @@ public static class ProfileLoad
                                                   plan.OptionsJson, written, $"{parts.Count} parts")
             { ConsumedEventSequence = plan.ConsumedEventSequence });
             export?.Commit();
+            // As profiles build: consumed events before the run's window are deleted after the commit.
+            double windowDays = JsonNode.Parse(plan.OptionsJson)?["window_days"]?.GetValue<double>() ?? new ProfileOptions().WindowDays;
+            store.CompactEvents(plan.ConsumedEventSequence, ProfileOptions.WindowStart(plan.Now, windowDays) + 1);
             return written;
         }
         finally

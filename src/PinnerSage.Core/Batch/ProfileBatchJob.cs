@@ -163,7 +163,8 @@ public sealed class ProfileBatchJob
         beforeCommit?.Invoke(summary);
         session.Commit(metadata(summary) with { ConsumedEventSequence = upTo });
         BatchTelemetry.Committed(_logger, summary.UsersWritten, upTo);
-        return summary;
+        // After the commit: consumed events before this run's window can join no later run (whose now is later).
+        return summary with { EventsCompacted = store.CompactEvents(upTo, ProfileOptions.WindowStart(summary.Now, _profileOptions.WindowDays) + 1) };
     }
 
     /// <summary>Runs over an open text stream (read once: <see cref="BatchInputMode.Auto"/> loads it in memory).</summary>

@@ -53,6 +53,14 @@ public interface IProfileStore : IDisposable
     /// <summary>The highest committed sequence (0 for an empty log).</summary>
     long LastEventSequence();
 
+    /// <summary>Deletes the logged events no batch run can use again: consumed (sequence ≤
+    /// <paramref name="consumedThrough"/>) and older than <paramref name="before"/> (Unix seconds: the start of the
+    /// committed run's window, which every later run — with a later now — also filters out). The event with the
+    /// largest sequence is kept, so <see cref="LastEventSequence"/> never goes back. Without it every batch rereads the
+    /// whole log.</summary>
+    /// <returns>How many events were deleted.</returns>
+    long CompactEvents(long consumedThrough, long before);
+
     // Asynchronous reads and writes for request paths. A store whose reads wait on a network (PostgreSQL) overrides
     // them with truly asynchronous I/O; an embedded store (SQLite: microseconds, no network) keeps these defaults,
     // which run the synchronous call and return a completed task.

@@ -255,4 +255,32 @@ public sealed class DistributedRunTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(3, Directory.GetFiles(_dir.File("out"), "part-*.jsonl").Length);
         Assert.Equal(File.ReadAllBytes(_dir.File("reference.jsonl")), MergedParts(_dir.File("out")));
     }
+
+    [Fact]
+    public void TheBatchCompactsConsumedEventsThatLeftTheWindowAndLaterRunsDoNotChange()
+    {
+        (TestWorld world, string actions, List<ActionEvent> events) = World(25);
+        // Old events, far before any window: consumed by the first run and never usable again.
+        long t = world.Actions.Min(a => a.Time) - 400 * 86_400L;
+        List<ActionEvent> old = [.. world.Actions.Take(30).Select((a, i) => new ActionEvent(a.User, a.Item, a.Action, t + i))];
+        using SqliteProfileStore store = SqliteProfileStore.Open(_dir.File("compact.db"));
+        store.AppendEvents(old);
+        store.AppendEvents(events);
+        var first = new ProfileBatchJob(world.Items, Options.Profile, Options.Batch);
+        var sink1 = new ProfileBatchJobTests.MemorySink();
+        BatchSummary one = first.RunIntoStore(actions, store, s => new ProfileRunMetadata(0, s.Now, DateTimeOffset.UnixEpoch, "{}", s.UsersWritten, "a"), [sink1]);
+        // Exactly the logged events at or before the window's start go (the last appended one stays whatever its age).
+        long windowStart = ProfileOptions.WindowStart(one.Now, Options.Profile.WindowDays);
+        List<ActionEvent> logged = [.. old, .. events];
+        int gone = logged.SkipLast(1).Count(e => e.Timestamp <= windowStart);
+        Assert.True(gone > old.Count);
+        Assert.Equal(gone, one.EventsCompacted);
+        Assert.Equal(logged.Count - gone, store.ReadEvents(0, long.MaxValue).Count());
+        // The second run over the same input reads a shorter log and writes the same profiles.
+        var sink2 = new ProfileBatchJobTests.MemorySink();
+        BatchSummary two = first.RunIntoStore(actions, store, s => new ProfileRunMetadata(0, s.Now, DateTimeOffset.UnixEpoch, "{}", s.UsersWritten, "a"), [sink2]);
+        Assert.Equal(sink1.Text, sink2.Text);
+        Assert.Equal(logged.Count - gone, two.LoggedEventsRead);
+        Assert.Equal(0, two.EventsCompacted);
+    }
 }

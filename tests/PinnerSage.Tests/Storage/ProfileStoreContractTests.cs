@@ -275,6 +275,26 @@ public abstract class ProfileStoreContractTests(ITestOutputHelper output) : IDis
     }
 
     [Fact]
+    public void CompactionDeletesOnlyConsumedEventsBeforeTheWindowAndKeepsTheLastSequence()
+    {
+        if (!Available()) return;
+        using IProfileStore store = Open(NewLocation());
+        long[] seq = [.. store.AppendEvents([Ev("a", "i1", 10), Ev("b", "i2", 20), Ev("a", "i3", 30), Ev("c", "i4", 40)])];
+        // Consumed through the third, window from 35: the first three go, the fourth (unconsumed... and newer) stays.
+        Assert.Equal(3, store.CompactEvents(seq[2], 35));
+        Assert.Equal([seq[3]], store.ReadEvents(0, long.MaxValue).Select(e => e.Sequence));
+        // The last event is kept even when consumed and old, so the last sequence never goes back.
+        Assert.Equal(0, store.CompactEvents(seq[3], 1000));
+        Assert.Equal(seq[3], store.LastEventSequence());
+        // A pending event (after the consumed sequence) stays however old; the consumed one before it can now go.
+        long pending = store.AppendEvents([Ev("d", "i5", 1)])[0];
+        Assert.True(pending > seq[3]);
+        Assert.Equal(1, store.CompactEvents(seq[3], 1000));
+        Assert.Equal([pending], store.ReadEvents(0, long.MaxValue).Select(e => e.Sequence));
+        Assert.Equal([pending], store.GetPendingEvents("d", 10).Select(e => e.Sequence));
+    }
+
+    [Fact]
     public void PendingEventsAreTheMostRecentAfterTheConsumedSequenceOldestFirst()
     {
         if (!Available()) return;
