@@ -84,9 +84,16 @@ def shard_of(user, partitions):
     return zlib.crc32(user.encode("utf-8")) % partitions
 
 
+def local_copy(name):
+    """The path of a file shipped to this Dask worker (Client.upload_file: once per worker, into its local folder)."""
+    from distributed import get_worker
+    return os.path.join(get_worker().local_directory, name)
+
+
 def map_partition(frame, worker, embeddings, map_args, staging, partition_info=None):
     """Runs one `profiles map` over a partition's lines (sorted by user id) into staging/part-NNNNN.jsonl."""
     import pandas as pd
+    embeddings = local_copy(embeddings)
     index = partition_info["number"] if partition_info else 0
     fail_marker = os.environ.get("PINNERSAGE_DASK_FAIL_ONCE")
     if fail_marker and index == 0 and not os.path.exists(fail_marker):
@@ -110,6 +117,7 @@ def map_partition(frame, worker, embeddings, map_args, staging, partition_info=N
 def map_file(path, worker, embeddings, map_args, staging, index):
     """Runs one `profiles map` over a Parquet shard (whole users), which the worker reads itself."""
     target = os.path.join(staging, f"part-{index:05d}.jsonl")
+    embeddings = local_copy(embeddings)
     with open(target + ".tmp", "wb") as out:
         subprocess.run(worker + ["profiles", "map", "--actions", path, "--embeddings", embeddings] + map_args,
                        stdout=out, stderr=subprocess.PIPE, check=True)
@@ -163,7 +171,7 @@ def main(argv=None):
                            "run profiles build, or give the actions as TSV")
     # Every shard gets the resolved values, so no mapper depends on the others' data.
     map_args = ["--now", str(plan["now"]), "--alpha", repr(plan["alpha"]), "--lambda", repr(plan["lambda"])]
-    map_args += model_args(args, skip={"--now", "--alpha", "--lambda", "--settings"})
+    map_args += model_args(args, skip={"--now", "--alpha", "--lambda", "--settings", "--ids"})
     if args.settings:
         map_args += ["--settings", args.settings]
 
@@ -191,7 +199,15 @@ def main(argv=None):
             frame = frame.shuffle("shard", npartitions=partitions)
         # 3. One profiles map per partition, into a staging folder; nothing reaches --out unless every task succeeds.
         try:
-            embeddings = os.path.abspath(args.embeddings)
+            # The distributed cache: the embeddings and their ids go to every worker once (workers joining later get
+            # them too), under names the worker's default --ids rule pairs.
+            embeddings = "pinnersage-items.npy"
+            for source, name in ((args.embeddings, embeddings),
+                                 (args.ids or os.path.splitext(args.embeddings)[0] + ".ids", "pinnersage-items.ids")):
+                shipped = os.path.join(staging, name)
+                shutil.copyfile(source, shipped)
+                client.upload_file(shipped)
+                os.remove(shipped)
             if parquet:
                 futures = [client.submit(map_file, os.path.abspath(path), worker, embeddings, map_args, staging, i, retries=args.retries, pure=False)
                            for i, path in enumerate(parquet)]
