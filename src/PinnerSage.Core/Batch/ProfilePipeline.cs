@@ -42,6 +42,7 @@ public sealed class ProfilePipeline
     private readonly ProfilePipelineOptions _options;
     private ProfileBatchJob _job;
     private readonly bool _autoAlpha;
+    private long? _sourceLatest; // the latest timestamp the last auto-λ pass saw (null: no such pass)
     private readonly ILogger _logger;
 
     /// <summary>Resolves α on <paramref name="items"/> when asked, then validates every option.</summary>
@@ -86,11 +87,18 @@ public sealed class ProfilePipeline
     /// (<see cref="ProfileOptions.Now"/>, else the latest timestamp of the source; events logged in the store are not
     /// read). A source that can be read only once is not read: the result is the fallback with no pairs.</summary>
     public static AutoLambdaResult ResolveLambda(IActionSource source, ItemEmbeddings items, ProfileOptions options,
-                                                 CancellationToken cancellationToken = default)
+                                                 CancellationToken cancellationToken = default) =>
+        ResolveLambda(source, items, options, cancellationToken, out _);
+
+    /// <summary>As the public form; <paramref name="latestTimestamp"/> is the latest timestamp of every action read
+    /// (0 when none, or when the source could not be read), the batch job's default now without logged events.</summary>
+    private static AutoLambdaResult ResolveLambda(IActionSource source, ItemEmbeddings items, ProfileOptions options,
+                                                  CancellationToken cancellationToken, out long latestTimestamp)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(options);
+        latestTimestamp = 0;
         if (!source.CanRescan)
             return new AutoLambdaResult(options.DecayLambda, 0, 0, Profiles.AutoLambda.Grid, [.. Profiles.AutoLambda.Grid.Select(_ => double.NaN)], Chosen: false);
         var sample = new AutoLambdaSample();
@@ -102,6 +110,7 @@ public sealed class ProfilePipeline
             if (!items.TryGetRow(a.ItemId, out int row)) continue;
             sample.Add(ProfileBatchJob.Hash(a.UserId), row, a.Timestamp);
         }
+        latestTimestamp = Math.Max(0, latest);
         // The batch job's now includes the latest action (t ≤ now); AutoLambda reads t < now, so one second later.
         long now = options.Now ?? (latest == long.MinValue ? 0 : latest + 1);
         return sample.Resolve(row => items.Vector(row).ToArray(), items.Dimension, now, options.WindowDays, options.DecayLambda);
@@ -118,7 +127,8 @@ public sealed class ProfilePipeline
             source = ActionSource.FromEnumerable(
                 [.. source.ReadAllAsync(cancellationToken).ToBlockingEnumerable(cancellationToken)], source.Name);
         // The given options, not the last run's: their λ is the fallback (α plays no part in the choice).
-        AutoLambdaResult = ResolveLambda(source, _items, _options.Profile, cancellationToken);
+        AutoLambdaResult = ResolveLambda(source, _items, _options.Profile, cancellationToken, out long latest);
+        _sourceLatest = latest;
         ProfileOptions = ProfileOptions with { DecayLambda = AutoLambdaResult.Lambda };
         BatchTelemetry.Resolved(_logger, "lambda", ProfileOptions.DecayLambda);
         _job = new ProfileBatchJob(_items, ProfileOptions, _options.Batch, _logger);
@@ -154,11 +164,12 @@ public sealed class ProfilePipeline
     public ProfileRunPlan Plan(IActionSource source, IProfileStore? store, TextWriter? events, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
+        _sourceLatest = null;
         source = PrepareRun(source, cancellationToken);
-        long upTo = store?.LastEventSequence() ?? 0, latest = 0, exported = 0;
-        // The batch job's default now: the latest timestamp of every line read and of every usable logged event.
-        foreach (UserAction a in source.ReadAllAsync(cancellationToken).ToBlockingEnumerable(cancellationToken))
-            latest = Math.Max(latest, a.Timestamp);
+        long upTo = store?.LastEventSequence() ?? 0, exported = 0;
+        // The batch job's default now: the latest timestamp of every line read (already known when auto λ read the
+        // source) and of every usable logged event.
+        long latest = _sourceLatest ?? LatestTimestamp(source, cancellationToken);
         if (store is not null && upTo > 0)
         {
             var table = new ActionTypeTable(ProfileOptions);
@@ -177,6 +188,14 @@ public sealed class ProfilePipeline
         long now = ProfileOptions.Now ?? latest;
         return new ProfileRunPlan(now, ProfileOptions.Alpha, ProfileOptions.DecayLambda, upTo, exported,
                                   OptionsJson(ProfileOptions, now, _autoAlpha, _options.AutoLambda));
+    }
+
+    private static long LatestTimestamp(IActionSource source, CancellationToken cancellationToken)
+    {
+        long latest = 0;
+        foreach (UserAction a in source.ReadAllAsync(cancellationToken).ToBlockingEnumerable(cancellationToken))
+            latest = Math.Max(latest, a.Timestamp);
+        return latest;
     }
 
     /// <summary>As <see cref="RunIntoStore"/>, on a worker thread (the run itself uses its own threads).</summary>
