@@ -142,15 +142,25 @@ def find_worker():
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    os.makedirs(args.out, exist_ok=True)
+    # Everything is written here first; only a run whose every step succeeded replaces what --out held.
+    staging = os.path.join(args.out, f".staging-{uuid.uuid4().hex}")
+    os.makedirs(staging)
+    try:
+        return run_driver(args, staging)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def run_driver(args, staging):
     import dask
     import dask.dataframe as dd
     import pandas as pd
     from dask.distributed import Client, LocalCluster, progress
 
     worker = shlex.split(args.worker or find_worker())
-    os.makedirs(args.out, exist_ok=True)
-    plan_path = os.path.join(args.out, "plan.json")
-    events_path = os.path.join(args.out, "events.tsv")
+    plan_path = os.path.join(staging, "plan.json")
+    events_path = os.path.join(staging, "events.tsv")
     # 1. Plan (and the store's logged events as action lines).
     import glob
     parquet = sorted(glob.glob(args.actions)) if args.actions.endswith(".parquet") else None
@@ -183,8 +193,6 @@ def main(argv=None):
         client = Client(cluster)
     try:
         partitions = args.partitions or 4 * max(1, len(client.scheduler_info()["workers"]))
-        staging = os.path.join(args.out, f".staging-{uuid.uuid4().hex}")
-        os.makedirs(staging)
         # 2. Read as text columns (exact strings, no NaN), add the events, shuffle by user shard.
         if not parquet:
             read = dict(sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
@@ -197,49 +205,47 @@ def main(argv=None):
             frame = frame.fillna("")
             frame["shard"] = frame["user_id"].map(lambda u: shard_of(u, partitions), meta=("shard", "int64"))
             frame = frame.shuffle("shard", npartitions=partitions)
-        # 3. One profiles map per partition, into a staging folder; nothing reaches --out unless every task succeeds.
-        try:
-            # The distributed cache: the embeddings and their ids go to every worker once (workers joining later get
-            # them too), under names the worker's default --ids rule pairs.
-            embeddings = "pinnersage-items.npy"
-            for source, name in ((args.embeddings, embeddings),
-                                 (args.ids or os.path.splitext(args.embeddings)[0] + ".ids", "pinnersage-items.ids")):
-                shipped = os.path.join(staging, name)
-                shutil.copyfile(source, shipped)
-                client.upload_file(shipped)
-                os.remove(shipped)
-            if parquet:
-                futures = [client.submit(map_file, os.path.abspath(path), worker, embeddings, map_args, staging, i, retries=args.retries, pure=False)
-                           for i, path in enumerate(parquet)]
-                progress(futures)
-                sizes = client.gather(futures)
-                summary = pd.DataFrame({"lines": [0] * len(sizes), "bytes": sizes})
-            else:
-                meta = pd.DataFrame({"part": pd.Series(dtype="int64"), "lines": pd.Series(dtype="int64"), "bytes": pd.Series(dtype="int64")})
-                done = frame.map_partitions(map_partition, worker, embeddings, map_args, staging, meta=meta)
-                future = client.compute(done, retries=args.retries)
-                progress(future)
-                summary = future.result()
-            for name in os.listdir(args.out):
-                if name.startswith("part-") and name.endswith(".jsonl"):
-                    os.remove(os.path.join(args.out, name))
-            parts = []
-            for name in sorted(os.listdir(staging)):
-                os.replace(os.path.join(staging, name), os.path.join(args.out, name))
-                parts.append(os.path.join(args.out, name))
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        # 3. One profiles map per partition, into the staging folder; nothing reaches --out unless every task succeeds.
+        # The distributed cache: the embeddings and their ids go to every worker once (workers joining later get
+        # them too), under names the worker's default --ids rule pairs.
+        embeddings = "pinnersage-items.npy"
+        for source, name in ((args.embeddings, embeddings),
+                             (args.ids or os.path.splitext(args.embeddings)[0] + ".ids", "pinnersage-items.ids")):
+            shipped = os.path.join(staging, name)
+            shutil.copyfile(source, shipped)
+            client.upload_file(shipped)
+            os.remove(shipped)
+        if parquet:
+            futures = [client.submit(map_file, os.path.abspath(path), worker, embeddings, map_args, staging, i, retries=args.retries, pure=False)
+                       for i, path in enumerate(parquet)]
+            progress(futures)
+            sizes = client.gather(futures)
+            summary = pd.DataFrame({"lines": [0] * len(sizes), "bytes": sizes})
+        else:
+            meta = pd.DataFrame({"part": pd.Series(dtype="int64"), "lines": pd.Series(dtype="int64"), "bytes": pd.Series(dtype="int64")})
+            done = frame.map_partitions(map_partition, worker, embeddings, map_args, staging, meta=meta)
+            future = client.compute(done, retries=args.retries)
+            progress(future)
+            summary = future.result()
+        parts = [os.path.join(staging, name) for name in sorted(os.listdir(staging))
+                 if name.startswith("part-") and name.endswith(".jsonl")]
         print(f"\n{len(parts)} parts, {int(summary['lines'].sum()):,} lines mapped, {int(summary['bytes'].sum()):,} bytes of profiles → {args.out}")
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
-    # 4. Commit into the store, as profiles build would.
+    # 4. Commit into the store, as profiles build would (from the staging folder: a refused load leaves --out as it was),
+    #    then replace --out's plan and parts.
     if args.store:
         load = worker + ["profiles", "load", "--store", args.store, "--plan", plan_path, "--parts"] + parts
         if args.allow_shrink:
             load.append("--allow-shrink")
         print(run(load).stdout.decode().strip())
+    for name in os.listdir(args.out):
+        if name.startswith("part-") and name.endswith(".jsonl"):
+            os.remove(os.path.join(args.out, name))
+    for path in parts + [plan_path]:
+        os.replace(path, os.path.join(args.out, os.path.basename(path)))
     return 0
 
 
